@@ -1,0 +1,1 @@
+//! Independent checker (being written).

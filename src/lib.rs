@@ -1,0 +1,9 @@
+//! ccsep: communication-complexity separations between Transformers and recurrent networks,
+//! made runnable and checkable. See DESIGN.md for the pipeline; this crate is the library behind
+//! the `ccsep` command.
+
+pub mod certificate;
+pub mod error;
+pub mod matrix;
+pub mod measures;
+pub mod problem;

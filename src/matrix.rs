@@ -1,0 +1,390 @@
+//! The communication matrix of a two-party function, bit-packed, and what is read straight off it.
+//!
+//! Row `x` is Alice's input, column `y` is Bob's, entry `M[x][y] = f(x, y)`. Storage is one
+//! `bitvec` buffer of `u64` words, each row padded to a whole number of words (`stride`), so a
+//! row is a `&[u64]` slice the rank and search code can work on word-at-a-time.
+//!
+//! Invariants (checked at construction, relied on everywhere else):
+//! - `rows >= 1` and `cols >= 1`;
+//! - the padding bits of every row (positions `cols..stride*64`) are zero, so two rows are equal
+//!   exactly when their word slices are equal.
+
+use bitvec::prelude::*;
+use rayon::prelude::*;
+
+use crate::error::InputError;
+
+/// A dense 0/1 matrix, `rows × cols`, bit-packed row by row.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CommMatrix {
+    rows: usize,
+    cols: usize,
+    stride: usize,
+    bits: BitVec<u64, Lsb0>,
+}
+
+/// Rows (or columns) grouped into classes of identical ones.
+///
+/// `class_of[i]` is the class of row `i`; classes are numbered in the order of their first row, and
+/// `representatives[c]` is that first row. So `representatives` is strictly increasing and
+/// `class_of[representatives[c]] == c`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Classes {
+    pub class_of: Vec<u32>,
+    pub representatives: Vec<usize>,
+}
+
+impl Classes {
+    /// Number of distinct rows (or columns).
+    pub fn count(&self) -> usize {
+        self.representatives.len()
+    }
+}
+
+impl std::fmt::Debug for CommMatrix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "CommMatrix {}x{}", self.rows, self.cols)?;
+        for r in 0..self.rows.min(16) {
+            writeln!(f, "  {}", self.row_string(r))?;
+        }
+        Ok(())
+    }
+}
+
+/// Number of `u64` words that hold `cols` bits.
+pub fn words_for(cols: usize) -> usize {
+    cols.div_ceil(64)
+}
+
+impl CommMatrix {
+    /// Builds the matrix `M[x][y] = f(x, y)`, rows in parallel.
+    ///
+    /// Cost: `rows × cols` calls of `f`, spread over the rayon pool. The result does not depend
+    /// on the number of threads.
+    pub fn from_fn<F>(rows: usize, cols: usize, f: F) -> Result<Self, InputError>
+    where
+        F: Fn(usize, usize) -> bool + Sync,
+    {
+        Self::check_dims(rows, cols)?;
+        let stride = words_for(cols);
+        let mut words = vec![0u64; rows * stride];
+        words
+            .par_chunks_mut(stride)
+            .enumerate()
+            .for_each(|(x, row)| {
+                for y in 0..cols {
+                    if f(x, y) {
+                        row[y / 64] |= 1u64 << (y % 64);
+                    }
+                }
+            });
+        Ok(Self::from_words_unchecked(rows, cols, words))
+    }
+
+    /// Builds the matrix from whole rows of words, as `word_row(x, out)` writes them.
+    /// `out` arrives zeroed and has `stride` words; bits at or past `cols` must stay zero
+    /// (they are cleared here regardless).
+    pub fn from_row_words<F>(rows: usize, cols: usize, word_row: F) -> Result<Self, InputError>
+    where
+        F: Fn(usize, &mut [u64]) + Sync,
+    {
+        Self::check_dims(rows, cols)?;
+        let stride = words_for(cols);
+        let mut words = vec![0u64; rows * stride];
+        let tail = tail_mask(cols);
+        words
+            .par_chunks_mut(stride)
+            .enumerate()
+            .for_each(|(x, row)| {
+                word_row(x, row);
+                row[stride - 1] &= tail;
+            });
+        Ok(Self::from_words_unchecked(rows, cols, words))
+    }
+
+    /// Builds a matrix from rows of booleans; every row must have the same length.
+    pub fn from_rows(rows: &[Vec<bool>]) -> Result<Self, InputError> {
+        let cols = rows.first().map_or(0, Vec::len);
+        if let Some((i, r)) = rows.iter().enumerate().find(|(_, r)| r.len() != cols) {
+            return Err(InputError::new(format!(
+                "ragged matrix: row {} has {} entries but row 1 has {}",
+                i + 1,
+                r.len(),
+                cols
+            )));
+        }
+        Self::from_fn(rows.len(), cols, |x, y| rows[x][y])
+    }
+
+    fn check_dims(rows: usize, cols: usize) -> Result<(), InputError> {
+        if rows == 0 || cols == 0 {
+            return Err(InputError::new(format!(
+                "a communication matrix needs at least one row and one column (got {rows} x {cols})"
+            )));
+        }
+        Ok(())
+    }
+
+    fn from_words_unchecked(rows: usize, cols: usize, words: Vec<u64>) -> Self {
+        let stride = words_for(cols);
+        debug_assert_eq!(words.len(), rows * stride);
+        CommMatrix {
+            rows,
+            cols,
+            stride,
+            bits: BitVec::from_vec(words),
+        }
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// Words per row.
+    pub fn stride(&self) -> usize {
+        self.stride
+    }
+
+    /// All words, row after row (`rows × stride`).
+    pub fn words(&self) -> &[u64] {
+        self.bits.as_raw_slice()
+    }
+
+    /// Row `x` as words; bits past `cols` are zero.
+    pub fn row_words(&self, x: usize) -> &[u64] {
+        &self.words()[x * self.stride..(x + 1) * self.stride]
+    }
+
+    /// Row `x` as a bit slice of exactly `cols` bits.
+    pub fn row(&self, x: usize) -> &BitSlice<u64, Lsb0> {
+        let start = x * self.stride * 64;
+        &self.bits[start..start + self.cols]
+    }
+
+    /// Entry `M[x][y]`.
+    pub fn get(&self, x: usize, y: usize) -> bool {
+        debug_assert!(x < self.rows && y < self.cols);
+        self.bits[x * self.stride * 64 + y]
+    }
+
+    /// Row `x` as a string of `0`/`1`.
+    pub fn row_string(&self, x: usize) -> String {
+        self.row(x)
+            .iter()
+            .map(|b| if *b { '1' } else { '0' })
+            .collect()
+    }
+
+    /// The transpose: Bob's view, rows indexed by `y`.
+    pub fn transpose(&self) -> CommMatrix {
+        let (rows, cols) = (self.cols, self.rows);
+        CommMatrix::from_row_words(rows, cols, |y, out| {
+            for x in 0..cols {
+                if self.get(x, y) {
+                    out[x / 64] |= 1u64 << (x % 64);
+                }
+            }
+        })
+        .expect("transpose of a valid matrix is valid")
+    }
+
+    /// `J − M`: every entry flipped.
+    pub fn complement(&self) -> CommMatrix {
+        let tail = tail_mask(self.cols);
+        let stride = self.stride;
+        let words: Vec<u64> = self
+            .words()
+            .par_iter()
+            .enumerate()
+            .map(|(i, w)| {
+                if i % stride == stride - 1 {
+                    !w & tail
+                } else {
+                    !w
+                }
+            })
+            .collect();
+        Self::from_words_unchecked(self.rows, self.cols, words)
+    }
+
+    /// The sub-matrix on the given rows and columns, in the order given.
+    pub fn submatrix(&self, rows: &[usize], cols: &[usize]) -> CommMatrix {
+        CommMatrix::from_fn(rows.len(), cols.len(), |i, j| self.get(rows[i], cols[j]))
+            .expect("sub-matrix needs at least one row and one column")
+    }
+
+    /// Number of 1 entries.
+    pub fn count_ones(&self) -> u64 {
+        self.words()
+            .par_iter()
+            .map(|w| u64::from(w.count_ones()))
+            .sum()
+    }
+
+    /// `Some(b)` when every entry equals `b`.
+    pub fn constant_value(&self) -> Option<bool> {
+        let ones = self.count_ones();
+        if ones == 0 {
+            Some(false)
+        } else if ones == (self.rows as u64) * (self.cols as u64) {
+            Some(true)
+        } else {
+            None
+        }
+    }
+
+    /// Groups identical rows.
+    ///
+    /// Cost: a parallel sort of the row indices by row contents, `O(rows · log rows · stride)`,
+    /// plus `4 · rows` bytes for the answer and `8 · rows` transiently.
+    pub fn row_classes(&self) -> Classes {
+        let mut order: Vec<u32> = (0..self.rows as u32).collect();
+        if self.stride == 1 {
+            let w = self.words();
+            order.par_sort_unstable_by_key(|&i| (w[i as usize], i));
+        } else {
+            order.par_sort_unstable_by(|&a, &b| {
+                self.row_words(a as usize)
+                    .cmp(self.row_words(b as usize))
+                    .then(a.cmp(&b))
+            });
+        }
+        // Each run of equal rows is one class; its representative is the run's first (smallest)
+        // index because ties were broken by index.
+        let mut group_of = vec![0u32; self.rows];
+        let mut reps: Vec<usize> = Vec::new();
+        let mut start = 0;
+        while start < order.len() {
+            let rep = order[start] as usize;
+            let mut end = start + 1;
+            while end < order.len() && self.row_words(order[end] as usize) == self.row_words(rep) {
+                end += 1;
+            }
+            let g = reps.len() as u32;
+            for &i in &order[start..end] {
+                group_of[i as usize] = g;
+            }
+            reps.push(rep);
+            start = end;
+        }
+        // Renumber groups by their representative so classes follow first occurrence.
+        let mut by_rep: Vec<u32> = (0..reps.len() as u32).collect();
+        by_rep.sort_unstable_by_key(|&g| reps[g as usize]);
+        let mut new_id = vec![0u32; reps.len()];
+        for (id, &g) in by_rep.iter().enumerate() {
+            new_id[g as usize] = id as u32;
+        }
+        let class_of: Vec<u32> = group_of.par_iter().map(|&g| new_id[g as usize]).collect();
+        let representatives = by_rep.iter().map(|&g| reps[g as usize]).collect();
+        Classes {
+            class_of,
+            representatives,
+        }
+    }
+
+    /// Groups identical columns (the row classes of the transpose).
+    pub fn col_classes(&self) -> Classes {
+        self.transpose().row_classes()
+    }
+
+    /// Parses the text format: one row per line of `0`/`1`; spaces and tabs are ignored, `#`
+    /// starts a comment that runs to the end of the line, blank lines are skipped.
+    pub fn parse(text: &str) -> Result<CommMatrix, InputError> {
+        let mut rows: Vec<Vec<bool>> = Vec::new();
+        let mut first_len_line = 0;
+        for (ln, line) in text.lines().enumerate() {
+            let mut row = Vec::new();
+            for (col, ch) in line.chars().enumerate() {
+                match ch {
+                    '#' => break,
+                    '0' => row.push(false),
+                    '1' => row.push(true),
+                    ' ' | '\t' | '\r' => {}
+                    other => {
+                        return Err(InputError::new(format!(
+                            "line {}, column {}: unexpected character {:?}; a matrix file holds only 0, 1, spaces and # comments",
+                            ln + 1,
+                            col + 1,
+                            other
+                        )));
+                    }
+                }
+            }
+            if row.is_empty() {
+                continue;
+            }
+            if let Some(first) = rows.first() {
+                if first.len() != row.len() {
+                    return Err(InputError::new(format!(
+                        "line {}: ragged matrix: this row has {} entries but the first row (line {}) has {}",
+                        ln + 1,
+                        row.len(),
+                        first_len_line,
+                        first.len()
+                    )));
+                }
+            } else {
+                first_len_line = ln + 1;
+            }
+            rows.push(row);
+        }
+        if rows.is_empty() {
+            return Err(InputError::new(
+                "the matrix file has no rows: write one row per line of 0/1",
+            ));
+        }
+        Self::from_rows(&rows)
+    }
+}
+
+/// Mask of the valid bits in the last word of a row of `cols` bits.
+fn tail_mask(cols: usize) -> u64 {
+    match cols % 64 {
+        0 => u64::MAX,
+        r => (1u64 << r) - 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_accepts_comments_and_spaces() {
+        let m = CommMatrix::parse("# eq_1\n1 0\n0 1 # diagonal\n\n").unwrap();
+        assert_eq!((m.rows(), m.cols()), (2, 2));
+        assert!(m.get(0, 0) && !m.get(0, 1) && m.get(1, 1));
+    }
+
+    #[test]
+    fn parse_reports_line_and_column() {
+        let e = CommMatrix::parse("10\n1x\n").unwrap_err();
+        assert!(e.to_string().contains("line 2, column 2"), "{e}");
+        let e = CommMatrix::parse("10\n101\n").unwrap_err();
+        assert!(e.to_string().contains("ragged"), "{e}");
+        assert!(CommMatrix::parse("# nothing\n").is_err());
+    }
+
+    #[test]
+    fn classes_follow_first_occurrence() {
+        let m = CommMatrix::parse("01\n10\n01\n11\n10").unwrap();
+        let c = m.row_classes();
+        assert_eq!(c.class_of, vec![0, 1, 0, 2, 1]);
+        assert_eq!(c.representatives, vec![0, 1, 3]);
+        let t = m.col_classes();
+        assert_eq!(t.count(), 2);
+    }
+
+    #[test]
+    fn complement_keeps_padding_zero() {
+        let m = CommMatrix::from_fn(3, 70, |x, y| (x + y) % 3 == 0).unwrap();
+        let c = m.complement();
+        assert_eq!(c.count_ones() + m.count_ones(), 3 * 70);
+        assert_eq!(c.complement(), m);
+        assert_eq!(m.transpose().transpose(), m);
+    }
+}
