@@ -3,7 +3,9 @@
 //! the `ccsep` command.
 
 pub mod certificate;
+pub mod cli;
 pub mod error;
 pub mod matrix;
 pub mod measures;
 pub mod problem;
+pub mod report;

@@ -1,1 +1,26 @@
-fn main() {}
+//! The `ccsep` binary: parses the command line and maps errors to exit codes
+//! (0 ok, 1 a check failed, 2 bad input).
+
+use clap::Parser;
+
+use ccsep::cli::{Cli, run};
+use ccsep::error::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, InputError};
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let code = match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            if e.downcast_ref::<InputError>().is_some() {
+                EXIT_BAD_INPUT
+            } else {
+                EXIT_CHECK_FAILED
+            }
+        }
+    };
+    std::process::exit(code);
+}

@@ -9,6 +9,7 @@
 //! measures, never their search code.
 
 pub mod check;
+pub mod dot;
 
 use serde::{Deserialize, Serialize};
 

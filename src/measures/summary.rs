@@ -1,1 +1,422 @@
-//! placeholder, filled in by its owner.
+//! Every measure of one matrix, within limits, with the bounds on `D(f)` they imply side by side.
+//!
+//! Order of work: one-way CC (both directions), ranks (GF(2); rational of `M` and of `J − M`),
+//! maximum fooling sets, then `D` — settled straight away when the best certified lower bound
+//! meets the one-way upper bound, by the protocol-tree search otherwise — and last the partition
+//! and cover numbers, pruned with the tree just found. A measure over its limit is left out with
+//! the reason; nothing here prints (the caller passes a progress callback).
+
+use serde::Serialize;
+
+use crate::certificate::{
+    CertificateFile, Claim, Direction, LowerBoundWitness, Of, ProtocolCert, RankCert, RectangleKind,
+};
+use crate::matrix::CommMatrix;
+use crate::measures::{Limits, ceil_log2, deterministic, fooling, one_way, rank, rectangles};
+use crate::problem::ProblemSpec;
+
+/// One bound on `D(f)`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Bound {
+    /// What it comes from, e.g. `ceil(log2(rank M + rank(J-M)))`.
+    pub bound: String,
+    /// `lower` or `upper`.
+    pub side: &'static str,
+    pub bits: u32,
+    /// Whether an independent checker can verify it from the certificates (`false`: a search
+    /// record, such as a proven-maximum claim).
+    pub certified: bool,
+}
+
+/// The result of `ccsep cc`: every measure (`None` where not computed within the limits).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub problem: String,
+    pub rows: u64,
+    pub cols: u64,
+    pub one_way_alice_to_bob: Option<u32>,
+    pub one_way_bob_to_alice: Option<u32>,
+    pub rank_gf2: Option<u64>,
+    pub rank_rational: Option<u64>,
+    pub rank_rational_complement: Option<u64>,
+    pub max_fooling_set_1: Option<u64>,
+    pub max_fooling_set_0: Option<u64>,
+    pub partition_number: Option<u64>,
+    pub cover_number_1: Option<u64>,
+    pub cover_number_0: Option<u64>,
+    pub deterministic_cc: Option<u32>,
+    pub deterministic_cc_lower: u32,
+    pub deterministic_cc_upper: u32,
+    /// For each measure above: whether its value is exact (proven both ways).
+    pub exact: Exact,
+    pub bounds: Vec<Bound>,
+    /// Measures left out or cut short, with the reason.
+    pub limits_hit: Vec<String>,
+    /// Certificate files written (empty without `--certify`).
+    pub certificate_files: Vec<String>,
+    #[serde(skip)]
+    pub certificates: Vec<(String, CertificateFile)>,
+}
+
+/// Exactness flags, one per measure.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Exact {
+    pub one_way_alice_to_bob: bool,
+    pub one_way_bob_to_alice: bool,
+    pub rank_gf2: bool,
+    pub rank_rational: bool,
+    pub rank_rational_complement: bool,
+    pub max_fooling_set_1: bool,
+    pub max_fooling_set_0: bool,
+    pub partition_number: bool,
+    pub cover_number_1: bool,
+    pub cover_number_0: bool,
+    pub deterministic_cc: bool,
+}
+
+/// Largest matrix (entries) whose protocol tree is written as a certificate: the tree lists
+/// inputs at every level, so it grows as `(rows + cols) · depth`.
+const PROTOCOL_CERT_MAX_ENTRIES: u64 = 1 << 24;
+
+/// Computes every measure of `m` (named `problem`) within `limits`. With `certify`, the
+/// certificates are returned in `Summary::certificates` as `(file name, certificate)`.
+/// `progress` is told the name of each stage as it starts.
+pub fn summarize(
+    problem: &ProblemSpec,
+    m: &CommMatrix,
+    limits: &Limits,
+    certify: bool,
+    progress: &dyn Fn(&str),
+) -> Summary {
+    let mut s = Summary {
+        problem: problem.label(),
+        rows: m.rows() as u64,
+        cols: m.cols() as u64,
+        ..Summary::default()
+    };
+    let mut certs: Vec<(String, Claim)> = Vec::new();
+    let constant = m.constant_value();
+
+    progress("one-way communication (distinct rows and columns)");
+    let a2b = one_way::one_way(m, Direction::AliceToBob);
+    let b2a = one_way::one_way(m, Direction::BobToAlice);
+    s.one_way_alice_to_bob = Some(a2b.bits);
+    s.one_way_bob_to_alice = Some(b2a.bits);
+    s.exact.one_way_alice_to_bob = true;
+    s.exact.one_way_bob_to_alice = true;
+    let speaker = if a2b.bits <= b2a.bits {
+        Direction::AliceToBob
+    } else {
+        Direction::BobToAlice
+    };
+    let one_way_upper = a2b.bits.min(b2a.bits) + u32::from(constant.is_none());
+    let (distinct_rows, distinct_cols) = (a2b.messages, b2a.messages);
+    if certify {
+        certs.push(("one_way_alice_to_bob.json".into(), Claim::OneWay(a2b)));
+        certs.push(("one_way_bob_to_alice.json".into(), Claim::OneWay(b2a)));
+    }
+
+    progress("rank over GF(2)");
+    if certify {
+        let c = rank::certify_gf2(m, Of::Matrix);
+        s.rank_gf2 = Some(c.rank);
+        s.exact.rank_gf2 = true;
+        certs.push(("rank_gf2.json".into(), Claim::Rank(c)));
+    } else {
+        s.rank_gf2 = Some(rank::gf2_rank(m));
+        s.exact.rank_gf2 = true;
+    }
+
+    let distinct_entries = distinct_rows * m.cols() as u64;
+    let mut rank_certs: Option<(RankCert, RankCert)> = None;
+    if distinct_entries <= limits.rational_max_entries {
+        progress("rank over the rationals (modular elimination)");
+        let cm = rank::certify_rational(m, Of::Matrix, limits);
+        progress("rank of J - M over the rationals");
+        let cc = rank::certify_rational(&m.complement(), Of::Complement, limits);
+        s.rank_rational = Some(cm.rank);
+        s.rank_rational_complement = Some(cc.rank);
+        s.exact.rank_rational = rank_upper_certified(&cm, m);
+        s.exact.rank_rational_complement = rank_upper_certified(&cc, m);
+        if !s.exact.rank_rational || !s.exact.rank_rational_complement {
+            s.limits_hit.push(
+                "rational rank: only the lower bound is certified (the dependencies were not found within the limits)".into(),
+            );
+        }
+        if certify {
+            certs.push(("rank_rational.json".into(), Claim::Rank(cm.clone())));
+            certs.push((
+                "rank_rational_complement.json".into(),
+                Claim::Rank(cc.clone()),
+            ));
+        }
+        rank_certs = Some((cm, cc));
+    } else {
+        s.limits_hit.push(format!(
+            "rational rank: {distinct_entries} entries in the distinct rows, over the limit of {} (raise --rational-entries)",
+            limits.rational_max_entries
+        ));
+    }
+
+    let mut fooling_certs = Vec::new();
+    for value in [true, false] {
+        progress(if value {
+            "maximum 1-fooling set"
+        } else {
+            "maximum 0-fooling set"
+        });
+        match fooling::max_fooling_set(m, value, limits) {
+            Some(c) => {
+                let size = c.pairs.len() as u64;
+                if value {
+                    s.max_fooling_set_1 = Some(size);
+                    s.exact.max_fooling_set_1 = c.proven_maximum;
+                } else {
+                    s.max_fooling_set_0 = Some(size);
+                    s.exact.max_fooling_set_0 = c.proven_maximum;
+                }
+                if !c.proven_maximum {
+                    s.limits_hit.push(format!(
+                        "{}-fooling set: the search stopped after {} nodes; {size} is a lower bound (raise --search-nodes)",
+                        u8::from(value),
+                        c.search_nodes
+                    ));
+                }
+                fooling_certs.push(c);
+            }
+            None => s.limits_hit.push(format!(
+                "{}-fooling set: more {}-entries than the limit of {} (raise --fooling-entries)",
+                u8::from(value),
+                u8::from(value),
+                limits.fooling_max_entries
+            )),
+        }
+    }
+    for c in &fooling_certs {
+        if certify {
+            certs.push((
+                format!("fooling_set_{}.json", c.value),
+                Claim::FoolingSet(c.clone()),
+            ));
+        }
+    }
+
+    // Lower bounds on D, best first with its witness.
+    let mut best_lower = u32::from(constant.is_none());
+    let mut witness = LowerBoundWitness::Trivial;
+    if constant.is_none() {
+        s.bounds.push(Bound {
+            bound: "non-constant matrix".into(),
+            side: "lower",
+            bits: 1,
+            certified: true,
+        });
+    }
+    if let [one, zero] = fooling_certs.as_slice() {
+        let bits = ceil_log2((one.pairs.len() + zero.pairs.len()) as u64);
+        s.bounds.push(Bound {
+            bound: format!(
+                "ceil(log2(|S1| + |S0|)) = ceil(log2({} + {}))",
+                one.pairs.len(),
+                zero.pairs.len()
+            ),
+            side: "lower",
+            bits,
+            certified: true,
+        });
+        if bits > best_lower {
+            best_lower = bits;
+            witness = LowerBoundWitness::FoolingSets {
+                one: one.clone(),
+                zero: zero.clone(),
+            };
+        }
+    }
+    if let Some((cm, cc)) = &rank_certs {
+        s.bounds.push(Bound {
+            bound: format!("ceil(log2 rank M) = ceil(log2 {})", cm.rank),
+            side: "lower",
+            bits: ceil_log2(cm.rank),
+            certified: true,
+        });
+        let bits = ceil_log2(cm.rank + cc.rank);
+        s.bounds.push(Bound {
+            bound: format!(
+                "ceil(log2(rank M + rank(J-M))) = ceil(log2({} + {}))",
+                cm.rank, cc.rank
+            ),
+            side: "lower",
+            bits,
+            certified: true,
+        });
+        if bits > best_lower {
+            best_lower = bits;
+            witness = LowerBoundWitness::Ranks {
+                matrix: strip_dependencies(cm),
+                complement: strip_dependencies(cc),
+            };
+        }
+    }
+    for (dir, bits) in [
+        ("Alice->Bob", s.one_way_alice_to_bob),
+        ("Bob->Alice", s.one_way_bob_to_alice),
+    ] {
+        let bits = bits.unwrap_or(0) + u32::from(constant.is_none());
+        s.bounds.push(Bound {
+            bound: format!("one-way {dir} + answer bit"),
+            side: "upper",
+            bits,
+            certified: true,
+        });
+    }
+
+    progress("deterministic CC (protocol-tree search)");
+    let mut tree = None;
+    let mut lower = best_lower;
+    let mut upper = one_way_upper;
+    if best_lower >= one_way_upper {
+        if m.rows() as u64 * m.cols() as u64 <= PROTOCOL_CERT_MAX_ENTRIES {
+            tree = Some(deterministic::one_way_tree(m, speaker));
+        }
+        lower = one_way_upper;
+    } else {
+        match deterministic::search(m, best_lower, limits) {
+            Some(out) => {
+                lower = out.lower;
+                upper = out.upper;
+                if out.lower_from_search {
+                    witness = LowerBoundWitness::Search { nodes: out.nodes };
+                    s.bounds.push(Bound {
+                        bound: format!("exhaustive protocol-tree search ({} nodes)", out.nodes),
+                        side: "lower",
+                        bits: out.lower,
+                        certified: false,
+                    });
+                }
+                if out.upper < one_way_upper {
+                    s.bounds.push(Bound {
+                        bound: "protocol tree found by search".into(),
+                        side: "upper",
+                        bits: out.upper,
+                        certified: true,
+                    });
+                }
+                if out.budget_exhausted {
+                    s.limits_hit.push(format!(
+                        "deterministic CC: the search stopped after {} nodes with {} <= D <= {} (raise --search-nodes)",
+                        out.nodes, out.lower, out.upper
+                    ));
+                }
+                tree = Some(out.tree);
+            }
+            None => s.limits_hit.push(format!(
+                "deterministic CC: more than {} distinct rows or columns for the tree search; {best_lower} <= D <= {one_way_upper} from the bounds",
+                limits.protocol_max_classes.min(64)
+            )),
+        }
+    }
+    s.deterministic_cc_lower = lower;
+    s.deterministic_cc_upper = upper;
+    if lower == upper {
+        s.deterministic_cc = Some(upper);
+        s.exact.deterministic_cc = true;
+    }
+    let leaves = tree.as_ref().map(deterministic::leaves);
+    if certify {
+        match &tree {
+            Some(t) if lower == upper => certs.push((
+                "protocol.json".into(),
+                Claim::Protocol(ProtocolCert {
+                    depth: upper,
+                    tree: t.clone(),
+                    lower_bound: witness.clone(),
+                }),
+            )),
+            _ => s.limits_hit.push(
+                "protocol certificate: not written (D not settled, or the tree would be too large)"
+                    .into(),
+            ),
+        }
+    }
+
+    let cells = distinct_rows * distinct_cols;
+    if cells <= limits.rectangle_max_cells {
+        for kind in [
+            RectangleKind::Cover1,
+            RectangleKind::Cover0,
+            RectangleKind::Partition,
+        ] {
+            progress(match kind {
+                RectangleKind::Partition => "partition number",
+                RectangleKind::Cover1 => "1-cover number",
+                RectangleKind::Cover0 => "0-cover number",
+            });
+            let hint = (kind == RectangleKind::Partition)
+                .then_some(leaves)
+                .flatten();
+            let Some(c) = rectangles::min_rectangles(m, kind, limits, hint) else {
+                continue;
+            };
+            let n = c.rectangles.len() as u64;
+            let (value, exact) = match kind {
+                RectangleKind::Partition => {
+                    (&mut s.partition_number, &mut s.exact.partition_number)
+                }
+                RectangleKind::Cover1 => (&mut s.cover_number_1, &mut s.exact.cover_number_1),
+                RectangleKind::Cover0 => (&mut s.cover_number_0, &mut s.exact.cover_number_0),
+            };
+            *value = Some(n);
+            *exact = c.proven_minimum;
+            if !c.proven_minimum {
+                s.limits_hit.push(format!(
+                    "{}: the search stopped after {} nodes; {n} is an upper bound",
+                    kind_name(kind),
+                    c.search_nodes
+                ));
+            }
+            if certify {
+                certs.push((format!("{}.json", kind_name(kind)), Claim::Rectangles(c)));
+            }
+        }
+        if let (Some(p), true) = (s.partition_number, s.exact.partition_number) {
+            s.bounds.push(Bound {
+                bound: format!("ceil(log2 C^P) = ceil(log2 {p})"),
+                side: "lower",
+                bits: ceil_log2(p),
+                certified: false,
+            });
+        }
+    } else {
+        s.limits_hit.push(format!(
+            "partition and cover numbers: {cells} distinct cells, over the limit of {} (raise --rectangle-cells)",
+            limits.rectangle_max_cells
+        ));
+    }
+
+    s.certificates = certs
+        .into_iter()
+        .map(|(name, claim)| (name, CertificateFile::new(problem.clone(), claim)))
+        .collect();
+    s
+}
+
+fn kind_name(kind: RectangleKind) -> &'static str {
+    match kind {
+        RectangleKind::Partition => "partition",
+        RectangleKind::Cover1 => "cover_1",
+        RectangleKind::Cover0 => "cover_0",
+    }
+}
+
+/// Whether the certificate proves `rank ≤ r` as well as `rank ≥ r`.
+fn rank_upper_certified(c: &RankCert, m: &CommMatrix) -> bool {
+    c.rank as usize == m.rows().min(m.cols()) || c.dependencies.is_some()
+}
+
+/// The lower half of a rank certificate (the minor), which is all a `D` lower bound needs.
+fn strip_dependencies(c: &RankCert) -> RankCert {
+    RankCert {
+        dependencies: None,
+        ..c.clone()
+    }
+}

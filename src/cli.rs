@@ -1,0 +1,238 @@
+//! The command line: `clap` definitions, turned into typed requests and run. Nothing else in the
+//! crate knows about the command line.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::builder::TypedValueParser;
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::certificate::CertificateFile;
+use crate::certificate::check;
+use crate::certificate::dot::protocol_dot;
+use crate::certificate::{Claim, ProtocolCert};
+use crate::error::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, InputError};
+use crate::matrix::CommMatrix;
+use crate::measures::Limits;
+use crate::measures::summary::summarize;
+use crate::problem::{DEFAULT_MAX_MEMORY, ProblemSpec};
+use crate::report;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "ccsep",
+    version,
+    about = "Communication-complexity separations between Transformers and recurrent networks, run and checked exhaustively"
+)]
+pub struct Cli {
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long, global = true, value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Every communication-complexity measure of a problem, with the bounds on D side by side.
+    Cc(CcArgs),
+    /// Check certificates without the search that made them.
+    Verify(VerifyArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CcArgs {
+    /// index, eq, disj, gt or ip (omit with --matrix).
+    pub problem: Option<String>,
+    /// Input length in bits.
+    #[arg(long)]
+    pub n: Option<u32>,
+    /// A 0/1 matrix file: one row per line, spaces ignored, `#` comments.
+    #[arg(long, conflicts_with_all = ["problem", "n"])]
+    pub matrix: Option<PathBuf>,
+    /// Write certificates (JSON, and the protocol tree as DOT) into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub certify: Option<PathBuf>,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Refuse matrices that need more memory than this many bytes.
+    #[arg(long, default_value_t = DEFAULT_MAX_MEMORY, value_name = "BYTES")]
+    pub max_memory: u64,
+    /// Node budget of each branch-and-bound search.
+    #[arg(long, default_value_t = Limits::default().search_nodes)]
+    pub search_nodes: u64,
+    /// Most entries of one value for the maximum fooling-set search.
+    #[arg(long, default_value_t = Limits::default().fooling_max_entries)]
+    pub fooling_entries: u64,
+    /// Most distinct cells for partition and cover numbers.
+    #[arg(long, default_value_t = Limits::default().rectangle_max_cells)]
+    pub rectangle_cells: u64,
+    /// Most distinct rows / columns for the protocol-tree search (at most 64).
+    #[arg(long, default_value_t = Limits::default().protocol_max_classes,
+          value_parser = clap::value_parser!(u16).range(1..=64).map(usize::from))]
+    pub protocol_classes: usize,
+    /// Most entries (distinct rows x columns) for the exact rational rank.
+    #[arg(long, default_value_t = Limits::default().rational_max_entries)]
+    pub rational_entries: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// Certificate files written by `ccsep cc --certify`.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs the parsed command line; returns the exit code.
+pub fn run(cli: Cli) -> anyhow::Result<i32> {
+    if let Some(t) = cli.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(usize::from(t))
+            .build_global()
+            .context("could not start the thread pool")?;
+    }
+    match cli.command {
+        Command::Cc(args) => run_cc(&args),
+        Command::Verify(args) => run_verify(&args),
+    }
+}
+
+fn problem_of(args: &CcArgs) -> Result<(ProblemSpec, CommMatrix), InputError> {
+    if let Some(path) = &args.matrix {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            InputError::new(format!(
+                "could not read matrix file {}: {e}",
+                path.display()
+            ))
+        })?;
+        let m = CommMatrix::parse(&text)
+            .map_err(|e| InputError::new(format!("{}: {}", path.display(), e.message)))?;
+        return Ok((ProblemSpec::from_matrix(&m), m));
+    }
+    let Some(name) = &args.problem else {
+        return Err(InputError::new(
+            "name a problem (index, eq, disj, gt, ip) with --n N, or pass --matrix FILE",
+        ));
+    };
+    let Some(n) = args.n else {
+        return Err(InputError::new(format!(
+            "{name} needs a size: add --n N (e.g. ccsep cc {name} --n 4)"
+        )));
+    };
+    let spec = ProblemSpec::named(name, n)?;
+    spec.check_size(args.max_memory)?;
+    let m = spec.matrix()?;
+    Ok((spec, m))
+}
+
+fn spinner() -> ProgressBar {
+    let pb = ProgressBar::new_spinner();
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed}] {msg}")
+            .expect("static template is valid"),
+    );
+    pb.enable_steady_tick(std::time::Duration::from_millis(120));
+    pb
+}
+
+fn run_cc(args: &CcArgs) -> anyhow::Result<i32> {
+    let limits = Limits {
+        fooling_max_entries: args.fooling_entries,
+        search_nodes: args.search_nodes,
+        rectangle_max_cells: args.rectangle_cells,
+        protocol_max_classes: args.protocol_classes,
+        rational_max_entries: args.rational_entries,
+    };
+    let pb = spinner();
+    pb.set_message("building the matrix");
+    let (spec, m) = problem_of(args)?;
+    if let Some(dir) = &args.certify {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            InputError::new(format!(
+                "could not create the certificate directory {}: {e}",
+                dir.display()
+            ))
+        })?;
+    }
+    let mut summary = summarize(&spec, &m, &limits, args.certify.is_some(), &|stage| {
+        pb.set_message(stage.to_string())
+    });
+    pb.finish_and_clear();
+    if let Some(dir) = &args.certify {
+        for (name, cert) in &summary.certificates {
+            let path = dir.join(name);
+            write_json(&path, cert)?;
+            summary.certificate_files.push(path.display().to_string());
+            if let Claim::Protocol(ProtocolCert { tree, .. }) = &cert.claim {
+                let dot = dir.join("protocol.dot");
+                std::fs::write(&dot, protocol_dot(tree))
+                    .with_context(|| format!("could not write {}", dot.display()))?;
+                summary.certificate_files.push(dot.display().to_string());
+            }
+        }
+    }
+    if args.json {
+        println!("{}", report::summary_json(&summary));
+    } else {
+        print!("{}", report::summary_table(&summary));
+    }
+    Ok(EXIT_OK)
+}
+
+fn write_json(path: &Path, cert: &CertificateFile) -> anyhow::Result<()> {
+    let file = std::fs::File::create(path)
+        .with_context(|| format!("could not create certificate file {}", path.display()))?;
+    let mut w = std::io::BufWriter::new(file);
+    serde_json::to_writer(&mut w, cert)
+        .with_context(|| format!("could not write certificate file {}", path.display()))?;
+    std::io::Write::flush(&mut w)
+        .with_context(|| format!("could not write certificate file {}", path.display()))?;
+    Ok(())
+}
+
+fn read_certificate(path: &Path) -> Result<CertificateFile, InputError> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| InputError::new(format!("could not open {}: {e}", path.display())))?;
+    serde_json::from_reader(std::io::BufReader::new(file)).map_err(|e| {
+        InputError::new(format!(
+            "{} is not a ccsep certificate: {e}",
+            path.display()
+        ))
+    })
+}
+
+fn run_verify(args: &VerifyArgs) -> anyhow::Result<i32> {
+    let mut code = EXIT_OK;
+    let mut json = Vec::new();
+    for path in &args.files {
+        let name = path.display().to_string();
+        let cert = match read_certificate(path) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(EXIT_BAD_INPUT);
+            }
+        };
+        let result = check::check(&cert).map_err(|r| r.0);
+        if result.is_err() {
+            code = EXIT_CHECK_FAILED;
+        }
+        if args.json {
+            json.push(report::verdict_json(&name, &result));
+        } else {
+            print!("{}", report::verdict_text(&name, &result));
+        }
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json).expect("JSON values serialise")
+        );
+    }
+    Ok(code)
+}

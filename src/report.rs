@@ -1,0 +1,135 @@
+//! Renders results for people (aligned tables) and for programs (JSON).
+//!
+//! Nothing else in the crate formats output; the measures return structs and the CLI picks the
+//! renderer here.
+
+use std::fmt::Write;
+
+use crate::certificate::check::Verified;
+use crate::measures::summary::Summary;
+
+/// The `ccsep cc` table.
+pub fn summary_table(s: &Summary) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{} — {} x {} matrix\n", s.problem, s.rows, s.cols);
+    let e = &s.exact;
+    let rows: Vec<(&str, Option<u64>, bool)> = vec![
+        (
+            "one-way CC Alice->Bob (bits)",
+            s.one_way_alice_to_bob.map(u64::from),
+            e.one_way_alice_to_bob,
+        ),
+        (
+            "one-way CC Bob->Alice (bits)",
+            s.one_way_bob_to_alice.map(u64::from),
+            e.one_way_bob_to_alice,
+        ),
+        ("rank over GF(2)", s.rank_gf2, e.rank_gf2),
+        ("rank over Q", s.rank_rational, e.rank_rational),
+        (
+            "rank of J-M over Q",
+            s.rank_rational_complement,
+            e.rank_rational_complement,
+        ),
+        (
+            "max 1-fooling set",
+            s.max_fooling_set_1,
+            e.max_fooling_set_1,
+        ),
+        (
+            "max 0-fooling set",
+            s.max_fooling_set_0,
+            e.max_fooling_set_0,
+        ),
+        ("1-cover number C^1", s.cover_number_1, e.cover_number_1),
+        ("0-cover number C^0", s.cover_number_0, e.cover_number_0),
+        (
+            "partition number C^P",
+            s.partition_number,
+            e.partition_number,
+        ),
+        (
+            "deterministic CC D (bits)",
+            s.deterministic_cc.map(u64::from),
+            e.deterministic_cc,
+        ),
+    ];
+    let _ = writeln!(out, "  {:<30} {:>8}  exact", "measure", "value");
+    for (name, value, exact) in rows {
+        let (v, x) = match value {
+            Some(v) => (v.to_string(), if exact { "yes" } else { "no (bound)" }),
+            None => ("-".to_string(), "not computed (limit)"),
+        };
+        let _ = writeln!(out, "  {name:<30} {v:>8}  {x}");
+    }
+    let _ = writeln!(out, "\n  bounds on D{:<44} side   bits  certified", "");
+    for b in &s.bounds {
+        let _ = writeln!(
+            out,
+            "  {:<55} {:<5} {:>5}  {}",
+            b.bound,
+            b.side,
+            b.bits,
+            if b.certified { "yes" } else { "search record" }
+        );
+    }
+    let _ = writeln!(out);
+    match s.deterministic_cc {
+        Some(d) => {
+            let _ = writeln!(out, "  D({}) = {d} bits", s.problem);
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "  D({}) not settled: {} <= D <= {}",
+                s.problem, s.deterministic_cc_lower, s.deterministic_cc_upper
+            );
+        }
+    }
+    if !s.limits_hit.is_empty() {
+        let _ = writeln!(out, "\n  limits:");
+        for l in &s.limits_hit {
+            let _ = writeln!(out, "  - {l}");
+        }
+    }
+    if !s.certificate_files.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n  certificates ({}; check each with `ccsep verify FILE`):",
+            s.certificate_files.len()
+        );
+        for f in &s.certificate_files {
+            let _ = writeln!(out, "  - {f}");
+        }
+    }
+    out
+}
+
+/// The `ccsep cc --json` object.
+pub fn summary_json(s: &Summary) -> String {
+    serde_json::to_string_pretty(s).expect("a summary always serialises")
+}
+
+/// One line (plus notes) per checked certificate.
+pub fn verdict_text(file: &str, result: &Result<Verified, String>) -> String {
+    match result {
+        Ok(v) => {
+            let mut out = format!("ACCEPTED {file}: {}\n", v.statement);
+            for u in &v.unchecked {
+                let _ = writeln!(out, "  not re-derived: {u}");
+            }
+            out
+        }
+        Err(why) => format!("REJECTED {file}: {why}\n"),
+    }
+}
+
+/// The `ccsep verify --json` object for one file.
+pub fn verdict_json(file: &str, result: &Result<Verified, String>) -> serde_json::Value {
+    match result {
+        Ok(v) => serde_json::json!({
+            "file": file, "accepted": true, "statement": v.statement, "unchecked": v.unchecked,
+        }),
+        Err(why) => serde_json::json!({ "file": file, "accepted": false, "reason": why }),
+    }
+}

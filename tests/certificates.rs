@@ -1,0 +1,122 @@
+//! Laws of the certificates: every certificate the measures produce is accepted by the
+//! independent checker, and a corrupted one is rejected.
+
+use ccsep::certificate::check::check;
+use ccsep::certificate::{CertificateFile, Claim, LowerBoundWitness, ProtocolNode};
+use ccsep::matrix::CommMatrix;
+use ccsep::measures::Limits;
+use ccsep::measures::summary::summarize;
+use ccsep::problem::ProblemSpec;
+use proptest::prelude::*;
+
+fn certificates(m: &CommMatrix) -> Vec<(String, CertificateFile)> {
+    let spec = ProblemSpec::from_matrix(m);
+    summarize(&spec, m, &Limits::default(), true, &|_| {}).certificates
+}
+
+fn matrix_strategy() -> impl Strategy<Value = CommMatrix> {
+    (1usize..=6, 1usize..=6)
+        .prop_flat_map(|(r, c)| {
+            proptest::collection::vec(any::<bool>(), r * c).prop_map(move |b| (r, c, b))
+        })
+        .prop_map(|(r, c, b)| CommMatrix::from_fn(r, c, |x, y| b[x * c + y]).unwrap())
+}
+
+/// Flips the output of the first leaf.
+fn flip_first_leaf(t: &mut ProtocolNode) -> bool {
+    match t {
+        ProtocolNode::Leaf { output } => {
+            *output ^= 1;
+            true
+        }
+        ProtocolNode::Alice { zero, .. } | ProtocolNode::Bob { zero, .. } => flip_first_leaf(zero),
+    }
+}
+
+/// A corruption that must make the certificate false; `None` if this certificate has nothing
+/// to corrupt (e.g. a one-row matrix's one-way certificate with a single message).
+fn corrupt(file: &CertificateFile, m: &CommMatrix) -> Option<CertificateFile> {
+    let mut f = file.clone();
+    match &mut f.claim {
+        Claim::OneWay(c) => {
+            // Claim one message fewer by merging the last message into message 0.
+            if c.messages < 2 {
+                return None;
+            }
+            let last = (c.messages - 1) as u32;
+            for msg in &mut c.message_of {
+                if *msg == last {
+                    *msg = 0;
+                }
+            }
+            c.messages -= 1;
+            c.bits = ccsep::measures::ceil_log2(c.messages);
+        }
+        Claim::Rank(c) => {
+            // Claim one more than the rank by adding a row and column to the minor.
+            let r = c.rank as usize;
+            if r >= m.rows().min(m.cols()) {
+                return None;
+            }
+            let row = (0..m.rows() as u64).find(|x| !c.basis_rows.contains(x))?;
+            let col = (0..m.cols() as u64).find(|y| !c.pivot_cols.contains(y))?;
+            c.basis_rows.push(row);
+            c.pivot_cols.push(col);
+            c.rank += 1;
+        }
+        Claim::FoolingSet(c) => {
+            let &first = c.pairs.first()?;
+            c.pairs.push(first);
+        }
+        Claim::Rectangles(c) => {
+            let rect = c.rectangles.first_mut()?;
+            rect.value ^= 1;
+        }
+        Claim::Protocol(c) => {
+            if matches!(c.lower_bound, LowerBoundWitness::Search { .. }) && c.depth == 0 {
+                return None;
+            }
+            flip_first_leaf(&mut c.tree);
+        }
+    }
+    Some(f)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn every_certificate_produced_is_accepted(m in matrix_strategy()) {
+        for (name, cert) in certificates(&m) {
+            prop_assert!(check(&cert).is_ok(), "{name} rejected: {:?} on {m:?}", check(&cert));
+        }
+    }
+
+    #[test]
+    fn corrupted_certificates_are_rejected(m in matrix_strategy()) {
+        for (name, cert) in certificates(&m) {
+            if let Some(bad) = corrupt(&cert, &m) {
+                prop_assert!(check(&bad).is_err(), "corrupted {name} accepted on {m:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn certificates_survive_a_json_round_trip() {
+    let m = ProblemSpec::Disj { n: 3 }.matrix().unwrap();
+    for (name, cert) in summarize(
+        &ProblemSpec::Disj { n: 3 },
+        &m,
+        &Limits::default(),
+        true,
+        &|_| {},
+    )
+    .certificates
+    {
+        let text = serde_json::to_string(&cert).unwrap();
+        let back: CertificateFile = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, cert, "{name}");
+        assert!(check(&back).is_ok(), "{name}");
+    }
+}

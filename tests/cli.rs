@@ -1,0 +1,172 @@
+//! The real binary on the commands the README shows, and on bad input.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn ccsep() -> Command {
+    Command::cargo_bin("ccsep").expect("the ccsep binary builds")
+}
+
+#[test]
+fn readme_main_job_certifies_and_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    ccsep()
+        .args(["cc", "eq", "--n", "4", "--certify"])
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("D(EQ_4) = 5 bits"));
+    let files: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    assert!(files.len() >= 8, "{files:?}");
+    ccsep()
+        .arg("verify")
+        .args(&files)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("REJECTED").not());
+    assert!(out.join("protocol.dot").exists());
+}
+
+#[test]
+fn json_has_the_documented_keys() {
+    let out = ccsep()
+        .args(["cc", "index", "--n", "6", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    for key in [
+        "rows",
+        "cols",
+        "one_way_alice_to_bob",
+        "one_way_bob_to_alice",
+        "rank_gf2",
+        "rank_rational",
+        "max_fooling_set_1",
+        "max_fooling_set_0",
+        "partition_number",
+        "deterministic_cc",
+        "exact",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key} in {v}");
+    }
+    assert_eq!(v["rows"], 64);
+    assert_eq!(v["one_way_alice_to_bob"], 6);
+    assert_eq!(v["one_way_bob_to_alice"], 3);
+    assert_eq!(v["deterministic_cc"], 4);
+    assert_eq!(v["exact"]["deterministic_cc"], true);
+    // Over the default limits: reported as null, never as a number.
+    assert!(v["partition_number"].is_null());
+}
+
+#[test]
+fn matrix_file_with_certificates() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.txt");
+    std::fs::write(&path, "# EQ_1 complement\n0 1\n1 0\n").unwrap();
+    let certs = dir.path().join("c");
+    ccsep()
+        .args(["cc", "--matrix"])
+        .arg(&path)
+        .arg("--certify")
+        .arg(&certs)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("= 2 bits"));
+    ccsep()
+        .arg("verify")
+        .arg(certs.join("protocol.json"))
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("ACCEPTED"));
+}
+
+#[test]
+fn bad_input_exits_2_with_a_message() {
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["cc", "eq", "--n", "0"], "at least 1"),
+        (vec!["cc", "eq", "--n", "30"], "--max-memory"),
+        (vec!["cc", "eq"], "--n"),
+        (vec!["cc", "nope", "--n", "3"], "unknown problem"),
+        (
+            vec!["cc", "--matrix", "/nonexistent/m.txt"],
+            "could not read",
+        ),
+        (
+            vec!["cc", "eq", "--n", "3", "--protocol-classes", "65"],
+            "65",
+        ),
+    ];
+    for (args, msg) in cases {
+        ccsep()
+            .args(&args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(msg));
+    }
+}
+
+#[test]
+fn malformed_matrix_file_names_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.txt");
+    std::fs::write(&bad, "0 1\n1 2\n").unwrap();
+    ccsep()
+        .args(["cc", "--matrix"])
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("line 2, column 3"));
+    let ragged = dir.path().join("ragged.txt");
+    std::fs::write(&ragged, "0 1\n1\n").unwrap();
+    ccsep()
+        .args(["cc", "--matrix"])
+        .arg(&ragged)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("ragged"));
+}
+
+#[test]
+fn verify_rejects_a_tampered_certificate_with_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    ccsep()
+        .args(["cc", "gt", "--n", "2", "--certify"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let path = dir.path().join("protocol.json");
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    v["claim"]["depth"] = serde_json::json!(2);
+    std::fs::write(&path, v.to_string()).unwrap();
+    ccsep()
+        .arg("verify")
+        .arg(&path)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("REJECTED"));
+    std::fs::write(&path, "{ not json").unwrap();
+    ccsep().arg("verify").arg(&path).assert().code(2);
+}
+
+#[test]
+fn output_does_not_depend_on_threads() {
+    let run = |t: &str| {
+        ccsep()
+            .args(["--threads", t, "cc", "disj", "--n", "3", "--json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone()
+    };
+    assert_eq!(run("1"), run("2"));
+}
