@@ -32,7 +32,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             fooling_max_entries: 4096,
-            search_nodes: 20_000_000,
+            search_nodes: 2_000_000,
             rectangle_max_cells: 64,
             protocol_max_classes: 64,
             rational_max_entries: 1 << 24,
