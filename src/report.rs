@@ -25,6 +25,11 @@ pub fn summary_table(s: &Summary) -> String {
             e.one_way_bob_to_alice,
         ),
         ("rank over GF(2)", s.rank_gf2, e.rank_gf2),
+        (
+            "rank of J-M over GF(2)",
+            s.rank_gf2_complement,
+            e.rank_gf2_complement,
+        ),
         ("rank over Q", s.rank_rational, e.rank_rational),
         (
             "rank of J-M over Q",
@@ -62,11 +67,11 @@ pub fn summary_table(s: &Summary) -> String {
         };
         let _ = writeln!(out, "  {name:<30} {v:>8}  {x}");
     }
-    let _ = writeln!(out, "\n  bounds on D{:<44} side   bits  certified", "");
+    let _ = writeln!(out, "\n  bounds on D{:<57} side   bits  certified", "");
     for b in &s.bounds {
         let _ = writeln!(
             out,
-            "  {:<55} {:<5} {:>5}  {}",
+            "  {:<68} {:<5} {:>5}  {}",
             b.bound,
             b.side,
             b.bits,

@@ -37,6 +37,7 @@ pub struct Summary {
     pub one_way_alice_to_bob: Option<u32>,
     pub one_way_bob_to_alice: Option<u32>,
     pub rank_gf2: Option<u64>,
+    pub rank_gf2_complement: Option<u64>,
     pub rank_rational: Option<u64>,
     pub rank_rational_complement: Option<u64>,
     pub max_fooling_set_1: Option<u64>,
@@ -64,6 +65,7 @@ pub struct Exact {
     pub one_way_alice_to_bob: bool,
     pub one_way_bob_to_alice: bool,
     pub rank_gf2: bool,
+    pub rank_gf2_complement: bool,
     pub rank_rational: bool,
     pub rank_rational_complement: bool,
     pub max_fooling_set_1: bool,
@@ -116,15 +118,25 @@ pub fn summarize(
         certs.push(("one_way_bob_to_alice.json".into(), Claim::OneWay(b2a)));
     }
 
-    progress("rank over GF(2)");
-    if certify {
-        let c = rank::certify_gf2(m, Of::Matrix);
-        s.rank_gf2 = Some(c.rank);
-        s.exact.rank_gf2 = true;
-        certs.push(("rank_gf2.json".into(), Claim::Rank(c)));
-    } else {
-        s.rank_gf2 = Some(rank::gf2_rank(m));
-        s.exact.rank_gf2 = true;
+    progress("rank over GF(2) of M and J - M");
+    let complement = m.complement();
+    let gf2_certs = certify.then(|| {
+        (
+            rank::certify_gf2(m, Of::Matrix),
+            rank::certify_gf2(&complement, Of::Complement),
+        )
+    });
+    let (gf2_m, gf2_c) = match &gf2_certs {
+        Some((cm, cc)) => (cm.rank, cc.rank),
+        None => (rank::gf2_rank(m), rank::gf2_rank(&complement)),
+    };
+    s.rank_gf2 = Some(gf2_m);
+    s.rank_gf2_complement = Some(gf2_c);
+    s.exact.rank_gf2 = true;
+    s.exact.rank_gf2_complement = true;
+    if let Some((cm, cc)) = &gf2_certs {
+        certs.push(("rank_gf2.json".into(), Claim::Rank(cm.clone())));
+        certs.push(("rank_gf2_complement.json".into(), Claim::Rank(cc.clone())));
     }
 
     let distinct_entries = distinct_rows * m.cols() as u64;
@@ -133,7 +145,7 @@ pub fn summarize(
         progress("rank over the rationals (modular elimination)");
         let cm = rank::certify_rational(m, Of::Matrix, limits);
         progress("rank of J - M over the rationals");
-        let cc = rank::certify_rational(&m.complement(), Of::Complement, limits);
+        let cc = rank::certify_rational(&complement, Of::Complement, limits);
         s.rank_rational = Some(cm.rank);
         s.rank_rational_complement = Some(cc.rank);
         s.exact.rank_rational = rank_upper_certified(&cm, m);
@@ -232,29 +244,39 @@ pub fn summarize(
             };
         }
     }
-    if let Some((cm, cc)) = &rank_certs {
+    let gf2_witness = gf2_certs.map(|(cm, cc)| (strip_dependencies(&cm), strip_dependencies(&cc)));
+    let rational = rank_certs.as_ref().map(|(cm, cc)| {
+        (
+            cm.rank,
+            cc.rank,
+            Some((strip_dependencies(cm), strip_dependencies(cc))),
+        )
+    });
+    for (field, (rm, rc, certs)) in [
+        ("GF(2)", (gf2_m, gf2_c, gf2_witness)),
+        ("Q", rational.unwrap_or((0, 0, None))),
+    ] {
+        if rm == 0 && rc == 0 {
+            continue;
+        }
         s.bounds.push(Bound {
-            bound: format!("ceil(log2 rank M) = ceil(log2 {})", cm.rank),
+            bound: format!("ceil(log2 rank M) over {field} = ceil(log2 {rm})"),
             side: "lower",
-            bits: ceil_log2(cm.rank),
+            bits: ceil_log2(rm),
             certified: true,
         });
-        let bits = ceil_log2(cm.rank + cc.rank);
+        let bits = ceil_log2(rm + rc);
         s.bounds.push(Bound {
-            bound: format!(
-                "ceil(log2(rank M + rank(J-M))) = ceil(log2({} + {}))",
-                cm.rank, cc.rank
-            ),
+            bound: format!("ceil(log2(rank M + rank(J-M))) over {field} = ceil(log2({rm} + {rc}))"),
             side: "lower",
             bits,
             certified: true,
         });
         if bits > best_lower {
             best_lower = bits;
-            witness = LowerBoundWitness::Ranks {
-                matrix: strip_dependencies(cm),
-                complement: strip_dependencies(cc),
-            };
+            if let Some((matrix, complement)) = certs {
+                witness = LowerBoundWitness::Ranks { matrix, complement };
+            }
         }
     }
     for (dir, bits) in [
