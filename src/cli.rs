@@ -18,6 +18,7 @@ use crate::measures::Limits;
 use crate::measures::summary::summarize;
 use crate::problem::{DEFAULT_MAX_MEMORY, ProblemSpec};
 use crate::report;
+use crate::task::{self, TaskOptions};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -39,6 +40,62 @@ pub enum Command {
     Cc(CcArgs),
     /// Check certificates without the search that made them.
     Verify(VerifyArgs),
+    /// The paper's sequence tasks: sample examples with their labels.
+    #[command(subcommand)]
+    Tasks(TasksCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TasksCommand {
+    /// Print seeded examples of a task with their labels.
+    Sample(SampleArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SampleArgs {
+    /// index, recall, dyck, equality, disjointness or nearest.
+    #[arg(long)]
+    pub task: String,
+    /// Length: symbols (index, equality, disjointness), key-value pairs (recall), string length
+    /// (dyck), labelled points (nearest).
+    #[arg(long)]
+    pub n: usize,
+    /// How many examples.
+    #[arg(long, default_value_t = 5)]
+    pub count: usize,
+    /// Seed: the same seed prints the same examples, whatever the thread count.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Alphabet size (index, equality).
+    #[arg(long)]
+    pub alphabet: Option<usize>,
+    /// Bracket types k (dyck).
+    #[arg(long)]
+    pub types: Option<usize>,
+    /// Depth bound m (dyck).
+    #[arg(long)]
+    pub depth: Option<usize>,
+    /// Distinct keys (recall).
+    #[arg(long)]
+    pub keys: Option<usize>,
+    /// Distinct values (recall).
+    #[arg(long)]
+    pub values: Option<usize>,
+    /// Queries (recall).
+    #[arg(long)]
+    pub queries: Option<usize>,
+    /// random, one or copy (equality).
+    #[arg(long)]
+    pub variant: Option<String>,
+    /// Dimension of the unit vectors (nearest).
+    #[arg(long)]
+    pub dim: Option<usize>,
+    /// Margin gamma (nearest).
+    #[arg(long)]
+    pub margin: Option<f64>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -99,6 +156,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Cc(args) => run_cc(&args),
         Command::Verify(args) => run_verify(&args),
+        Command::Tasks(TasksCommand::Sample(args)) => run_sample(&args),
     }
 }
 
@@ -235,4 +293,30 @@ fn run_verify(args: &VerifyArgs) -> anyhow::Result<i32> {
         );
     }
     Ok(code)
+}
+
+fn run_sample(args: &SampleArgs) -> anyhow::Result<i32> {
+    let options = TaskOptions {
+        alphabet: args.alphabet,
+        types: args.types,
+        depth: args.depth,
+        keys: args.keys,
+        values: args.values,
+        queries: args.queries,
+        variant: args.variant.as_deref().map(str::parse).transpose()?,
+        dim: args.dim,
+        margin: args.margin,
+    };
+    let examples = task::sample(&args.task, args.n, args.count, args.seed, &options)?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&examples).expect("examples serialise")
+        );
+    } else {
+        for e in &examples {
+            println!("{e}");
+        }
+    }
+    Ok(EXIT_OK)
 }

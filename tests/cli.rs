@@ -170,3 +170,58 @@ fn output_does_not_depend_on_threads() {
     };
     assert_eq!(run("1"), run("2"));
 }
+
+#[test]
+fn tasks_sample_is_seeded_and_validates_its_input() {
+    let run = |seed: &str| {
+        ccsep()
+            .args([
+                "tasks", "sample", "--task", "dyck", "--n", "20", "--count", "5", "--seed", seed,
+            ])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone()
+    };
+    let a = run("3");
+    assert_eq!(a, run("3"));
+    assert_ne!(a, run("4"));
+    let text = String::from_utf8(a).unwrap();
+    assert_eq!(text.lines().count(), 5);
+    assert!(
+        text.lines()
+            .all(|l| l.ends_with("-> 0") || l.ends_with("-> 1")),
+        "{text}"
+    );
+    ccsep()
+        .args(["tasks", "sample", "--task", "dyck", "--n", "21"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("even"));
+    ccsep()
+        .args([
+            "tasks",
+            "sample",
+            "--task",
+            "index",
+            "--n",
+            "8",
+            "--variant",
+            "one",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--variant"));
+    let json = ccsep()
+        .args([
+            "tasks", "sample", "--task", "equality", "--n", "8", "--count", "3", "--json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 3);
+}
