@@ -16,6 +16,8 @@ use crate::error::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, InputError};
 use crate::matrix::CommMatrix;
 use crate::measures::Limits;
 use crate::measures::summary::summarize;
+use crate::model::{self, LoadOptions, Nonlinearity};
+use crate::numeric::{Accumulate, Precision, Rounding, Stats};
 use crate::problem::{DEFAULT_MAX_MEMORY, ProblemSpec};
 use crate::report;
 use crate::task::{self, TaskOptions};
@@ -40,9 +42,45 @@ pub enum Command {
     Cc(CcArgs),
     /// Check certificates without the search that made them.
     Verify(VerifyArgs),
+    /// Run a model at a precision on one input sequence; print its states and outputs per step.
+    Run(RunArgs),
     /// The paper's sequence tasks: sample examples with their labels.
     #[command(subcommand)]
     Tasks(TasksCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// rnn, lstm, gru, ssm, linear-attention or transformer.
+    #[arg(long)]
+    pub arch: String,
+    /// Weights in safetensors (PyTorch's names for rnn / lstm / gru).
+    #[arg(long, value_name = "FILE")]
+    pub weights: PathBuf,
+    /// Number format: fixed:I.F, paper:K, float:E.M, e4m3, e5m2, bf16, f16, f32, f64.
+    #[arg(long, default_value = "f32")]
+    pub precision: String,
+    /// Rounding mode: nearest-even or down (default: nearest-even; down for paper:K).
+    #[arg(long)]
+    pub rounding: Option<String>,
+    /// Dot products: wide (sum in f64, round once) or format (round every step).
+    #[arg(long, default_value = "wide")]
+    pub accumulate: String,
+    /// A JSON list of input vectors, one per step.
+    #[arg(long, value_name = "FILE")]
+    pub inputs: PathBuf,
+    /// Prefix of the tensor names (found automatically when unique).
+    #[arg(long)]
+    pub prefix: Option<String>,
+    /// Elman RNN activation: tanh or relu (default: the file's metadata, else tanh).
+    #[arg(long)]
+    pub nonlinearity: Option<String>,
+    /// Transformer heads (default: the file's metadata).
+    #[arg(long)]
+    pub heads: Option<usize>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -156,6 +194,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Cc(args) => run_cc(&args),
         Command::Verify(args) => run_verify(&args),
+        Command::Run(args) => run_model(&args),
         Command::Tasks(TasksCommand::Sample(args)) => run_sample(&args),
     }
 }
@@ -317,6 +356,82 @@ fn run_sample(args: &SampleArgs) -> anyhow::Result<i32> {
         for e in &examples {
             println!("{e}");
         }
+    }
+    Ok(EXIT_OK)
+}
+
+/// Parses `--precision`, `--rounding` and `--accumulate` into one `Precision`.
+fn precision_of(
+    spec: &str,
+    rounding: Option<&str>,
+    accumulate: &str,
+) -> Result<Precision, InputError> {
+    let mut p = Precision::parse(spec)?;
+    if let Some(r) = rounding {
+        p = p.with_rounding(match r {
+            "nearest-even" => Rounding::NearestEven,
+            "down" => Rounding::Down,
+            other => {
+                return Err(InputError::new(format!(
+                    "--rounding {other:?}: use nearest-even or down"
+                )));
+            }
+        });
+    }
+    Ok(p.with_accumulate(match accumulate {
+        "wide" => Accumulate::Wide,
+        "format" => Accumulate::Format,
+        other => {
+            return Err(InputError::new(format!(
+                "--accumulate {other:?}: use wide or format"
+            )));
+        }
+    }))
+}
+
+fn run_model(args: &RunArgs) -> anyhow::Result<i32> {
+    let prec = precision_of(&args.precision, args.rounding.as_deref(), &args.accumulate)?;
+    let options = LoadOptions {
+        prefix: args.prefix.clone(),
+        nonlinearity: args
+            .nonlinearity
+            .as_deref()
+            .map(Nonlinearity::parse)
+            .transpose()?,
+        heads: args.heads,
+        ..LoadOptions::default()
+    };
+    let model = model::load(&args.arch, &args.weights, &options)?;
+    let text = std::fs::read_to_string(&args.inputs).map_err(|e| {
+        InputError::new(format!(
+            "could not read inputs {}: {e}",
+            args.inputs.display()
+        ))
+    })?;
+    let inputs: Vec<Vec<f64>> = serde_json::from_str(&text).map_err(|e| {
+        InputError::new(format!(
+            "{}: expected a JSON list of input vectors (one list of numbers per step): {e}",
+            args.inputs.display()
+        ))
+    })?;
+    let mut stats = Stats::default();
+    let trace = model.forward(&inputs, &prec, &mut stats)?;
+    if args.json {
+        let out = serde_json::json!({
+            "arch": model.arch(),
+            "precision": prec.name(),
+            "states": trace.hidden,
+            "outputs": trace.outputs,
+            "full_states": trace.states,
+            "saturated": stats.saturated,
+            "nan": stats.nan,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).expect("JSON values serialise")
+        );
+    } else {
+        print!("{}", report::trace_table(&trace, &prec.name(), &stats));
     }
     Ok(EXIT_OK)
 }

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod error;
 pub mod matrix;
 pub mod measures;
+pub mod model;
 pub mod numeric;
 pub mod problem;
 pub mod report;

@@ -277,7 +277,7 @@ impl Precision {
             Format::F64 => return x,
             Format::Fixed { frac_bits, .. } => {
                 let s = 2f64.powi(frac_bits as i32);
-                self.to_int(x * s) / s
+                self.round_integer(x * s) / s
             }
             Format::Paper { .. } => unreachable!("paper:K is resolved by for_length before use"),
             Format::PaperGrid { scale, .. } => self.grid(x, scale),
@@ -311,7 +311,7 @@ impl Precision {
         k / scale
     }
 
-    fn to_int(&self, y: f64) -> f64 {
+    fn round_integer(&self, y: f64) -> f64 {
         match self.rounding {
             Rounding::NearestEven => y.round_ties_even(),
             Rounding::Down => y.floor(),
@@ -327,7 +327,7 @@ impl Precision {
         let e = ((x.to_bits() >> 52) & 0x7ff) as i32 - 1023;
         let q = e.max(p.emin) - p.man_bits as i32;
         // 2^q and 2^−q exactly (q ≥ −1074 + 52 for every format here).
-        let r = self.to_int(x * pow2(-q)) * pow2(q);
+        let r = self.round_integer(x * pow2(-q)) * pow2(q);
         if r == 0.0 { 0.0f64.copysign(x) } else { r }
     }
 
@@ -602,7 +602,7 @@ mod tests {
         }
         let mut s = Stats::default();
         assert_eq!(p.round(1e6, &mut s), 57344.0);
-        assert_eq!(p.round(f64::NAN, &mut s).is_nan(), true);
+        assert!(p.round(f64::NAN, &mut s).is_nan());
         assert_eq!(
             s,
             Stats {

@@ -7,6 +7,8 @@ use std::fmt::Write;
 
 use crate::certificate::check::Verified;
 use crate::measures::summary::Summary;
+use crate::model::Trace;
+use crate::numeric::Stats;
 
 /// The `ccsep cc` table.
 pub fn summary_table(s: &Summary) -> String {
@@ -137,4 +139,24 @@ pub fn verdict_json(file: &str, result: &Result<Verified, String>) -> serde_json
         }),
         Err(why) => serde_json::json!({ "file": file, "accepted": false, "reason": why }),
     }
+}
+
+/// The `ccsep run` table: one line per step with the last layer's hidden vector and the output.
+pub fn trace_table(t: &Trace, precision: &str, stats: &Stats) -> String {
+    let fmt = |v: &[f64]| {
+        let shown: Vec<String> = v.iter().take(8).map(|x| format!("{x:.6}")).collect();
+        let more = if v.len() > 8 {
+            format!(" … ({} in all)", v.len())
+        } else {
+            String::new()
+        };
+        format!("[{}]{more}", shown.join(", "))
+    };
+    let mut out = format!("precision {precision}\n");
+    for (i, (h, o)) in t.hidden.iter().zip(&t.outputs).enumerate() {
+        let _ = writeln!(out, "step {i:>3}  h = {}", fmt(h));
+        let _ = writeln!(out, "          out = {}", fmt(o));
+    }
+    let _ = writeln!(out, "saturated {}, NaN {}", stats.saturated, stats.nan);
+    out
 }

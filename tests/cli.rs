@@ -225,3 +225,79 @@ fn tasks_sample_is_seeded_and_validates_its_input() {
     let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
     assert_eq!(v.as_array().unwrap().len(), 3);
 }
+
+#[test]
+fn run_matches_the_pytorch_fixture_and_rejects_bad_input() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let fixture: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("lstm_f64.json")).unwrap())
+            .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = dir.path().join("x.json");
+    std::fs::write(&inputs, fixture["inputs"].to_string()).unwrap();
+    let weights = root.join("lstm_f64.safetensors");
+    let out = ccsep()
+        .args([
+            "run",
+            "--arch",
+            "lstm",
+            "--precision",
+            "f64",
+            "--json",
+            "--weights",
+        ])
+        .arg(&weights)
+        .arg("--inputs")
+        .arg(&inputs)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let got: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    for (key, want_key) in [("states", "hidden"), ("outputs", "outputs")] {
+        let got = got[key].as_array().unwrap();
+        let want = fixture[want_key].as_array().unwrap();
+        assert_eq!(got.len(), want.len(), "{key}");
+        for (g, w) in got
+            .iter()
+            .zip(want)
+            .flat_map(|(g, w)| g.as_array().unwrap().iter().zip(w.as_array().unwrap()))
+        {
+            let (g, w) = (g.as_f64().unwrap(), w.as_f64().unwrap());
+            assert!(
+                (g - w).abs() <= 1e-12 * w.abs().max(1.0),
+                "{key}: {g} vs {w}"
+            );
+        }
+    }
+    let bad: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--arch", "gru"], "shape"),
+        (
+            vec!["--arch", "lstm", "--precision", "int3"],
+            "unknown precision",
+        ),
+        (vec!["--arch", "cnn"], "cnn"),
+    ];
+    for (args, msg) in bad {
+        ccsep()
+            .arg("run")
+            .args(&args)
+            .arg("--weights")
+            .arg(&weights)
+            .arg("--inputs")
+            .arg(&inputs)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(msg));
+    }
+    std::fs::write(&inputs, "[[1, 2], oops").unwrap();
+    ccsep()
+        .args(["run", "--arch", "lstm", "--weights"])
+        .arg(&weights)
+        .arg("--inputs")
+        .arg(&inputs)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("JSON list"));
+}

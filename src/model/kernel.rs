@@ -1,0 +1,845 @@
+//! The arithmetic every model runs on: `numeric`'s rounding contract applied to whole slices.
+//!
+//! Models keep activations in *lane layout*: a block of `L` sequences processed together stores a
+//! vector `v` of dimension `n` as `n · L` numbers, `v[i]` of lane `b` at `i · L + b`. A single
+//! sequence is the case `L = 1`. Every lane is computed independently and by the same operations
+//! in the same order, so a sequence gives the same bits whether it runs alone or in a batch.
+//!
+//! `Arith` is a resolved `Precision` with a fast path for its rounding. Its operations round as
+//! `numeric` documents: after every elementwise operation and after every dot product.
+//! - `matvec`: each row of `W` times `x` is one dot product. With `Accumulate::Wide` the products
+//!   are summed in `f64` from `k = 0` upward, starting from `−0.0` exactly as `Precision::dot`
+//!   does, and the sum is rounded once; with `Accumulate::Format` every product and every partial
+//!   sum is rounded (`Precision::dot`'s definition, per lane).
+//! - the elementwise operations (`add`, `mul`, activations, …) compute in `f64` and round.
+//! - activations: `exp`, `tanh`, `sigmoid = 1/(1 + exp(−x))` and `elu(x) + 1` are evaluated in
+//!   `f64` by the polynomial kernels below (a few ulp of `f64`, like libm's, and vectorisable),
+//!   then rounded once.
+//!
+//! Rounding a slice takes a fast path where the format allows (`f64`: only NaNs are counted;
+//! `f32` with nearest-even: the hardware conversion; other floats and fixed point: a branch-free
+//! scaled rounding) and falls back to `Precision::round` for any chunk that holds a value the fast
+//! path cannot settle (NaN, saturation). The fast paths agree with `Precision::round` bit for bit
+//! (tested below). The hot kernels are compiled for AVX-512 and AVX2 as well as the baseline and
+//! chosen at run time; all variants perform the same IEEE operations in the same order (no
+//! fused multiply-add), so the choice never changes a result.
+
+use crate::error::InputError;
+use crate::numeric::{Accumulate, Format, Precision, Rounding, Stats};
+
+/// Compiles a function three times: for AVX-512, for AVX2 and for the baseline target, and
+/// dispatches on what the CPU has. The body must be safe code; every variant performs the same
+/// IEEE operations in the same order (no FMA is enabled), so the variants agree bit for bit.
+macro_rules! multiversion {
+    ($(#[$m:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
+        $(#[$m])*
+        #[inline]
+        fn $name($($arg: $ty),*) $(-> $ret)? {
+            #[inline(always)]
+            fn imp($($arg: $ty),*) $(-> $ret)? $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,avx")]
+                fn avx512($($arg: $ty),*) $(-> $ret)? { imp($($arg),*) }
+                #[target_feature(enable = "avx2,avx")]
+                fn avx2($($arg: $ty),*) $(-> $ret)? { imp($($arg),*) }
+                if std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx512dq")
+                    && std::arch::is_x86_feature_detected!("avx512vl")
+                {
+                    // SAFETY: the CPU has the features `avx512` is compiled for (checked above).
+                    return unsafe { avx512($($arg),*) };
+                }
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU has AVX2 (checked above).
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            imp($($arg),*)
+        }
+    };
+}
+
+/// Lanes per block in batched runs.
+pub(crate) const LANES: usize = 16;
+
+/// `1.5 · 2^52`: adding and subtracting it rounds an `f64` of magnitude below `2^51` to an
+/// integer, ties to even.
+const MAGIC: f64 = 6_755_399_441_055_744.0;
+
+/// How `Arith` rounds a slice.
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    /// `f64`: the identity (NaNs are counted).
+    Exact,
+    /// `f32` with nearest-even: the conversion to `f32` and back.
+    F32,
+    /// A float with `man_bits ≥ 1` stored mantissa bits and minimum exponent `emin`.
+    Float {
+        man_bits: i64,
+        emin: i64,
+        down: bool,
+    },
+    /// Fixed point with `I + F ≤ 50`: scale by `2^F`, round to an integer, scale back.
+    Fixed { scale: f64, inv: f64, down: bool },
+    /// Anything else: `Precision::round` one value at a time.
+    Slow,
+}
+
+/// A resolved precision and its rounding fast path.
+#[derive(Clone, Copy, Debug)]
+pub struct Arith {
+    prec: Precision,
+    kind: Kind,
+    max: f64,
+    /// Every value of the format has at most 26 significant bits, so the product of two of them
+    /// is exact in `f64` and a fused multiply-add gives the same bits as multiply-then-add.
+    exact_products: bool,
+}
+
+impl Arith {
+    /// Fails for `paper:K` before the length is known (`Precision::for_length` resolves it).
+    pub fn new(prec: &Precision) -> Result<Self, InputError> {
+        let down = prec.rounding() == Rounding::Down;
+        let kind = match prec.format() {
+            Format::Paper { k } => {
+                return Err(InputError::new(format!(
+                    "paper:{k} needs the input length N before a model can run at it"
+                )));
+            }
+            Format::F64 => Kind::Exact,
+            Format::Float {
+                exp_bits: 8,
+                man_bits: 23,
+                finite_only: false,
+            } if !down => Kind::F32,
+            Format::Float {
+                exp_bits, man_bits, ..
+            } if (1..=50).contains(&man_bits) => Kind::Float {
+                man_bits: i64::from(man_bits),
+                emin: 2 - (1i64 << (exp_bits - 1)),
+                down,
+            },
+            Format::Fixed {
+                int_bits,
+                frac_bits,
+            } if int_bits + frac_bits <= 50 => {
+                let scale = 2f64.powi(frac_bits as i32);
+                Kind::Fixed {
+                    scale,
+                    inv: 1.0 / scale,
+                    down,
+                }
+            }
+            _ => Kind::Slow,
+        };
+        let exact_products = match prec.format() {
+            Format::Float { man_bits, .. } => man_bits < 26,
+            Format::Fixed {
+                int_bits,
+                frac_bits,
+            } => int_bits + frac_bits <= 26,
+            _ => false,
+        };
+        Ok(Arith {
+            prec: *prec,
+            kind,
+            max: prec.max_finite(),
+            exact_products,
+        })
+    }
+
+    pub fn precision(&self) -> &Precision {
+        &self.prec
+    }
+
+    /// Rounds one value (`Precision::round`).
+    #[inline]
+    pub fn round(&self, x: f64, stats: &mut Stats) -> f64 {
+        self.prec.round(x, stats)
+    }
+
+    /// Rounds every value of `xs` in place.
+    pub fn round_slice(&self, xs: &mut [f64], stats: &mut Stats) {
+        match self.kind {
+            Kind::Exact => stats.nan += count_nan(xs),
+            Kind::Slow => xs.iter_mut().for_each(|x| *x = self.prec.round(*x, stats)),
+            Kind::F32 | Kind::Float { .. } | Kind::Fixed { .. } => {
+                let mut orig = [0.0f64; 64];
+                for chunk in xs.chunks_mut(64) {
+                    let orig = &mut orig[..chunk.len()];
+                    orig.copy_from_slice(chunk);
+                    let (ok, saturated) = match self.kind {
+                        Kind::F32 => round_f32_chunk(chunk, self.max),
+                        Kind::Float {
+                            man_bits,
+                            emin,
+                            down,
+                        } => round_float_chunk(chunk, self.max, man_bits, emin, down),
+                        Kind::Fixed { scale, inv, down } => {
+                            round_fixed_chunk(chunk, self.max, scale, inv, down)
+                        }
+                        Kind::Exact | Kind::Slow => unreachable!("matched above"),
+                    };
+                    if ok {
+                        stats.saturated += saturated;
+                    } else {
+                        for (x, &o) in chunk.iter_mut().zip(orig.iter()) {
+                            *x = self.prec.round(o, stats);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `out[r·L + b] = Σ_k W[r][k] · x[k·L + b]` rounded as one dot product per row and lane.
+    /// `w` is `rows × cols` row-major, `x` has `cols · L` and `out` `rows · L` numbers.
+    /// Cost: `rows · cols · L` multiply-adds.
+    pub fn matvec(
+        &self,
+        w: &[f64],
+        cols: usize,
+        x: &[f64],
+        lanes: usize,
+        out: &mut [f64],
+        stats: &mut Stats,
+    ) {
+        let rows = out.len() / lanes;
+        debug_assert_eq!(w.len(), rows * cols);
+        debug_assert_eq!(x.len(), cols * lanes);
+        match self.prec.accumulate() {
+            Accumulate::Wide => {
+                if self.exact_products {
+                    matvec_wide_exact(w, rows, cols, x, lanes, out);
+                } else {
+                    matvec_wide(w, rows, cols, x, lanes, out);
+                }
+                self.round_slice(out, stats);
+            }
+            Accumulate::Format => {
+                for r in 0..rows {
+                    let row = &w[r * cols..(r + 1) * cols];
+                    for b in 0..lanes {
+                        let mut acc = 0.0;
+                        for (k, &wk) in row.iter().enumerate() {
+                            let p = self.prec.round(wk * x[k * lanes + b], stats);
+                            acc = self.prec.round(acc + p, stats);
+                        }
+                        out[r * lanes + b] = acc;
+                    }
+                }
+            }
+        }
+    }
+
+    /// `out[b] = Σ_i a[i·L + b] · c[i·L + b]`: a dot product between two lane vectors, per lane.
+    pub fn dot_lanes(
+        &self,
+        a: &[f64],
+        c: &[f64],
+        lanes: usize,
+        out: &mut [f64],
+        stats: &mut Stats,
+    ) {
+        let n = a.len() / lanes;
+        match self.prec.accumulate() {
+            Accumulate::Wide => {
+                out.fill(-0.0);
+                for i in 0..n {
+                    let (ai, ci) = (
+                        &a[i * lanes..(i + 1) * lanes],
+                        &c[i * lanes..(i + 1) * lanes],
+                    );
+                    for ((o, &x), &y) in out.iter_mut().zip(ai).zip(ci) {
+                        *o += x * y;
+                    }
+                }
+                self.round_slice(out, stats);
+            }
+            Accumulate::Format => {
+                out.fill(0.0);
+                for i in 0..n {
+                    for b in 0..lanes {
+                        let p = self.prec.round(a[i * lanes + b] * c[i * lanes + b], stats);
+                        out[b] = self.prec.round(out[b] + p, stats);
+                    }
+                }
+            }
+        }
+    }
+
+    /// `out[b] = Σ_i a[i·L + b]`, rounded as a dot product with the all-ones vector.
+    pub fn sum_lanes(&self, a: &[f64], lanes: usize, out: &mut [f64], stats: &mut Stats) {
+        let n = a.len() / lanes;
+        match self.prec.accumulate() {
+            Accumulate::Wide => {
+                out.fill(-0.0);
+                for i in 0..n {
+                    for (o, &x) in out.iter_mut().zip(&a[i * lanes..(i + 1) * lanes]) {
+                        *o += x;
+                    }
+                }
+                self.round_slice(out, stats);
+            }
+            Accumulate::Format => {
+                out.fill(0.0);
+                for i in 0..n {
+                    for b in 0..lanes {
+                        out[b] = self.prec.round(out[b] + a[i * lanes + b], stats);
+                    }
+                }
+            }
+        }
+    }
+
+    /// `xs[r·L + b] = round(xs[r·L + b] + bias[r])`.
+    pub fn add_bias(&self, xs: &mut [f64], bias: &[f64], lanes: usize, stats: &mut Stats) {
+        for (row, &c) in xs.chunks_exact_mut(lanes).zip(bias) {
+            row.iter_mut().for_each(|x| *x += c);
+        }
+        self.round_slice(xs, stats);
+    }
+
+    /// `xs[r·L + b] = round(xs[r·L + b] · v[r])`.
+    pub fn mul_rows(&self, xs: &mut [f64], v: &[f64], lanes: usize, stats: &mut Stats) {
+        for (row, &c) in xs.chunks_exact_mut(lanes).zip(v) {
+            row.iter_mut().for_each(|x| *x *= c);
+        }
+        self.round_slice(xs, stats);
+    }
+
+    /// `a = round(a + b)`.
+    pub fn add(&self, a: &mut [f64], b: &[f64], stats: &mut Stats) {
+        a.iter_mut().zip(b).for_each(|(x, &y)| *x += y);
+        self.round_slice(a, stats);
+    }
+
+    /// `a = round(a − b)`.
+    pub fn sub(&self, a: &mut [f64], b: &[f64], stats: &mut Stats) {
+        a.iter_mut().zip(b).for_each(|(x, &y)| *x -= y);
+        self.round_slice(a, stats);
+    }
+
+    /// `a = round(a · b)`.
+    pub fn mul(&self, a: &mut [f64], b: &[f64], stats: &mut Stats) {
+        a.iter_mut().zip(b).for_each(|(x, &y)| *x *= y);
+        self.round_slice(a, stats);
+    }
+
+    /// `a = round(a / b)`.
+    pub fn div(&self, a: &mut [f64], b: &[f64], stats: &mut Stats) {
+        a.iter_mut().zip(b).for_each(|(x, &y)| *x /= y);
+        self.round_slice(a, stats);
+    }
+
+    /// `a = round(a · c)` for a scalar `c`.
+    pub fn scale(&self, a: &mut [f64], c: f64, stats: &mut Stats) {
+        a.iter_mut().for_each(|x| *x *= c);
+        self.round_slice(a, stats);
+    }
+
+    /// `a = round(a + c)` for a scalar `c`.
+    pub fn add_scalar(&self, a: &mut [f64], c: f64, stats: &mut Stats) {
+        a.iter_mut().for_each(|x| *x += c);
+        self.round_slice(a, stats);
+    }
+
+    /// `xs = round(act(xs))`.
+    pub fn act(&self, xs: &mut [f64], act: Act, stats: &mut Stats) {
+        apply_act(xs, act);
+        self.round_slice(xs, stats);
+    }
+}
+
+/// An elementwise function, evaluated in `f64` and then rounded once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Act {
+    Tanh,
+    Sigmoid,
+    Relu,
+    Exp,
+    /// `elu(x) + 1`: `x + 1` for `x > 0`, `exp(x)` otherwise (linear attention's feature map).
+    EluPlusOne,
+    /// `1 − x`.
+    OneMinus,
+    Sqrt,
+}
+
+fn count_nan(xs: &[f64]) -> u64 {
+    xs.iter().filter(|x| x.is_nan()).count() as u64
+}
+
+/// The rounding fast paths, one value: the candidate result; a value whose candidate is not
+/// within `±max` (NaN, overflow) goes to `Precision::round`.
+#[inline(always)]
+fn magic_round(y: f64, down: bool) -> f64 {
+    let t = (y + MAGIC) - MAGIC;
+    if down && t > y { t - 1.0 } else { t }
+}
+
+/// `2^k` for `−1022 ≤ k ≤ 1023`.
+#[inline(always)]
+fn pow2i(k: i64) -> f64 {
+    f64::from_bits(((k + 1023) as u64) << 52)
+}
+
+#[inline(always)]
+fn float_fast(x: f64, man_bits: i64, emin: i64, down: bool) -> f64 {
+    // The quantum of `x` in the target format is 2^q, q = max(e, emin) − M (as in `numeric`);
+    // |x / 2^q| < 2^(M+1) ≤ 2^51, so the magic-number rounding is exact.
+    let e = ((x.to_bits() >> 52) & 0x7ff) as i64 - 1023;
+    let q = e.max(emin) - man_bits;
+    let t = magic_round(x * pow2i(-q), down);
+    (t * pow2i(q)).copysign(x)
+}
+
+#[inline(always)]
+fn fixed_fast(x: f64, scale: f64, inv: f64, down: bool) -> f64 {
+    (magic_round(x * scale, down) * inv).copysign(x)
+}
+
+/// Saturates a fast-path candidate as `Precision::round` does; false if it is NaN (the slow
+/// path then redoes the chunk).
+#[inline(always)]
+fn saturate(r: f64, max: f64, ok: &mut bool, saturated: &mut u64) -> f64 {
+    *ok &= !r.is_nan();
+    let over = r.abs() > max;
+    *saturated += u64::from(over);
+    if over { max.copysign(r) } else { r }
+}
+
+multiversion! {
+    /// The float fast path on a chunk: (no NaN met, values saturated).
+    fn round_float_chunk(chunk: &mut [f64], max: f64, man_bits: i64, emin: i64, down: bool) -> (bool, u64) {
+        let (mut ok, mut sat) = (true, 0);
+        for x in chunk.iter_mut() {
+            *x = saturate(float_fast(*x, man_bits, emin, down), max, &mut ok, &mut sat);
+        }
+        (ok, sat)
+    }
+}
+
+multiversion! {
+    /// The fixed-point fast path on a chunk: (no NaN met, values saturated). Magnitudes beyond
+    /// `2^51 / scale` round approximately but saturate anyway (they exceed `max`).
+    fn round_fixed_chunk(chunk: &mut [f64], max: f64, scale: f64, inv: f64, down: bool) -> (bool, u64) {
+        let (mut ok, mut sat) = (true, 0);
+        for x in chunk.iter_mut() {
+            *x = saturate(fixed_fast(*x, scale, inv, down), max, &mut ok, &mut sat);
+        }
+        (ok, sat)
+    }
+}
+
+multiversion! {
+    /// The `f32` fast path on a chunk: (no NaN met, values saturated); the conversion gives
+    /// `±∞` on overflow, which saturates.
+    fn round_f32_chunk(chunk: &mut [f64], max: f64) -> (bool, u64) {
+        let (mut ok, mut sat) = (true, 0);
+        for x in chunk.iter_mut() {
+            *x = saturate(f64::from(*x as f32), max, &mut ok, &mut sat);
+        }
+        (ok, sat)
+    }
+}
+
+multiversion! {
+    /// Unrounded `W x` per lane: the sum of products from `k = 0` upward, starting at `−0.0`.
+    fn matvec_wide(w: &[f64], rows: usize, cols: usize, x: &[f64], lanes: usize, out: &mut [f64]) {
+        match lanes {
+            LANES => matvec_block::<LANES>(w, rows, cols, x, out),
+            1 => matvec_block::<1>(w, rows, cols, x, out),
+            _ => {
+                for r in 0..rows {
+                    let acc = &mut out[r * lanes..(r + 1) * lanes];
+                    acc.fill(-0.0);
+                    for (k, &wk) in w[r * cols..(r + 1) * cols].iter().enumerate() {
+                        for (a, &xv) in acc.iter_mut().zip(&x[k * lanes..(k + 1) * lanes]) {
+                            *a += wk * xv;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+multiversion! {
+    fn apply_act(xs: &mut [f64], act: Act) {
+        match act {
+            Act::Tanh => xs.iter_mut().for_each(|x| *x = tanh(*x)),
+            Act::Sigmoid => xs.iter_mut().for_each(|x| *x = sigmoid(*x)),
+            Act::Relu => xs.iter_mut().for_each(|x| *x = if *x < 0.0 { 0.0 } else { *x }),
+            Act::Exp => xs.iter_mut().for_each(|x| *x = exp(*x)),
+            Act::EluPlusOne => xs.iter_mut().for_each(|x| *x = if *x > 0.0 { *x + 1.0 } else { exp(*x) }),
+            Act::OneMinus => xs.iter_mut().for_each(|x| *x = 1.0 - *x),
+            Act::Sqrt => xs.iter_mut().for_each(|x| *x = x.sqrt()),
+        }
+    }
+}
+
+/// `matvec_wide` for operands whose products are exact in `f64`: there `fma(w, x, acc)` and
+/// `acc + w·x` are the same number, so the CPUs that have FMA use it (half the instructions) and
+/// the others run `matvec_wide`; the bits never differ.
+fn matvec_wide_exact(
+    w: &[f64],
+    rows: usize,
+    cols: usize,
+    x: &[f64],
+    lanes: usize,
+    out: &mut [f64],
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,avx,fma")]
+        fn avx512(w: &[f64], rows: usize, cols: usize, x: &[f64], out: &mut [f64]) {
+            matvec_block_fma::<LANES>(w, rows, cols, x, out);
+        }
+        #[target_feature(enable = "avx2,avx,fma")]
+        fn avx2(w: &[f64], rows: usize, cols: usize, x: &[f64], out: &mut [f64]) {
+            matvec_block_fma::<LANES>(w, rows, cols, x, out);
+        }
+        if lanes == LANES && std::arch::is_x86_feature_detected!("fma") {
+            if std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512dq")
+                && std::arch::is_x86_feature_detected!("avx512vl")
+            {
+                // SAFETY: the CPU has the features `avx512` is compiled for (checked above).
+                return unsafe { avx512(w, rows, cols, x, out) };
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2 and FMA (checked above).
+                return unsafe { avx2(w, rows, cols, x, out) };
+            }
+        }
+    }
+    matvec_wide(w, rows, cols, x, lanes, out);
+}
+
+/// `matvec_block` with fused multiply-adds (only for exact products, see `matvec_wide_exact`).
+#[inline(always)]
+fn matvec_block_fma<const L: usize>(
+    w: &[f64],
+    rows: usize,
+    cols: usize,
+    x: &[f64],
+    out: &mut [f64],
+) {
+    let x = &x[..cols * L];
+    let mut r = 0;
+    while r + 4 <= rows {
+        let mut acc = [[-0.0f64; L]; 4];
+        let ws = &w[r * cols..(r + 4) * cols];
+        let (w0, rest) = ws.split_at(cols);
+        let (w1, rest) = rest.split_at(cols);
+        let (w2, w3) = rest.split_at(cols);
+        for k in 0..cols {
+            let xk: &[f64; L] = x[k * L..(k + 1) * L].try_into().expect("lane block");
+            let (a, b, c, d) = (w0[k], w1[k], w2[k], w3[k]);
+            for l in 0..L {
+                acc[0][l] = a.mul_add(xk[l], acc[0][l]);
+                acc[1][l] = b.mul_add(xk[l], acc[1][l]);
+                acc[2][l] = c.mul_add(xk[l], acc[2][l]);
+                acc[3][l] = d.mul_add(xk[l], acc[3][l]);
+            }
+        }
+        for (i, a) in acc.iter().enumerate() {
+            out[(r + i) * L..(r + i + 1) * L].copy_from_slice(a);
+        }
+        r += 4;
+    }
+    while r < rows {
+        let mut acc = [-0.0f64; L];
+        for (k, &wk) in w[r * cols..(r + 1) * cols].iter().enumerate() {
+            let xk: &[f64; L] = x[k * L..(k + 1) * L].try_into().expect("lane block");
+            for l in 0..L {
+                acc[l] = wk.mul_add(xk[l], acc[l]);
+            }
+        }
+        out[r * L..(r + 1) * L].copy_from_slice(&acc);
+        r += 1;
+    }
+}
+
+/// Four rows at a time against `L` lanes, accumulators in registers.
+#[inline(always)]
+fn matvec_block<const L: usize>(w: &[f64], rows: usize, cols: usize, x: &[f64], out: &mut [f64]) {
+    let x = &x[..cols * L];
+    let mut r = 0;
+    while r + 4 <= rows {
+        let mut acc = [[-0.0f64; L]; 4];
+        let ws = &w[r * cols..(r + 4) * cols];
+        let (w0, rest) = ws.split_at(cols);
+        let (w1, rest) = rest.split_at(cols);
+        let (w2, w3) = rest.split_at(cols);
+        for k in 0..cols {
+            let xk: &[f64; L] = x[k * L..(k + 1) * L].try_into().expect("lane block");
+            let (a, b, c, d) = (w0[k], w1[k], w2[k], w3[k]);
+            for l in 0..L {
+                acc[0][l] += a * xk[l];
+                acc[1][l] += b * xk[l];
+                acc[2][l] += c * xk[l];
+                acc[3][l] += d * xk[l];
+            }
+        }
+        for (i, a) in acc.iter().enumerate() {
+            out[(r + i) * L..(r + i + 1) * L].copy_from_slice(a);
+        }
+        r += 4;
+    }
+    while r < rows {
+        let mut acc = [-0.0f64; L];
+        for (k, &wk) in w[r * cols..(r + 1) * cols].iter().enumerate() {
+            let xk: &[f64; L] = x[k * L..(k + 1) * L].try_into().expect("lane block");
+            for l in 0..L {
+                acc[l] += wk * xk[l];
+            }
+        }
+        out[r * L..(r + 1) * L].copy_from_slice(&acc);
+        r += 1;
+    }
+}
+
+// ---- Elementary functions in f64 (branch-free, so that loops over them vectorise). ----
+
+/// `ln 2` split as in fdlibm: the high part has 32 trailing zero bits, so `k · LN2_HI` is exact.
+const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
+const LOG2E: f64 = std::f64::consts::LOG2_E;
+
+/// `expm1(r)` for `|r| ≤ ln2/2 + ε`: Taylor polynomial to degree 13 (truncation below 2^−56
+/// relative).
+#[inline(always)]
+fn expm1_poly(r: f64) -> f64 {
+    const C: [f64; 12] = [
+        1.0 / 2.0,
+        1.0 / 6.0,
+        1.0 / 24.0,
+        1.0 / 120.0,
+        1.0 / 720.0,
+        1.0 / 5040.0,
+        1.0 / 40320.0,
+        1.0 / 362_880.0,
+        1.0 / 3_628_800.0,
+        1.0 / 39_916_800.0,
+        1.0 / 479_001_600.0,
+        1.0 / 6_227_020_800.0,
+    ];
+    // Estrin's scheme: the same polynomial with a short dependency chain.
+    let r2 = r * r;
+    let r4 = r2 * r2;
+    let r8 = r4 * r4;
+    let p01 = C[0] + C[1] * r;
+    let p23 = C[2] + C[3] * r;
+    let p45 = C[4] + C[5] * r;
+    let p67 = C[6] + C[7] * r;
+    let p89 = C[8] + C[9] * r;
+    let pab = C[10] + C[11] * r;
+    let p03 = p01 + p23 * r2;
+    let p47 = p45 + p67 * r2;
+    let p8b = p89 + pab * r2;
+    let p = (p03 + p47 * r4) + p8b * r8;
+    r + r * r * p
+}
+
+/// `x = k·ln2 + r`: returns `(k as f64, r)`; needs `|x| ≤ 750`.
+#[inline(always)]
+fn reduce(x: f64) -> (f64, f64) {
+    let k = (x * LOG2E + MAGIC) - MAGIC;
+    (k, (x - k * LN2_HI) - k * LN2_LO)
+}
+
+/// `2^k` for an integral `k` in `[−1022, 1023]` given as `f64`.
+#[inline(always)]
+fn pow2f(k: f64) -> f64 {
+    f64::from_bits(((k + MAGIC).to_bits().wrapping_add(1023)) << 52)
+}
+
+/// `e^x` in `f64`, within a few ulp; overflow gives `+∞`, underflow `0` (through subnormals).
+#[inline(always)]
+pub(crate) fn exp(x: f64) -> f64 {
+    // `clamp` keeps NaN.
+    let (k, r) = reduce(x.clamp(-746.0, 710.0));
+    // 2^k as two factors so that results in the subnormal range are rounded once.
+    let k1 = (k * 0.5).floor_fast();
+    let k2 = k - k1;
+    (1.0 + expm1_poly(r)) * pow2f(k1) * pow2f(k2)
+}
+
+/// `e^x − 1` for `x ≤ 0` (with `x ≥ −745` or so; below `−40` it is `−1`).
+#[inline(always)]
+fn expm1_neg(x: f64) -> f64 {
+    let x = if x < -40.0 { -40.0 } else { x };
+    let (k, r) = reduce(x);
+    let s = pow2f(k);
+    s * expm1_poly(r) + (s - 1.0)
+}
+
+/// `tanh(x) = −expm1(−2|x|) / (2 + expm1(−2|x|))` with the sign of `x`: no cancellation anywhere.
+#[inline(always)]
+pub(crate) fn tanh(x: f64) -> f64 {
+    let e = expm1_neg(-2.0 * x.abs());
+    (-e / (2.0 + e)).copysign(x)
+}
+
+/// `1 / (1 + e^−x)`.
+#[inline(always)]
+pub(crate) fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + exp(-x))
+}
+
+/// `floor` for values that are integers or half-integers, without a libm call.
+trait FloorFast {
+    fn floor_fast(self) -> f64;
+}
+
+impl FloorFast for f64 {
+    #[inline(always)]
+    fn floor_fast(self) -> f64 {
+        let t = (self + MAGIC) - MAGIC;
+        if t > self { t - 1.0 } else { t }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{RngExt, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    fn values(seed: u64, n: usize) -> Vec<f64> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut v: Vec<f64> = (0..n)
+            .map(|_| {
+                let mag = 2f64.powf(rng.random_range(-40.0..40.0));
+                if rng.random_bool(0.5) { mag } else { -mag }
+            })
+            .collect();
+        v.extend([
+            0.0,
+            -0.0,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1e-310,
+            -1e-310,
+            f64::MAX,
+            448.0,
+            464.0,
+            0.375,
+            0.125,
+            -0.125,
+            2.5,
+            -2.5,
+        ]);
+        v
+    }
+
+    #[test]
+    fn fast_rounding_agrees_with_precision_round_bit_for_bit() {
+        for spec in [
+            "f64",
+            "f32",
+            "bf16",
+            "f16",
+            "e4m3",
+            "e5m2",
+            "float:3.1",
+            "float:10.40",
+            "fixed:1.6",
+            "fixed:4.3",
+            "fixed:20.30",
+            "fixed:30.52",
+        ] {
+            for mode in [Rounding::NearestEven, Rounding::Down] {
+                let prec = Precision::parse(spec).unwrap().with_rounding(mode);
+                let ar = Arith::new(&prec).unwrap();
+                let xs = values(7, 20_000);
+                let mut want_stats = Stats::default();
+                let want: Vec<f64> = xs.iter().map(|&x| prec.round(x, &mut want_stats)).collect();
+                let mut got = xs.clone();
+                let mut stats = Stats::default();
+                ar.round_slice(&mut got, &mut stats);
+                for ((g, w), x) in got.iter().zip(&want).zip(&xs) {
+                    assert!(
+                        g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan()),
+                        "{spec} {mode:?}: round({x:e}) = {g:e}, want {w:e}"
+                    );
+                }
+                assert_eq!(stats, want_stats, "{spec} {mode:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn matvec_is_precision_dot_per_lane() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for spec in ["f32", "bf16", "fixed:2.5"] {
+            for acc in [Accumulate::Wide, Accumulate::Format] {
+                let prec = Precision::parse(spec).unwrap().with_accumulate(acc);
+                let ar = Arith::new(&prec).unwrap();
+                for lanes in [1, 3, LANES] {
+                    let (rows, cols) = (7, 5);
+                    let w: Vec<f64> = (0..rows * cols)
+                        .map(|_| rng.random_range(-1.0..1.0))
+                        .collect();
+                    let x: Vec<f64> = (0..cols * lanes)
+                        .map(|_| rng.random_range(-1.0..1.0))
+                        .collect();
+                    let mut out = vec![0.0; rows * lanes];
+                    let mut s = Stats::default();
+                    ar.matvec(&w, cols, &x, lanes, &mut out, &mut s);
+                    for r in 0..rows {
+                        for b in 0..lanes {
+                            let xb: Vec<f64> = (0..cols).map(|k| x[k * lanes + b]).collect();
+                            let want = prec.dot(&w[r * cols..(r + 1) * cols], &xb, &mut s);
+                            assert_eq!(
+                                out[r * lanes + b].to_bits(),
+                                want.to_bits(),
+                                "{spec} {acc:?}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn elementary_functions_match_libm_closely() {
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let mut worst = [0.0f64; 3];
+        for i in 0..200_000 {
+            let x = if i % 2 == 0 {
+                rng.random_range(-30.0..30.0)
+            } else {
+                rng.random_range(-1.0..1.0) * 2f64.powi(-rng.random_range(0..60))
+            };
+            let rel = |a: f64, b: f64| {
+                if b == 0.0 {
+                    a.abs()
+                } else {
+                    ((a - b) / b).abs()
+                }
+            };
+            worst[0] = worst[0].max(rel(exp(x), x.exp()));
+            worst[1] = worst[1].max(rel(tanh(x), x.tanh()));
+            worst[2] = worst[2].max(rel(sigmoid(x), 1.0 / (1.0 + (-x).exp())));
+        }
+        for (name, w) in ["exp", "tanh", "sigmoid"].iter().zip(worst) {
+            assert!(w < 1e-15, "{name}: worst relative error {w:e}");
+        }
+        for x in [-800.0, -745.5, -708.9, -700.0, 0.0, 700.0, 709.7] {
+            let (a, b) = (exp(x), x.exp());
+            assert!(
+                (a - b).abs() <= 4.0 * f64::EPSILON * b + f64::from_bits(2),
+                "exp({x}) = {a:e} vs {b:e}"
+            );
+        }
+        assert_eq!(exp(710.0), f64::INFINITY);
+        assert!(exp(f64::NAN).is_nan() && tanh(f64::NAN).is_nan());
+        assert_eq!(tanh(50.0), 1.0);
+        assert_eq!(tanh(-0.0).to_bits(), (-0.0f64).to_bits());
+    }
+}

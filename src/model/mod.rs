@@ -1,0 +1,722 @@
+//! Sequence models with a forward pass at a `Precision`, exposing the state after every step.
+//!
+//! Architectures: the Elman RNN (`tanh`, ReLU), the LSTM and the GRU with PyTorch's equations,
+//! gate order and parameter names (multi-layer), a diagonal linear state-space model, linear
+//! attention run as an RNN, and a softmax Transformer (`L` layers, `H` heads, MLP, residuals,
+//! optional pre-LN layer norm, learned / sinusoidal / given positional code, causal or full
+//! attention). Each module documents its equations, where it rounds and its weight names.
+//!
+//! How a model runs at a precision:
+//! - `Model::prepare` rounds every parameter to the format (a `p`-bit model has `p`-bit weights;
+//!   saturation is counted in `Stats`) and returns a `Prepared` model; inputs are rounded too.
+//! - every operation then rounds as `numeric`'s contract says (see `kernel`): after each dot
+//!   product and each elementwise operation, activations evaluated in `f64` and rounded once.
+//!   At `f64` rounding is the identity and the models compute what PyTorch's `float64` does.
+//! - `Trace` records, per step, the full recurrent state (all layers; LSTM `h` and `c`), the last
+//!   layer's hidden vector and the output (head, or the hidden vector without one).
+//!
+//! Recurrent models (all but the Transformer) can also be run one step at a time from any
+//! state (`Prepared::step`, `Prepared::run_from`), which is what a prefix/suffix protocol needs.
+//! `Prepared::final_outputs` runs a batch: blocks of 16 sequences in lane layout, blocks in
+//! parallel with rayon; every lane computes exactly what a lone run computes, and `Stats` is
+//! summed in a fixed order, so results do not depend on the thread count.
+//!
+//! Weights load from safetensors (`load`, see `weights`): the RNN, LSTM and GRU read a PyTorch
+//! state dict as is (`weight_ih_l0`, …, under any prefix such as `rnn.`), with an optional
+//! head `head.weight` `[O, H]`, `head.bias` `[O]`; the SSM, linear attention and Transformer read
+//! the ccsep scheme documented in their modules, which `scripts/export_torch.py` writes.
+
+mod gru;
+mod kernel;
+mod linear;
+mod linear_attention;
+mod lstm;
+mod rnn;
+mod ssm;
+mod stack;
+mod transformer;
+pub mod weights;
+
+use std::path::Path;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::Serialize;
+
+pub use gru::Gru;
+pub use kernel::Arith;
+pub use linear::{Linear, Matrix};
+pub use linear_attention::LinearAttention;
+pub use lstm::Lstm;
+pub use rnn::{Nonlinearity, Rnn};
+pub use ssm::Ssm;
+pub use stack::RecurrentLayer;
+pub use transformer::{Block, LayerNorm, PosCode, Transformer, sinusoid};
+
+use crate::error::InputError;
+use crate::numeric::{Format, Precision, Stats};
+use kernel::LANES;
+use linear::Workspace;
+use weights::{TensorWriter, Tensors};
+
+/// What a forward pass records, one entry per step (position).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Trace {
+    /// The full recurrent state after the step (all layers; LSTM `[h_0, c_0, h_1, c_1, …]`);
+    /// for the Transformer the residual stream after the last layer.
+    pub states: Vec<Vec<f64>>,
+    /// The last layer's hidden vector `h` (Transformer: after the final layer norm).
+    pub hidden: Vec<Vec<f64>>,
+    /// The output head's output, or `hidden` when the model has no head.
+    pub outputs: Vec<Vec<f64>>,
+}
+
+/// The architectures, by their command-line names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Arch {
+    Rnn,
+    Lstm,
+    Gru,
+    Ssm,
+    LinearAttention,
+    Transformer,
+}
+
+impl Arch {
+    pub const ALL: [Arch; 6] = [
+        Arch::Rnn,
+        Arch::Lstm,
+        Arch::Gru,
+        Arch::Ssm,
+        Arch::LinearAttention,
+        Arch::Transformer,
+    ];
+
+    pub fn parse(s: &str) -> Result<Self, InputError> {
+        Arch::ALL
+            .into_iter()
+            .find(|a| a.name() == s)
+            .ok_or_else(|| {
+                InputError::new(format!(
+                    "unknown architecture {s:?}: use one of {}",
+                    Arch::ALL.map(Arch::name).join(", ")
+                ))
+            })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::Rnn => "rnn",
+            Arch::Lstm => "lstm",
+            Arch::Gru => "gru",
+            Arch::Ssm => "ssm",
+            Arch::LinearAttention => "linear-attention",
+            Arch::Transformer => "transformer",
+        }
+    }
+}
+
+/// A model of any architecture.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Model {
+    Rnn(Rnn),
+    Lstm(Lstm),
+    Gru(Gru),
+    Ssm(Ssm),
+    LinearAttention(LinearAttention),
+    Transformer(Transformer),
+}
+
+/// A recurrent architecture, stepped over `L` lanes at a time (state and vectors in lane layout,
+/// see `kernel`). The initial state is all zeros.
+pub(crate) trait Cell: Sync {
+    fn input_size(&self) -> usize;
+    fn hidden_size(&self) -> usize;
+    fn state_size(&self) -> usize;
+    fn head(&self) -> Option<&Linear>;
+    /// Advances `state` (`state_size · L`) by one input `x` (`input_size · L`, rounded) and
+    /// writes the step's hidden vector (`hidden_size · L`).
+    #[allow(clippy::too_many_arguments)]
+    fn step_lanes(
+        &self,
+        ar: &Arith,
+        state: &mut [f64],
+        x: &[f64],
+        lanes: usize,
+        hidden: &mut [f64],
+        ws: &mut Workspace,
+        stats: &mut Stats,
+    );
+}
+
+pub(crate) fn check_head(head: &Option<Linear>, hidden: usize) -> Result<(), InputError> {
+    match head {
+        Some(h) if h.in_size() != hidden || h.out_size() == 0 => Err(InputError::new(format!(
+            "head.weight has shape [{}, {}], expected [O, {hidden}] with O ≥ 1",
+            h.out_size(),
+            h.in_size()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+impl Model {
+    pub fn arch(&self) -> Arch {
+        match self {
+            Model::Rnn(_) => Arch::Rnn,
+            Model::Lstm(_) => Arch::Lstm,
+            Model::Gru(_) => Arch::Gru,
+            Model::Ssm(_) => Arch::Ssm,
+            Model::LinearAttention(_) => Arch::LinearAttention,
+            Model::Transformer(_) => Arch::Transformer,
+        }
+    }
+
+    fn cell(&self) -> Option<&dyn Cell> {
+        match self {
+            Model::Rnn(m) => Some(m),
+            Model::Lstm(m) => Some(m),
+            Model::Gru(m) => Some(m),
+            Model::Ssm(m) => Some(m),
+            Model::LinearAttention(m) => Some(m),
+            Model::Transformer(_) => None,
+        }
+    }
+
+    /// Numbers per input vector.
+    pub fn input_size(&self) -> usize {
+        match self {
+            Model::Transformer(t) => t.input_size(),
+            m => m.cell().map_or(0, Cell::input_size),
+        }
+    }
+
+    /// Numbers per output vector.
+    pub fn output_size(&self) -> usize {
+        match self {
+            Model::Transformer(t) => t.output_size(),
+            m => m
+                .cell()
+                .map_or(0, |c| c.head().map_or(c.hidden_size(), Linear::out_size)),
+        }
+    }
+
+    /// Numbers in the recurrent state; `None` for the Transformer, which has none.
+    pub fn state_size(&self) -> Option<usize> {
+        self.cell().map(Cell::state_size)
+    }
+
+    /// The state before the first input (all zeros); `None` for the Transformer.
+    pub fn initial_state(&self) -> Option<Vec<f64>> {
+        self.state_size().map(|n| vec![0.0; n])
+    }
+
+    /// This model with every parameter rounded to `prec`, ready to run at it. Fails for
+    /// `paper:K` before its length is resolved (`Precision::for_length`).
+    pub fn prepare(&self, prec: &Precision, stats: &mut Stats) -> Result<Prepared, InputError> {
+        let ar = Arith::new(prec)?;
+        let model = match self {
+            Model::Rnn(m) => Model::Rnn(m.rounded(&ar, stats)),
+            Model::Lstm(m) => Model::Lstm(m.rounded(&ar, stats)),
+            Model::Gru(m) => Model::Gru(m.rounded(&ar, stats)),
+            Model::Ssm(m) => Model::Ssm(m.rounded(&ar, stats)),
+            Model::LinearAttention(m) => Model::LinearAttention(m.rounded(&ar, stats)),
+            Model::Transformer(m) => Model::Transformer(m.rounded(&ar, stats)),
+        };
+        Ok(Prepared { model, ar })
+    }
+
+    /// The forward pass over `inputs` (one vector per step) at `prec`. `paper:K` is resolved
+    /// with `N = inputs.len()`. Weight rounding is counted in `stats` too.
+    pub fn forward(
+        &self,
+        inputs: &[Vec<f64>],
+        prec: &Precision,
+        stats: &mut Stats,
+    ) -> Result<Trace, InputError> {
+        let prec = match prec.format() {
+            Format::Paper { .. } => prec.for_length(inputs.len() as u64)?,
+            _ => *prec,
+        };
+        self.prepare(&prec, stats)?.forward(inputs, stats)
+    }
+
+    /// One step of a recurrent model from `state` (convenience: prepares the model at `prec`
+    /// on every call; for many steps use `prepare` once and `Prepared::step`).
+    pub fn step(
+        &self,
+        state: &[f64],
+        x: &[f64],
+        prec: &Precision,
+        stats: &mut Stats,
+    ) -> Result<Vec<f64>, InputError> {
+        self.prepare(prec, stats)?.step(state, x, stats)
+    }
+
+    /// Writes the model as safetensors in the names `load` reads, with `ccsep.*` metadata.
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        let mut w = TensorWriter::new();
+        w.meta("ccsep.arch", self.arch().name());
+        match self {
+            Model::Rnn(m) => {
+                m.stack.save(&mut w);
+                w.meta("ccsep.nonlinearity", m.nonlinearity.name());
+            }
+            Model::Lstm(m) => m.stack.save(&mut w),
+            Model::Gru(m) => m.stack.save(&mut w),
+            Model::Ssm(m) => m.save(&mut w),
+            Model::LinearAttention(m) => m.save(&mut w),
+            Model::Transformer(m) => m.save(&mut w),
+        }
+        if let Some(h) = self.rnn_head() {
+            w.linear("head", h);
+        }
+        w.write(path)
+    }
+
+    fn rnn_head(&self) -> Option<&Linear> {
+        match self {
+            Model::Rnn(m) => m.head.as_ref(),
+            Model::Lstm(m) => m.head.as_ref(),
+            Model::Gru(m) => m.head.as_ref(),
+            _ => None,
+        }
+    }
+
+    fn check_inputs(&self, inputs: &[Vec<f64>]) -> Result<(), InputError> {
+        let n = self.input_size();
+        if let Some((t, x)) = inputs.iter().enumerate().find(|(_, x)| x.len() != n) {
+            return Err(InputError::new(format!(
+                "input {t} has {} numbers; the model takes {n} per step",
+                x.len()
+            )));
+        }
+        if let Model::Transformer(tr) = self {
+            tr.check_len(inputs.len())?;
+        }
+        Ok(())
+    }
+}
+
+/// A model at a precision: parameters rounded, arithmetic fixed.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    model: Model,
+    ar: Arith,
+}
+
+/// Transposes a block of sequences (all of length `t`) into lane layout for step `s`.
+fn gather(seqs: &[&[Vec<f64>]], s: usize, n: usize, out: &mut [f64]) {
+    let l = seqs.len();
+    for (b, seq) in seqs.iter().enumerate() {
+        for (i, &v) in seq[s].iter().enumerate().take(n) {
+            out[i * l + b] = v;
+        }
+    }
+}
+
+fn scatter(v: &[f64], l: usize, b: usize) -> Vec<f64> {
+    v.iter().skip(b).step_by(l).copied().collect()
+}
+
+impl Prepared {
+    /// The model with its rounded parameters.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    pub fn precision(&self) -> &Precision {
+        self.ar.precision()
+    }
+
+    /// The forward pass from the initial state (any architecture).
+    pub fn forward(&self, inputs: &[Vec<f64>], stats: &mut Stats) -> Result<Trace, InputError> {
+        match &self.model {
+            Model::Transformer(t) => {
+                self.model.check_inputs(inputs)?;
+                let xs = self.rounded_inputs(inputs, stats);
+                let lt = t.forward_lanes(&self.ar, &xs, 1, stats);
+                Ok(Trace {
+                    states: lt.states,
+                    hidden: lt.hidden,
+                    outputs: lt.outputs,
+                })
+            }
+            m => {
+                let s0 = m.initial_state().unwrap_or_default();
+                self.run_from(&s0, inputs, stats)
+            }
+        }
+    }
+
+    fn rounded_inputs(&self, inputs: &[Vec<f64>], stats: &mut Stats) -> Vec<Vec<f64>> {
+        inputs
+            .iter()
+            .map(|x| {
+                let mut x = x.clone();
+                self.ar.round_slice(&mut x, stats);
+                x
+            })
+            .collect()
+    }
+
+    fn recurrent(&self) -> Result<&dyn Cell, InputError> {
+        self.model.cell().ok_or_else(|| {
+            InputError::new("the Transformer is not recurrent: it has no state to step from")
+        })
+    }
+
+    /// A recurrent model's forward pass from `state` (rounded to the format first).
+    pub fn run_from(
+        &self,
+        state: &[f64],
+        inputs: &[Vec<f64>],
+        stats: &mut Stats,
+    ) -> Result<Trace, InputError> {
+        let cell = self.recurrent()?;
+        self.model.check_inputs(inputs)?;
+        let mut state = self.checked_state(cell, state, stats)?;
+        let mut hidden = vec![0.0; cell.hidden_size()];
+        let mut ws = Workspace::default();
+        let mut trace = Trace::default();
+        for x in self.rounded_inputs(inputs, stats) {
+            cell.step_lanes(&self.ar, &mut state, &x, 1, &mut hidden, &mut ws, stats);
+            trace.states.push(state.clone());
+            trace.outputs.push(self.output(cell, &hidden, 1, stats));
+            trace.hidden.push(hidden.clone());
+        }
+        Ok(trace)
+    }
+
+    fn checked_state(
+        &self,
+        cell: &dyn Cell,
+        state: &[f64],
+        stats: &mut Stats,
+    ) -> Result<Vec<f64>, InputError> {
+        if state.len() != cell.state_size() {
+            return Err(InputError::new(format!(
+                "a state of {} numbers; the model's state has {}",
+                state.len(),
+                cell.state_size()
+            )));
+        }
+        let mut s = state.to_vec();
+        self.ar.round_slice(&mut s, stats);
+        Ok(s)
+    }
+
+    fn output(&self, cell: &dyn Cell, hidden: &[f64], lanes: usize, stats: &mut Stats) -> Vec<f64> {
+        match cell.head() {
+            Some(h) => {
+                let mut out = vec![0.0; h.out_size() * lanes];
+                h.apply(&self.ar, hidden, lanes, &mut out, stats);
+                out
+            }
+            None => hidden.to_vec(),
+        }
+    }
+
+    /// One step of a recurrent model: the state after reading `x` from `state`.
+    pub fn step(
+        &self,
+        state: &[f64],
+        x: &[f64],
+        stats: &mut Stats,
+    ) -> Result<Vec<f64>, InputError> {
+        let cell = self.recurrent()?;
+        let mut state = self.checked_state(cell, state, stats)?;
+        let x = self.rounded_inputs(std::slice::from_ref(&x.to_vec()), stats);
+        self.model.check_inputs(&x)?;
+        let mut hidden = vec![0.0; cell.hidden_size()];
+        let mut ws = Workspace::default();
+        cell.step_lanes(&self.ar, &mut state, &x[0], 1, &mut hidden, &mut ws, stats);
+        Ok(state)
+    }
+
+    /// The output after the last step of every sequence of `batch` (each non-empty), computed in
+    /// blocks of up to 16 sequences of equal length, the blocks in parallel. Equal to the last
+    /// entry of `forward(...).outputs` for each sequence, bit for bit.
+    pub fn final_outputs(
+        &self,
+        batch: &[Vec<Vec<f64>>],
+        stats: &mut Stats,
+    ) -> Result<Vec<Vec<f64>>, InputError> {
+        for (i, seq) in batch.iter().enumerate() {
+            if seq.is_empty() {
+                return Err(InputError::new(format!(
+                    "sequence {i} of the batch is empty"
+                )));
+            }
+            self.model
+                .check_inputs(seq)
+                .map_err(|e| InputError::new(format!("sequence {i} of the batch: {e}")))?;
+        }
+        let mut blocks = Vec::new();
+        let mut start = 0;
+        while start < batch.len() {
+            let len = batch[start].len();
+            let mut end = start + 1;
+            while end < batch.len() && end - start < LANES && batch[end].len() == len {
+                end += 1;
+            }
+            blocks.push(start..end);
+            start = end;
+        }
+        let results: Vec<(Vec<Vec<f64>>, Stats)> = blocks
+            .into_par_iter()
+            .map(|r| {
+                let seqs: Vec<&[Vec<f64>]> = batch[r].iter().map(Vec::as_slice).collect();
+                let mut st = Stats::default();
+                let out = self.block_outputs(&seqs, &mut st);
+                (out, st)
+            })
+            .collect();
+        let mut outs = Vec::with_capacity(batch.len());
+        for (o, st) in results {
+            outs.extend(o);
+            stats.merge(st);
+        }
+        Ok(outs)
+    }
+
+    /// Final outputs of a block of equally long, checked sequences.
+    fn block_outputs(&self, seqs: &[&[Vec<f64>]], stats: &mut Stats) -> Vec<Vec<f64>> {
+        let (l, n, t) = (seqs.len(), self.model.input_size(), seqs[0].len());
+        let mut xs = vec![vec![0.0; n * l]; t];
+        for (s, x) in xs.iter_mut().enumerate() {
+            gather(seqs, s, n, x);
+            self.ar.round_slice(x, stats);
+        }
+        let last = match (&self.model, self.model.cell()) {
+            (Model::Transformer(tr), _) => {
+                let mut lt = tr.forward_lanes(&self.ar, &xs, l, stats);
+                lt.outputs.pop().unwrap_or_default()
+            }
+            (_, Some(cell)) => {
+                let mut state = vec![0.0; cell.state_size() * l];
+                let mut hidden = vec![0.0; cell.hidden_size() * l];
+                let mut ws = Workspace::default();
+                for x in &xs {
+                    cell.step_lanes(&self.ar, &mut state, x, l, &mut hidden, &mut ws, stats);
+                }
+                self.output(cell, &hidden, l, stats)
+            }
+            (_, None) => unreachable!("every model but the Transformer is a cell"),
+        };
+        (0..l).map(|b| scatter(&last, l, b)).collect()
+    }
+}
+
+/// Options for `load` that a weights file may not record; each overrides the file's metadata.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// The prefix of the model's tensor names (e.g. `rnn.`); found automatically if unique.
+    pub prefix: Option<String>,
+    /// The name of the output head module (default `head`).
+    pub head: Option<String>,
+    /// The Elman RNN's activation (default: metadata `ccsep.nonlinearity`, else `tanh`).
+    pub nonlinearity: Option<Nonlinearity>,
+    /// The Transformer's number of heads (default: metadata `ccsep.heads`).
+    pub heads: Option<usize>,
+    /// Causal attention (default: metadata `ccsep.causal`, else `true`).
+    pub causal: Option<bool>,
+}
+
+/// Loads a model of architecture `arch` (a name `Arch::parse` reads) from a safetensors file.
+/// A file whose metadata `ccsep.arch` names another architecture is refused.
+pub fn load(arch: &str, path: &Path, options: &LoadOptions) -> Result<Model, InputError> {
+    let arch = Arch::parse(arch)?;
+    let t = Tensors::read(path)?;
+    from_tensors(arch, &t, options)
+}
+
+/// `load` on tensors already read.
+pub fn from_tensors(arch: Arch, t: &Tensors, options: &LoadOptions) -> Result<Model, InputError> {
+    if let Some(a) = t.meta("ccsep.arch")
+        && a != arch.name()
+    {
+        return Err(InputError::new(format!(
+            "'{}' holds a {a} model, not a {}",
+            t.path().display(),
+            arch.name()
+        )));
+    }
+    let given = options.prefix.as_deref();
+    let head_name = options.head.as_deref().unwrap_or("head");
+    Ok(match arch {
+        Arch::Rnn | Arch::Lstm | Arch::Gru => {
+            let prefix = stack::find_prefix(t, "weight_ih_l0", given)?;
+            let gates = match arch {
+                Arch::Rnn => 1,
+                Arch::Lstm => 4,
+                _ => 3,
+            };
+            let st = stack::Stack::load(t, &prefix, gates)?;
+            let head = stack::load_head(t, head_name, &prefix, st.hidden())?;
+            check_head(&head, st.hidden())?;
+            match arch {
+                Arch::Rnn => {
+                    let nonlinearity = match options.nonlinearity {
+                        Some(n) => n,
+                        None => t
+                            .meta("ccsep.nonlinearity")
+                            .map(Nonlinearity::parse)
+                            .transpose()?
+                            .unwrap_or(Nonlinearity::Tanh),
+                    };
+                    Model::Rnn(Rnn {
+                        stack: st,
+                        nonlinearity,
+                        head,
+                    })
+                }
+                Arch::Lstm => Model::Lstm(Lstm { stack: st, head }),
+                _ => Model::Gru(Gru { stack: st, head }),
+            }
+        }
+        Arch::Ssm => {
+            let prefix = stack::find_prefix(t, "ssm.B", given)?;
+            Model::Ssm(Ssm::load(t, &prefix)?)
+        }
+        Arch::LinearAttention => {
+            let prefix = stack::find_prefix(t, "linear_attention.q.weight", given)?;
+            let (dv, _) = t.dims2(&format!("{prefix}linear_attention.v.weight"))?;
+            let head = stack::load_head(t, head_name, &prefix, dv)?;
+            Model::LinearAttention(LinearAttention::load(t, &prefix, head)?)
+        }
+        Arch::Transformer => {
+            let prefix = stack::find_prefix(t, "embed.weight", given)?;
+            Model::Transformer(Transformer::load(
+                t,
+                &prefix,
+                options.heads,
+                options.causal,
+            )?)
+        }
+    })
+}
+
+/// Where a Transformer's positions come from, for `random_init`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PosSpec {
+    None,
+    Sinusoidal,
+    Learned { max_len: usize },
+}
+
+/// The sizes of a Transformer for `random_init`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TransformerSpec {
+    pub input: usize,
+    pub d_model: usize,
+    pub heads: usize,
+    pub layers: usize,
+    /// MLP width (`None`: attention only).
+    pub d_ff: Option<usize>,
+    pub output: Option<usize>,
+    pub layer_norm: bool,
+    pub pos: PosSpec,
+    pub causal: bool,
+}
+
+/// An architecture and its sizes, for `random_init`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Spec {
+    Rnn {
+        input: usize,
+        hidden: usize,
+        layers: usize,
+        output: Option<usize>,
+        nonlinearity: Nonlinearity,
+    },
+    Lstm {
+        input: usize,
+        hidden: usize,
+        layers: usize,
+        output: Option<usize>,
+    },
+    Gru {
+        input: usize,
+        hidden: usize,
+        layers: usize,
+        output: Option<usize>,
+    },
+    Ssm {
+        input: usize,
+        state: usize,
+        output: usize,
+    },
+    LinearAttention {
+        input: usize,
+        key: usize,
+        value: usize,
+        output: Option<usize>,
+    },
+    Transformer(TransformerSpec),
+}
+
+/// A model with random weights drawn from a ChaCha8 stream seeded by `seed` (PyTorch's default
+/// initialisation ranges). Same spec and seed, same weights.
+pub fn random_init(spec: &Spec, seed: u64) -> Result<Model, InputError> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let head = |o: Option<usize>, h: usize, rng: &mut ChaCha8Rng| {
+        o.map(|o| Linear::random(h, o, true, rng))
+    };
+    Ok(match *spec {
+        Spec::Rnn {
+            input,
+            hidden,
+            layers,
+            output,
+            nonlinearity,
+        } => {
+            let stack = stack::Stack::random(input, hidden, layers, 1, &mut rng)?;
+            let head = head(output, hidden, &mut rng);
+            Model::Rnn(Rnn {
+                stack,
+                nonlinearity,
+                head,
+            })
+        }
+        Spec::Lstm {
+            input,
+            hidden,
+            layers,
+            output,
+        } => {
+            let stack = stack::Stack::random(input, hidden, layers, 4, &mut rng)?;
+            let head = head(output, hidden, &mut rng);
+            Model::Lstm(Lstm { stack, head })
+        }
+        Spec::Gru {
+            input,
+            hidden,
+            layers,
+            output,
+        } => {
+            let stack = stack::Stack::random(input, hidden, layers, 3, &mut rng)?;
+            let head = head(output, hidden, &mut rng);
+            Model::Gru(Gru { stack, head })
+        }
+        Spec::Ssm {
+            input,
+            state,
+            output,
+        } => Model::Ssm(Ssm::random(input, state, output, &mut rng)?),
+        Spec::LinearAttention {
+            input,
+            key,
+            value,
+            output,
+        } => Model::LinearAttention(LinearAttention::random(
+            input, key, value, output, &mut rng,
+        )?),
+        Spec::Transformer(t) => Model::Transformer(Transformer::random(&t, &mut rng)?),
+    })
+}
+
+#[cfg(test)]
+mod tests;

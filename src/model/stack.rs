@@ -1,0 +1,259 @@
+//! The layer stack shared by the Elman RNN, the LSTM and the GRU: PyTorch's parameters and names.
+//!
+//! Layer `k` has `weight_ih_l{k}` `[G·H, in_k]`, `weight_hh_l{k}` `[G·H, H]` and optionally
+//! `bias_ih_l{k}`, `bias_hh_l{k}` `[G·H]`, where `G` is the number of gates (RNN 1, GRU 3,
+//! LSTM 4, stacked in PyTorch's order), `H` the hidden size, `in_0` the input size and
+//! `in_k = H` above. These are exactly the names in a `torch.nn.RNN/GRU/LSTM` state dict
+//! (possibly under a prefix such as `rnn.`). Bidirectional layers (`_reverse`) and LSTM
+//! projections (`weight_hr_l{k}`) are refused.
+
+use rand_chacha::ChaCha8Rng;
+
+use super::kernel::Arith;
+use super::linear::{Linear, Matrix, rounded_vec, uniform_vec};
+use super::weights::{TensorWriter, Tensors};
+use crate::error::InputError;
+use crate::numeric::Stats;
+
+/// One layer's parameters, in PyTorch's layout (gates stacked along the rows).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecurrentLayer {
+    pub w_ih: Matrix,
+    pub w_hh: Matrix,
+    pub b_ih: Option<Vec<f64>>,
+    pub b_hh: Option<Vec<f64>>,
+}
+
+/// Layers whose shapes fit together: valid by construction.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Stack {
+    layers: Vec<RecurrentLayer>,
+    gates: usize,
+    input: usize,
+    hidden: usize,
+}
+
+impl Stack {
+    /// Checks every shape against layer 0's `[G·H, input]`.
+    pub fn new(layers: Vec<RecurrentLayer>, gates: usize) -> Result<Self, InputError> {
+        let first = layers
+            .first()
+            .ok_or_else(|| InputError::new("a recurrent model needs at least one layer"))?;
+        let rows = first.w_ih.rows();
+        if rows == 0 || rows % gates != 0 {
+            return Err(InputError::new(format!(
+                "weight_ih_l0 has {rows} rows, expected a positive multiple of {gates} (gates × hidden size)"
+            )));
+        }
+        let hidden = rows / gates;
+        let input = first.w_ih.cols();
+        for (k, l) in layers.iter().enumerate() {
+            let in_k = if k == 0 { input } else { hidden };
+            let check = |name: &str, got: (usize, usize), want: (usize, usize)| {
+                if got == want {
+                    Ok(())
+                } else {
+                    Err(InputError::new(format!(
+                        "{name}_l{k} has shape [{}, {}], expected [{}, {}]",
+                        got.0, got.1, want.0, want.1
+                    )))
+                }
+            };
+            check("weight_ih", (l.w_ih.rows(), l.w_ih.cols()), (rows, in_k))?;
+            check("weight_hh", (l.w_hh.rows(), l.w_hh.cols()), (rows, hidden))?;
+            for (name, b) in [("bias_ih", &l.b_ih), ("bias_hh", &l.b_hh)] {
+                if let Some(b) = b {
+                    check(name, (b.len(), 1), (rows, 1))?;
+                }
+            }
+        }
+        Ok(Stack {
+            layers,
+            gates,
+            input,
+            hidden,
+        })
+    }
+
+    pub fn layers(&self) -> &[RecurrentLayer] {
+        &self.layers
+    }
+
+    pub fn input(&self) -> usize {
+        self.input
+    }
+
+    pub fn hidden(&self) -> usize {
+        self.hidden
+    }
+
+    pub fn depth(&self) -> usize {
+        self.layers.len()
+    }
+
+    /// Reads layers `0, 1, …` under `prefix` until `weight_ih_l{k}` is absent.
+    pub fn load(t: &Tensors, prefix: &str, gates: usize) -> Result<Self, InputError> {
+        for n in t.names() {
+            if let Some(rest) = n.strip_prefix(prefix)
+                && (rest.contains("_reverse") || rest.starts_with("weight_hr_l"))
+            {
+                return Err(InputError::new(format!(
+                    "tensor '{n}' in '{}': bidirectional layers and LSTM projections are not supported",
+                    t.path().display()
+                )));
+            }
+        }
+        let name0 = format!("{prefix}weight_ih_l0");
+        let (rows, input) = t.dims2(&name0)?;
+        if rows == 0 || rows % gates != 0 {
+            return Err(InputError::new(format!(
+                "tensor '{name0}' in '{}' has {rows} rows, expected a positive multiple of {gates} (gates × hidden size)",
+                t.path().display()
+            )));
+        }
+        let hidden = rows / gates;
+        let mut layers = Vec::new();
+        for k in 0.. {
+            let name = |s: &str| format!("{prefix}{s}_l{k}");
+            if !t.contains(&name("weight_ih")) {
+                break;
+            }
+            let in_k = if k == 0 { input } else { hidden };
+            layers.push(RecurrentLayer {
+                w_ih: t.matrix(&name("weight_ih"), rows, in_k)?,
+                w_hh: t.matrix(&name("weight_hh"), rows, hidden)?,
+                b_ih: t.get_opt(&name("bias_ih"), &[rows])?,
+                b_hh: t.get_opt(&name("bias_hh"), &[rows])?,
+            });
+        }
+        Stack::new(layers, gates)
+    }
+
+    pub fn save(&self, w: &mut TensorWriter) {
+        for (k, l) in self.layers.iter().enumerate() {
+            w.matrix(format!("weight_ih_l{k}"), &l.w_ih);
+            w.matrix(format!("weight_hh_l{k}"), &l.w_hh);
+            if let Some(b) = &l.b_ih {
+                w.vector(format!("bias_ih_l{k}"), b);
+            }
+            if let Some(b) = &l.b_hh {
+                w.vector(format!("bias_hh_l{k}"), b);
+            }
+        }
+    }
+
+    /// PyTorch's initialisation: every parameter uniform in `±1/√H`.
+    pub fn random(
+        input: usize,
+        hidden: usize,
+        depth: usize,
+        gates: usize,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Self, InputError> {
+        if hidden == 0 || input == 0 || depth == 0 {
+            return Err(InputError::new(
+                "input size, hidden size and number of layers must be at least 1",
+            ));
+        }
+        let bound = 1.0 / (hidden as f64).sqrt();
+        let layers = (0..depth)
+            .map(|k| {
+                let in_k = if k == 0 { input } else { hidden };
+                RecurrentLayer {
+                    w_ih: Matrix::uniform(gates * hidden, in_k, bound, rng),
+                    w_hh: Matrix::uniform(gates * hidden, hidden, bound, rng),
+                    b_ih: Some(uniform_vec(gates * hidden, bound, rng)),
+                    b_hh: Some(uniform_vec(gates * hidden, bound, rng)),
+                }
+            })
+            .collect();
+        Stack::new(layers, gates)
+    }
+
+    pub fn rounded(&self, ar: &Arith, stats: &mut Stats) -> Self {
+        let layers = self
+            .layers
+            .iter()
+            .map(|l| RecurrentLayer {
+                w_ih: l.w_ih.rounded(ar, stats),
+                w_hh: l.w_hh.rounded(ar, stats),
+                b_ih: l.b_ih.as_ref().map(|b| rounded_vec(b, ar, stats)),
+                b_hh: l.b_hh.as_ref().map(|b| rounded_vec(b, ar, stats)),
+            })
+            .collect();
+        Stack { layers, ..*self }
+    }
+
+    /// `gi = round(round(W_ih x) + b_ih)` and `gh = round(round(W_hh h) + b_hh)` for layer `k`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn pre(
+        &self,
+        k: usize,
+        ar: &Arith,
+        x: &[f64],
+        h: &[f64],
+        lanes: usize,
+        gi: &mut [f64],
+        gh: &mut [f64],
+        stats: &mut Stats,
+    ) {
+        let l = &self.layers[k];
+        ar.matvec(l.w_ih.data(), l.w_ih.cols(), x, lanes, gi, stats);
+        if let Some(b) = &l.b_ih {
+            ar.add_bias(gi, b, lanes, stats);
+        }
+        ar.matvec(l.w_hh.data(), l.w_hh.cols(), h, lanes, gh, stats);
+        if let Some(b) = &l.b_hh {
+            ar.add_bias(gh, b, lanes, stats);
+        }
+    }
+}
+
+/// Reads the optional output head `head.weight` `[O, H]`, `head.bias` `[O]`: at the top level of
+/// the file, or under `prefix`.
+pub(crate) fn load_head(
+    t: &Tensors,
+    head: &str,
+    prefix: &str,
+    hidden: usize,
+) -> Result<Option<Linear>, InputError> {
+    if let Some(l) = t.linear_opt(head, hidden)? {
+        return Ok(Some(l));
+    }
+    if prefix.is_empty() {
+        return Ok(None);
+    }
+    t.linear_opt(&format!("{prefix}{head}"), hidden)
+}
+
+/// Finds the prefix under which `anchor` appears (`""` if at the top level); `given` wins.
+pub(crate) fn find_prefix(
+    t: &Tensors,
+    anchor: &str,
+    given: Option<&str>,
+) -> Result<String, InputError> {
+    if let Some(p) = given {
+        return Ok(p.to_string());
+    }
+    let found: Vec<&str> = t
+        .names()
+        .filter_map(|n| n.strip_suffix(anchor))
+        .filter(|p| p.is_empty() || p.ends_with('.'))
+        .collect();
+    match found.as_slice() {
+        [p] => Ok(p.to_string()),
+        [] => Err(InputError::new(format!(
+            "no tensor named '{anchor}' (under any prefix) in '{}'; tensors there: {}",
+            t.path().display(),
+            t.names().collect::<Vec<_>>().join(", ")
+        ))),
+        many => Err(InputError::new(format!(
+            "'{}' holds several models ({}); choose one with a prefix",
+            t.path().display(),
+            many.iter()
+                .map(|p| format!("'{p}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
