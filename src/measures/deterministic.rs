@@ -35,7 +35,7 @@ pub struct SearchOutcome {
     /// `D ≤ upper`, with `tree` of that depth.
     pub upper: u32,
     pub tree: ProtocolNode,
-    /// Search nodes visited.
+    /// Search steps taken: rectangles expanded plus splits tried (what the budget counts).
     pub nodes: u64,
     /// Whether the search refuted at least one depth (so the lower bound rests on the search).
     pub lower_from_search: bool,
@@ -48,7 +48,8 @@ pub struct SearchOutcome {
 /// rows or columns (or more than 64).
 ///
 /// Cost: exponential in the number of distinct rows and columns in the worst case; each depth
-/// tried is a memoised search, and the whole run stops after `limits.search_nodes` nodes.
+/// tried is a memoised search, and the whole run stops after `limits.search_nodes` steps (a step
+/// is a rectangle expanded or a split tried, so time and memo size are linear in the budget).
 pub fn search(m: &CommMatrix, known_lower: u32, limits: &Limits) -> Option<SearchOutcome> {
     let row_classes = m.row_classes();
     let col_classes = m.col_classes();
@@ -101,6 +102,7 @@ pub fn search(m: &CommMatrix, known_lower: u32, limits: &Limits) -> Option<Searc
     let upper = if budget_exhausted { upper } else { depth };
     // Rebuild the tree of depth `upper`; every query it makes is answered from the memo or by the
     // one-way shortcut, so the budget no longer applies.
+    let nodes = s.nodes;
     s.budget = u64::MAX;
     let rows: Vec<usize> = (0..m.rows()).collect();
     let cols: Vec<usize> = (0..m.cols()).collect();
@@ -115,7 +117,7 @@ pub fn search(m: &CommMatrix, known_lower: u32, limits: &Limits) -> Option<Searc
         lower,
         upper,
         tree,
-        nodes: s.nodes,
+        nodes,
         lower_from_search,
         budget_exhausted,
     })
@@ -378,6 +380,12 @@ impl Searcher<'_> {
             let balanced = (1u64 << (k / 2 - 1)) - 1;
             let order = std::iter::once(balanced).chain((0..all).filter(move |&s| s != balanced));
             for sub in order {
+                // Every split tried counts against the budget, so the budget bounds time and
+                // memory (a rectangle with k classes has 2^(k-1) splits per side).
+                self.nodes += 1;
+                if self.nodes > self.budget {
+                    return None;
+                }
                 let mut part = 1u64 << list[0];
                 for (b, &idx) in list[1..].iter().enumerate() {
                     if sub >> b & 1 == 1 {
@@ -545,6 +553,22 @@ mod tests {
             let m = CommMatrix::from_fn(rows, cols, |x, y| bits[x * cols + y]).unwrap();
             assert_eq!(d_of(&m), brute_d(&m), "{m:?}");
         }
+    }
+
+    /// A matrix with 41 x 35 distinct rows/columns on which the search used to run for hours
+    /// within its budget (splits were not counted). Now the budget stops it.
+    #[test]
+    fn budget_bounds_the_work() {
+        let text = include_str!("../../tests/fixtures/search_budget_41x35.txt");
+        let m = CommMatrix::parse(text).unwrap();
+        let limits = Limits {
+            search_nodes: 100_000,
+            ..Limits::default()
+        };
+        let out = search(&m, 0, &limits).unwrap();
+        assert!(out.nodes <= limits.search_nodes + 1);
+        assert!(out.lower <= out.upper);
+        assert!(depth(&out.tree) <= out.upper);
     }
 
     #[test]
