@@ -19,7 +19,11 @@ use crate::measures::summary::summarize;
 use crate::model::{self, LoadOptions, Nonlinearity};
 use crate::numeric::{Accumulate, Precision, Rounding, Stats};
 use crate::problem::{DEFAULT_MAX_MEMORY, ProblemSpec};
+use crate::protocol::rnn::{self as rnn_protocol, CheckOptions};
+use crate::protocol::witness::{self, WITNESS_VERSION, WitnessFile, is_witness};
+use crate::protocol::{ModelSource, Split, reduction_kind};
 use crate::report;
+use crate::task::Reduction;
 use crate::task::{self, TaskOptions};
 
 #[derive(Parser, Debug)]
@@ -44,6 +48,9 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Run a model at a precision on one input sequence; print its states and outputs per step.
     Run(RunArgs),
+    /// Run a model as the protocol it induces on every instance: messages, accuracy, the bound,
+    /// and a witness where it must fail.
+    Check(CheckArgs),
     /// The paper's sequence tasks: sample examples with their labels.
     #[command(subcommand)]
     Tasks(TasksCommand),
@@ -78,6 +85,49 @@ pub struct RunArgs {
     /// Transformer heads (default: the file's metadata).
     #[arg(long)]
     pub heads: Option<usize>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// index, recall, equality (eq, ineq), mqar or disjointness (disj).
+    #[arg(long)]
+    pub task: String,
+    /// rnn, lstm, gru, ssm or linear-attention (transformer: not yet, issue 4).
+    #[arg(long)]
+    pub arch: String,
+    /// Hidden size (state size for ssm) of a random model.
+    #[arg(long, default_value_t = 2)]
+    pub width: usize,
+    /// Layers of a random rnn / lstm / gru.
+    #[arg(long, default_value_t = 1)]
+    pub layers: usize,
+    /// Output numbers of a random model's head (1: answer = out > 0; 2: argmax).
+    #[arg(long, default_value_t = 1)]
+    pub outputs: usize,
+    /// Number format: fixed:I.F, paper:K, float:E.M, e4m3, e5m2, bf16, f16, f32, f64.
+    #[arg(long)]
+    pub precision: String,
+    /// Bits per party (INDEX, EQ, DISJ).
+    #[arg(long)]
+    pub n: u32,
+    /// random (with --seed); omit with --weights.
+    #[arg(long, conflicts_with = "weights")]
+    pub init: Option<String>,
+    /// Seed of the random model and of the samples.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Weights in safetensors (PyTorch's names for rnn / lstm / gru).
+    #[arg(long, value_name = "FILE")]
+    pub weights: Option<PathBuf>,
+    /// Check K seeded Alice inputs (against every Bob input) instead of all.
+    #[arg(long, value_name = "K")]
+    pub sample: Option<u64>,
+    /// Write the witness (if any) to this file for `ccsep verify`.
+    #[arg(long, value_name = "FILE")]
+    pub witness_out: Option<PathBuf>,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -175,7 +225,8 @@ pub struct CcArgs {
 
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
-    /// Certificate files written by `ccsep cc --certify`.
+    /// Certificate files written by `ccsep cc --certify`, or witness files written by
+    /// `ccsep check --witness-out` (told apart by their keys).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Print JSON instead of text.
@@ -195,6 +246,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Cc(args) => run_cc(&args),
         Command::Verify(args) => run_verify(&args),
         Command::Run(args) => run_model(&args),
+        Command::Check(args) => run_check(&args),
         Command::Tasks(TasksCommand::Sample(args)) => run_sample(&args),
     }
 }
@@ -292,15 +344,31 @@ fn write_json(path: &Path, cert: &CertificateFile) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn read_certificate(path: &Path) -> Result<CertificateFile, InputError> {
+/// A file `verify` reads: a certificate or a witness, told apart by their keys.
+enum Checkable {
+    Certificate(Box<CertificateFile>),
+    Witness(Box<WitnessFile>),
+}
+
+fn read_certificate(path: &Path) -> Result<Checkable, InputError> {
     let file = std::fs::File::open(path)
         .map_err(|e| InputError::new(format!("could not open {}: {e}", path.display())))?;
-    serde_json::from_reader(std::io::BufReader::new(file)).map_err(|e| {
-        InputError::new(format!(
-            "{} is not a ccsep certificate: {e}",
-            path.display()
-        ))
-    })
+    let value: serde_json::Value = serde_json::from_reader(std::io::BufReader::new(file))
+        .map_err(|e| InputError::new(format!("{} is not JSON: {e}", path.display())))?;
+    if is_witness(&value) {
+        serde_json::from_value(value)
+            .map(|w| Checkable::Witness(Box::new(w)))
+            .map_err(|e| InputError::new(format!("{} is not a ccsep witness: {e}", path.display())))
+    } else {
+        serde_json::from_value(value)
+            .map(|c| Checkable::Certificate(Box::new(c)))
+            .map_err(|e| {
+                InputError::new(format!(
+                    "{} is not a ccsep certificate: {e}",
+                    path.display()
+                ))
+            })
+    }
 }
 
 fn run_verify(args: &VerifyArgs) -> anyhow::Result<i32> {
@@ -315,7 +383,10 @@ fn run_verify(args: &VerifyArgs) -> anyhow::Result<i32> {
                 return Ok(EXIT_BAD_INPUT);
             }
         };
-        let result = check::check(&cert).map_err(|r| r.0);
+        let result = match &cert {
+            Checkable::Certificate(c) => check::check(c).map_err(|r| r.0),
+            Checkable::Witness(w) => witness::verify(w),
+        };
         if result.is_err() {
             code = EXIT_CHECK_FAILED;
         }
@@ -432,6 +503,76 @@ fn run_model(args: &RunArgs) -> anyhow::Result<i32> {
         );
     } else {
         print!("{}", report::trace_table(&trace, &prec.name(), &stats));
+    }
+    Ok(EXIT_OK)
+}
+
+fn run_check(args: &CheckArgs) -> anyhow::Result<i32> {
+    let precision = Precision::parse(&args.precision)?;
+    let reduction = Reduction::new(reduction_kind(&args.task)?, args.n)?;
+    let source = match (&args.weights, args.init.as_deref()) {
+        (Some(path), _) => ModelSource::Weights {
+            arch: args.arch.clone(),
+            // Absolute, so that a witness file re-runs from any directory.
+            path: std::fs::canonicalize(path)
+                .unwrap_or_else(|_| path.clone())
+                .display()
+                .to_string(),
+        },
+        (None, Some("random")) => ModelSource::Random {
+            arch: args.arch.clone(),
+            width: args.width,
+            layers: args.layers,
+            output: args.outputs,
+            seed: args.seed,
+        },
+        (None, Some(other)) => {
+            return Err(InputError::new(format!(
+                "--init {other:?}: only random is supported (or pass --weights FILE)"
+            ))
+            .into());
+        }
+        (None, None) => {
+            return Err(InputError::new(
+                "name the model: --init random --seed S, or --weights FILE",
+            )
+            .into());
+        }
+    };
+    let model = source.build(reduction.task().input_dim())?;
+    let split = Split::new(reduction)?;
+    let options = CheckOptions {
+        sample: args.sample,
+        seed: args.seed,
+        ..CheckOptions::default()
+    };
+    let pb = spinner();
+    let report = rnn_protocol::check(&model, &source, &precision, &split, &options, &|m| {
+        pb.set_message(m)
+    });
+    pb.finish_and_clear();
+    let report = report?;
+    if let (Some(path), Some(w)) = (&args.witness_out, &report.witness) {
+        let file = WitnessFile {
+            ccsep_witness: WITNESS_VERSION,
+            model: source.clone(),
+            precision,
+            task: report.task.clone(),
+            n: report.n,
+            x: w.x,
+            x_prime: w.x_prime,
+            y: w.y,
+            expected: [w.f_x, w.f_x_prime],
+            answers: [w.answer, w.answer],
+        };
+        let text = serde_json::to_string_pretty(&file).expect("witnesses serialise");
+        std::fs::write(path, text)
+            .with_context(|| format!("could not write witness file {}", path.display()))?;
+    }
+    if args.json {
+        println!("{}", report::check_json(&report));
+    } else {
+        print!("{}", report::check_table(&report));
     }
     Ok(EXIT_OK)
 }

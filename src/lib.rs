@@ -10,5 +10,6 @@ pub mod measures;
 pub mod model;
 pub mod numeric;
 pub mod problem;
+pub mod protocol;
 pub mod report;
 pub mod task;

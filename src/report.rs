@@ -9,6 +9,7 @@ use crate::certificate::check::Verified;
 use crate::measures::summary::Summary;
 use crate::model::Trace;
 use crate::numeric::Stats;
+use crate::protocol::rnn::CheckReport;
 
 /// The `ccsep cc` table.
 pub fn summary_table(s: &Summary) -> String {
@@ -158,5 +159,88 @@ pub fn trace_table(t: &Trace, precision: &str, stats: &Stats) -> String {
         let _ = writeln!(out, "          out = {}", fmt(o));
     }
     let _ = writeln!(out, "saturated {}, NaN {}", stats.saturated, stats.nan);
+    out
+}
+
+/// The `ccsep check` JSON object.
+pub fn check_json(r: &CheckReport) -> String {
+    serde_json::to_string_pretty(r).expect("reports serialise")
+}
+
+/// The `ccsep check` table.
+pub fn check_table(r: &CheckReport) -> String {
+    let mut out = String::new();
+    let opt = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
+    let _ = writeln!(
+        out,
+        "{} ({}, n = {}) with {} at {}\n",
+        r.task,
+        r.problem,
+        r.n,
+        r.model.arch(),
+        r.precision
+    );
+    let covered = match &r.sample {
+        None => "all".to_string(),
+        Some(s) => format!("sample of {} Alice inputs, seed {}", s.alice_inputs, s.seed),
+    };
+    let _ = writeln!(out, "  instances          {} ({covered})", r.instances);
+    let _ = writeln!(
+        out,
+        "  accuracy           {:.6} ({} right)",
+        r.accuracy, r.correct
+    );
+    let _ = writeln!(
+        out,
+        "  distinct messages  {} (log2 {:.3})",
+        r.distinct_messages, r.log2_messages
+    );
+    let _ = writeln!(
+        out,
+        "  bits available     {} ({} numbers x {} bits)",
+        opt(r.bits_available),
+        r.state_numbers,
+        opt(r.bits_per_number.map(u64::from))
+    );
+    let _ = writeln!(
+        out,
+        "  one-way CC A->B    {} bits ({} distinct rows)",
+        opt(r.one_way_cc.map(u64::from)),
+        opt(r.distinct_rows)
+    );
+    let _ = writeln!(
+        out,
+        "  protocol = model   {} of {} instances checked agree",
+        r.protocol_checked - r.protocol_mismatches.len() as u64,
+        r.protocol_checked
+    );
+    for m in r.protocol_mismatches.iter().take(5) {
+        let _ = writeln!(
+            out,
+            "    MISMATCH x = {}, y = {}: protocol {}, forward {}",
+            m.x,
+            m.y,
+            u8::from(m.protocol),
+            u8::from(m.forward)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nverdict: {:?} — {}",
+        r.verdict.tag, r.verdict.sentence
+    );
+    if let Some(w) = &r.witness {
+        let _ = writeln!(
+            out,
+            "witness: x = {}, x' = {}, y = {}: f = {} / {}, the model answers {} on both; wrong on {}",
+            w.x,
+            w.x_prime,
+            w.y,
+            u8::from(w.f_x),
+            u8::from(w.f_x_prime),
+            u8::from(w.answer),
+            w.wrong
+        );
+    }
     out
 }

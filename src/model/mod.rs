@@ -482,6 +482,79 @@ impl Prepared {
         Ok(outs)
     }
 
+    /// Runs `inputs[i]` from `starts[i]` for every `i` (all input sequences of one length, the
+    /// states already rounded to the format, as a protocol's messages are) and returns the
+    /// state after the last input of each, with the output there when `outputs` is set
+    /// (`None` for an empty sequence). Blocks of 16 lanes, the blocks in parallel; every lane
+    /// computes exactly what `run_from` computes, and `Stats` is summed in a fixed order.
+    #[allow(clippy::type_complexity)]
+    pub fn run_many(
+        &self,
+        starts: &[&[f64]],
+        inputs: &[&[Vec<f64>]],
+        outputs: bool,
+        stats: &mut Stats,
+    ) -> Result<Vec<(Vec<f64>, Option<Vec<f64>>)>, InputError> {
+        let cell = self.recurrent()?;
+        if starts.len() != inputs.len() {
+            return Err(InputError::new(
+                "run_many: one input sequence per start state",
+            ));
+        }
+        let len = inputs.first().map_or(0, |s| s.len());
+        for (i, (s, seq)) in starts.iter().zip(inputs).enumerate() {
+            if s.len() != cell.state_size() || seq.len() != len {
+                return Err(InputError::new(format!(
+                    "run_many: sequence {i} has a state of {} numbers and {} inputs; expected {} and {len}",
+                    s.len(),
+                    seq.len(),
+                    cell.state_size()
+                )));
+            }
+            self.model.check_inputs(seq)?;
+        }
+        let chunks: Vec<usize> = (0..starts.len()).step_by(LANES).collect();
+        let results: Vec<(Vec<(Vec<f64>, Option<Vec<f64>>)>, Stats)> = chunks
+            .into_par_iter()
+            .map(|c| {
+                let end = (c + LANES).min(starts.len());
+                let l = end - c;
+                let (ss, n) = (cell.state_size(), self.model.input_size());
+                let mut st = Stats::default();
+                let mut state = vec![0.0; ss * l];
+                for (b, s) in starts[c..end].iter().enumerate() {
+                    for (i, &v) in s.iter().enumerate() {
+                        state[i * l + b] = v;
+                    }
+                }
+                let mut hidden = vec![0.0; cell.hidden_size() * l];
+                let mut ws = Workspace::default();
+                let mut x = vec![0.0; n * l];
+                for s in 0..len {
+                    gather(&inputs[c..end], s, n, &mut x);
+                    self.ar.round_slice(&mut x, &mut st);
+                    cell.step_lanes(&self.ar, &mut state, &x, l, &mut hidden, &mut ws, &mut st);
+                }
+                let out = (outputs && len > 0).then(|| self.output(cell, &hidden, l, &mut st));
+                let res = (0..l)
+                    .map(|b| {
+                        (
+                            scatter(&state, l, b),
+                            out.as_ref().map(|o| scatter(o, l, b)),
+                        )
+                    })
+                    .collect();
+                (res, st)
+            })
+            .collect();
+        let mut all = Vec::with_capacity(starts.len());
+        for (r, st) in results {
+            all.extend(r);
+            stats.merge(st);
+        }
+        Ok(all)
+    }
+
     /// Final outputs of a block of equally long, checked sequences.
     fn block_outputs(&self, seqs: &[&[Vec<f64>]], stats: &mut Stats) -> Vec<Vec<f64>> {
         let (l, n, t) = (seqs.len(), self.model.input_size(), seqs[0].len());

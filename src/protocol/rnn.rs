@@ -1,0 +1,685 @@
+//! The prefix / suffix protocol of a recurrent model (Thm 2), run on every instance.
+//!
+//! Alice's inputs share prefixes, so the enumeration walks the trie of her token sequences depth
+//! by depth, carrying the set of *distinct* states, each with the Alice inputs that reach it
+//! (their partial bit strings): a state is stepped once per possible next token, however many
+//! inputs share it, and states that coincide (at low precision many do) merge. Without any
+//! merging this costs about `2^(n+1)` model steps for `n` bits, not `n·2^n`. Bob then runs each
+//! of his inputs once from each distinct message (`#messages × #Bob` suffix runs, in 16-lane
+//! blocks in parallel), and the accuracy over all instances is summed exactly: for message `m`
+//! and Bob input `y` the answer is right on the inputs `x` of `m`'s class with `f(x, y)` equal to
+//! it. The same pass finds a collision witness.
+//!
+//! The walk needs Alice's token at each position to depend on at most one bit of `x` (true for
+//! every prefix / suffix reduction in `task::reduction`); this is probed at the start and a
+//! reduction that breaks it is refused. Results do not depend on the thread count: classes are
+//! kept in first-seen order of a deterministic walk and every sum is taken in that order.
+
+use std::collections::HashMap;
+
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::{ModelSource, Split, decode};
+use crate::certificate::Direction;
+use crate::error::InputError;
+use crate::measures::one_way::one_way;
+use crate::model::{Model, Prepared};
+use crate::numeric::{Format, Precision, Stats};
+use crate::problem::{DEFAULT_MAX_MEMORY, ProblemSpec};
+use crate::task::{Owner, Reduction};
+
+/// Default ceiling on the suffix runs of one check (`#messages × #Bob`).
+pub const DEFAULT_MAX_RUNS: u64 = 1 << 26;
+/// Ceiling on the model steps of Alice's walk, assuming no state ever merges.
+pub const MAX_ALICE_STEPS: u64 = 1 << 27;
+/// Ceiling on the memory for the distinct states of one depth.
+pub const MAX_STATE_BYTES: u64 = 6 << 30;
+/// Instances compared with the plain forward pass: all when at most this many, else a sample of it.
+pub const FORWARD_CHECKS: u64 = 4096;
+
+/// How to run a check.
+#[derive(Clone, Debug)]
+pub struct CheckOptions {
+    /// Sample this many Alice inputs (seeded) instead of all of them.
+    pub sample: Option<u64>,
+    /// Seed of the samples (Alice inputs, and the instances compared with the forward pass).
+    pub seed: u64,
+    /// Refuse when `#messages × #Bob` exceeds this.
+    pub max_runs: u64,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            sample: None,
+            seed: 0,
+            max_runs: DEFAULT_MAX_RUNS,
+        }
+    }
+}
+
+/// A sampled check: which Alice inputs were covered.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SampleInfo {
+    /// Distinct Alice inputs drawn (every Bob input is run against each).
+    pub alice_inputs: u64,
+    pub seed: u64,
+}
+
+/// Whether the model's size allows it to be right.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerdictTag {
+    /// Fewer distinct messages than distinct rows (or a witness in a sample): it must err.
+    MustErr,
+    /// As many distinct messages as distinct rows: the size does not force an error.
+    EnoughMessages,
+    /// A sample without a witness: no conclusion about the whole problem.
+    Inconclusive,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Verdict {
+    pub tag: VerdictTag,
+    /// Accuracy 1 on the instances covered.
+    pub perfect: bool,
+    pub sentence: String,
+}
+
+/// Two Alice inputs with one message and a Bob input that tells them apart.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Witness {
+    pub x: u64,
+    pub x_prime: u64,
+    pub y: u64,
+    /// `f(x, y)` and `f(x', y)`: different.
+    pub f_x: bool,
+    pub f_x_prime: bool,
+    /// The model's answer on both (one message, one answer).
+    pub answer: bool,
+    /// `x` or `x_prime`: the input on which the answer is wrong.
+    pub wrong: String,
+}
+
+/// An instance where the protocol's answer differs from the model's own forward pass.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Mismatch {
+    pub x: u64,
+    pub y: u64,
+    pub protocol: bool,
+    pub forward: bool,
+}
+
+/// What `ccsep check` reports.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CheckReport {
+    pub task: String,
+    pub problem: String,
+    pub n: u32,
+    pub model: ModelSource,
+    pub precision: String,
+    /// Instances `(x, y)` covered.
+    pub instances: u64,
+    pub exhaustive: bool,
+    pub sample: Option<SampleInfo>,
+    pub correct: u64,
+    pub accuracy: f64,
+    pub distinct_messages: u64,
+    pub log2_messages: f64,
+    /// Numbers in the recurrent state (the message).
+    pub state_numbers: usize,
+    pub bits_per_number: Option<u32>,
+    pub bits_available: Option<u64>,
+    /// One-way CC Alice → Bob of the problem, and its distinct rows (`None` past the memory cap).
+    pub one_way_cc: Option<u32>,
+    pub distinct_rows: Option<u64>,
+    pub verdict: Verdict,
+    pub witness: Option<Witness>,
+    /// Instances on which the protocol was compared with the plain forward pass.
+    pub protocol_checked: u64,
+    pub protocol_mismatches: Vec<Mismatch>,
+    /// Work done: model steps in Alice's walk, suffix runs in Bob's phase.
+    pub alice_steps: u64,
+    pub suffix_runs: u64,
+    pub saturated: u64,
+    pub nan: u64,
+}
+
+/// Alice's token at one depth: fixed, or chosen by one bit of `x`.
+enum Depth {
+    Fixed(Vec<f64>),
+    Bit {
+        bit: u32,
+        zero: Vec<f64>,
+        one: Vec<f64>,
+    },
+}
+
+/// The reduction as the protocol sees it: Alice's depths, Bob's embedded suffixes.
+struct Layout {
+    depths: Vec<Depth>,
+    /// Bob's inputs grouped by suffix length, each with its embedded suffix.
+    bob_groups: Vec<Vec<(u64, Vec<Vec<f64>>)>>,
+}
+
+fn embedded(r: &Reduction, x: u64, y: u64) -> Result<Vec<Vec<f64>>, InputError> {
+    let inst = r.instance(x, y)?;
+    r.task().embed(&inst.tokens, &[])
+}
+
+fn layout(split: &Split, seed: u64) -> Result<Layout, InputError> {
+    let r = &split.reduction;
+    let k = split.prefix_len;
+    let n = r.n();
+    let y0 = r.bob_inputs().end - 1;
+    let base = embedded(r, 0, y0)?;
+    let flips: Vec<Vec<Vec<f64>>> = (0..n)
+        .map(|i| embedded(r, 1 << i, y0))
+        .collect::<Result<_, _>>()?;
+    let mut depths = Vec::with_capacity(k);
+    for d in 0..k {
+        let movers: Vec<u32> = (0..n)
+            .filter(|&i| flips[i as usize][d] != base[d])
+            .collect();
+        depths.push(match movers.as_slice() {
+            [] => Depth::Fixed(base[d].clone()),
+            [i] => Depth::Bit {
+                bit: *i,
+                zero: base[d].clone(),
+                one: flips[*i as usize][d].clone(),
+            },
+            _ => {
+                return Err(InputError::new(format!(
+                    "{}: Alice's token at position {d} depends on several bits; the trie walk needs one",
+                    r.kind()
+                )));
+            }
+        });
+    }
+    let mut groups: Vec<Vec<(u64, Vec<Vec<f64>>)>> = Vec::new();
+    for y in r.bob_inputs() {
+        let inst = r.instance(0, y)?;
+        if inst.owners[..k].contains(&Owner::Bob) || inst.owners[k..].contains(&Owner::Alice) {
+            return Err(InputError::new(format!(
+                "{}: instance (0, {y}) does not split after position {k}",
+                r.kind()
+            )));
+        }
+        let suffix = r.task().embed(&inst.tokens, &[])?[k..].to_vec();
+        if suffix.is_empty() {
+            return Err(InputError::new(format!(
+                "{}: Bob's input {y} adds no position, so Bob has nothing to run",
+                r.kind()
+            )));
+        }
+        match groups.iter_mut().find(|g| g[0].1.len() == suffix.len()) {
+            Some(g) => g.push((y, suffix)),
+            None => groups.push(vec![(y, suffix)]),
+        }
+    }
+    let lay = Layout {
+        depths,
+        bob_groups: groups,
+    };
+    // Probe the structure on random instances: the sequence is prefix(x) ++ suffix(y).
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
+    for _ in 0..32 {
+        let x = rng.random_range(r.alice_inputs());
+        let y = rng.random_range(r.bob_inputs());
+        if embedded(r, x, y)? != lay.sequence(x, y) {
+            return Err(InputError::new(format!(
+                "{}: the instance ({x}, {y}) is not Alice's prefix followed by Bob's suffix as probed",
+                r.kind()
+            )));
+        }
+    }
+    Ok(lay)
+}
+
+impl Layout {
+    fn suffix(&self, y: u64) -> &[Vec<f64>] {
+        self.bob_groups
+            .iter()
+            .flatten()
+            .find(|(b, _)| *b == y)
+            .map(|(_, s)| s.as_slice())
+            .expect("every Bob input has a suffix")
+    }
+
+    fn prefix(&self, x: u64) -> Vec<Vec<f64>> {
+        self.depths
+            .iter()
+            .map(|d| match d {
+                Depth::Fixed(v) => v.clone(),
+                Depth::Bit { bit, zero, one } => {
+                    if (x >> bit) & 1 == 1 {
+                        one.clone()
+                    } else {
+                        zero.clone()
+                    }
+                }
+            })
+            .collect()
+    }
+
+    fn sequence(&self, x: u64, y: u64) -> Vec<Vec<f64>> {
+        let mut s = self.prefix(x);
+        s.extend_from_slice(self.suffix(y));
+        s
+    }
+}
+
+/// A message as comparable bits: `-0.0` as `0.0`, every NaN as one NaN.
+pub fn message_key(state: &[f64]) -> Vec<u64> {
+    state
+        .iter()
+        .map(|&v| {
+            if v == 0.0 {
+                0
+            } else if v.is_nan() {
+                f64::NAN.to_bits()
+            } else {
+                v.to_bits()
+            }
+        })
+        .collect()
+}
+
+/// A distinct state and the (partial) Alice inputs that reach it.
+struct Class {
+    state: Vec<f64>,
+    members: Vec<u64>,
+}
+
+/// Prepares the model at `precision`, resolving `paper:K` with the length of the longest instance.
+pub fn prepare(
+    model: &Model,
+    precision: &Precision,
+    reduction: &Reduction,
+    stats: &mut Stats,
+) -> Result<Prepared, InputError> {
+    let prec = match precision.format() {
+        Format::Paper { .. } => {
+            let y = reduction.bob_inputs().end - 1;
+            let len = reduction.instance(0, y)?.tokens.len() as u64;
+            precision.for_length(len)?
+        }
+        _ => *precision,
+    };
+    model.prepare(&prec, stats)
+}
+
+fn too_large(what: String) -> InputError {
+    InputError::new(format!(
+        "{what}; pass --sample K to check K seeded Alice inputs against every Bob input instead"
+    ))
+}
+
+/// Runs `model` as the prefix / suffix protocol of `split` on every instance (or a sample) and
+/// reports messages, accuracy, the bound and a witness. `progress` receives stage messages.
+///
+/// Cost: Alice's walk is at most `Σ_d (#classes at d) × (tokens at d)` model steps (about
+/// `2^(n+1)` with no merging); Bob's phase `#messages × #Bob` suffix runs; the exact accuracy
+/// `#Alice × #Bob` evaluations of `f`. Memory: the distinct states of one depth.
+pub fn check(
+    model: &Model,
+    source: &ModelSource,
+    precision: &Precision,
+    split: &Split,
+    options: &CheckOptions,
+    progress: &(dyn Fn(String) + Sync),
+) -> Result<CheckReport, InputError> {
+    let r = &split.reduction;
+    let problem = r.problem().cloned().expect("Split::new requires a problem");
+    let n = r.n();
+    let state_size = model.state_size().ok_or_else(|| {
+        InputError::new(
+            "the Transformer has no recurrent state: its protocol is issue 4's Thm 4 half",
+        )
+    })?;
+    let mut stats = Stats::default();
+    let prepared = prepare(model, precision, r, &mut stats)?;
+    let bits_per_number = prepared.precision().bits();
+    let lay = layout(split, options.seed)?;
+    let alice_total = r.alice_inputs().end;
+    let bob_total = r.bob_inputs().end;
+    let fixed_runs = |sample: u64| -> u64 {
+        let mut classes = 1u64;
+        let mut steps = 0u64;
+        let mut read = 0u32;
+        for d in &lay.depths {
+            match d {
+                Depth::Fixed(_) => steps = steps.saturating_add(classes),
+                Depth::Bit { .. } => {
+                    read += 1;
+                    classes = (1u64 << read.min(63)).min(sample);
+                    steps = steps.saturating_add(classes);
+                }
+            }
+        }
+        steps
+    };
+    let sample: Option<Vec<u64>> = match options.sample {
+        None => None,
+        Some(0) => return Err(InputError::new("--sample must be at least 1")),
+        Some(k) => {
+            let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+            let mut xs: Vec<u64> = if k >= alice_total {
+                r.alice_inputs().collect()
+            } else {
+                let mut set = std::collections::BTreeSet::new();
+                while (set.len() as u64) < k {
+                    set.insert(rng.random_range(r.alice_inputs()));
+                }
+                set.into_iter().collect()
+            };
+            xs.sort_unstable();
+            xs.dedup();
+            Some(xs)
+        }
+    };
+    let covered = sample.as_ref().map_or(alice_total, |s| s.len() as u64);
+    let alice_steps_bound = fixed_runs(covered);
+    if alice_steps_bound > MAX_ALICE_STEPS {
+        return Err(too_large(format!(
+            "{} with n = {n}: Alice's walk over {covered} inputs may take {alice_steps_bound} model steps (limit {MAX_ALICE_STEPS})",
+            r.kind()
+        )));
+    }
+    // Alice's walk.
+    let mut read: Vec<bool> = vec![sample.is_some(); n as usize];
+    let mut classes = vec![Class {
+        state: vec![0.0; state_size],
+        members: sample.clone().unwrap_or_else(|| vec![0]),
+    }];
+    let mut alice_steps = 0u64;
+    for (d, depth) in lay.depths.iter().enumerate() {
+        let mut children: Vec<(usize, &Vec<f64>, Vec<u64>)> = Vec::new();
+        for (c, class) in classes.iter_mut().enumerate() {
+            let members = std::mem::take(&mut class.members);
+            match depth {
+                Depth::Fixed(v) => children.push((c, v, members)),
+                Depth::Bit { bit, zero, one } => {
+                    let b = *bit as usize;
+                    if read[b] {
+                        let (ones, zeros): (Vec<u64>, Vec<u64>) =
+                            members.into_iter().partition(|x| (x >> b) & 1 == 1);
+                        if !zeros.is_empty() {
+                            children.push((c, zero, zeros));
+                        }
+                        if !ones.is_empty() {
+                            children.push((c, one, ones));
+                        }
+                    } else {
+                        let ones = members.iter().map(|x| x | (1 << b)).collect();
+                        children.push((c, zero, members));
+                        children.push((c, one, ones));
+                    }
+                }
+            }
+        }
+        if let Depth::Bit { bit, .. } = depth {
+            read[*bit as usize] = true;
+        }
+        let bytes = (children.len() as u64) * (state_size as u64) * 8 * 2;
+        if bytes > MAX_STATE_BYTES {
+            return Err(too_large(format!(
+                "{} with n = {n}: {} distinct states at depth {d} would take {} of memory",
+                r.kind(),
+                children.len(),
+                crate::problem::human_bytes(u128::from(bytes))
+            )));
+        }
+        alice_steps += children.len() as u64;
+        let starts: Vec<&[f64]> = children
+            .iter()
+            .map(|(c, _, _)| classes[*c].state.as_slice())
+            .collect();
+        let input_refs: Vec<&[Vec<f64>]> = children
+            .iter()
+            .map(|(_, v, _)| std::slice::from_ref(*v))
+            .collect();
+        let stepped = prepared.run_many(&starts, &input_refs, false, &mut stats)?;
+        let mut next: Vec<Class> = Vec::new();
+        let mut index: HashMap<Vec<u64>, usize> = HashMap::new();
+        for ((state, _), (_, _, members)) in stepped.into_iter().zip(children) {
+            match index.entry(message_key(&state)) {
+                std::collections::hash_map::Entry::Occupied(e) => {
+                    next[*e.get()].members.extend(members)
+                }
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(next.len());
+                    next.push(Class { state, members });
+                }
+            }
+        }
+        classes = next;
+        progress(format!(
+            "Alice's walk: depth {}/{}, {} distinct states",
+            d + 1,
+            lay.depths.len(),
+            classes.len()
+        ));
+    }
+    let messages = classes.len() as u64;
+    let runs = messages * bob_total;
+    if runs > options.max_runs {
+        return Err(too_large(format!(
+            "{} with n = {n}: Alice's walk found {messages} distinct messages; Bob's phase would need {messages} × {bob_total} = {runs} suffix runs (limit {})",
+            r.kind(),
+            options.max_runs
+        )));
+    }
+
+    // Bob's phase, in batches of pairs (class, Bob input), with the exact count per pair.
+    let mut correct = 0u64;
+    let mut witness: Option<(usize, u64, Witness)> = None;
+    let f = |x: u64, y: u64| problem.value(x, y).expect("named problems have a value");
+    const BATCH: usize = 1 << 15;
+    let mut done = 0u64;
+    for group in &lay.bob_groups {
+        let pairs: Vec<(usize, usize)> = (0..classes.len())
+            .flat_map(|c| (0..group.len()).map(move |g| (c, g)))
+            .collect();
+        for chunk in pairs.chunks(BATCH) {
+            let starts: Vec<&[f64]> = chunk
+                .iter()
+                .map(|&(c, _)| classes[c].state.as_slice())
+                .collect();
+            let inputs: Vec<&[Vec<f64>]> =
+                chunk.iter().map(|&(_, g)| group[g].1.as_slice()).collect();
+            let outs = prepared.run_many(&starts, &inputs, true, &mut stats)?;
+            let tallies: Vec<(u64, Option<Witness>)> = chunk
+                .par_iter()
+                .zip(outs.par_iter())
+                .map(|(&(c, g), (_, out))| {
+                    let answer = decode(out.as_deref().unwrap_or(&[]));
+                    let y = group[g].0;
+                    let members = &classes[c].members;
+                    let ones = members.iter().filter(|&&x| f(x, y)).count() as u64;
+                    let right = if answer {
+                        ones
+                    } else {
+                        members.len() as u64 - ones
+                    };
+                    let w = (ones > 0 && ones < members.len() as u64).then(|| {
+                        let x = members[0];
+                        let fx = f(x, y);
+                        let x_prime = *members.iter().find(|&&m| f(m, y) != fx).expect("split");
+                        Witness {
+                            x,
+                            x_prime,
+                            y,
+                            f_x: fx,
+                            f_x_prime: !fx,
+                            answer,
+                            wrong: if answer == fx { "x_prime" } else { "x" }.to_string(),
+                        }
+                    });
+                    (right, w)
+                })
+                .collect();
+            for (&(c, _), (right, w)) in chunk.iter().zip(tallies) {
+                correct += right;
+                if let Some(w) = w {
+                    let key = (c, w.y);
+                    if witness.as_ref().is_none_or(|(c0, y0, _)| key < (*c0, *y0)) {
+                        witness = Some((c, w.y, w));
+                    }
+                }
+            }
+            done += chunk.len() as u64;
+            progress(format!("Bob's phase: {done}/{runs} suffix runs"));
+        }
+    }
+    let witness = witness.map(|(_, _, w)| w);
+    let instances = covered * bob_total;
+
+    // The protocol against the plain forward pass.
+    progress("comparing the protocol with the forward pass".into());
+    let x_at = |i: u64| sample.as_ref().map_or(i, |s| s[i as usize]);
+    let pairs: Vec<(u64, u64)> = if instances <= FORWARD_CHECKS {
+        (0..covered)
+            .flat_map(|i| r.bob_inputs().map(move |y| (x_at(i), y)))
+            .collect()
+    } else {
+        let mut rng = ChaCha8Rng::seed_from_u64(options.seed ^ 0xf0f0);
+        (0..FORWARD_CHECKS)
+            .map(|_| {
+                (
+                    x_at(rng.random_range(0..covered)),
+                    rng.random_range(r.bob_inputs()),
+                )
+            })
+            .collect()
+    };
+    let wanted: std::collections::HashSet<u64> = pairs.iter().map(|p| p.0).collect();
+    let mut class_of: HashMap<u64, usize> = HashMap::new();
+    for (c, class) in classes.iter().enumerate() {
+        for &x in &class.members {
+            if wanted.contains(&x) {
+                class_of.insert(x, c);
+            }
+        }
+    }
+    let mut mismatches = Vec::new();
+    let mut fstats = Stats::default();
+    for chunk in pairs.chunks(BATCH) {
+        let seqs: Vec<Vec<Vec<f64>>> = chunk
+            .iter()
+            .map(|&(x, y)| embedded(r, x, y))
+            .collect::<Result<_, _>>()?;
+        let forward = prepared.final_outputs(&seqs, &mut fstats)?;
+        for (&(x, y), fo) in chunk.iter().zip(forward) {
+            let c = class_of[&x];
+            let out = prepared.run_many(
+                &[classes[c].state.as_slice()],
+                &[lay.suffix(y)],
+                true,
+                &mut fstats,
+            )?;
+            let protocol = decode(out[0].1.as_deref().unwrap_or(&[]));
+            let fwd = decode(&fo);
+            if protocol != fwd {
+                mismatches.push(Mismatch {
+                    x,
+                    y,
+                    protocol,
+                    forward: fwd,
+                });
+            }
+        }
+    }
+
+    // The bound.
+    let (one_way_cc, distinct_rows) = if problem.check_size(DEFAULT_MAX_MEMORY).is_ok() {
+        let m = problem.matrix()?;
+        let c = one_way(&m, Direction::AliceToBob);
+        (Some(c.bits), Some(c.messages))
+    } else {
+        (None, None)
+    };
+    let bits_available = bits_per_number.map(|b| u64::from(b) * state_size as u64);
+    let accuracy = correct as f64 / instances as f64;
+    let perfect = correct == instances;
+    let exhaustive = sample.is_none() || covered == alice_total;
+    let verdict = verdict(
+        exhaustive,
+        messages,
+        distinct_rows,
+        witness.as_ref(),
+        perfect,
+        &problem,
+    );
+    Ok(CheckReport {
+        task: r.kind().name().to_string(),
+        problem: problem.label(),
+        n,
+        model: source.clone(),
+        precision: prepared.precision().name(),
+        instances,
+        exhaustive,
+        sample: (!exhaustive).then_some(SampleInfo {
+            alice_inputs: covered,
+            seed: options.seed,
+        }),
+        correct,
+        accuracy,
+        distinct_messages: messages,
+        log2_messages: (messages as f64).log2(),
+        state_numbers: state_size,
+        bits_per_number,
+        bits_available,
+        one_way_cc,
+        distinct_rows,
+        verdict,
+        witness,
+        protocol_checked: pairs.len() as u64,
+        protocol_mismatches: mismatches,
+        alice_steps,
+        suffix_runs: runs,
+        saturated: stats.saturated,
+        nan: stats.nan,
+    })
+}
+
+fn verdict(
+    exhaustive: bool,
+    messages: u64,
+    rows: Option<u64>,
+    witness: Option<&Witness>,
+    perfect: bool,
+    problem: &ProblemSpec,
+) -> Verdict {
+    let p = problem.label();
+    let (tag, sentence) = match (exhaustive, rows, witness) {
+        (true, Some(rows), _) if messages < rows => (
+            VerdictTag::MustErr,
+            format!(
+                "{messages} distinct messages < {rows} distinct rows of {p}: two inputs with different rows share a message, so the model must err (witness below)"
+            ),
+        ),
+        (true, Some(rows), _) => (
+            VerdictTag::EnoughMessages,
+            format!(
+                "{messages} distinct messages ≥ {rows} distinct rows of {p}: the model's size does not force an error"
+            ),
+        ),
+        (_, _, Some(_)) => (
+            VerdictTag::MustErr,
+            format!("a witness within the covered inputs shows the model errs on {p}"),
+        ),
+        _ => (
+            VerdictTag::Inconclusive,
+            format!("no witness among the covered inputs of {p}; a sample proves no bound"),
+        ),
+    };
+    Verdict {
+        tag,
+        perfect,
+        sentence,
+    }
+}

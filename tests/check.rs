@@ -1,0 +1,266 @@
+//! `ccsep check` and witness verification: the paper's RNN cases at low precision, a wide model
+//! that keeps every row apart, determinism across thread counts, and bad input.
+
+use assert_cmd::Command;
+use ccsep::numeric::Precision;
+use ccsep::protocol::rnn::{CheckOptions, VerdictTag, check};
+use ccsep::protocol::{ModelSource, Split};
+use ccsep::task::{Reduction, ReductionKind};
+use predicates::prelude::*;
+
+fn ccsep() -> Command {
+    Command::cargo_bin("ccsep").expect("the ccsep binary builds")
+}
+
+fn run_lib(kind: ReductionKind, n: u32, arch: &str, width: usize, prec: &str, seed: u64) {
+    let r = Reduction::new(kind, n).unwrap();
+    let source = ModelSource::Random {
+        arch: arch.into(),
+        width,
+        layers: 1,
+        output: 1,
+        seed,
+    };
+    let model = source.build(r.task().input_dim()).unwrap();
+    let split = Split::new(r).unwrap();
+    let p = Precision::parse(prec).unwrap();
+    let rep = check(
+        &model,
+        &source,
+        &p,
+        &split,
+        &CheckOptions::default(),
+        &|_| {},
+    )
+    .unwrap();
+    assert!(rep.exhaustive);
+    assert!(rep.protocol_mismatches.is_empty(), "{rep:?}");
+    let bits = rep.bits_available.unwrap();
+    assert!(bits >= 63 || rep.distinct_messages <= 1 << bits);
+    let rows = rep.distinct_rows.unwrap();
+    if rep.distinct_messages < rows {
+        assert_eq!(rep.verdict.tag, VerdictTag::MustErr);
+        let w = rep
+            .witness
+            .as_ref()
+            .expect("pigeonhole: a witness must exist");
+        assert_ne!(w.f_x, w.f_x_prime);
+        assert!(!rep.verdict.perfect);
+    } else {
+        assert_eq!(rep.verdict.tag, VerdictTag::EnoughMessages);
+    }
+}
+
+#[test]
+fn paper_cases_low_precision_pigeonhole() {
+    for arch in ["rnn", "lstm", "gru"] {
+        for seed in 0..3 {
+            for n in 8..=10 {
+                run_lib(ReductionKind::IndexLookup, n, arch, 2, "fixed:1.2", seed);
+            }
+            run_lib(ReductionKind::Equality, 6, arch, 2, "fixed:1.2", seed);
+            run_lib(ReductionKind::Disjointness, 5, arch, 2, "fixed:1.2", seed);
+            run_lib(ReductionKind::Mqar, 4, arch, 2, "fixed:1.2", seed);
+            run_lib(ReductionKind::RecallIndex, 6, arch, 2, "fixed:1.2", seed);
+        }
+    }
+}
+
+fn check_args(task: &str, arch: &str, width: &str, prec: &str, n: &str) -> Vec<String> {
+    [
+        "check",
+        "--task",
+        task,
+        "--arch",
+        arch,
+        "--width",
+        width,
+        "--precision",
+        prec,
+        "--n",
+        n,
+        "--init",
+        "random",
+        "--seed",
+        "1",
+        "--json",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+#[test]
+fn witness_verifies_and_tampered_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    for (task, arch, n) in [
+        ("index", "rnn", "9"),
+        ("index", "lstm", "8"),
+        ("eq", "gru", "6"),
+    ] {
+        let w = dir.path().join(format!("{task}-{arch}.json"));
+        let out = ccsep()
+            .args(check_args(task, arch, "2", "fixed:1.2", n))
+            .arg("--witness-out")
+            .arg(&w)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        for key in [
+            "instances",
+            "exhaustive",
+            "accuracy",
+            "distinct_messages",
+            "bits_available",
+            "one_way_cc",
+            "verdict",
+            "witness",
+            "protocol_mismatches",
+        ] {
+            assert!(v.get(key).is_some(), "missing {key}");
+        }
+        assert_eq!(v["verdict"]["tag"], "must_err");
+        ccsep()
+            .arg("verify")
+            .arg(&w)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("ACCEPTED"));
+        let mut file: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&w).unwrap()).unwrap();
+        file["x_prime"] = file["x"].clone();
+        let bad = dir.path().join("bad.json");
+        std::fs::write(&bad, file.to_string()).unwrap();
+        ccsep()
+            .arg("verify")
+            .arg(&bad)
+            .assert()
+            .code(1)
+            .stdout(predicate::str::contains("REJECTED"));
+    }
+}
+
+#[test]
+fn wide_model_keeps_every_row_apart() {
+    let out = ccsep()
+        .args(check_args("index", "lstm", "16", "f32", "6"))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["distinct_messages"], 64);
+    assert_eq!(v["verdict"]["tag"], "enough_messages");
+    assert!(v["witness"].is_null());
+}
+
+#[test]
+fn same_bytes_whatever_the_threads() {
+    let run = |t: &str| {
+        ccsep()
+            .args(["--threads", t])
+            .args(check_args("eq", "lstm", "3", "fixed:1.3", "6"))
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone()
+    };
+    assert_eq!(run("1"), run("2"));
+}
+
+#[test]
+fn sampled_run_says_so() {
+    let out = ccsep()
+        .args(check_args("index", "gru", "2", "fixed:1.2", "12"))
+        .args(["--sample", "100"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["exhaustive"], false);
+    assert_eq!(v["sample"]["alice_inputs"], 100);
+    assert_eq!(v["instances"], 1200);
+}
+
+#[test]
+fn bad_input_exits_2() {
+    ccsep()
+        .args(check_args("index", "transformer", "2", "f32", "6"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("issue 4"));
+    ccsep()
+        .args(check_args("dyck", "rnn", "2", "f32", "6"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("prefix"));
+    ccsep()
+        .args(check_args("index", "rnn", "2", "f32", "30"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--sample"));
+    ccsep()
+        .args([
+            "check",
+            "--task",
+            "index",
+            "--arch",
+            "rnn",
+            "--precision",
+            "f32",
+            "--n",
+            "6",
+        ])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn weights_file_model_and_its_witness() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = Reduction::new(ReductionKind::IndexLookup, 8).unwrap();
+    let model = ccsep::model::random_init(
+        &ccsep::model::Spec::Gru {
+            input: r.task().input_dim(),
+            hidden: 2,
+            layers: 1,
+            output: Some(2),
+        },
+        5,
+    )
+    .unwrap();
+    let weights = dir.path().join("gru.safetensors");
+    model.save(&weights).unwrap();
+    let w = dir.path().join("w.json");
+    ccsep()
+        .args([
+            "check",
+            "--task",
+            "index",
+            "--arch",
+            "gru",
+            "--precision",
+            "fixed:1.2",
+            "--n",
+            "8",
+            "--weights",
+        ])
+        .arg(&weights)
+        .arg("--witness-out")
+        .arg(&w)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("MustErr"));
+    ccsep()
+        .arg("verify")
+        .arg(&w)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("ACCEPTED"));
+}
