@@ -373,14 +373,23 @@ fn read_certificate(path: &Path) -> Result<Checkable, InputError> {
 
 fn run_verify(args: &VerifyArgs) -> anyhow::Result<i32> {
     let mut code = EXIT_OK;
+    let mut bad_input = false;
     let mut json = Vec::new();
     for path in &args.files {
         let name = path.display().to_string();
+        // A file that is not a certificate is bad input (exit 2), but the other files are still
+        // checked and every verdict is printed.
         let cert = match read_certificate(path) {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("error: {e}");
-                return Ok(EXIT_BAD_INPUT);
+                bad_input = true;
+                if args.json {
+                    json.push(serde_json::json!({
+                        "file": name, "accepted": false, "reason": e.to_string(),
+                    }));
+                }
+                continue;
             }
         };
         let result = match &cert {
@@ -402,7 +411,7 @@ fn run_verify(args: &VerifyArgs) -> anyhow::Result<i32> {
             serde_json::to_string_pretty(&json).expect("JSON values serialise")
         );
     }
-    Ok(code)
+    Ok(if bad_input { EXIT_BAD_INPUT } else { code })
 }
 
 fn run_sample(args: &SampleArgs) -> anyhow::Result<i32> {

@@ -48,16 +48,7 @@ pub struct SizeEstimate {
 impl ProblemSpec {
     /// Parses a problem name (`index`, `eq`, `disj`, `gt`, `ip`) with its size.
     pub fn named(name: &str, n: u32) -> Result<Self, InputError> {
-        if n == 0 {
-            return Err(InputError::new(
-                "--n must be at least 1: the inputs are n-bit strings",
-            ));
-        }
-        if n > MAX_N {
-            return Err(InputError::new(format!(
-                "--n {n} is beyond what ccsep can enumerate (at most {MAX_N}, and far less for most problems)"
-            )));
-        }
+        check_n(n)?;
         Ok(match name.to_ascii_lowercase().as_str() {
             "index" => ProblemSpec::Index { n },
             "eq" => ProblemSpec::Eq { n },
@@ -70,6 +61,28 @@ impl ProblemSpec {
                 )));
             }
         })
+    }
+
+    /// Checks what deserialisation cannot: `1 <= n <= 40` for the built-in problems, and an
+    /// explicit matrix non-empty and rectangular. Certificates come from files, so the checker
+    /// calls this before building anything.
+    pub fn validate(&self) -> Result<(), InputError> {
+        match self {
+            ProblemSpec::Index { n }
+            | ProblemSpec::Eq { n }
+            | ProblemSpec::Disj { n }
+            | ProblemSpec::Gt { n }
+            | ProblemSpec::Ip { n } => check_n(*n),
+            ProblemSpec::Matrix { rows } => {
+                let cols = rows.first().map_or(0, String::len);
+                if cols == 0 || rows.iter().any(|r| r.len() != cols) {
+                    return Err(InputError::new(
+                        "an explicit matrix needs rows of equal, non-zero length",
+                    ));
+                }
+                Ok(())
+            }
+        }
     }
 
     /// A short name such as `EQ_4` or `matrix 8x8`.
@@ -214,6 +227,20 @@ fn word_rows(
             *slot = word(x, w * 64);
         }
     })
+}
+
+fn check_n(n: u32) -> Result<(), InputError> {
+    if n == 0 {
+        return Err(InputError::new(
+            "--n must be at least 1: the inputs are n-bit strings",
+        ));
+    }
+    if n > MAX_N {
+        return Err(InputError::new(format!(
+            "--n {n} is beyond what ccsep can enumerate (at most {MAX_N}, and far less for most problems)"
+        )));
+    }
+    Ok(())
 }
 
 fn low_mask(n: u32) -> u64 {

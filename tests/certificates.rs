@@ -120,3 +120,76 @@ fn certificates_survive_a_json_round_trip() {
         assert!(check(&back).is_ok(), "{name}");
     }
 }
+
+fn protocol_cert(problem: serde_json::Value, claim: serde_json::Value) -> CertificateFile {
+    serde_json::from_value(serde_json::json!({
+        "ccsep_certificate": 1, "problem": problem, "claim": claim,
+    }))
+    .unwrap()
+}
+
+/// Hand-made false certificates, one per rejection path that the corruptions above do not reach.
+#[test]
+fn hand_made_false_certificates_are_rejected() {
+    let leaf = serde_json::json!({"node": "leaf", "output": 1});
+    let cases = vec![
+        (
+            "n beyond the limit (would wrap the matrix size)",
+            protocol_cert(
+                serde_json::json!({"kind": "eq", "n": 128}),
+                serde_json::json!({"type": "protocol", "depth": 0, "tree": leaf, "lower_bound": {"method": "trivial"}}),
+            ),
+            "beyond",
+        ),
+        (
+            "a search record contradicted by a shallower tree",
+            protocol_cert(
+                serde_json::json!({"kind": "eq", "n": 1}),
+                serde_json::json!({"type": "protocol", "depth": 9, "lower_bound": {"method": "search", "nodes": 1},
+                    "tree": {"node": "alice", "ones": [1],
+                        "zero": {"node": "bob", "ones": [0], "zero": {"node": "leaf", "output": 0}, "one": {"node": "leaf", "output": 1}},
+                        "one": {"node": "bob", "ones": [1], "zero": {"node": "leaf", "output": 0}, "one": {"node": "leaf", "output": 1}}}}),
+            ),
+            "not the claimed",
+        ),
+        (
+            "a node sending 1 on an input outside its rectangle",
+            protocol_cert(
+                serde_json::json!({"kind": "eq", "n": 1}),
+                serde_json::json!({"type": "protocol", "depth": 2, "lower_bound": {"method": "trivial"},
+                    "tree": {"node": "alice", "ones": [1],
+                        "zero": {"node": "alice", "ones": [1], "zero": {"node": "leaf", "output": 0}, "one": {"node": "leaf", "output": 1}},
+                        "one": {"node": "leaf", "output": 1}}}),
+            ),
+            "not in its rectangle",
+        ),
+        (
+            "a rational rank modulo a composite",
+            protocol_cert(
+                serde_json::json!({"kind": "eq", "n": 1}),
+                serde_json::json!({"type": "rank", "field": "rational", "of": "matrix", "rank": 2,
+                    "basis_rows": [0, 1], "pivot_cols": [0, 1], "modulus": 15, "dependencies": []}),
+            ),
+            "not a prime",
+        ),
+        (
+            "a one-way certificate with too few bits",
+            protocol_cert(
+                serde_json::json!({"kind": "eq", "n": 2}),
+                serde_json::json!({"type": "one_way", "direction": "alice_to_bob", "messages": 4, "bits": 1,
+                    "message_of": [0, 1, 2, 3]}),
+            ),
+            "need 2 bits",
+        ),
+    ];
+    for (what, cert, msg) in cases {
+        match check(&cert) {
+            Ok(v) => panic!("{what}: accepted as {}", v.statement),
+            Err(e) => assert!(
+                e.0.contains(msg),
+                "{what}: rejected for another reason: {}",
+                e.0
+            ),
+        }
+    }
+}

@@ -153,8 +153,17 @@ fn verify_rejects_a_tampered_certificate_with_exit_1() {
         .assert()
         .code(1)
         .stdout(predicate::str::contains("REJECTED"));
-    std::fs::write(&path, "{ not json").unwrap();
-    ccsep().arg("verify").arg(&path).assert().code(2);
+    let junk = dir.path().join("junk.json");
+    std::fs::write(&junk, "{ not json").unwrap();
+    ccsep().arg("verify").arg(&junk).assert().code(2);
+    // A bad file does not hide the verdicts on the others.
+    ccsep()
+        .arg("verify")
+        .arg(&junk)
+        .arg(dir.path().join("rank_gf2.json"))
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("ACCEPTED"));
 }
 
 #[test]

@@ -34,6 +34,22 @@ fn equality() {
         assert_eq!(s.max_fooling_set_1, Some(full), "EQ_{n} 1-fooling");
         assert!(s.exact.max_fooling_set_1);
         assert_eq!(s.one_way_alice_to_bob, Some(n));
+        assert_eq!(
+            s.rank_gf2_complement,
+            Some(full),
+            "J - I is non-singular mod 2 too"
+        );
+        assert_eq!(s.rank_rational_complement, Some(full));
+        assert_eq!(s.deterministic_cc_lower, s.deterministic_cc_upper);
+    }
+    // Rectangle numbers within the default 64-cell limit: C^1 = 2^n, C^P = 2^(n+1), and C^0 the
+    // least k with binomial(k, k/2) >= 2^n (Sperner): 2, 4, 5 for n = 1, 2, 3.
+    for (n, c0) in [(1u32, 2u64), (2, 4), (3, 5)] {
+        let s = run(ProblemSpec::Eq { n });
+        assert_eq!(s.cover_number_1, Some(1 << n), "C^1(EQ_{n})");
+        assert_eq!(s.cover_number_0, Some(c0), "C^0(EQ_{n})");
+        assert_eq!(s.partition_number, Some(2 << n), "C^P(EQ_{n})");
+        assert!(s.exact.cover_number_1 && s.exact.cover_number_0 && s.exact.partition_number);
     }
 }
 

@@ -42,6 +42,7 @@ pub fn check(file: &CertificateFile) -> Result<Verified, Rejected> {
             super::FORMAT_VERSION
         ));
     }
+    file.problem.validate().map_err(|e| Rejected(e.message))?;
     file.problem
         .check_size(DEFAULT_MAX_MEMORY)
         .map_err(|e| Rejected(e.message))?;
@@ -588,18 +589,15 @@ fn check_protocol(m: &CommMatrix, c: &ProtocolCert, name: &str) -> Result<Verifi
     let rows: Vec<usize> = (0..m.rows()).collect();
     let cols: Vec<usize> = (0..m.cols()).collect();
     let depth = walk(m, &c.tree, &rows, &cols)?;
-    if depth > c.depth {
+    if depth != c.depth {
         return reject(format!(
-            "the tree has depth {depth}, more than the claimed {}",
+            "the tree has depth {depth}, not the claimed {}",
             c.depth
         ));
     }
     let upper = format!("D({name}) <= {depth}");
     let lower = match &c.lower_bound {
-        LowerBoundWitness::Trivial => {
-            let constant = m.count_ones() == 0 || m.count_ones() == (m.rows() * m.cols()) as u64;
-            if constant { 0 } else { 1 }
-        }
+        LowerBoundWitness::Trivial => u32::from(m.constant_value().is_none()),
         LowerBoundWitness::FoolingSets { one, zero } => {
             if one.value != 1 || zero.value != 0 {
                 return reject("the fooling-set witness needs a 1-fooling set and a 0-fooling set");

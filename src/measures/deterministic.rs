@@ -99,20 +99,32 @@ pub fn search(m: &CommMatrix, known_lower: u32, limits: &Limits) -> Option<Searc
         // Found a tree of depth `lower`.
         debug_assert_eq!(depth, lower);
     }
+    let one_way_depth = upper;
     let upper = if budget_exhausted { upper } else { depth };
-    // Rebuild the tree of depth `upper`; every query it makes is answered from the memo or by the
-    // one-way shortcut, so the budget no longer applies.
     let nodes = s.nodes;
-    s.budget = u64::MAX;
-    let rows: Vec<usize> = (0..m.rows()).collect();
-    let cols: Vec<usize> = (0..m.cols()).collect();
-    let tree = s.build(
-        &rows,
-        &cols,
-        &row_classes.class_of,
-        &col_classes.class_of,
-        upper,
-    );
+    let tree = if upper == one_way_depth {
+        // The one-way protocol of the side with fewer classes has this depth; rebuilding it
+        // through `split_for` could search afresh (the memo need not hold the one-way splits).
+        let speaker = if row_classes.count() <= col_classes.count() {
+            Direction::AliceToBob
+        } else {
+            Direction::BobToAlice
+        };
+        one_way_tree(m, speaker)
+    } else {
+        // A tree of depth `upper < one_way_depth` was found by the search: every query of the
+        // rebuild is answered from the memo, so the budget no longer applies.
+        s.budget = u64::MAX;
+        let rows: Vec<usize> = (0..m.rows()).collect();
+        let cols: Vec<usize> = (0..m.cols()).collect();
+        s.build(
+            &rows,
+            &cols,
+            &row_classes.class_of,
+            &col_classes.class_of,
+            upper,
+        )
+    };
     Some(SearchOutcome {
         lower,
         upper,
@@ -569,6 +581,17 @@ mod tests {
         assert!(out.nodes <= limits.search_nodes + 1);
         assert!(out.lower <= out.upper);
         assert!(depth(&out.tree) <= out.upper);
+        // After the budget ran out, the tree of the one-way bound used to be rebuilt by an
+        // unbounded search (here: Bob's side is the cheap one, Alice's splits come first).
+        let text = include_str!("../../tests/fixtures/rebuild_after_budget_64x9.txt");
+        let m = CommMatrix::parse(text).unwrap();
+        let tight = Limits {
+            search_nodes: 1,
+            ..Limits::default()
+        };
+        let out = search(&m, 0, &tight).unwrap();
+        assert!(out.budget_exhausted);
+        assert_eq!(depth(&out.tree), out.upper);
     }
 
     #[test]
