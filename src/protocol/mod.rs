@@ -99,6 +99,12 @@ impl ModelSource {
                         "--width, --layers and the output size must be at least 1",
                     ));
                 }
+                if layers != 1 && matches!(arch, Arch::Ssm | Arch::LinearAttention) {
+                    return Err(InputError::new(format!(
+                        "--layers {layers}: the {} model has one layer; drop --layers",
+                        arch.name()
+                    )));
+                }
                 let spec = match arch {
                     Arch::Rnn => Spec::Rnn {
                         input,

@@ -366,6 +366,14 @@ pub fn check(
         None => None,
         Some(0) => return Err(InputError::new("--sample must be at least 1")),
         Some(k) => {
+            // Refuse before drawing: the draw itself holds k inputs.
+            let steps = fixed_runs(k.min(alice_total));
+            if steps > MAX_ALICE_STEPS {
+                return Err(InputError::new(format!(
+                    "{} with n = {n}: a sample of {k} Alice inputs may take {steps} model steps (limit {MAX_ALICE_STEPS}); choose a smaller --sample",
+                    r.kind()
+                )));
+            }
             let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
             let mut xs: Vec<u64> = if k >= alice_total {
                 r.alice_inputs().collect()
@@ -662,15 +670,19 @@ fn verdict(
                 "{messages} distinct messages < {rows} distinct rows of {p}: two inputs with different rows share a message, so the model must err (witness below)"
             ),
         ),
-        (true, Some(rows), _) => (
+        (_, _, Some(_)) => (
+            VerdictTag::MustErr,
+            format!("a witness within the covered inputs shows the model errs on {p}"),
+        ),
+        (true, Some(rows), None) => (
             VerdictTag::EnoughMessages,
             format!(
                 "{messages} distinct messages ≥ {rows} distinct rows of {p}: the model's size does not force an error"
             ),
         ),
-        (_, _, Some(_)) => (
-            VerdictTag::MustErr,
-            format!("a witness within the covered inputs shows the model errs on {p}"),
+        (true, None, None) => (
+            VerdictTag::EnoughMessages,
+            format!("no two inputs with different rows of {p} share a message"),
         ),
         _ => (
             VerdictTag::Inconclusive,
