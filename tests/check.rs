@@ -264,3 +264,51 @@ fn weights_file_model_and_its_witness() {
         .success()
         .stdout(predicate::str::contains("ACCEPTED"));
 }
+
+/// The accuracy `check` counts from message classes equals a direct count: the plain forward
+/// pass on every whole instance, decoded, against f.
+#[test]
+fn accuracy_equals_a_direct_count_over_every_instance() {
+    use ccsep::numeric::Stats;
+    for (kind, n, arch, width, prec) in [
+        (ReductionKind::IndexLookup, 5, "lstm", 3, "fixed:1.3"),
+        (ReductionKind::Equality, 4, "gru", 2, "e4m3"),
+        (ReductionKind::Disjointness, 3, "rnn", 4, "bf16"),
+    ] {
+        let r = Reduction::new(kind, n).unwrap();
+        let source = ModelSource::Random {
+            arch: arch.into(),
+            width,
+            layers: 1,
+            output: 1,
+            seed: 11,
+        };
+        let task = r.task();
+        let model = source.build(task.input_dim()).unwrap();
+        let p = Precision::parse(prec).unwrap();
+        let split = Split::new(r.clone()).unwrap();
+        let rep = check(
+            &model,
+            &source,
+            &p,
+            &split,
+            &CheckOptions::default(),
+            &|_| {},
+        )
+        .unwrap();
+        let mut correct = 0u64;
+        let mut instances = 0u64;
+        for x in r.alice_inputs() {
+            for y in r.bob_inputs() {
+                let inst = r.instance(x, y).unwrap();
+                let inputs = task.embed(&inst.tokens, &[]).unwrap();
+                let trace = model.forward(&inputs, &p, &mut Stats::default()).unwrap();
+                let answer = ccsep::protocol::decode(trace.outputs.last().unwrap());
+                correct += u64::from(answer == r.value(x, y).unwrap());
+                instances += 1;
+            }
+        }
+        assert_eq!(rep.instances, instances, "{arch} {kind:?}");
+        assert_eq!(rep.correct, correct, "{arch} {kind:?}");
+    }
+}
