@@ -181,6 +181,74 @@ fn hand_made_false_certificates_are_rejected() {
             ),
             "need 2 bits",
         ),
+        (
+            "a message index beyond the claimed count",
+            protocol_cert(
+                serde_json::json!({"kind": "eq", "n": 1}),
+                serde_json::json!({"type": "one_way", "direction": "alice_to_bob", "messages": 2, "bits": 1,
+                    "message_of": [0, 5]}),
+            ),
+            "not below",
+        ),
+        (
+            "a basis row out of range",
+            protocol_cert(
+                serde_json::json!({"kind": "eq", "n": 1}),
+                serde_json::json!({"type": "rank", "field": "gf2", "of": "matrix", "rank": 1,
+                    "basis_rows": [7], "pivot_cols": [0], "modulus": null, "dependencies": null}),
+            ),
+            "out of range",
+        ),
+        (
+            "a false GF(2) dependency",
+            protocol_cert(
+                serde_json::json!({"kind": "matrix", "rows": ["10", "10", "01"]}),
+                serde_json::json!({"type": "rank", "field": "gf2", "of": "matrix", "rank": 1,
+                    "basis_rows": [0], "pivot_cols": [0], "modulus": null,
+                    "dependencies": [{"row": 1, "denominator": 1, "terms": [[0, 1]]},
+                                     {"row": 2, "denominator": 1, "terms": [[0, 1]]}]}),
+            ),
+            "differs from it in column",
+        ),
+        (
+            "a GF(2) dependency with an even denominator",
+            protocol_cert(
+                serde_json::json!({"kind": "matrix", "rows": ["10", "10", "00"]}),
+                serde_json::json!({"type": "rank", "field": "gf2", "of": "matrix", "rank": 1,
+                    "basis_rows": [0], "pivot_cols": [0], "modulus": null,
+                    "dependencies": [{"row": 1, "denominator": 2, "terms": [[0, 2]]},
+                                     {"row": 2, "denominator": 1, "terms": []}]}),
+            ),
+            "even denominator",
+        ),
+        (
+            "a fooling pair with the wrong value",
+            protocol_cert(
+                serde_json::json!({"kind": "eq", "n": 1}),
+                serde_json::json!({"type": "fooling_set", "value": 1, "pairs": [[0, 1]],
+                    "proven_maximum": false, "search_nodes": 0}),
+            ),
+            "is not 1",
+        ),
+        (
+            "a partition that misses a cell",
+            protocol_cert(
+                serde_json::json!({"kind": "eq", "n": 1}),
+                serde_json::json!({"type": "rectangles", "kind": "partition", "proven_minimum": false, "search_nodes": 0,
+                    "rectangles": [{"rows": [0], "cols": [0], "value": 1}, {"rows": [1], "cols": [1], "value": 1},
+                                   {"rows": [0], "cols": [1], "value": 0}]}),
+            ),
+            "covered 0 times",
+        ),
+        (
+            "a rectangle listing a row twice",
+            protocol_cert(
+                serde_json::json!({"kind": "eq", "n": 1}),
+                serde_json::json!({"type": "rectangles", "kind": "cover1", "proven_minimum": false, "search_nodes": 0,
+                    "rectangles": [{"rows": [0, 0], "cols": [0], "value": 1}, {"rows": [1], "cols": [1], "value": 1}]}),
+            ),
+            "twice",
+        ),
     ];
     for (what, cert, msg) in cases {
         match check(&cert) {
