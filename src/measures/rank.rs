@@ -1148,7 +1148,7 @@ mod tests {
         };
         let mut r = 0;
         for c in 0..cols {
-            let Some(q) = (r..a.len()).find(|&i| a[i][c] % p != 0) else {
+            let Some(q) = (r..a.len()).find(|&i| !a[i][c].is_multiple_of(p)) else {
                 continue;
             };
             a.swap(r, q);

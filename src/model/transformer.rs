@@ -372,7 +372,7 @@ impl Transformer {
     ) -> Result<Self, InputError> {
         let s = spec;
         let d = s.d_model;
-        if s.heads == 0 || d % s.heads.max(1) != 0 {
+        if s.heads == 0 || !d.is_multiple_of(s.heads.max(1)) {
             return Err(err(format!(
                 "d_model = {d} must be a positive multiple of heads = {}",
                 s.heads
