@@ -1,19 +1,33 @@
 //! `ccsep check` and witness verification: the paper's RNN cases at low precision, a wide model
 //! that keeps every row apart, determinism across thread counts, and bad input.
 
-use assert_cmd::Command;
+use ccsep::model::Model;
 use ccsep::numeric::Precision;
-use ccsep::protocol::rnn::{CheckOptions, VerdictTag, check};
+use ccsep::protocol::rnn::{CheckOptions, CheckReport, VerdictTag, check};
 use ccsep::protocol::{ModelSource, Split};
 use ccsep::task::{Reduction, ReductionKind};
 use predicates::prelude::*;
 
-fn ccsep() -> Command {
-    Command::cargo_bin("ccsep").expect("the ccsep binary builds")
+mod common;
+use common::{ccsep, success_json, success_stdout};
+
+/// A random one-layer model with one output, checked exhaustively on the reduction.
+struct Checked {
+    reduction: Reduction,
+    model: Model,
+    precision: Precision,
+    report: CheckReport,
 }
 
-fn run_lib(kind: ReductionKind, n: u32, arch: &str, width: usize, prec: &str, seed: u64) {
-    let r = Reduction::new(kind, n).unwrap();
+fn check_random(
+    kind: ReductionKind,
+    n: u32,
+    arch: &str,
+    width: usize,
+    prec: &str,
+    seed: u64,
+) -> Checked {
+    let reduction = Reduction::new(kind, n).unwrap();
     let source = ModelSource::Random {
         arch: arch.into(),
         width,
@@ -21,18 +35,28 @@ fn run_lib(kind: ReductionKind, n: u32, arch: &str, width: usize, prec: &str, se
         output: 1,
         seed,
     };
-    let model = source.build(r.task().input_dim()).unwrap();
-    let split = Split::new(r).unwrap();
-    let p = Precision::parse(prec).unwrap();
-    let rep = check(
+    let model = source.build(reduction.task().input_dim()).unwrap();
+    let split = Split::new(reduction.clone()).unwrap();
+    let precision = Precision::parse(prec).unwrap();
+    let report = check(
         &model,
         &source,
-        &p,
+        &precision,
         &split,
         &CheckOptions::default(),
         &|_| {},
     )
     .unwrap();
+    Checked {
+        reduction,
+        model,
+        precision,
+        report,
+    }
+}
+
+fn run_lib(kind: ReductionKind, n: u32, arch: &str, width: usize, prec: &str, seed: u64) {
+    let rep = check_random(kind, n, arch, width, prec, seed).report;
     assert!(rep.exhaustive);
     assert!(rep.protocol_mismatches.is_empty(), "{rep:?}");
     let bits = rep.bits_available.unwrap();
@@ -98,16 +122,12 @@ fn witness_verifies_and_tampered_is_rejected() {
         ("eq", "gru", "6"),
     ] {
         let w = dir.path().join(format!("{task}-{arch}.json"));
-        let out = ccsep()
-            .args(check_args(task, arch, "2", "fixed:1.2", n))
-            .arg("--witness-out")
-            .arg(&w)
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
-        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let v = success_json(
+            ccsep()
+                .args(check_args(task, arch, "2", "fixed:1.2", n))
+                .arg("--witness-out")
+                .arg(&w),
+        );
         for key in [
             "instances",
             "exhaustive",
@@ -144,14 +164,7 @@ fn witness_verifies_and_tampered_is_rejected() {
 
 #[test]
 fn wide_model_keeps_every_row_apart() {
-    let out = ccsep()
-        .args(check_args("index", "lstm", "16", "f32", "6"))
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let v = success_json(ccsep().args(check_args("index", "lstm", "16", "f32", "6")));
     assert_eq!(v["distinct_messages"], 64);
     assert_eq!(v["verdict"]["tag"], "enough_messages");
     assert!(v["witness"].is_null());
@@ -160,29 +173,24 @@ fn wide_model_keeps_every_row_apart() {
 #[test]
 fn same_bytes_whatever_the_threads() {
     let run = |t: &str| {
-        ccsep()
-            .args(["--threads", t])
-            .args(check_args("eq", "lstm", "3", "fixed:1.3", "6"))
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone()
+        success_stdout(ccsep().args(["--threads", t]).args(check_args(
+            "eq",
+            "lstm",
+            "3",
+            "fixed:1.3",
+            "6",
+        )))
     };
     assert_eq!(run("1"), run("2"));
 }
 
 #[test]
 fn sampled_run_says_so() {
-    let out = ccsep()
-        .args(check_args("index", "gru", "2", "fixed:1.2", "12"))
-        .args(["--sample", "100"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let v = success_json(
+        ccsep()
+            .args(check_args("index", "gru", "2", "fixed:1.2", "12"))
+            .args(["--sample", "100"]),
+    );
     assert_eq!(v["exhaustive"], false);
     assert_eq!(v["sample"]["alice_inputs"], 100);
     assert_eq!(v["instances"], 1200);
@@ -275,27 +283,13 @@ fn accuracy_equals_a_direct_count_over_every_instance() {
         (ReductionKind::Equality, 4, "gru", 2, "e4m3"),
         (ReductionKind::Disjointness, 3, "rnn", 4, "bf16"),
     ] {
-        let r = Reduction::new(kind, n).unwrap();
-        let source = ModelSource::Random {
-            arch: arch.into(),
-            width,
-            layers: 1,
-            output: 1,
-            seed: 11,
-        };
+        let Checked {
+            reduction: r,
+            model,
+            precision: p,
+            report: rep,
+        } = check_random(kind, n, arch, width, prec, 11);
         let task = r.task();
-        let model = source.build(task.input_dim()).unwrap();
-        let p = Precision::parse(prec).unwrap();
-        let split = Split::new(r.clone()).unwrap();
-        let rep = check(
-            &model,
-            &source,
-            &p,
-            &split,
-            &CheckOptions::default(),
-            &|_| {},
-        )
-        .unwrap();
         let mut correct = 0u64;
         let mut instances = 0u64;
         for x in r.alice_inputs() {

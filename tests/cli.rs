@@ -1,11 +1,9 @@
 //! The real binary on the commands the README shows, and on bad input.
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn ccsep() -> Command {
-    Command::cargo_bin("ccsep").expect("the ccsep binary builds")
-}
+mod common;
+use common::{ccsep, success_json, success_stdout};
 
 #[test]
 fn readme_main_job_certifies_and_verifies() {
@@ -34,14 +32,7 @@ fn readme_main_job_certifies_and_verifies() {
 
 #[test]
 fn json_has_the_documented_keys() {
-    let out = ccsep()
-        .args(["cc", "index", "--n", "6", "--json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let v = success_json(ccsep().args(["cc", "index", "--n", "6", "--json"]));
     for key in [
         "rows",
         "cols",
@@ -169,13 +160,7 @@ fn verify_rejects_a_tampered_certificate_with_exit_1() {
 #[test]
 fn output_does_not_depend_on_threads() {
     let run = |t: &str| {
-        ccsep()
-            .args(["--threads", t, "cc", "disj", "--n", "3", "--json"])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone()
+        success_stdout(ccsep().args(["--threads", t, "cc", "disj", "--n", "3", "--json"]))
     };
     assert_eq!(run("1"), run("2"));
 }
@@ -183,15 +168,9 @@ fn output_does_not_depend_on_threads() {
 #[test]
 fn tasks_sample_is_seeded_and_validates_its_input() {
     let run = |seed: &str| {
-        ccsep()
-            .args([
-                "tasks", "sample", "--task", "dyck", "--n", "20", "--count", "5", "--seed", seed,
-            ])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone()
+        success_stdout(ccsep().args([
+            "tasks", "sample", "--task", "dyck", "--n", "20", "--count", "5", "--seed", seed,
+        ]))
     };
     let a = run("3");
     assert_eq!(a, run("3"));
@@ -222,16 +201,9 @@ fn tasks_sample_is_seeded_and_validates_its_input() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("--variant"));
-    let json = ccsep()
-        .args([
-            "tasks", "sample", "--task", "equality", "--n", "8", "--count", "3", "--json",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    let v = success_json(ccsep().args([
+        "tasks", "sample", "--task", "equality", "--n", "8", "--count", "3", "--json",
+    ]));
     assert_eq!(v.as_array().unwrap().len(), 3);
 }
 
@@ -245,25 +217,21 @@ fn run_matches_the_pytorch_fixture_and_rejects_bad_input() {
     let inputs = dir.path().join("x.json");
     std::fs::write(&inputs, fixture["inputs"].to_string()).unwrap();
     let weights = root.join("lstm_f64.safetensors");
-    let out = ccsep()
-        .args([
-            "run",
-            "--arch",
-            "lstm",
-            "--precision",
-            "f64",
-            "--json",
-            "--weights",
-        ])
-        .arg(&weights)
-        .arg("--inputs")
-        .arg(&inputs)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let got: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let got = success_json(
+        ccsep()
+            .args([
+                "run",
+                "--arch",
+                "lstm",
+                "--precision",
+                "f64",
+                "--json",
+                "--weights",
+            ])
+            .arg(&weights)
+            .arg("--inputs")
+            .arg(&inputs),
+    );
     for (key, want_key) in [("states", "hidden"), ("outputs", "outputs")] {
         let got = got[key].as_array().unwrap();
         let want = fixture[want_key].as_array().unwrap();
