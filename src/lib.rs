@@ -4,6 +4,7 @@
 
 pub mod certificate;
 pub mod cli;
+pub mod construct;
 pub mod error;
 pub mod matrix;
 pub mod measures;

@@ -1,0 +1,171 @@
+//! The paper's constructions (the upper bounds of every separation), built as ordinary
+//! [`Model`]s so that `run`, `check` and the plots apply to them unchanged, and verified at a
+//! bounded precision with the model's own forward pass.
+//!
+//! | name | result | model | module |
+//! |---|---|---|---|
+//! | `vectors` | nearly orthogonal codes (used by the Transformers) | — | [`vectors`] |
+//! | `index-lookup` | Thm 1: index lookup, 1 layer, 1 head | Transformer | [`index_lookup`] |
+//! | `equality` | Thm 6: string equality, 2 layers, 2 heads | Transformer | [`equality`] |
+//! | `disjointness` | Thm 13: disjointness through k-sparse features, 2 layers | Transformer | [`disjointness`] |
+//! | `nearest` | Thm 7: nearest neighbour, 2 layers | Transformer | [`nearest`] |
+//! | `dyck-rnn` | App. E: the 7-state DFA of Dyck-(2,2) | Elman RNN | [`recurrent`] |
+//! | `index-rnn` | Thm 3 is tight: width `N` stores every bit | Elman RNN | [`recurrent`] |
+//!
+//! Every construction reports the same [`ConstructReport`]: whether it is correct and on what
+//! (every instance, or which family of instances), its sizes, and the bits of its parameters and
+//! of its state or messages. The residual stream of a Transformer construction is laid out in
+//! named blocks ([`subspace::Residual`]), the way tracr names basis directions.
+
+pub mod disjointness;
+pub mod equality;
+pub mod index_lookup;
+pub mod nearest;
+pub mod recurrent;
+pub mod subspace;
+pub mod vectors;
+
+use serde::Serialize;
+
+use crate::error::InputError;
+use crate::model::Model;
+use crate::numeric::Precision;
+
+/// Every construction name, in the order of the table above.
+pub const NAMES: [&str; 7] = [
+    "vectors",
+    "index-lookup",
+    "equality",
+    "disjointness",
+    "nearest",
+    "dyck-rnn",
+    "index-rnn",
+];
+
+/// What a construction is built and verified with.
+#[derive(Clone, Debug)]
+pub struct ConstructOptions {
+    /// The length parameter `N` (the task's length, or the number of vectors).
+    pub n: usize,
+    /// The precision to verify at; `None` lets the construction choose (and report) its own.
+    pub precision: Option<Precision>,
+    /// The margin of nearly orthogonal codes: all `|<T_i, T_j>| ≤ gamma` for `i ≠ j`.
+    pub gamma: f64,
+    /// Seed of random codes and of random test instances.
+    pub seed: u64,
+    /// Random instances checked on top of the worst-case family when `N` is too large to be
+    /// exhaustive.
+    pub samples: u64,
+}
+
+impl Default for ConstructOptions {
+    fn default() -> Self {
+        ConstructOptions {
+            n: 16,
+            precision: None,
+            gamma: 0.25,
+            seed: 0,
+            samples: 1000,
+        }
+    }
+}
+
+/// How a construction was verified and what it costs.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ConstructReport {
+    /// The construction's name (one of [`NAMES`]).
+    pub name: String,
+    /// The paper's result it realises (e.g. `Thm 1`).
+    pub result: String,
+    pub n: usize,
+    /// No error on any instance checked.
+    pub correct: bool,
+    /// What was checked, in words: "all 2^8 strings × 8 queries", "worst-case strings for every
+    /// query, plus 1000 random strings".
+    pub verified_on: String,
+    /// Every instance of the task was checked.
+    pub exhaustive: bool,
+    pub instances: u64,
+    pub errors: u64,
+    /// The first instance with a wrong answer, as the task's tokens.
+    pub first_error: Option<String>,
+    /// Width (`d_model`, or the RNN's hidden size), heads and layers (0 where not a model).
+    pub width: usize,
+    pub heads: usize,
+    pub layers: usize,
+    /// The precision verified at, by name.
+    pub precision: Option<String>,
+    pub bits_per_number: Option<u32>,
+    /// Parameters (numbers), and their total bits at the precision.
+    pub parameters: u64,
+    pub parameter_bits: Option<u64>,
+    /// Bits of the recurrent state (RNN) or of the Thm 4 messages (1-layer Transformer).
+    pub state_bits: Option<u64>,
+    /// Construction-specific figures (code length, worst inner product, temperature, …).
+    pub details: serde_json::Value,
+}
+
+/// A built construction: the model (none for `vectors`) and its report.
+#[derive(Clone, Debug)]
+pub struct Construction {
+    pub model: Option<Model>,
+    pub precision: Option<Precision>,
+    pub report: ConstructReport,
+}
+
+/// One point of a size curve: the smallest correct size found at length `n`, beside the lower
+/// bound of the other architecture.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SizePoint {
+    pub name: String,
+    pub n: usize,
+    pub correct: bool,
+    pub width: usize,
+    pub heads: usize,
+    pub layers: usize,
+    pub precision: String,
+    pub bits_per_number: u32,
+    /// `width × bits_per_number` (× heads where it applies): the size the bounds constrain.
+    pub size_bits: u64,
+    /// The other architecture's lower bound at this `n`, in bits, and what it is.
+    pub other_bound_bits: f64,
+    pub other_bound: String,
+}
+
+/// Builds and verifies the construction `name`.
+pub fn construct(name: &str, opts: &ConstructOptions) -> Result<Construction, InputError> {
+    match name {
+        "vectors" => vectors::construct(opts),
+        "index-lookup" => index_lookup::construct(opts),
+        "equality" => equality::construct(opts),
+        "disjointness" => disjointness::construct(opts),
+        "nearest" => nearest::construct(opts),
+        "dyck-rnn" => recurrent::dyck(opts),
+        "index-rnn" => recurrent::index(opts),
+        other => Err(unknown(other)),
+    }
+}
+
+/// The smallest correct size of construction `name` at length `n` (searching widths and
+/// precisions as the construction allows), for the size curves.
+pub fn smallest(name: &str, opts: &ConstructOptions) -> Result<SizePoint, InputError> {
+    match name {
+        "index-lookup" => index_lookup::smallest(opts),
+        "equality" => equality::smallest(opts),
+        "disjointness" => disjointness::smallest(opts),
+        "nearest" => nearest::smallest(opts),
+        "dyck-rnn" => recurrent::dyck_smallest(opts),
+        "index-rnn" => recurrent::index_smallest(opts),
+        "vectors" => Err(InputError::new(
+            "`vectors` has no size curve of its own: its code lengths are in `ccsep construct vectors`",
+        )),
+        other => Err(unknown(other)),
+    }
+}
+
+fn unknown(name: &str) -> InputError {
+    InputError::new(format!(
+        "unknown construction {name:?}; choose one of {}",
+        NAMES.join(", ")
+    ))
+}
