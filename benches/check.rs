@@ -3,7 +3,8 @@
 //! accuracy, the forward-pass comparison and the one-way CC).
 
 use ccsep::numeric::Precision;
-use ccsep::protocol::rnn::{CheckOptions, check};
+use ccsep::protocol::CheckOptions;
+use ccsep::protocol::rnn::check;
 use ccsep::protocol::{ModelSource, Split};
 use ccsep::task::{Reduction, ReductionKind};
 
@@ -20,6 +21,7 @@ fn index_lstm32_fixed_1_6(bencher: divan::Bencher, n: u32) {
         layers: 1,
         output: 1,
         seed: 1,
+        heads: None,
     };
     let model = source.build(r.task().input_dim()).unwrap();
     let split = Split::new(r).unwrap();

@@ -19,7 +19,9 @@ use crate::measures::summary::summarize;
 use crate::model::{self, LoadOptions, Nonlinearity};
 use crate::numeric::{Accumulate, Precision, Rounding, Stats};
 use crate::problem::{DEFAULT_MAX_MEMORY, ProblemSpec};
-use crate::protocol::rnn::{self as rnn_protocol, CheckOptions};
+use crate::protocol::CheckOptions;
+use crate::protocol::rnn as rnn_protocol;
+use crate::protocol::transformer as transformer_protocol;
 use crate::protocol::witness::{self, WITNESS_VERSION, WitnessFile, is_witness};
 use crate::protocol::{ModelSource, Split, reduction_kind};
 use crate::report;
@@ -92,18 +94,23 @@ pub struct RunArgs {
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
-    /// index, recall, equality (eq, ineq), mqar or disjointness (disj).
+    /// index, recall, equality (eq, ineq), mqar, disjointness (disj) or dyck (Dyck-(2,2), odd /
+    /// even split: transformer only).
     #[arg(long)]
     pub task: String,
-    /// rnn, lstm, gru, ssm or linear-attention (transformer: not yet, issue 4).
+    /// rnn, lstm, gru, ssm, linear-attention (prefix / suffix protocol, Thm 2) or transformer
+    /// (one layer, any partition: the Thm 4 protocol).
     #[arg(long)]
     pub arch: String,
-    /// Hidden size (state size for ssm) of a random model.
+    /// Hidden size (state size for ssm, d_model for transformer) of a random model.
     #[arg(long, default_value_t = 2)]
     pub width: usize,
     /// Layers of a random rnn / lstm / gru.
     #[arg(long, default_value_t = 1)]
     pub layers: usize,
+    /// Heads of a random transformer (default 1).
+    #[arg(long)]
+    pub heads: Option<usize>,
     /// Output numbers of a random model's head (1: answer = out > 0; 2: argmax).
     #[arg(long, default_value_t = 1)]
     pub outputs: usize,
@@ -534,6 +541,7 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<i32> {
             layers: args.layers,
             output: args.outputs,
             seed: args.seed,
+            heads: args.heads,
         },
         (None, Some(other)) => {
             return Err(InputError::new(format!(
@@ -549,16 +557,19 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<i32> {
         }
     };
     let model = source.build(reduction.task().input_dim())?;
-    let split = Split::new(reduction)?;
     let options = CheckOptions {
         sample: args.sample,
         seed: args.seed,
         ..CheckOptions::default()
     };
     let pb = spinner();
-    let report = rnn_protocol::check(&model, &source, &precision, &split, &options, &|m| {
-        pb.set_message(m)
-    });
+    let progress = |m: String| pb.set_message(m);
+    let report = if model.state_size().is_none() {
+        transformer_protocol::check(&model, &source, &precision, &reduction, &options, &progress)
+    } else {
+        let split = Split::new(reduction)?;
+        rnn_protocol::check(&model, &source, &precision, &split, &options, &progress)
+    };
     pb.finish_and_clear();
     let report = report?;
     if let (Some(path), Some(w)) = (&args.witness_out, &report.witness) {
@@ -571,6 +582,7 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<i32> {
             x: w.x,
             x_prime: w.x_prime,
             y: w.y,
+            y_prime: w.y_prime,
             expected: [w.f_x, w.f_x_prime],
             answers: [w.answer, w.answer],
         };

@@ -9,7 +9,7 @@ use crate::certificate::check::Verified;
 use crate::measures::summary::Summary;
 use crate::model::Trace;
 use crate::numeric::Stats;
-use crate::protocol::rnn::CheckReport;
+use crate::protocol::CheckReport;
 
 /// The `ccsep cc` table.
 pub fn summary_table(s: &Summary) -> String {
@@ -173,12 +173,13 @@ pub fn check_table(r: &CheckReport) -> String {
     let opt = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
     let _ = writeln!(
         out,
-        "{} ({}, n = {}) with {} at {}\n",
+        "{} ({}, n = {}) with {} at {}, protocol {}\n",
         r.task,
         r.problem,
         r.n,
         r.model.arch(),
-        r.precision
+        r.precision,
+        r.protocol
     );
     let covered = match &r.sample {
         None => "all".to_string(),
@@ -197,9 +198,9 @@ pub fn check_table(r: &CheckReport) -> String {
     );
     let _ = writeln!(
         out,
-        "  bits available     {} ({} numbers x {} bits)",
+        "  bits available     {} ({} numbers at {} bits)",
         opt(r.bits_available),
-        r.state_numbers,
+        r.message_numbers,
         opt(r.bits_per_number.map(u64::from))
     );
     let _ = writeln!(
@@ -208,10 +209,20 @@ pub fn check_table(r: &CheckReport) -> String {
         opt(r.one_way_cc.map(u64::from)),
         opt(r.distinct_rows)
     );
+    if let Some(c) = r.one_way_cc_bob_to_alice {
+        let _ = writeln!(out, "  one-way CC B->A    {c} bits");
+    }
+    if let Some(fs) = &r.fooling_set {
+        let _ = writeln!(
+            out,
+            "  fooling set        {} entries (log2 {:.3}), {} distinct transcripts: {}",
+            fs.size, fs.log2_size, fs.distinct_transcripts, fs.description
+        );
+    }
     let _ = writeln!(
         out,
         "  protocol = model   {} of {} instances checked agree",
-        r.protocol_checked - r.protocol_mismatches.len() as u64,
+        r.protocol_checked - r.protocol_mismatch_count,
         r.protocol_checked
     );
     for m in r.protocol_mismatches.iter().take(5) {
@@ -224,18 +235,22 @@ pub fn check_table(r: &CheckReport) -> String {
             u8::from(m.forward)
         );
     }
+    if let Some(note) = &r.note {
+        let _ = writeln!(out, "\nnote: {note}");
+    }
     let _ = writeln!(
         out,
         "\nverdict: {:?} — {}",
         r.verdict.tag, r.verdict.sentence
     );
     if let Some(w) = &r.witness {
+        let y_prime = w.y_prime.unwrap_or(w.y);
         let _ = writeln!(
             out,
-            "witness: x = {}, x' = {}, y = {}: f = {} / {}, the model answers {} on both; wrong on {}",
+            "witness: (x = {}, y = {}) and (x' = {}, y' = {y_prime}): f = {} / {}, the model answers {} on both; wrong on {}",
             w.x,
-            w.x_prime,
             w.y,
+            w.x_prime,
             u8::from(w.f_x),
             u8::from(w.f_x_prime),
             u8::from(w.answer),

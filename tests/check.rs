@@ -1,10 +1,12 @@
-//! `ccsep check` and witness verification: the paper's RNN cases at low precision, a wide model
-//! that keeps every row apart, determinism across thread counts, and bad input.
+//! `ccsep check` and witness verification: the paper's RNN cases at low precision, the
+//! one-layer Transformer's Thm 4 protocol (Dyck-(2,2) odd / even against Lemma 1's fooling set,
+//! INEQ, DISJ, and index lookup where the one-way bound does not bind), a wide model that keeps
+//! every row apart, determinism across thread counts, and bad input.
 
 use ccsep::model::Model;
 use ccsep::numeric::Precision;
-use ccsep::protocol::rnn::{CheckOptions, CheckReport, VerdictTag, check};
-use ccsep::protocol::{ModelSource, Split};
+use ccsep::protocol::rnn::check;
+use ccsep::protocol::{CheckOptions, CheckReport, ModelSource, Split, VerdictTag};
 use ccsep::task::{Reduction, ReductionKind};
 use predicates::prelude::*;
 
@@ -34,6 +36,7 @@ fn check_random(
         layers: 1,
         output: 1,
         seed,
+        heads: None,
     };
     let model = source.build(reduction.task().input_dim()).unwrap();
     let split = Split::new(reduction.clone()).unwrap();
@@ -199,10 +202,16 @@ fn sampled_run_says_so() {
 #[test]
 fn bad_input_exits_2() {
     ccsep()
-        .args(check_args("index", "transformer", "2", "f32", "6"))
+        .args(check_args("eq", "transformer", "2", "f32", "4"))
+        .args(["--layers", "2"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("issue 4"));
+        .stderr(predicate::str::contains("one-layer"));
+    ccsep()
+        .args(check_args("dyck", "transformer", "2", "f32", "16"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--sample"));
     ccsep()
         .args(check_args("dyck", "rnn", "2", "f32", "6"))
         .assert()
@@ -305,4 +314,94 @@ fn accuracy_equals_a_direct_count_over_every_instance() {
         assert_eq!(rep.instances, instances, "{arch} {kind:?}");
         assert_eq!(rep.correct, correct, "{arch} {kind:?}");
     }
+}
+
+/// Dyck-(2,2) split odd / even (Lemma 1, Thm 5): a small one-layer Transformer at low precision
+/// gives Lemma 1's 2^(N−1) strings fewer transcripts than strings, and the witness it reports
+/// verifies with the plain forward pass; a tampered witness is rejected.
+#[test]
+fn transformer_dyck_odd_even_against_lemma_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path().join("dyck.json");
+    let v = success_json(
+        ccsep()
+            .args(check_args("dyck", "transformer", "2", "fixed:1.2", "8"))
+            .arg("--witness-out")
+            .arg(&w),
+    );
+    assert_eq!(v["protocol"], "thm4-any-partition");
+    assert_eq!(v["instances"], 1 << 16);
+    assert_eq!(v["exhaustive"], true);
+    assert_eq!(v["fooling_set"]["size"], 128);
+    assert_eq!(v["protocol_mismatch_count"], 0);
+    let distinct = v["fooling_set"]["distinct_transcripts"].as_u64().unwrap();
+    assert!(distinct < 128, "{v}");
+    assert_eq!(v["verdict"]["tag"], "must_err");
+    assert!(
+        v["verdict"]["sentence"]
+            .as_str()
+            .unwrap()
+            .contains("fooling set")
+    );
+    assert!(v["witness"]["y_prime"].is_u64());
+    ccsep()
+        .arg("verify")
+        .arg(&w)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("ACCEPTED"));
+    let mut file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&w).unwrap()).unwrap();
+    file["y_prime"] = file["y"].clone();
+    file["x_prime"] = file["x"].clone();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, file.to_string()).unwrap();
+    ccsep().arg("verify").arg(&bad).assert().code(1);
+}
+
+/// A wider Transformer at f32 keeps Lemma 1's strings apart: one transcript each, and every
+/// transcript class has one value of f.
+#[test]
+fn transformer_wide_keeps_the_fooling_set_apart() {
+    let v = success_json(
+        ccsep()
+            .args(check_args("dyck", "transformer", "8", "f32", "6"))
+            .args(["--heads", "2"]),
+    );
+    assert_eq!(v["fooling_set"]["distinct_transcripts"], 32);
+    assert_eq!(v["verdict"]["tag"], "enough_messages");
+    assert_eq!(v["protocol_mismatch_count"], 0);
+}
+
+/// INEQ and DISJ (prefix / suffix, so both protocols apply): the Thm 4 protocol agrees with the
+/// forward pass on every instance, and its verdict follows its transcripts.
+#[test]
+fn transformer_ineq_and_disj() {
+    for task in ["ineq", "disj"] {
+        for prec in ["fixed:1.1", "fixed:2.4"] {
+            let v = success_json(ccsep().args(check_args(task, "transformer", "4", prec, "5")));
+            assert_eq!(v["instances"], 1024);
+            assert_eq!(v["protocol_mismatch_count"], 0);
+            assert_eq!(v["fooling_set"]["size"], 32);
+            let distinct = v["fooling_set"]["distinct_transcripts"].as_u64().unwrap();
+            if distinct < 32 {
+                assert_eq!(v["verdict"]["tag"], "must_err", "{task} {prec}");
+            }
+            if v["verdict"]["tag"] == "must_err" {
+                assert!(v["witness"].is_object());
+            }
+        }
+    }
+}
+
+/// Index lookup with a one-layer Transformer: the query is Bob's, so the report says why the
+/// one-way Alice → Bob bound (n bits) does not bind and gives the Bob → Alice cost.
+#[test]
+fn transformer_index_lookup_explains_the_bound() {
+    let v = success_json(ccsep().args(check_args("index", "transformer", "4", "f32", "8")));
+    assert_eq!(v["one_way_cc"], 8);
+    assert_eq!(v["one_way_cc_bob_to_alice"], 3);
+    let note = v["note"].as_str().unwrap();
+    assert!(note.contains("Bob speaks first"), "{note}");
+    assert_eq!(v["protocol_mismatch_count"], 0);
 }

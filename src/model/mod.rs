@@ -45,6 +45,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 pub use gru::Gru;
+pub(crate) use kernel::Act;
 pub use kernel::Arith;
 pub use linear::{Linear, Matrix};
 pub use linear_attention::LinearAttention;
@@ -52,6 +53,7 @@ pub use lstm::Lstm;
 pub use rnn::{Nonlinearity, Rnn};
 pub use ssm::Ssm;
 pub use stack::RecurrentLayer;
+pub(crate) use transformer::layer_norm as transformer_layer_norm;
 pub use transformer::{Block, LayerNorm, PosCode, Transformer, sinusoid};
 
 use crate::error::InputError;
@@ -329,6 +331,11 @@ impl Prepared {
 
     pub fn precision(&self) -> &Precision {
         self.ar.precision()
+    }
+
+    /// The arithmetic every op of this model rounds with.
+    pub fn arith(&self) -> &Arith {
+        &self.ar
     }
 
     /// The forward pass from the initial state (any architecture).

@@ -462,7 +462,7 @@ impl Transformer {
     }
 
     /// The positional code at position `t`, rounded to the format.
-    fn pos_row(&self, t: usize, ar: &Arith, stats: &mut Stats) -> Option<Vec<f64>> {
+    pub(crate) fn pos_row(&self, t: usize, ar: &Arith, stats: &mut Stats) -> Option<Vec<f64>> {
         match &self.pos {
             PosCode::None => None,
             PosCode::Table(m) => Some(m.row(t).to_vec()),
@@ -624,7 +624,7 @@ fn softmax_lanes(ar: &Arith, s: &mut [f64], l: usize, z: &mut [f64], stats: &mut
 }
 
 /// `out = LN(x)` for `L` lanes; `tmp` holds `L` numbers.
-fn layer_norm(
+pub(crate) fn layer_norm(
     ar: &Arith,
     n: &LayerNorm,
     x: &[f64],

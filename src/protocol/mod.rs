@@ -22,12 +22,14 @@
 //!   query marker) are Bob's to feed, so every Bob input adds at least one position.
 
 pub mod rnn;
+pub mod transformer;
 pub mod witness;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::InputError;
-use crate::model::{Arch, Model, Nonlinearity, Spec, random_init};
+use crate::model::{Arch, Model, Nonlinearity, Prepared, Spec, random_init};
+use crate::numeric::{Format, Precision, Stats};
 use crate::task::{Reduction, ReductionKind};
 
 /// The model's answer bit from its output vector (see the module documentation).
@@ -64,6 +66,9 @@ pub enum ModelSource {
         layers: usize,
         output: usize,
         seed: u64,
+        /// Heads of a Transformer (`None`: one).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        heads: Option<usize>,
     },
     /// A safetensors file (`model::load` with default options).
     Weights { arch: String, path: String },
@@ -76,24 +81,27 @@ impl ModelSource {
         }
     }
 
-    /// Builds the model for inputs of `input` numbers. Refuses the Transformer (its protocol,
-    /// Thm 4, is issue 4's other half).
+    /// Builds the model for inputs of `input` numbers. A random Transformer has `d_model =
+    /// width`, pre-LN layer norms, a ReLU MLP of width `2·width`, sinusoidal positions and
+    /// causal attention.
     pub fn build(&self, input: usize) -> Result<Model, InputError> {
         let arch = Arch::parse(self.arch())?;
-        if arch == Arch::Transformer {
-            return Err(InputError::new(
-                "--arch transformer is not supported by `ccsep check` yet: the one-layer Transformer protocol (Thm 4) is still open in issue 4; use rnn, lstm, gru, ssm or linear-attention",
-            ));
-        }
         let model = match self {
             ModelSource::Random {
                 width,
                 layers,
                 output,
                 seed,
+                heads,
                 ..
             } => {
                 let (hidden, layers, output) = (*width, *layers, *output);
+                if heads.is_some() && arch != Arch::Transformer {
+                    return Err(InputError::new(format!(
+                        "--heads applies to a transformer, not to {}; drop it",
+                        arch.name()
+                    )));
+                }
                 if hidden == 0 || layers == 0 || output == 0 {
                     return Err(InputError::new(
                         "--width, --layers and the output size must be at least 1",
@@ -136,7 +144,17 @@ impl ModelSource {
                         value: hidden,
                         output: Some(output),
                     },
-                    Arch::Transformer => unreachable!("refused above"),
+                    Arch::Transformer => Spec::Transformer(crate::model::TransformerSpec {
+                        input,
+                        d_model: hidden,
+                        heads: heads.unwrap_or(1),
+                        layers,
+                        d_ff: Some(2 * hidden),
+                        output: Some(output),
+                        layer_norm: true,
+                        pos: crate::model::PosSpec::Sinusoidal,
+                        causal: true,
+                    }),
                 };
                 random_init(&spec, *seed)?
             }
@@ -185,6 +203,166 @@ impl Split {
     }
 }
 
+/// How to run a check.
+#[derive(Clone, Debug)]
+pub struct CheckOptions {
+    /// Sample this many Alice inputs (seeded) instead of all of them.
+    pub sample: Option<u64>,
+    /// Seed of the samples (Alice inputs, and the instances compared with the forward pass).
+    pub seed: u64,
+    /// Refuse when `#messages × #Bob` exceeds this.
+    pub max_runs: u64,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            sample: None,
+            seed: 0,
+            max_runs: rnn::DEFAULT_MAX_RUNS,
+        }
+    }
+}
+
+/// A sampled check: which Alice inputs were covered.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SampleInfo {
+    /// Distinct Alice inputs drawn (every Bob input is run against each).
+    pub alice_inputs: u64,
+    pub seed: u64,
+}
+
+/// Whether the model's size allows it to be right.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerdictTag {
+    /// Fewer distinct messages than distinct rows (or a witness in a sample): it must err.
+    MustErr,
+    /// As many distinct messages as distinct rows: the size does not force an error.
+    EnoughMessages,
+    /// A sample without a witness: no conclusion about the whole problem.
+    Inconclusive,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Verdict {
+    pub tag: VerdictTag,
+    /// Accuracy 1 on the instances covered.
+    pub perfect: bool,
+    pub sentence: String,
+}
+
+/// Two instances with one message (one transcript), so one answer, and different values of
+/// `f`: `(x, y)` and `(x', y')`, with `y' = y` for the prefix / suffix protocol.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Witness {
+    pub x: u64,
+    pub x_prime: u64,
+    pub y: u64,
+    /// Bob's input of the second instance, where it differs from `y` (Thm 4 transcripts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub y_prime: Option<u64>,
+    /// `f(x, y)` and `f(x', y')`: different.
+    pub f_x: bool,
+    pub f_x_prime: bool,
+    /// The model's answer on both (one message, one answer).
+    pub answer: bool,
+    /// `x` or `x_prime`: the input on which the answer is wrong.
+    pub wrong: String,
+}
+
+/// An instance where the protocol's answer differs from the model's own forward pass.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Mismatch {
+    pub x: u64,
+    pub y: u64,
+    pub protocol: bool,
+    pub forward: bool,
+}
+
+/// What `ccsep check` reports.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CheckReport {
+    pub task: String,
+    pub problem: String,
+    pub n: u32,
+    pub model: ModelSource,
+    pub precision: String,
+    /// `prefix-suffix` (Thm 2, recurrent models) or `thm4-any-partition` (one-layer Transformer).
+    pub protocol: String,
+    /// Instances `(x, y)` covered.
+    pub instances: u64,
+    pub exhaustive: bool,
+    pub sample: Option<SampleInfo>,
+    pub correct: u64,
+    pub accuracy: f64,
+    pub distinct_messages: u64,
+    pub log2_messages: f64,
+    /// Numbers in one message: the recurrent state, or a Thm 4 transcript.
+    pub message_numbers: usize,
+    pub bits_per_number: Option<u32>,
+    pub bits_available: Option<u64>,
+    /// One-way CC Alice → Bob of the problem, and its distinct rows (`None` past the memory cap).
+    pub one_way_cc: Option<u32>,
+    /// One-way CC Bob → Alice (reported by the Thm 4 check).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub one_way_cc_bob_to_alice: Option<u32>,
+    pub distinct_rows: Option<u64>,
+    /// The transcripts a fooling set meets (Thm 4 check).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fooling_set: Option<FoolingCheck>,
+    pub verdict: Verdict,
+    pub witness: Option<Witness>,
+    /// Why a bound does or does not apply, where that needs saying.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Instances on which the protocol was compared with the plain forward pass.
+    pub protocol_checked: u64,
+    /// Instances where the protocol's output differs from the forward pass (the first ones
+    /// are listed in `protocol_mismatches`).
+    pub protocol_mismatch_count: u64,
+    pub protocol_mismatches: Vec<Mismatch>,
+    /// Work done by the prefix / suffix protocol: model steps in Alice's walk, suffix runs in
+    /// Bob's phase.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alice_steps: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suffix_runs: Option<u64>,
+    pub saturated: u64,
+    pub nan: u64,
+}
+
+/// Prepares the model at `precision`, resolving `paper:K` with the length of the longest instance.
+pub fn prepare(
+    model: &Model,
+    precision: &Precision,
+    reduction: &Reduction,
+    stats: &mut Stats,
+) -> Result<Prepared, InputError> {
+    let prec = match precision.format() {
+        Format::Paper { .. } => {
+            let y = reduction.bob_inputs().end - 1;
+            let len = reduction.instance(0, y)?.tokens.len() as u64;
+            precision.for_length(len)?
+        }
+        _ => *precision,
+    };
+    model.prepare(&prec, stats)
+}
+
+/// A fooling set and the transcripts its entries meet: a correct protocol gives every entry its
+/// own transcript, so fewer transcripts than entries prove an error.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FoolingCheck {
+    /// Entries `(x, y)`, all with `f = value`.
+    pub size: u64,
+    pub value: bool,
+    pub log2_size: f64,
+    /// What the set is.
+    pub description: String,
+    pub distinct_transcripts: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::rnn::message_key;
@@ -205,17 +383,18 @@ mod tests {
     }
 
     #[test]
-    fn refuses_non_prefix_and_transformer() {
+    fn refuses_non_prefix_split_and_misplaced_heads() {
         let r = Reduction::new(ReductionKind::DyckOddEven, 6).unwrap();
         assert!(Split::new(r).is_err());
         let s = ModelSource::Random {
-            arch: "transformer".into(),
+            arch: "lstm".into(),
             width: 2,
             layers: 1,
             output: 1,
             seed: 0,
+            heads: Some(2),
         };
-        assert!(s.build(3).unwrap_err().message.contains("issue 4"));
+        assert!(s.build(3).unwrap_err().message.contains("--heads"));
     }
 
     /// The protocol's batched suffix runs compute exactly what a lone `run_from` computes.
@@ -228,6 +407,7 @@ mod tests {
             layers: 2,
             output: 2,
             seed: 7,
+            heads: None,
         };
         let m = s.build(4).unwrap();
         let p = m

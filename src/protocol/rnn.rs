@@ -20,14 +20,16 @@ use std::collections::HashMap;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
-use serde::Serialize;
 
-use super::{ModelSource, Split, decode};
+use super::{
+    CheckOptions, CheckReport, Mismatch, ModelSource, SampleInfo, Split, Verdict, VerdictTag,
+    Witness, decode, prepare,
+};
 use crate::certificate::Direction;
 use crate::error::InputError;
 use crate::measures::one_way::one_way;
-use crate::model::{Model, Prepared};
-use crate::numeric::{Format, Precision, Stats};
+use crate::model::Model;
+use crate::numeric::{Precision, Stats};
 use crate::problem::{DEFAULT_MAX_MEMORY, ProblemSpec};
 use crate::task::{Owner, Reduction};
 
@@ -39,114 +41,6 @@ pub const MAX_ALICE_STEPS: u64 = 1 << 27;
 pub const MAX_STATE_BYTES: u64 = 6 << 30;
 /// Instances compared with the plain forward pass: all when at most this many, else a sample of it.
 pub const FORWARD_CHECKS: u64 = 4096;
-
-/// How to run a check.
-#[derive(Clone, Debug)]
-pub struct CheckOptions {
-    /// Sample this many Alice inputs (seeded) instead of all of them.
-    pub sample: Option<u64>,
-    /// Seed of the samples (Alice inputs, and the instances compared with the forward pass).
-    pub seed: u64,
-    /// Refuse when `#messages × #Bob` exceeds this.
-    pub max_runs: u64,
-}
-
-impl Default for CheckOptions {
-    fn default() -> Self {
-        CheckOptions {
-            sample: None,
-            seed: 0,
-            max_runs: DEFAULT_MAX_RUNS,
-        }
-    }
-}
-
-/// A sampled check: which Alice inputs were covered.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct SampleInfo {
-    /// Distinct Alice inputs drawn (every Bob input is run against each).
-    pub alice_inputs: u64,
-    pub seed: u64,
-}
-
-/// Whether the model's size allows it to be right.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum VerdictTag {
-    /// Fewer distinct messages than distinct rows (or a witness in a sample): it must err.
-    MustErr,
-    /// As many distinct messages as distinct rows: the size does not force an error.
-    EnoughMessages,
-    /// A sample without a witness: no conclusion about the whole problem.
-    Inconclusive,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Verdict {
-    pub tag: VerdictTag,
-    /// Accuracy 1 on the instances covered.
-    pub perfect: bool,
-    pub sentence: String,
-}
-
-/// Two Alice inputs with one message and a Bob input that tells them apart.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Witness {
-    pub x: u64,
-    pub x_prime: u64,
-    pub y: u64,
-    /// `f(x, y)` and `f(x', y)`: different.
-    pub f_x: bool,
-    pub f_x_prime: bool,
-    /// The model's answer on both (one message, one answer).
-    pub answer: bool,
-    /// `x` or `x_prime`: the input on which the answer is wrong.
-    pub wrong: String,
-}
-
-/// An instance where the protocol's answer differs from the model's own forward pass.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Mismatch {
-    pub x: u64,
-    pub y: u64,
-    pub protocol: bool,
-    pub forward: bool,
-}
-
-/// What `ccsep check` reports.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct CheckReport {
-    pub task: String,
-    pub problem: String,
-    pub n: u32,
-    pub model: ModelSource,
-    pub precision: String,
-    /// Instances `(x, y)` covered.
-    pub instances: u64,
-    pub exhaustive: bool,
-    pub sample: Option<SampleInfo>,
-    pub correct: u64,
-    pub accuracy: f64,
-    pub distinct_messages: u64,
-    pub log2_messages: f64,
-    /// Numbers in the recurrent state (the message).
-    pub state_numbers: usize,
-    pub bits_per_number: Option<u32>,
-    pub bits_available: Option<u64>,
-    /// One-way CC Alice → Bob of the problem, and its distinct rows (`None` past the memory cap).
-    pub one_way_cc: Option<u32>,
-    pub distinct_rows: Option<u64>,
-    pub verdict: Verdict,
-    pub witness: Option<Witness>,
-    /// Instances on which the protocol was compared with the plain forward pass.
-    pub protocol_checked: u64,
-    pub protocol_mismatches: Vec<Mismatch>,
-    /// Work done: model steps in Alice's walk, suffix runs in Bob's phase.
-    pub alice_steps: u64,
-    pub suffix_runs: u64,
-    pub saturated: u64,
-    pub nan: u64,
-}
 
 /// Alice's token at one depth: fixed, or chosen by one bit of `x`.
 enum Depth {
@@ -292,24 +186,6 @@ pub fn message_key(state: &[f64]) -> Vec<u64> {
 struct Class {
     state: Vec<f64>,
     members: Vec<u64>,
-}
-
-/// Prepares the model at `precision`, resolving `paper:K` with the length of the longest instance.
-pub fn prepare(
-    model: &Model,
-    precision: &Precision,
-    reduction: &Reduction,
-    stats: &mut Stats,
-) -> Result<Prepared, InputError> {
-    let prec = match precision.format() {
-        Format::Paper { .. } => {
-            let y = reduction.bob_inputs().end - 1;
-            let len = reduction.instance(0, y)?.tokens.len() as u64;
-            precision.for_length(len)?
-        }
-        _ => *precision,
-    };
-    model.prepare(&prec, stats)
 }
 
 fn too_large(what: String) -> InputError {
@@ -521,6 +397,7 @@ pub fn check(
                             x,
                             x_prime,
                             y,
+                            y_prime: None,
                             f_x: fx,
                             f_x_prime: !fx,
                             answer,
@@ -628,6 +505,7 @@ pub fn check(
         n,
         model: source.clone(),
         precision: prepared.precision().name(),
+        protocol: "prefix-suffix".into(),
         instances,
         exhaustive,
         sample: (!exhaustive).then_some(SampleInfo {
@@ -638,17 +516,21 @@ pub fn check(
         accuracy,
         distinct_messages: messages,
         log2_messages: (messages as f64).log2(),
-        state_numbers: state_size,
+        message_numbers: state_size,
         bits_per_number,
         bits_available,
         one_way_cc,
         distinct_rows,
         verdict,
         witness,
+        one_way_cc_bob_to_alice: None,
+        fooling_set: None,
+        note: None,
         protocol_checked: pairs.len() as u64,
+        protocol_mismatch_count: mismatches.len() as u64,
         protocol_mismatches: mismatches,
-        alice_steps,
-        suffix_runs: runs,
+        alice_steps: Some(alice_steps),
+        suffix_runs: Some(runs),
         saturated: stats.saturated,
         nan: stats.nan,
     })

@@ -30,9 +30,12 @@ pub struct WitnessFile {
     pub x: u64,
     pub x_prime: u64,
     pub y: u64,
-    /// `[f(x, y), f(x', y)]`.
+    /// Bob's input of the second instance (Thm 4 witnesses); `y` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub y_prime: Option<u64>,
+    /// `[f(x, y), f(x', y')]`.
     pub expected: [bool; 2],
-    /// The model's answers on `(x, y)` and `(x', y)` (equal).
+    /// The model's answers on `(x, y)` and `(x', y')` (equal).
     pub answers: [bool; 2],
 }
 
@@ -58,27 +61,28 @@ pub fn verify(w: &WitnessFile) -> Result<Verified, String> {
         .map_err(|e| format!("could not rebuild the model: {e}"))?;
     let mut answers = [false; 2];
     let mut values = [false; 2];
-    for (i, x) in [w.x, w.x_prime].into_iter().enumerate() {
-        let inst = r.instance(x, w.y).map_err(|e| e.message)?;
+    let y_prime = w.y_prime.unwrap_or(w.y);
+    for (i, (x, y)) in [(w.x, w.y), (w.x_prime, y_prime)].into_iter().enumerate() {
+        let inst = r.instance(x, y).map_err(|e| e.message)?;
         let inputs = task.embed(&inst.tokens, &[]).map_err(|e| e.message)?;
         let trace = model
             .forward(&inputs, &w.precision, &mut Stats::default())
             .map_err(|e| e.message)?;
         answers[i] = decode(trace.outputs.last().map_or(&[][..], Vec::as_slice));
-        values[i] = r.value(x, w.y).map_err(|e| e.message)?;
+        values[i] = r.value(x, y).map_err(|e| e.message)?;
     }
-    if w.x == w.x_prime {
-        return Err("x and x' are the same input".into());
+    if (w.x, w.y) == (w.x_prime, y_prime) {
+        return Err("(x, y) and (x', y') are the same instance".into());
     }
     if values[0] == values[1] {
         return Err(format!(
-            "f(x, y) = f(x', y) = {}: y does not separate x and x'",
+            "f(x, y) = f(x', y') = {}: the two instances do not differ in f",
             u8::from(values[0])
         ));
     }
     if answers[0] != answers[1] {
         return Err(format!(
-            "the model answers {} on (x, y) and {} on (x', y): the inputs are not confused",
+            "the model answers {} on (x, y) and {} on (x', y'): the inputs are not confused",
             u8::from(answers[0]),
             u8::from(answers[1])
         ));
@@ -92,14 +96,14 @@ pub fn verify(w: &WitnessFile) -> Result<Verified, String> {
     let wrong = if answers[0] == values[0] { "x'" } else { "x" };
     Ok(Verified {
         statement: format!(
-            "{} at {}: the model answers {} on both (x = {}, y = {}) and (x' = {}, y = {}) of {} n = {}, but f differs, so it is wrong on {wrong}",
+            "{} at {}: the model answers {} on both (x = {}, y = {}) and (x' = {}, y' = {}) of {} n = {}, but f differs, so it is wrong on {wrong}",
             w.model.arch(),
             w.precision.name(),
             u8::from(answers[0]),
             w.x,
             w.y,
             w.x_prime,
-            w.y,
+            y_prime,
             w.task,
             w.n
         ),

@@ -1,0 +1,897 @@
+//! The protocol of a one-layer Transformer for any partition of the positions (Thm 4), run on
+//! every instance and checked against the model's own forward pass.
+//!
+//! Only the output at the last position is read, and in one layer it depends on the other
+//! positions only through that position's attention. Per head `h`, with `T` the last position:
+//! 1. whoever holds `x_T` sends its token, so both can form `q_T` (and the residual `X_T`);
+//! 2. each party sends the largest score over its own positions, `M_A^h` and `M_B^h`; both take
+//!    `M = max(M_A, M_B)`, so every `e_j = round(exp(round(s_j − M)))` is at most 1;
+//! 3. each sends its partial normaliser `Z_A = Σ_{j∈A} e_j` (and `Z_B`); both form
+//!    `Z = round(Z_A + Z_B)` and the weights `p_j = round(e_j / Z)`;
+//! 4. each sends its partial numerator `U_A = Σ_{j∈A} p_j v_j` (`d_v` numbers, and `U_B`); both
+//!    form `u = round(U_A + U_B)`, then the output projection, residual, MLP, final layer norm
+//!    and head on position `T` alone.
+//!
+//! Public positions (fixed tokens) are summed by Alice. The partial sums follow the precision's
+//! accumulation mode: `wide` keeps them exact in `f64` (a fixed-point sum of `T` grid values needs
+//! `p + ⌈log2 T⌉` bits), `format` rounds after every addition as the forward pass does. With
+//! `wide` and a fixed-point format the split sums equal the forward pass's single sum, because
+//! those `f64` additions are exact; with `format` (or float formats, whose `f64` sums can round)
+//! they may not, and every instance where the protocol's output differs from the forward pass is
+//! reported as a mismatch, not hidden.
+//!
+//! Bits sent (counted by [`Thm4::bits`]): `⌈log2 |V|⌉` for the last token when a party holds it,
+//! and per head `2p` for the maxima, `2(p + ⌈log2 T⌉)` for the normalisers and
+//! `2·d_v·(p + ⌈log2 T⌉)` for the numerators, `p` the precision's bits per number — the paper's
+//! `≈ 3·m·(p + log N)·H`.
+//!
+//! Each message depends only on its sender's positions and on the messages before it, so the
+//! instances with one transcript form a rectangle `A × B` of inputs and the model gives one answer
+//! on all of it. [`check`] groups every instance covered by its transcript: a group on which `f`
+//! is not constant is a witness that the model errs, and a fooling set with more entries than the
+//! transcripts it meets is a counting proof that it must.
+
+use std::collections::HashMap;
+
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+use super::rnn::message_key;
+use super::{
+    CheckOptions, CheckReport, FoolingCheck, Mismatch, ModelSource, SampleInfo, Verdict,
+    VerdictTag, Witness, decode, prepare,
+};
+use crate::certificate::Direction;
+use crate::error::InputError;
+use crate::measures::one_way::one_way;
+use crate::model::{Act, Arith, Model, Transformer, transformer_layer_norm as layer_norm};
+use crate::numeric::Stats;
+use crate::problem::DEFAULT_MAX_MEMORY;
+use crate::task::reduction::odd_even_fooling_set;
+use crate::task::{Owner, Reduction, ReductionKind, Token};
+
+/// Most instances one check covers (each is a protocol run and a forward pass).
+pub const MAX_INSTANCES: u64 = 1 << 22;
+/// Largest fooling set whose transcripts are counted.
+pub const MAX_FOOLING: u64 = 1 << 22;
+/// Mismatches listed in a report (all are counted).
+const LISTED_MISMATCHES: usize = 100;
+
+/// The per-position quantities a party computes for its own positions.
+struct PositionData {
+    /// The residual `X_t = embed(x_t) + pos_t`.
+    x: Vec<f64>,
+    q: Vec<f64>,
+    k: Vec<f64>,
+    v: Vec<f64>,
+}
+
+/// The Thm 4 protocol of one rounded one-layer Transformer.
+pub struct Thm4<'a> {
+    tr: &'a Transformer,
+    ar: &'a Arith,
+    /// `data[t · |V| + token]`, for every position up to the longest instance.
+    data: Vec<PositionData>,
+    vocab: usize,
+    scale: f64,
+}
+
+/// One run of the protocol: the transcript (as comparable bits) and the output at `T`.
+pub struct Run {
+    pub transcript: Vec<u64>,
+    pub output: Vec<f64>,
+}
+
+impl<'a> Thm4<'a> {
+    /// Tabulates every (position, token) pair up to `max_len` positions. `embed(token)` is the
+    /// task's input vector of a token (already rounded to the format).
+    pub fn new(
+        tr: &'a Transformer,
+        ar: &'a Arith,
+        vocab: usize,
+        max_len: usize,
+        embed: impl Fn(Token) -> Vec<f64>,
+        stats: &mut Stats,
+    ) -> Result<Self, InputError> {
+        if tr.blocks().len() != 1 {
+            return Err(InputError::new(format!(
+                "the Thm 4 protocol is for one-layer Transformers; this one has {} layers (Lemma 5: no protocol of this kind exists for two)",
+                tr.blocks().len()
+            )));
+        }
+        tr.check_len(max_len)?;
+        let blk = &tr.blocks()[0];
+        let d = tr.d_model();
+        let dk = blk.q.out_size() / tr.heads();
+        let scale = ar.round(1.0 / (dk as f64).sqrt(), stats);
+        let mut data = Vec::with_capacity(max_len * vocab);
+        let mut a = vec![0.0; d];
+        let mut small = vec![0.0; 1];
+        let embedded: Vec<Vec<f64>> = (0..vocab as Token).map(&embed).collect();
+        for t in 0..max_len {
+            let pos = tr.pos_row(t, ar, stats);
+            for e in &embedded {
+                let mut x = vec![0.0; d];
+                tr.embed().apply(ar, e, 1, &mut x, stats);
+                if let Some(p) = &pos {
+                    ar.add_bias(&mut x, p, 1, stats);
+                }
+                let inp: &[f64] = match &blk.ln1 {
+                    Some(n) => {
+                        layer_norm(ar, n, &x, 1, &mut a, &mut small, stats);
+                        &a
+                    }
+                    None => &x,
+                };
+                let mut q = vec![0.0; blk.q.out_size()];
+                let mut k = vec![0.0; blk.k.out_size()];
+                let mut v = vec![0.0; blk.v.out_size()];
+                blk.q.apply(ar, inp, 1, &mut q, stats);
+                blk.k.apply(ar, inp, 1, &mut k, stats);
+                blk.v.apply(ar, inp, 1, &mut v, stats);
+                data.push(PositionData { x, q, k, v });
+            }
+        }
+        Ok(Thm4 {
+            tr,
+            ar,
+            data,
+            vocab,
+            scale,
+        })
+    }
+
+    /// Bits the protocol sends on inputs of `len` positions at `bits` bits per number, when a
+    /// party (not the public) holds the last token.
+    pub fn bits(&self, len: usize, bits: u32, last_token_sent: bool) -> u64 {
+        let blk = &self.tr.blocks()[0];
+        let h = self.tr.heads() as u64;
+        let dv = (blk.v.out_size() / self.tr.heads()) as u64;
+        let log_t = u64::from(ceil_log2(len as u64));
+        let p = u64::from(bits);
+        let token = if last_token_sent {
+            u64::from(ceil_log2(self.vocab as u64))
+        } else {
+            0
+        };
+        token + h * (2 * p + 2 * (p + log_t) + 2 * dv * (p + log_t))
+    }
+
+    /// Numbers in a transcript (the last token counted as one).
+    pub fn transcript_numbers(&self) -> usize {
+        let blk = &self.tr.blocks()[0];
+        let dv = blk.v.out_size() / self.tr.heads();
+        1 + self.tr.heads() * (4 + 2 * dv)
+    }
+
+    /// Runs the protocol on one instance.
+    pub fn run(&self, tokens: &[Token], owners: &[Owner], stats: &mut Stats) -> Run {
+        let ar = self.ar;
+        let tr = self.tr;
+        let blk = &tr.blocks()[0];
+        let (heads, qk, vd) = (tr.heads(), blk.q.out_size(), blk.v.out_size());
+        let (dk, dv) = (qk / heads, vd / heads);
+        let last = tokens.len() - 1;
+        let at = |t: usize| &self.data[t * self.vocab + tokens[t] as usize];
+        let bob = |t: usize| owners[t] == Owner::Bob;
+        // Round 1: the last token.
+        let mut transcript = vec![match owners[last] {
+            Owner::Public => u64::MAX,
+            _ => u64::from(tokens[last]),
+        }];
+        let q = &at(last).q;
+        let keys = tokens.len();
+        let mut u = vec![0.0; vd];
+        let mut s = vec![0.0; keys];
+        let mut one = [0.0];
+        for h in 0..heads {
+            let qh = &q[h * dk..(h + 1) * dk];
+            for (j, sj) in s.iter_mut().enumerate() {
+                ar.dot_lanes(qh, &at(j).k[h * dk..(h + 1) * dk], 1, &mut one, stats);
+                *sj = one[0];
+            }
+            ar.scale(&mut s, self.scale, stats);
+            // Round 2: the maxima.
+            let max_of = |of_bob: bool| {
+                s.iter()
+                    .enumerate()
+                    .filter(|&(j, _)| bob(j) == of_bob)
+                    .fold(f64::NEG_INFINITY, |m, (_, &v)| m.max(v))
+            };
+            let (max_a, max_b) = (max_of(false), max_of(true));
+            let m = max_a.max(max_b);
+            let mut e: Vec<f64> = s.iter().map(|&v| v - m).collect();
+            ar.round_slice(&mut e, stats);
+            ar.act(&mut e, Act::Exp, stats);
+            // Round 3: the partial normalisers.
+            let z_a = self.partial(
+                e.iter()
+                    .enumerate()
+                    .filter(|&(j, _)| !bob(j))
+                    .map(|(_, &v)| (v, 1.0)),
+                stats,
+            );
+            let z_b = self.partial(
+                e.iter()
+                    .enumerate()
+                    .filter(|&(j, _)| bob(j))
+                    .map(|(_, &v)| (v, 1.0)),
+                stats,
+            );
+            let z = ar.round(z_a + z_b, stats);
+            for v in e.iter_mut() {
+                *v /= z;
+            }
+            ar.round_slice(&mut e, stats);
+            transcript.extend(message_key(&[max_a, max_b, z_a, z_b]));
+            // Round 4: the partial numerators.
+            let mut u_b = Vec::with_capacity(dv);
+            for c in 0..dv {
+                let row = h * dv + c;
+                let part = |of_bob: bool, stats: &mut Stats| {
+                    self.partial(
+                        (0..keys)
+                            .filter(|&j| bob(j) == of_bob)
+                            .map(|j| (e[j], at(j).v[row])),
+                        stats,
+                    )
+                };
+                let (ua, ub) = (part(false, stats), part(true, stats));
+                u[row] = ar.round(ua + ub, stats);
+                transcript.extend(message_key(&[ua]));
+                u_b.push(ub);
+            }
+            transcript.extend(message_key(&u_b));
+        }
+        // Both parties now finish position T alone.
+        let d = tr.d_model();
+        let mut x = at(last).x.clone();
+        let mut o = vec![0.0; d];
+        blk.o.apply(ar, &u, 1, &mut o, stats);
+        ar.add(&mut x, &o, stats);
+        let mut a = vec![0.0; d];
+        let mut small = vec![0.0; 1];
+        if let Some((f1, f2)) = &blk.mlp {
+            let inp: &[f64] = match &blk.ln2 {
+                Some(n) => {
+                    layer_norm(ar, n, &x, 1, &mut a, &mut small, stats);
+                    &a
+                }
+                None => &x,
+            };
+            let mut hdn = vec![0.0; f1.out_size()];
+            f1.apply(ar, inp, 1, &mut hdn, stats);
+            ar.act(&mut hdn, Act::Relu, stats);
+            f2.apply(ar, &hdn, 1, &mut o, stats);
+            ar.add(&mut x, &o, stats);
+        }
+        let hidden = match tr.ln_f() {
+            Some(n) => {
+                let mut y = vec![0.0; d];
+                layer_norm(ar, n, &x, 1, &mut y, &mut small, stats);
+                y
+            }
+            None => x,
+        };
+        let output = match tr.head() {
+            Some(hd) => {
+                let mut y = vec![0.0; hd.out_size()];
+                hd.apply(ar, &hidden, 1, &mut y, stats);
+                y
+            }
+            None => hidden,
+        };
+        Run { transcript, output }
+    }
+
+    /// A party's partial sum `Σ a·b` in the accumulation mode of the forward pass: exact in
+    /// `f64` (`wide`, rounded only when the two parts are combined) or rounded after every
+    /// product and addition (`format`).
+    fn partial(&self, terms: impl Iterator<Item = (f64, f64)>, stats: &mut Stats) -> f64 {
+        match self.ar.precision().accumulate() {
+            crate::numeric::Accumulate::Wide => terms.fold(-0.0, |acc, (a, b)| acc + a * b),
+            crate::numeric::Accumulate::Format => terms.fold(0.0, |acc, (a, b)| {
+                let p = self.ar.round(a * b, stats);
+                self.ar.round(acc + p, stats)
+            }),
+        }
+    }
+}
+
+fn ceil_log2(v: u64) -> u32 {
+    if v <= 1 {
+        0
+    } else {
+        64 - (v - 1).leading_zeros()
+    }
+}
+
+/// A fooling set: entries `(x, y)` all with `f = value`, and for two entries a cross pair
+/// without it.
+pub struct FoolingSet {
+    pub entries: Vec<(u64, u64)>,
+    pub value: bool,
+    /// What the set is, in words.
+    pub description: String,
+}
+
+/// A fooling set of the reduction's problem (a closed form per reduction; Lemma 1's for Dyck).
+pub fn fooling_set(r: &Reduction) -> Result<FoolingSet, InputError> {
+    let n = r.n();
+    let all = |bits: u32| 0..1u64 << bits;
+    let mask = (1u64 << n) - 1;
+    let (entries, value, description) = match r.kind() {
+        ReductionKind::IndexLookup | ReductionKind::RecallIndex => (
+            (0..u64::from(n)).map(|i| (1 << i, i)).collect(),
+            true,
+            format!("{{(e_i, i)}}: INDEX_{n}'s {n} one-hot strings with their own index"),
+        ),
+        ReductionKind::Equality => (
+            all(n).map(|x| (x, x)).collect(),
+            true,
+            format!("the diagonal {{(x, x)}} of EQ_{n}"),
+        ),
+        ReductionKind::Disjointness | ReductionKind::Mqar => (
+            all(n).map(|x| (x, !x & mask)).collect(),
+            true,
+            format!("{{(x, complement of x)}} of DISJ_{n}"),
+        ),
+        ReductionKind::DyckOddEven => (
+            odd_even_fooling_set(n as usize)?,
+            true,
+            format!("Lemma 1: every string of Dyck-(2,2) of length {n}, split odd / even"),
+        ),
+    };
+    Ok(FoolingSet {
+        entries,
+        value,
+        description,
+    })
+}
+
+/// The instances of one Alice input: Bob's inputs in order.
+struct Evaluated {
+    x: u64,
+    y: u64,
+    f: bool,
+    transcript: Vec<u64>,
+    protocol: Vec<f64>,
+    forward: Vec<f64>,
+}
+
+/// Runs the protocol and the forward pass on `pairs`, in parallel blocks, in order.
+fn evaluate(
+    r: &Reduction,
+    proto: &Thm4,
+    prepared: &crate::model::Prepared,
+    pairs: &[(u64, u64)],
+    stats: &mut Stats,
+) -> Result<Vec<Evaluated>, InputError> {
+    let task = r.task();
+    let results: Vec<Result<(Vec<Evaluated>, Stats), InputError>> = pairs
+        .par_chunks(256)
+        .map(|chunk| {
+            let mut st = Stats::default();
+            let mut seqs = Vec::with_capacity(chunk.len());
+            let mut runs = Vec::with_capacity(chunk.len());
+            for &(x, y) in chunk {
+                let inst = r.instance(x, y)?;
+                runs.push((
+                    proto.run(&inst.tokens, &inst.owners, &mut st),
+                    r.value(x, y)?,
+                ));
+                seqs.push(task.embed(&inst.tokens, &[])?);
+            }
+            let forward = prepared.final_outputs(&seqs, &mut st)?;
+            let ev = chunk
+                .iter()
+                .zip(runs)
+                .zip(forward)
+                .map(|((&(x, y), (run, f)), fwd)| Evaluated {
+                    x,
+                    y,
+                    f,
+                    transcript: run.transcript,
+                    protocol: run.output,
+                    forward: fwd,
+                })
+                .collect();
+            Ok((ev, st))
+        })
+        .collect();
+    let mut out = Vec::with_capacity(pairs.len());
+    for res in results {
+        let (ev, st) = res?;
+        stats.merge(st);
+        out.extend(ev);
+    }
+    Ok(out)
+}
+
+/// Runs a one-layer Transformer as the Thm 4 protocol of the reduction's partition on every
+/// instance (or every Bob input against a seeded sample of Alice inputs), compares it with the
+/// forward pass on each, groups the instances by transcript, and counts the transcripts a
+/// fooling set meets.
+///
+/// Cost: per instance one protocol run (`O(T·H·d_k + T·d_v + MLP)`) and one forward pass
+/// (`O(T²·d)`); memory: one transcript per distinct transcript. Refuses more than
+/// [`MAX_INSTANCES`] instances (suggesting `--sample`).
+pub fn check(
+    model: &Model,
+    source: &ModelSource,
+    precision: &crate::numeric::Precision,
+    r: &Reduction,
+    options: &CheckOptions,
+    progress: &(dyn Fn(String) + Sync),
+) -> Result<CheckReport, InputError> {
+    let Model::Transformer(_) = model else {
+        return Err(InputError::new(
+            "the Thm 4 protocol needs a Transformer; recurrent models use the prefix / suffix protocol",
+        ));
+    };
+    let mut stats = Stats::default();
+    let prepared = prepare(model, precision, r, &mut stats)?;
+    let Model::Transformer(tr) = prepared.model() else {
+        unreachable!("prepare keeps the architecture")
+    };
+    let task = r.task();
+    let vocab = task.vocab().len();
+    let y_last = r.bob_inputs().end - 1;
+    let longest = r.instance(0, y_last)?;
+    let max_len = longest.tokens.len();
+    let ar = prepared.arith();
+    let embed = |t: Token| {
+        let mut v = task.embed(&[t], &[]).expect("vocabulary tokens embed")[0].clone();
+        ar.round_slice(&mut v, &mut Stats::default());
+        v
+    };
+    let proto = Thm4::new(tr, ar, vocab, max_len, embed, &mut stats)?;
+    let n = r.n();
+    let alice_total = r.alice_inputs().end;
+    let bob_total = r.bob_inputs().end;
+
+    // The Alice inputs covered.
+    let xs: Vec<u64> = match options.sample {
+        Some(0) => return Err(InputError::new("--sample must be at least 1")),
+        Some(k) if k < alice_total => {
+            let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+            let mut set = std::collections::BTreeSet::new();
+            while (set.len() as u64) < k {
+                set.insert(rng.random_range(r.alice_inputs()));
+            }
+            set.into_iter().collect()
+        }
+        _ => r.alice_inputs().collect(),
+    };
+    let covered = xs.len() as u64;
+    let instances = covered.saturating_mul(bob_total);
+    if instances > MAX_INSTANCES {
+        return Err(InputError::new(format!(
+            "{} with n = {n}: {covered} Alice × {bob_total} Bob inputs = {instances} instances, each a protocol run and a forward pass (limit {MAX_INSTANCES}); pass --sample K with K ≤ {} to check K seeded Alice inputs against every Bob input",
+            r.kind(),
+            (MAX_INSTANCES / bob_total).max(1)
+        )));
+    }
+
+    // Every instance covered, grouped by transcript.
+    struct Group {
+        first: (u64, u64, bool),
+        answer: bool,
+    }
+    let mut groups: HashMap<Vec<u64>, Group> = HashMap::new();
+    let mut witness: Option<Witness> = None;
+    let mut correct = 0u64;
+    let mut mismatches = Vec::new();
+    let mut mismatch_count = 0u64;
+    let per_block = (1 << 16) / bob_total.max(1) + 1;
+    let mut done = 0u64;
+    for block in xs.chunks(per_block as usize) {
+        let pairs: Vec<(u64, u64)> = block
+            .iter()
+            .flat_map(|&x| r.bob_inputs().map(move |y| (x, y)))
+            .collect();
+        for ev in evaluate(r, &proto, &prepared, &pairs, &mut stats)? {
+            let answer = decode(&ev.forward);
+            if answer == ev.f {
+                correct += 1;
+            }
+            if message_key(&ev.protocol) != message_key(&ev.forward) {
+                mismatch_count += 1;
+                if mismatches.len() < LISTED_MISMATCHES {
+                    mismatches.push(Mismatch {
+                        x: ev.x,
+                        y: ev.y,
+                        protocol: decode(&ev.protocol),
+                        forward: answer,
+                    });
+                }
+            }
+            match groups.entry(ev.transcript) {
+                std::collections::hash_map::Entry::Occupied(g) => {
+                    let g = g.get();
+                    if g.first.2 != ev.f && witness.is_none() {
+                        witness = Some(pair_witness(g.first, (ev.x, ev.y, ev.f), g.answer));
+                    }
+                }
+                std::collections::hash_map::Entry::Vacant(g) => {
+                    g.insert(Group {
+                        first: (ev.x, ev.y, ev.f),
+                        answer: decode(&ev.protocol),
+                    });
+                }
+            }
+        }
+        done += pairs.len() as u64;
+        progress(format!(
+            "Thm 4 protocol: {done}/{instances} instances, {} transcripts",
+            groups.len()
+        ));
+    }
+    let transcripts = groups.len() as u64;
+    drop(groups);
+
+    // The fooling set: its entries need distinct transcripts.
+    let FoolingSet {
+        entries: fset,
+        value,
+        description,
+    } = fooling_set(r)?;
+    let fooling = if fset.len() as u64 > MAX_FOOLING {
+        None
+    } else {
+        progress(format!("fooling set: {} entries", fset.len()));
+        let evs = evaluate(r, &proto, &prepared, &fset, &mut stats)?;
+        let mut seen: HashMap<&[u64], usize> = HashMap::new();
+        let mut collision = None;
+        for (i, ev) in evs.iter().enumerate() {
+            if let Some(&j) = seen.get(ev.transcript.as_slice()) {
+                collision.get_or_insert((j, i));
+            } else {
+                seen.insert(&ev.transcript, i);
+            }
+        }
+        let distinct = seen.len() as u64;
+        if let Some((i, j)) = collision {
+            let (a, b) = (&evs[i], &evs[j]);
+            // One of the cross instances has f ≠ value; it shares the transcript (rectangle).
+            let crosses = [(a.x, b.y), (b.x, a.y)];
+            let cross = evaluate(r, &proto, &prepared, &crosses, &mut stats)?;
+            if let Some(c) = cross.iter().find(|c| c.f != value) {
+                if c.transcript != a.transcript {
+                    return Err(InputError::new(format!(
+                        "internal error: the Thm 4 transcripts of ({}, {}) and ({}, {}) differ although they form a rectangle with a shared transcript",
+                        a.x, a.y, c.x, c.y
+                    )));
+                }
+                witness = Some(pair_witness(
+                    (a.x, a.y, a.f),
+                    (c.x, c.y, c.f),
+                    decode(&a.forward),
+                ));
+            }
+        }
+        Some(FoolingCheck {
+            size: fset.len() as u64,
+            value,
+            description,
+            log2_size: (fset.len() as f64).log2(),
+            distinct_transcripts: distinct,
+        })
+    };
+
+    // Bounds of the problem, where it has a matrix.
+    let problem = r.problem().cloned();
+    let (one_way_cc, distinct_rows, reverse) = match &problem {
+        Some(p) if p.check_size(DEFAULT_MAX_MEMORY).is_ok() => {
+            let m = p.matrix()?;
+            let ab = one_way(&m, Direction::AliceToBob);
+            let ba = one_way(&m, Direction::BobToAlice);
+            (Some(ab.bits), Some(ab.messages), Some(ba.bits))
+        }
+        _ => (None, None, None),
+    };
+    let bits_per_number = prepared.precision().bits();
+    let last_sent = longest.owners[max_len - 1] != Owner::Public;
+    let bits_available = bits_per_number.map(|b| proto.bits(max_len, b, last_sent));
+    let exhaustive = covered == alice_total;
+    let perfect = correct == instances;
+    let note = matches!(
+        r.kind(),
+        ReductionKind::IndexLookup | ReductionKind::RecallIndex
+    )
+    .then(|| {
+        format!(
+            "the query is Bob's last token, so Bob speaks first: the one-way Alice -> Bob bound ({} bits) binds only protocols where Alice alone speaks and does not apply; one-way Bob -> Alice needs only {} bits, and the Thm 4 protocol sends {} bits in both directions",
+            one_way_cc.map_or("n".into(), |c| c.to_string()),
+            reverse.map_or("log2 n".into(), |c: u32| c.to_string()),
+            bits_available.map_or("-".into(), |b| b.to_string())
+        )
+    });
+    let verdict = verdict(exhaustive, perfect, fooling.as_ref(), witness.as_ref());
+    Ok(CheckReport {
+        task: r.kind().name().to_string(),
+        problem: problem.as_ref().map_or_else(
+            || "Dyck-(2,2) membership, odd / even".to_string(),
+            |p| p.label(),
+        ),
+        n,
+        model: source.clone(),
+        precision: prepared.precision().name(),
+        protocol: "thm4-any-partition".into(),
+        instances,
+        exhaustive,
+        sample: (!exhaustive).then_some(SampleInfo {
+            alice_inputs: covered,
+            seed: options.seed,
+        }),
+        correct,
+        accuracy: correct as f64 / instances as f64,
+        distinct_messages: transcripts,
+        log2_messages: (transcripts as f64).log2(),
+        message_numbers: proto.transcript_numbers(),
+        bits_per_number,
+        bits_available,
+        one_way_cc,
+        one_way_cc_bob_to_alice: reverse,
+        distinct_rows,
+        fooling_set: fooling,
+        verdict,
+        witness,
+        note,
+        protocol_checked: instances,
+        protocol_mismatch_count: mismatch_count,
+        protocol_mismatches: mismatches,
+        alice_steps: None,
+        suffix_runs: None,
+        saturated: stats.saturated,
+        nan: stats.nan,
+    })
+}
+
+/// Two instances with one transcript (so one answer) and different values of `f`.
+fn pair_witness(a: (u64, u64, bool), b: (u64, u64, bool), answer: bool) -> Witness {
+    Witness {
+        x: a.0,
+        x_prime: b.0,
+        y: a.1,
+        y_prime: Some(b.1),
+        f_x: a.2,
+        f_x_prime: b.2,
+        answer,
+        wrong: if answer == a.2 { "x_prime" } else { "x" }.to_string(),
+    }
+}
+
+fn verdict(
+    exhaustive: bool,
+    perfect: bool,
+    fooling: Option<&FoolingCheck>,
+    witness: Option<&Witness>,
+) -> Verdict {
+    let (tag, sentence) = match (fooling, witness) {
+        (Some(fs), Some(_)) if fs.distinct_transcripts < fs.size => (
+            VerdictTag::MustErr,
+            format!(
+                "the fooling set ({}) has {} entries, but the protocol gives them only {} distinct transcripts: two share one, so the model answers alike on a pair where f differs (witness below)",
+                fs.description, fs.size, fs.distinct_transcripts
+            ),
+        ),
+        (_, Some(_)) => (
+            VerdictTag::MustErr,
+            "two instances with one transcript have different values of f, so the model errs on one of them (witness below)".to_string(),
+        ),
+        (_, None) if exhaustive => (
+            VerdictTag::EnoughMessages,
+            "every transcript's instances share one value of f: the protocol's size does not force an error".to_string(),
+        ),
+        _ => (
+            VerdictTag::Inconclusive,
+            "no two instances of the sample with one transcript differ in f; a sample proves no bound".to_string(),
+        ),
+    };
+    Verdict {
+        tag,
+        perfect,
+        sentence,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeSet, HashMap};
+
+    use super::*;
+    use crate::model::{PosSpec, Spec, TransformerSpec, random_init};
+    use crate::numeric::Precision;
+
+    fn model(input: usize, d: usize, heads: usize, ln: bool, causal: bool, seed: u64) -> Model {
+        random_init(
+            &Spec::Transformer(TransformerSpec {
+                input,
+                d_model: d,
+                heads,
+                layers: 1,
+                d_ff: Some(2 * d),
+                output: Some(2),
+                layer_norm: ln,
+                pos: PosSpec::Sinusoidal,
+                causal,
+            }),
+            seed,
+        )
+        .unwrap()
+    }
+
+    /// Every transcript and output of every instance of a small reduction.
+    fn runs(r: &Reduction, m: &Model, prec: &str) -> Vec<(u64, u64, Run, Vec<f64>)> {
+        let mut stats = Stats::default();
+        let prepared = prepare(m, &Precision::parse(prec).unwrap(), r, &mut stats).unwrap();
+        let Model::Transformer(tr) = prepared.model() else {
+            unreachable!()
+        };
+        let task = r.task();
+        let len = r.instance(0, r.bob_inputs().end - 1).unwrap().tokens.len();
+        let ar = prepared.arith();
+        let proto = Thm4::new(
+            tr,
+            ar,
+            task.vocab().len(),
+            len,
+            |t| task.embed(&[t], &[]).unwrap()[0].clone(),
+            &mut stats,
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        for x in r.alice_inputs() {
+            for y in r.bob_inputs() {
+                let inst = r.instance(x, y).unwrap();
+                let run = proto.run(&inst.tokens, &inst.owners, &mut stats);
+                let seq = task.embed(&inst.tokens, &[]).unwrap();
+                let fwd = prepared.forward(&seq, &mut stats).unwrap();
+                out.push((x, y, run, fwd.outputs.last().unwrap().clone()));
+            }
+        }
+        out
+    }
+
+    fn small_reductions() -> Vec<Reduction> {
+        [
+            (ReductionKind::DyckOddEven, 4),
+            (ReductionKind::IndexLookup, 4),
+            (ReductionKind::Equality, 3),
+            (ReductionKind::Disjointness, 3),
+            (ReductionKind::Mqar, 3),
+        ]
+        .into_iter()
+        .map(|(k, n)| Reduction::new(k, n).unwrap())
+        .collect()
+    }
+
+    /// With wide accumulation and a format of at most 26 significant bits the split sums are
+    /// exact in `f64`, so the protocol's output is the forward pass's output bit for bit, for any
+    /// partition, with or without layer norm and causal mask. At `f64` the split sums round
+    /// differently (the mismatch the check reports), but only in the last bits.
+    #[test]
+    fn protocol_output_equals_forward_pass() {
+        let mut seed = 0;
+        for r in small_reductions() {
+            let input = r.task().input_dim();
+            for (heads, ln, causal) in [(1, false, true), (2, true, true), (2, true, false)] {
+                seed += 1;
+                let m = model(input, 4, heads, ln, causal, seed);
+                for prec in ["fixed:2.4", "fixed:1.2", "bf16", "f32"] {
+                    for (x, y, run, fwd) in runs(&r, &m, prec) {
+                        assert_eq!(
+                            message_key(&run.output),
+                            message_key(&fwd),
+                            "{} at {prec}, heads {heads}, ln {ln}: instance ({x}, {y})",
+                            r.kind()
+                        );
+                    }
+                }
+                for (_, _, run, fwd) in runs(&r, &m, "f64") {
+                    for (a, b) in run.output.iter().zip(&fwd) {
+                        assert!((a - b).abs() <= 1e-12 * b.abs().max(1.0));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The instances of one transcript form a rectangle `A × B` (what makes a transcript class
+    /// a witness of error when `f` is not constant on it).
+    #[test]
+    fn transcript_classes_are_rectangles() {
+        for r in small_reductions() {
+            let m = model(r.task().input_dim(), 4, 2, true, true, 9);
+            let mut classes: HashMap<Vec<u64>, BTreeSet<(u64, u64)>> = HashMap::new();
+            for (x, y, run, _) in runs(&r, &m, "fixed:1.2") {
+                classes.entry(run.transcript).or_default().insert((x, y));
+            }
+            assert!(
+                classes.len() > 1,
+                "{}: a single class tests nothing",
+                r.kind()
+            );
+            for set in classes.values() {
+                let xs: BTreeSet<u64> = set.iter().map(|p| p.0).collect();
+                let ys: BTreeSet<u64> = set.iter().map(|p| p.1).collect();
+                assert_eq!(set.len(), xs.len() * ys.len(), "{}", r.kind());
+            }
+        }
+    }
+
+    /// Every fooling set given is one: all entries have the value, and for two entries a cross
+    /// pair does not.
+    #[test]
+    fn fooling_sets_are_fooling_sets() {
+        for (kind, n) in [
+            (ReductionKind::IndexLookup, 5),
+            (ReductionKind::RecallIndex, 4),
+            (ReductionKind::Equality, 4),
+            (ReductionKind::Disjointness, 4),
+            (ReductionKind::Mqar, 3),
+            (ReductionKind::DyckOddEven, 8),
+        ] {
+            let r = Reduction::new(kind, n).unwrap();
+            let FoolingSet {
+                entries: set,
+                value,
+                ..
+            } = fooling_set(&r).unwrap();
+            assert!(set.len() >= n as usize, "{kind}");
+            for (i, &(x, y)) in set.iter().enumerate() {
+                assert_eq!(r.value(x, y).unwrap(), value, "{kind}");
+                for &(x2, y2) in &set[..i] {
+                    let cross =
+                        r.value(x, y2).unwrap() != value || r.value(x2, y).unwrap() != value;
+                    assert!(cross, "{kind}: ({x}, {y}) and ({x2}, {y2})");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn refuses_two_layers_and_counts_bits() {
+        let r = Reduction::new(ReductionKind::Equality, 3).unwrap();
+        let input = r.task().input_dim();
+        let two = random_init(
+            &Spec::Transformer(TransformerSpec {
+                input,
+                d_model: 4,
+                heads: 1,
+                layers: 2,
+                d_ff: None,
+                output: Some(1),
+                layer_norm: false,
+                pos: PosSpec::Sinusoidal,
+                causal: true,
+            }),
+            0,
+        )
+        .unwrap();
+        let source = ModelSource::Random {
+            arch: "transformer".into(),
+            width: 4,
+            layers: 2,
+            output: 1,
+            seed: 0,
+            heads: None,
+        };
+        let prec = Precision::parse("fixed:2.2").unwrap();
+        let e = check(&two, &source, &prec, &r, &CheckOptions::default(), &|_| {}).unwrap_err();
+        assert!(e.message.contains("Lemma 5"), "{}", e.message);
+        // One head, d_v = 4, at 5 bits per number: the token, 2 maxima, 2 normalisers and
+        // 2 × 4 numerator coordinates, the sums with ⌈log2 T⌉ more bits.
+        let m = model(input, 4, 1, false, true, 3);
+        let rep = check(&m, &source, &prec, &r, &CheckOptions::default(), &|_| {}).unwrap();
+        let len = r.instance(0, 0).unwrap().tokens.len() as u64;
+        let log_t = u64::from(ceil_log2(len));
+        let token = u64::from(ceil_log2(r.task().vocab().len() as u64));
+        assert_eq!(
+            rep.bits_available,
+            Some(token + 2 * 5 + 2 * (5 + log_t) + 2 * 4 * (5 + log_t))
+        );
+    }
+}
