@@ -6,9 +6,11 @@
 //! on the precision's grid; Bob continues from it with his suffix and reads the model's answer.
 //! [`rnn::check`] runs that protocol on every instance (or a labelled sample), counts the
 //! distinct messages, measures accuracy, sets them beside the problem's one-way CC, and finds a
-//! collision witness where the messages are too few. [`witness`] writes and re-checks witnesses
-//! with the plain forward pass. The one-layer Transformer protocol of Thm 4 is not here yet
-//! (issue 4).
+//! collision witness where the messages are too few. For a one-layer Transformer and any
+//! partition of the positions, [`transformer::check`] runs the protocol of Thm 4 (last token,
+//! maxima, partial normalisers and numerators per head), compares it with the forward pass on
+//! every instance, and counts transcripts against a fooling set. [`witness`] writes and
+//! re-checks witnesses with the plain forward pass.
 //!
 //! Conventions:
 //! - Messages are compared as bit patterns of `f64` after mapping `-0.0` to `0.0` and every NaN
