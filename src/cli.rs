@@ -19,12 +19,13 @@ use crate::measures::summary::summarize;
 use crate::model::{self, LoadOptions, Nonlinearity};
 use crate::numeric::{Accumulate, Precision, Rounding, Stats};
 use crate::problem::{DEFAULT_MAX_MEMORY, ProblemSpec};
-use crate::protocol::CheckOptions;
 use crate::protocol::rnn as rnn_protocol;
 use crate::protocol::transformer as transformer_protocol;
 use crate::protocol::witness::{self, WITNESS_VERSION, WitnessFile, is_witness};
+use crate::protocol::{CheckOptions, CheckReport};
 use crate::protocol::{ModelSource, Split, reduction_kind};
 use crate::report;
+use crate::sweep;
 use crate::task::Reduction;
 use crate::task::{self, TaskOptions};
 
@@ -102,9 +103,10 @@ pub struct CheckArgs {
     /// (one layer, any partition: the Thm 4 protocol).
     #[arg(long)]
     pub arch: String,
-    /// Hidden size (state size for ssm, d_model for transformer) of a random model.
-    #[arg(long, default_value_t = 2)]
-    pub width: usize,
+    /// Hidden size (state size for ssm, d_model for transformer) of a random model: a number,
+    /// or a grid axis `1..16` / `2,4,8` (one JSON line per point).
+    #[arg(long, default_value = "2")]
+    pub width: String,
     /// Layers of a random rnn / lstm / gru.
     #[arg(long, default_value_t = 1)]
     pub layers: usize,
@@ -114,7 +116,8 @@ pub struct CheckArgs {
     /// Output numbers of a random model's head (1: answer = out > 0; 2: argmax).
     #[arg(long, default_value_t = 1)]
     pub outputs: usize,
-    /// Number format: fixed:I.F, paper:K, float:E.M, e4m3, e5m2, bf16, f16, f32, f64.
+    /// Number format (fixed:I.F, paper:K, float:E.M, e4m3, e5m2, bf16, f16, f32, f64), or a grid
+    /// axis: a range fixed:1.1..fixed:1.7 or a comma list.
     #[arg(long)]
     pub precision: String,
     /// Bits per party (INDEX, EQ, DISJ).
@@ -132,6 +135,9 @@ pub struct CheckArgs {
     /// Check K seeded Alice inputs (against every Bob input) instead of all.
     #[arg(long, value_name = "K")]
     pub sample: Option<u64>,
+    /// Append a grid's JSON lines to this file; a rerun skips the points already there.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
     /// Write the witness (if any) to this file for `ccsep verify`.
     #[arg(long, value_name = "FILE")]
     pub witness_out: Option<PathBuf>,
@@ -523,53 +529,69 @@ fn run_model(args: &RunArgs) -> anyhow::Result<i32> {
     Ok(EXIT_OK)
 }
 
-fn run_check(args: &CheckArgs) -> anyhow::Result<i32> {
-    let precision = Precision::parse(&args.precision)?;
-    let reduction = Reduction::new(reduction_kind(&args.task)?, args.n)?;
-    let source = match (&args.weights, args.init.as_deref()) {
-        (Some(path), _) => ModelSource::Weights {
+/// The model of one check: from `--weights`, or random at `width`.
+fn check_source(args: &CheckArgs, width: usize) -> Result<ModelSource, InputError> {
+    match (&args.weights, args.init.as_deref()) {
+        (Some(path), _) => Ok(ModelSource::Weights {
             arch: args.arch.clone(),
             // Absolute, so that a witness file re-runs from any directory.
             path: std::fs::canonicalize(path)
                 .unwrap_or_else(|_| path.clone())
                 .display()
                 .to_string(),
-        },
-        (None, Some("random")) => ModelSource::Random {
+        }),
+        (None, Some("random")) => Ok(ModelSource::Random {
             arch: args.arch.clone(),
-            width: args.width,
+            width,
             layers: args.layers,
             output: args.outputs,
             seed: args.seed,
             heads: args.heads,
-        },
-        (None, Some(other)) => {
-            return Err(InputError::new(format!(
-                "--init {other:?}: only random is supported (or pass --weights FILE)"
-            ))
-            .into());
-        }
-        (None, None) => {
-            return Err(InputError::new(
-                "name the model: --init random --seed S, or --weights FILE",
-            )
-            .into());
-        }
-    };
+        }),
+        (None, Some(other)) => Err(InputError::new(format!(
+            "--init {other:?}: only random is supported (or pass --weights FILE)"
+        ))),
+        (None, None) => Err(InputError::new(
+            "name the model: --init random --seed S, or --weights FILE",
+        )),
+    }
+}
+
+/// One check: the Thm 4 protocol for a Transformer, prefix / suffix for a recurrent model.
+fn check_point(
+    args: &CheckArgs,
+    source: &ModelSource,
+    precision: &Precision,
+    reduction: &Reduction,
+    progress: &(dyn Fn(String) + Sync),
+) -> Result<CheckReport, InputError> {
     let model = source.build(reduction.task().input_dim())?;
     let options = CheckOptions {
         sample: args.sample,
         seed: args.seed,
         ..CheckOptions::default()
     };
-    let pb = spinner();
-    let progress = |m: String| pb.set_message(m);
-    let report = if model.state_size().is_none() {
-        transformer_protocol::check(&model, &source, &precision, &reduction, &options, &progress)
+    if model.state_size().is_none() {
+        transformer_protocol::check(&model, source, precision, reduction, &options, progress)
     } else {
-        let split = Split::new(reduction)?;
-        rnn_protocol::check(&model, &source, &precision, &split, &options, &progress)
-    };
+        let split = Split::new(reduction.clone())?;
+        rnn_protocol::check(&model, source, precision, &split, &options, progress)
+    }
+}
+
+fn run_check(args: &CheckArgs) -> anyhow::Result<i32> {
+    let widths = sweep::parse_usize_axis("--width", &args.width)?;
+    let precisions = sweep::parse_precision_axis(&args.precision)?;
+    let reduction = Reduction::new(reduction_kind(&args.task)?, args.n)?;
+    if widths.len() > 1 || precisions.len() > 1 || args.out.is_some() {
+        return run_check_grid(args, &widths, &precisions, &reduction);
+    }
+    let (width, precision) = (widths[0], precisions[0]);
+    let source = check_source(args, width)?;
+    let pb = spinner();
+    let report = check_point(args, &source, &precision, &reduction, &|m| {
+        pb.set_message(m)
+    });
     pb.finish_and_clear();
     let report = report?;
     if let (Some(path), Some(w)) = (&args.witness_out, &report.witness) {
@@ -596,4 +618,104 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<i32> {
         print!("{}", report::check_table(&report));
     }
     Ok(EXIT_OK)
+}
+
+/// The key of a grid point in a results line.
+fn grid_key(width: usize, precision: &str) -> String {
+    format!("{width}|{precision}")
+}
+
+/// `ccsep check` over widths × precisions: one JSON line per point (the check's JSON object plus
+/// `"grid": {"width", "precision"}`), to stdout or appended to `--out`, which a rerun resumes.
+/// A point that fails on its own (a size that will not fit) gets a line with `"error"`; the
+/// others still run, and the exit code is then 2.
+fn run_check_grid(
+    args: &CheckArgs,
+    widths: &[usize],
+    precisions: &[Precision],
+    reduction: &Reduction,
+) -> anyhow::Result<i32> {
+    if args.witness_out.is_some() {
+        return Err(InputError::new(
+            "--witness-out writes one witness; a grid keeps each point's witness in its JSON line, so drop --witness-out",
+        )
+        .into());
+    }
+    if args.weights.is_some() && widths.len() > 1 {
+        return Err(InputError::new(
+            "--width ranges apply to random models; a --weights file has its own width",
+        )
+        .into());
+    }
+    let points: Vec<(usize, &Precision)> = widths
+        .iter()
+        .flat_map(|&w| precisions.iter().map(move |p| (w, p)))
+        .collect();
+    if points.len() > sweep::MAX_POINTS {
+        return Err(InputError::new(format!(
+            "the grid has {} points (limit {}); split it into several runs with --out FILE",
+            points.len(),
+            sweep::MAX_POINTS
+        ))
+        .into());
+    }
+    // Sources are validated before any point runs.
+    for &(w, _) in &points {
+        check_source(args, w)?;
+    }
+    let key_of = |v: &serde_json::Value| {
+        let g = v.get("grid")?;
+        Some(grid_key(
+            usize::try_from(g.get("width")?.as_u64()?).ok()?,
+            g.get("precision")?.as_str()?,
+        ))
+    };
+    let mut results = match &args.out {
+        Some(path) => Some(sweep::Results::open(path, key_of)?),
+        None => None,
+    };
+    let pb = spinner();
+    let mut failed = false;
+    for (i, &(width, precision)) in points.iter().enumerate() {
+        let key = grid_key(width, &precision.name());
+        if results.as_ref().is_some_and(|r| r.is_done(&key)) {
+            continue;
+        }
+        let label = format!(
+            "point {}/{}: width {width}, {}",
+            i + 1,
+            points.len(),
+            precision.name()
+        );
+        pb.set_message(label.clone());
+        let source = check_source(args, width)?;
+        let grid = serde_json::json!({"width": width, "precision": precision.name()});
+        let line = match check_point(args, &source, precision, reduction, &|m| {
+            pb.set_message(format!("{label}: {m}"))
+        }) {
+            Ok(report) => {
+                let mut v = serde_json::to_value(&report).expect("reports serialise");
+                v["grid"] = grid;
+                v
+            }
+            Err(e) => {
+                failed = true;
+                serde_json::json!({"grid": grid, "error": e.message})
+            }
+        };
+        match &mut results {
+            Some(r) => r.append(&line)?,
+            None => println!("{line}"),
+        }
+    }
+    pb.finish_and_clear();
+    if let (Some(r), Some(path)) = (&results, &args.out) {
+        eprintln!(
+            "{} points in {} ({} were already there)",
+            points.len(),
+            path.display(),
+            r.done_count()
+        );
+    }
+    Ok(if failed { EXIT_BAD_INPUT } else { EXIT_OK })
 }

@@ -13,4 +13,5 @@ pub mod numeric;
 pub mod problem;
 pub mod protocol;
 pub mod report;
+pub mod sweep;
 pub mod task;

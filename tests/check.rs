@@ -405,3 +405,81 @@ fn transformer_index_lookup_explains_the_bound() {
     assert!(note.contains("Bob speaks first"), "{note}");
     assert_eq!(v["protocol_mismatch_count"], 0);
 }
+
+/// A grid writes one JSON line per point; a rerun after an interruption (here: the file cut in
+/// the middle of a line) keeps every finished line and runs only the missing points.
+#[test]
+fn grid_writes_json_lines_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("grid.jsonl");
+    let grid = |path: &std::path::Path| {
+        let mut args = check_args("index", "gru", "1..3", "fixed:1.1..fixed:1.2", "6");
+        args.retain(|a| a != "--json");
+        ccsep().args(args).arg("--out").arg(path).assert().success();
+    };
+    grid(&out);
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 6);
+    let points: Vec<(u64, String)> = lines
+        .iter()
+        .map(|v| {
+            assert!(v["verdict"]["tag"].is_string());
+            (
+                v["grid"]["width"].as_u64().unwrap(),
+                v["grid"]["precision"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(points[0], (1, "fixed:1.1".to_string()));
+    assert_eq!(points[5], (3, "fixed:1.2".to_string()));
+    // Interrupt: keep two full lines and half of the third.
+    let cut: usize = text.lines().take(2).map(|l| l.len() + 1).sum::<usize>() + 30;
+    std::fs::write(&out, &text[..cut]).unwrap();
+    grid(&out);
+    let resumed = std::fs::read_to_string(&out).unwrap();
+    let parsed: Vec<serde_json::Value> = resumed
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert_eq!(parsed.len(), 6, "every point exactly once after the rerun");
+    assert_eq!(parsed[..2], lines[..2], "finished lines are kept");
+    // Same points, same results as the uninterrupted run.
+    let mut a: Vec<String> = lines.iter().map(|v| v.to_string()).collect();
+    let mut b: Vec<String> = parsed.iter().map(|v| v.to_string()).collect();
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+}
+
+/// A point that does not fit gets an error line and the others still run (exit 2); bad axes
+/// are refused before anything runs.
+#[test]
+fn grid_errors() {
+    let mut args = check_args("index", "rnn", "1,2", "f32", "6");
+    args.retain(|a| a != "--json");
+    let out = ccsep()
+        .args(&args)
+        .args(["--layers", "0"])
+        .assert()
+        .code(2)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(text.lines().count(), 2);
+    assert!(text.lines().all(|l| l.contains("\"error\"")));
+    ccsep()
+        .args(check_args("index", "rnn", "3..1", "f32", "6"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("range"));
+    ccsep()
+        .args(check_args("index", "rnn", "2", "bf16..f32", "6"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("fixed-point"));
+}
