@@ -291,6 +291,9 @@ fn accuracy_equals_a_direct_count_over_every_instance() {
         (ReductionKind::IndexLookup, 5, "lstm", 3, "fixed:1.3"),
         (ReductionKind::Equality, 4, "gru", 2, "e4m3"),
         (ReductionKind::Disjointness, 3, "rnn", 4, "bf16"),
+        // Two bits per token: the trie walk branches four ways.
+        (ReductionKind::DyckHalves, 6, "lstm", 3, "fixed:2.3"),
+        (ReductionKind::DyckHalves, 4, "gru", 2, "fixed:1.2"),
     ] {
         let Checked {
             reduction: r,
@@ -313,6 +316,8 @@ fn accuracy_equals_a_direct_count_over_every_instance() {
         }
         assert_eq!(rep.instances, instances, "{arch} {kind:?}");
         assert_eq!(rep.correct, correct, "{arch} {kind:?}");
+        // Distinct messages never exceed the Alice inputs, and are at least one.
+        assert!((1..=r.alice_inputs().end).contains(&rep.distinct_messages));
     }
 }
 

@@ -30,8 +30,10 @@ pub mod witness;
 use serde::{Deserialize, Serialize};
 
 use crate::error::InputError;
+use crate::matrix::CommMatrix;
 use crate::model::{Arch, Model, Nonlinearity, Prepared, Spec, random_init};
 use crate::numeric::{Format, Precision, Stats};
+use crate::problem::DEFAULT_MAX_MEMORY;
 use crate::task::{Reduction, ReductionKind};
 
 /// The model's answer bit from its output vector (see the module documentation).
@@ -52,6 +54,7 @@ pub fn reduction_kind(task: &str) -> Result<ReductionKind, InputError> {
         "eq" | "ineq" => ReductionKind::Equality,
         "disj" => ReductionKind::Disjointness,
         "dyck" => ReductionKind::DyckOddEven,
+        "dyck-halves" => ReductionKind::DyckHalves,
         other => other.parse()?,
     })
 }
@@ -174,6 +177,51 @@ impl ModelSource {
     }
 }
 
+/// Largest matrix of a Dyck reduction built for its one-way CC (cells).
+const MAX_DYCK_CELLS: u64 = 1 << 28;
+
+/// The name of the reduction's `f`: its problem's label, or Dyck-(2,2) membership.
+pub fn problem_label(r: &Reduction) -> String {
+    match (r.problem(), r.kind()) {
+        (Some(p), _) => p.label(),
+        (None, ReductionKind::DyckHalves) => "Dyck-(2,2) membership, halves".into(),
+        (None, _) => "Dyck-(2,2) membership, odd / even".into(),
+    }
+}
+
+/// The communication matrix of the reduction's `f` where it fits in memory: the problem's own,
+/// or for a Dyck reduction built from membership (`dyck-halves` through the automaton's state
+/// after Alice's half). `None` past the caps.
+pub fn reduction_matrix(r: &Reduction) -> Result<Option<CommMatrix>, InputError> {
+    if let Some(p) = r.problem() {
+        return Ok(match p.check_size(DEFAULT_MAX_MEMORY) {
+            Ok(_) => Some(p.matrix()?),
+            Err(_) => None,
+        });
+    }
+    let (rows, cols) = (r.alice_inputs().end, r.bob_inputs().end);
+    if rows.saturating_mul(cols) > MAX_DYCK_CELLS {
+        return Ok(None);
+    }
+    let m = if r.kind() == ReductionKind::DyckHalves {
+        let dfa = crate::task::Dfa::dyck22();
+        let half = r.n() as usize / 2;
+        let code = |v: u64, j: usize| ((v >> (2 * j)) & 3) as crate::task::Token;
+        let run = |start: Option<usize>, v: u64| {
+            (0..half).try_fold(start?, |q, j| dfa.step(q, code(v, j)))
+        };
+        let after: Vec<Option<usize>> = (0..rows).map(|x| run(Some(dfa.start()), x)).collect();
+        CommMatrix::from_fn(rows as usize, cols as usize, |x, y| {
+            run(after[x], y as u64).is_some_and(|q| dfa.is_accepting(q))
+        })?
+    } else {
+        CommMatrix::from_fn(rows as usize, cols as usize, |x, y| {
+            r.value(x as u64, y as u64).expect("inputs in range")
+        })?
+    };
+    Ok(Some(m))
+}
+
 /// A reduction that splits as Alice prefix / Bob suffix, with the split found and checked.
 #[derive(Clone, Debug)]
 pub struct Split {
@@ -183,9 +231,9 @@ pub struct Split {
 }
 
 impl Split {
-    /// Refuses a reduction that is not prefix / suffix, and one without a problem.
+    /// Refuses a reduction that is not prefix / suffix.
     pub fn new(reduction: Reduction) -> Result<Self, InputError> {
-        if !reduction.is_prefix_suffix() || reduction.problem().is_none() {
+        if !reduction.is_prefix_suffix() {
             return Err(InputError::new(format!(
                 "the {} reduction does not split as an Alice prefix and a Bob suffix, so a recurrent model induces no one-way protocol on it (its partition needs the Transformer protocol of Thm 4, issue 4)",
                 reduction.kind()

@@ -30,7 +30,6 @@ use crate::error::InputError;
 use crate::measures::one_way::one_way;
 use crate::model::Model;
 use crate::numeric::{Precision, Stats};
-use crate::problem::{DEFAULT_MAX_MEMORY, ProblemSpec};
 use crate::task::{Owner, Reduction};
 
 /// Default ceiling on the suffix runs of one check (`#messages × #Bob`).
@@ -42,14 +41,36 @@ pub const MAX_STATE_BYTES: u64 = 6 << 30;
 /// Instances compared with the plain forward pass: all when at most this many, else a sample of it.
 pub const FORWARD_CHECKS: u64 = 4096;
 
-/// Alice's token at one depth: fixed, or chosen by one bit of `x`.
+/// Alice's token at one depth: fixed, or chosen by a few bits of `x`.
 enum Depth {
     Fixed(Vec<f64>),
-    Bit {
-        bit: u32,
-        zero: Vec<f64>,
-        one: Vec<f64>,
+    /// `tokens[v]` where bit `j` of `v` is bit `bits[j]` of `x`.
+    Bits {
+        bits: Vec<u32>,
+        tokens: Vec<Vec<f64>>,
     },
+}
+
+/// Most bits of `x` one of Alice's tokens may depend on (a Dyck bracket: 2).
+const MAX_TOKEN_BITS: usize = 6;
+
+impl Depth {
+    /// The value of this depth's bits in `x`, restricted to the bits in `mask` (over `j`).
+    fn value(bits: &[u32], x: u64, mask: u32) -> usize {
+        bits.iter()
+            .enumerate()
+            .filter(|&(j, _)| mask >> j & 1 == 1)
+            .map(|(j, &b)| (((x >> b) & 1) as usize) << j)
+            .sum()
+    }
+
+    /// `x` with this depth's bits outside `mask` set as in `v`.
+    fn with_value(bits: &[u32], x: u64, v: usize, mask: u32) -> u64 {
+        bits.iter()
+            .enumerate()
+            .filter(|&(j, _)| mask >> j & 1 == 0 && v >> j & 1 == 1)
+            .fold(x, |x, (_, &b)| x | 1 << b)
+    }
 }
 
 /// The reduction as the protocol sees it: Alice's depths, Bob's embedded suffixes.
@@ -78,19 +99,26 @@ fn layout(split: &Split, seed: u64) -> Result<Layout, InputError> {
         let movers: Vec<u32> = (0..n)
             .filter(|&i| flips[i as usize][d] != base[d])
             .collect();
-        depths.push(match movers.as_slice() {
-            [] => Depth::Fixed(base[d].clone()),
-            [i] => Depth::Bit {
-                bit: *i,
-                zero: base[d].clone(),
-                one: flips[*i as usize][d].clone(),
-            },
-            _ => {
-                return Err(InputError::new(format!(
-                    "{}: Alice's token at position {d} depends on several bits; the trie walk needs one",
-                    r.kind()
-                )));
-            }
+        if movers.is_empty() {
+            depths.push(Depth::Fixed(base[d].clone()));
+            continue;
+        }
+        if movers.len() > MAX_TOKEN_BITS {
+            return Err(InputError::new(format!(
+                "{}: Alice's token at position {d} depends on {} bits; the trie walk allows {MAX_TOKEN_BITS}",
+                r.kind(),
+                movers.len()
+            )));
+        }
+        let tokens = (0..1usize << movers.len())
+            .map(|v| {
+                let x = Depth::with_value(&movers, 0, v, 0);
+                embedded(r, x, y0).map(|e| e[d].clone())
+            })
+            .collect::<Result<_, _>>()?;
+        depths.push(Depth::Bits {
+            bits: movers,
+            tokens,
         });
     }
     let mut groups: Vec<Vec<(u64, Vec<Vec<f64>>)>> = Vec::new();
@@ -148,13 +176,7 @@ impl Layout {
             .iter()
             .map(|d| match d {
                 Depth::Fixed(v) => v.clone(),
-                Depth::Bit { bit, zero, one } => {
-                    if (x >> bit) & 1 == 1 {
-                        one.clone()
-                    } else {
-                        zero.clone()
-                    }
-                }
+                Depth::Bits { bits, tokens } => tokens[Depth::value(bits, x, u32::MAX)].clone(),
             })
             .collect()
     }
@@ -209,7 +231,7 @@ pub fn check(
     progress: &(dyn Fn(String) + Sync),
 ) -> Result<CheckReport, InputError> {
     let r = &split.reduction;
-    let problem = r.problem().cloned().expect("Split::new requires a problem");
+    let label = super::problem_label(r);
     let n = r.n();
     let state_size = model.state_size().ok_or_else(|| {
         InputError::new(
@@ -229,8 +251,8 @@ pub fn check(
         for d in &lay.depths {
             match d {
                 Depth::Fixed(_) => steps = steps.saturating_add(classes),
-                Depth::Bit { .. } => {
-                    read += 1;
+                Depth::Bits { bits, .. } => {
+                    read += bits.len() as u32;
                     classes = (1u64 << read.min(63)).min(sample);
                     steps = steps.saturating_add(classes);
                 }
@@ -286,27 +308,30 @@ pub fn check(
             let members = std::mem::take(&mut class.members);
             match depth {
                 Depth::Fixed(v) => children.push((c, v, members)),
-                Depth::Bit { bit, zero, one } => {
-                    let b = *bit as usize;
-                    if read[b] {
-                        let (ones, zeros): (Vec<u64>, Vec<u64>) =
-                            members.into_iter().partition(|x| (x >> b) & 1 == 1);
-                        if !zeros.is_empty() {
-                            children.push((c, zero, zeros));
+                Depth::Bits { bits, tokens } => {
+                    // Bits already read split the members; unread ones branch.
+                    let known = bits
+                        .iter()
+                        .enumerate()
+                        .filter(|&(_, &b)| read[b as usize])
+                        .fold(0u32, |m, (j, _)| m | 1 << j);
+                    for (v, token) in tokens.iter().enumerate() {
+                        let of_v: Vec<u64> = members
+                            .iter()
+                            .filter(|&&x| Depth::value(bits, x, known) == v & known as usize)
+                            .map(|&x| Depth::with_value(bits, x, v, known))
+                            .collect();
+                        if !of_v.is_empty() {
+                            children.push((c, token, of_v));
                         }
-                        if !ones.is_empty() {
-                            children.push((c, one, ones));
-                        }
-                    } else {
-                        let ones = members.iter().map(|x| x | (1 << b)).collect();
-                        children.push((c, zero, members));
-                        children.push((c, one, ones));
                     }
                 }
             }
         }
-        if let Depth::Bit { bit, .. } = depth {
-            read[*bit as usize] = true;
+        if let Depth::Bits { bits, .. } = depth {
+            for &b in bits {
+                read[b as usize] = true;
+            }
         }
         let bytes = (children.len() as u64) * (state_size as u64) * 8 * 2;
         if bytes > MAX_STATE_BYTES {
@@ -361,7 +386,10 @@ pub fn check(
     // Bob's phase, in batches of pairs (class, Bob input), with the exact count per pair.
     let mut correct = 0u64;
     let mut witness: Option<(usize, u64, Witness)> = None;
-    let f = |x: u64, y: u64| problem.value(x, y).expect("named problems have a value");
+    let f = |x: u64, y: u64| match r.problem() {
+        Some(p) => p.value(x, y).expect("named problems have a value"),
+        None => r.value(x, y).expect("inputs in range"),
+    };
     const BATCH: usize = 1 << 15;
     let mut done = 0u64;
     for group in &lay.bob_groups {
@@ -480,12 +508,12 @@ pub fn check(
     }
 
     // The bound.
-    let (one_way_cc, distinct_rows) = if problem.check_size(DEFAULT_MAX_MEMORY).is_ok() {
-        let m = problem.matrix()?;
-        let c = one_way(&m, Direction::AliceToBob);
-        (Some(c.bits), Some(c.messages))
-    } else {
-        (None, None)
+    let (one_way_cc, distinct_rows) = match super::reduction_matrix(r)? {
+        Some(m) => {
+            let c = one_way(&m, Direction::AliceToBob);
+            (Some(c.bits), Some(c.messages))
+        }
+        None => (None, None),
     };
     let bits_available = bits_per_number.map(|b| u64::from(b) * state_size as u64);
     let accuracy = correct as f64 / instances as f64;
@@ -497,11 +525,11 @@ pub fn check(
         distinct_rows,
         witness.as_ref(),
         perfect,
-        &problem,
+        &label,
     );
     Ok(CheckReport {
         task: r.kind().name().to_string(),
-        problem: problem.label(),
+        problem: label,
         n,
         model: source.clone(),
         precision: prepared.precision().name(),
@@ -542,9 +570,8 @@ fn verdict(
     rows: Option<u64>,
     witness: Option<&Witness>,
     perfect: bool,
-    problem: &ProblemSpec,
+    p: &str,
 ) -> Verdict {
-    let p = problem.label();
     let (tag, sentence) = match (exhaustive, rows, witness) {
         (true, Some(rows), _) if messages < rows => (
             VerdictTag::MustErr,

@@ -47,7 +47,6 @@ use crate::error::InputError;
 use crate::measures::one_way::one_way;
 use crate::model::{Act, Arith, Model, Transformer, transformer_layer_norm as layer_norm};
 use crate::numeric::Stats;
-use crate::problem::DEFAULT_MAX_MEMORY;
 use crate::task::reduction::odd_even_fooling_set;
 use crate::task::{Owner, Reduction, ReductionKind, Token};
 
@@ -316,8 +315,10 @@ pub struct FoolingSet {
     pub description: String,
 }
 
-/// A fooling set of the reduction's problem (a closed form per reduction; Lemma 1's for Dyck).
-pub fn fooling_set(r: &Reduction) -> Result<FoolingSet, InputError> {
+/// A fooling set of the reduction's problem (a closed form per reduction; Lemma 1's for Dyck
+/// split odd / even). `None` for `dyck-halves`, whose contiguous split has only a handful of
+/// distinct rows (the automaton's states).
+pub fn fooling_set(r: &Reduction) -> Result<Option<FoolingSet>, InputError> {
     let n = r.n();
     let all = |bits: u32| 0..1u64 << bits;
     let mask = (1u64 << n) - 1;
@@ -342,12 +343,13 @@ pub fn fooling_set(r: &Reduction) -> Result<FoolingSet, InputError> {
             true,
             format!("Lemma 1: every string of Dyck-(2,2) of length {n}, split odd / even"),
         ),
+        ReductionKind::DyckHalves => return Ok(None),
     };
-    Ok(FoolingSet {
+    Ok(Some(FoolingSet {
         entries,
         value,
         description,
-    })
+    }))
 }
 
 /// The instances of one Alice input: Bob's inputs in order.
@@ -532,14 +534,16 @@ pub fn check(
     drop(groups);
 
     // The fooling set: its entries need distinct transcripts.
-    let FoolingSet {
+    let fooling = match fooling_set(r)? {
+        Some(fs) if fs.entries.len() as u64 <= MAX_FOOLING => Some(fs),
+        _ => None,
+    };
+    let fooling = if let Some(FoolingSet {
         entries: fset,
         value,
         description,
-    } = fooling_set(r)?;
-    let fooling = if fset.len() as u64 > MAX_FOOLING {
-        None
-    } else {
+    }) = fooling
+    {
         progress(format!("fooling set: {} entries", fset.len()));
         let evs = evaluate(r, &proto, &prepared, &fset, &mut stats)?;
         let mut seen: HashMap<&[u64], usize> = HashMap::new();
@@ -578,18 +582,18 @@ pub fn check(
             log2_size: (fset.len() as f64).log2(),
             distinct_transcripts: distinct,
         })
+    } else {
+        None
     };
 
-    // Bounds of the problem, where it has a matrix.
-    let problem = r.problem().cloned();
-    let (one_way_cc, distinct_rows, reverse) = match &problem {
-        Some(p) if p.check_size(DEFAULT_MAX_MEMORY).is_ok() => {
-            let m = p.matrix()?;
+    // Bounds of the problem, where its matrix fits.
+    let (one_way_cc, distinct_rows, reverse) = match super::reduction_matrix(r)? {
+        Some(m) => {
             let ab = one_way(&m, Direction::AliceToBob);
             let ba = one_way(&m, Direction::BobToAlice);
             (Some(ab.bits), Some(ab.messages), Some(ba.bits))
         }
-        _ => (None, None, None),
+        None => (None, None, None),
     };
     let bits_per_number = prepared.precision().bits();
     let last_sent = longest.owners[max_len - 1] != Owner::Public;
@@ -611,10 +615,7 @@ pub fn check(
     let verdict = verdict(exhaustive, perfect, fooling.as_ref(), witness.as_ref());
     Ok(CheckReport {
         task: r.kind().name().to_string(),
-        problem: problem.as_ref().map_or_else(
-            || "Dyck-(2,2) membership, odd / even".to_string(),
-            |p| p.label(),
-        ),
+        problem: super::problem_label(r),
         n,
         model: source.clone(),
         precision: prepared.precision().name(),
@@ -839,7 +840,7 @@ mod tests {
                 entries: set,
                 value,
                 ..
-            } = fooling_set(&r).unwrap();
+            } = fooling_set(&r).unwrap().unwrap();
             assert!(set.len() >= n as usize, "{kind}");
             for (i, &(x, y)) in set.iter().enumerate() {
                 assert_eq!(r.value(x, y).unwrap(), value, "{kind}");

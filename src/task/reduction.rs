@@ -15,12 +15,14 @@
 //! | `mqar` | recall, n pairs, queries `{i : y_i = 1}` | DISJ_n | `k_j v_{x_j}` for all j | `k_i` for each `i` with `y_i = 1`, increasing | f = 1 ⇔ no answer is `v1` |
 //! | `disjointness` | disjointness, N = 2n | DISJ_n | `x` | `y` | the bit |
 //! | `dyck-odd-even` | Dyck-(2,2), N = n | `[w ∈ Dyck-(2,2)]` | positions 1, 3, 5, … (1-based) | positions 2, 4, … | the bit |
+//! | `dyck-halves` | Dyck-(2,2), N = n | `[w ∈ Dyck-(2,2)]` | the first N/2 brackets | the last N/2 | the bit |
 //!
 //! In `mqar` the number of queries is `|y|`, so the length of the sequence depends on `y` (with
-//! no query when `y = 0`: the empty answer, and the sets are disjoint). For `dyck-odd-even` the
-//! parties' inputs are their `N/2` brackets, two bits each (`( ) [ ]` = 0 1 2 3), bracket `j` of
-//! a party in bits `2j, 2j+1`; `f` is membership of the interleaved string (there is no
-//! `ProblemSpec` for it), and [`odd_even_fooling_set`] is Lemma 1's fooling set.
+//! no query when `y = 0`: the empty answer, and the sets are disjoint). For the Dyck reductions
+//! the parties' inputs are their `N/2` brackets, two bits each (`( ) [ ]` = 0 1 2 3), bracket `j`
+//! of a party in bits `2j, 2j+1`; `f` is membership of the whole string (there is no
+//! `ProblemSpec` for it), and [`odd_even_fooling_set`] is Lemma 1's fooling set. `dyck-halves`
+//! is the contiguous split, where a recurrent model needs only its automaton's state.
 
 use std::fmt;
 use std::ops::Range;
@@ -91,18 +93,26 @@ pub enum ReductionKind {
     Disjointness,
     /// Dyck-(2,2) with Alice on the odd and Bob on the even positions (Lemma 1, Thm 5).
     DyckOddEven,
+    /// Dyck-(2,2) with Alice on the first half and Bob on the second (App. E: easy for RNNs).
+    DyckHalves,
 }
 
 impl ReductionKind {
     /// Every reduction.
-    pub const ALL: [ReductionKind; 6] = [
+    pub const ALL: [ReductionKind; 7] = [
         ReductionKind::IndexLookup,
         ReductionKind::RecallIndex,
         ReductionKind::Equality,
         ReductionKind::Mqar,
         ReductionKind::Disjointness,
         ReductionKind::DyckOddEven,
+        ReductionKind::DyckHalves,
     ];
+
+    /// A Dyck-(2,2) reduction (its size is the string length, its inputs bracket codes).
+    pub fn is_dyck(self) -> bool {
+        matches!(self, ReductionKind::DyckOddEven | ReductionKind::DyckHalves)
+    }
 
     /// The name used on the command line.
     pub fn name(self) -> &'static str {
@@ -113,6 +123,7 @@ impl ReductionKind {
             ReductionKind::Mqar => "mqar",
             ReductionKind::Disjointness => "disjointness",
             ReductionKind::DyckOddEven => "dyck-odd-even",
+            ReductionKind::DyckHalves => "dyck-halves",
         }
     }
 }
@@ -161,13 +172,13 @@ pub struct Reduction {
 
 impl Reduction {
     /// The reduction `kind` for size `n`: the number of bits `1 ≤ n ≤ 40` for INDEX / EQ / DISJ,
-    /// the string length N (even, `2 ≤ N ≤ 40`) for `dyck-odd-even`.
+    /// the string length N (even, `2 ≤ N ≤ 40`) for the Dyck reductions.
     pub fn new(kind: ReductionKind, n: u32) -> Result<Self, InputError> {
         let bits = n as usize;
-        if kind == ReductionKind::DyckOddEven {
+        if kind.is_dyck() {
             if !(2..=MAX_DYCK_LENGTH).contains(&n) || n % 2 == 1 {
                 return Err(InputError::new(format!(
-                    "dyck-odd-even: the length N must be even and between 2 and {MAX_DYCK_LENGTH}, got {n}"
+                    "{kind}: the length N must be even and between 2 and {MAX_DYCK_LENGTH}, got {n}"
                 )));
             }
         } else if !(1..=MAX_N).contains(&n) {
@@ -196,7 +207,9 @@ impl Reduction {
                 Target::Disjointness(Disjointness::new(2 * bits)?),
                 Some(ProblemSpec::Disj { n }),
             ),
-            ReductionKind::DyckOddEven => (Target::Dyck(Dyck::new(2, 2, bits)?), None),
+            ReductionKind::DyckOddEven | ReductionKind::DyckHalves => {
+                (Target::Dyck(Dyck::new(2, 2, bits)?), None)
+            }
         };
         Ok(Reduction {
             kind,
@@ -216,7 +229,7 @@ impl Reduction {
         self.n
     }
 
-    /// The communication problem reduced from; `None` for `dyck-odd-even`, whose `f` is
+    /// The communication problem reduced from; `None` for the Dyck reductions, whose `f` is
     /// membership itself ([`value`](Self::value)).
     pub fn problem(&self) -> Option<&ProblemSpec> {
         self.problem.as_ref()
@@ -246,11 +259,12 @@ impl Reduction {
     /// Bits per bracket code in `dyck-odd-even`.
     const DYCK_CODE: u32 = 2;
 
-    /// Every input of Alice: `0 .. 2^n`, or `0 .. 4^(N/2)` for `dyck-odd-even`.
+    /// Every input of Alice: `0 .. 2^n`, or `0 .. 4^(N/2)` for the Dyck reductions.
     pub fn alice_inputs(&self) -> Range<u64> {
-        match self.kind {
-            ReductionKind::DyckOddEven => 0..1u64 << (Self::DYCK_CODE * self.n / 2),
-            _ => 0..1u64 << self.n,
+        if self.kind.is_dyck() {
+            0..1u64 << (Self::DYCK_CODE * self.n / 2)
+        } else {
+            0..1u64 << self.n
         }
     }
 
@@ -338,9 +352,18 @@ impl Reduction {
             }
             Target::Dyck(_) => {
                 let code = |v: u64, j: usize| ((v >> (2 * j)) & 3) as Token;
-                for j in 0..n / 2 {
-                    put(code(x, j), Owner::Alice);
-                    put(code(y, j), Owner::Bob);
+                if self.kind == ReductionKind::DyckHalves {
+                    for j in 0..n / 2 {
+                        put(code(x, j), Owner::Alice);
+                    }
+                    for j in 0..n / 2 {
+                        put(code(y, j), Owner::Bob);
+                    }
+                } else {
+                    for j in 0..n / 2 {
+                        put(code(x, j), Owner::Alice);
+                        put(code(y, j), Owner::Bob);
+                    }
                 }
             }
         }
@@ -450,7 +473,7 @@ mod tests {
     fn reductions_are_exact_on_every_instance() {
         for kind in ReductionKind::ALL {
             let sizes: &[u32] = match kind {
-                ReductionKind::DyckOddEven => &[2, 4, 6, 8],
+                ReductionKind::DyckOddEven | ReductionKind::DyckHalves => &[2, 4, 6, 8],
                 ReductionKind::IndexLookup | ReductionKind::RecallIndex => &[1, 2, 3, 6],
                 _ => &[1, 2, 3, 5],
             };
