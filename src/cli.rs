@@ -12,6 +12,7 @@ use crate::certificate::CertificateFile;
 use crate::certificate::check;
 use crate::certificate::dot::protocol_dot;
 use crate::certificate::{Claim, ProtocolCert};
+use crate::construct::{self, ConstructOptions};
 use crate::error::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, InputError};
 use crate::matrix::CommMatrix;
 use crate::measures::Limits;
@@ -57,6 +58,9 @@ pub enum Command {
     /// The paper's sequence tasks: sample examples with their labels.
     #[command(subcommand)]
     Tasks(TasksCommand),
+    /// Build one of the paper's constructions as a model, verify it at a precision, report its
+    /// size; or its size curve over N = 2^A .. 2^B.
+    Construct(ConstructArgs),
 }
 
 #[derive(Args, Debug)]
@@ -100,9 +104,13 @@ pub struct CheckArgs {
     #[arg(long)]
     pub task: String,
     /// rnn, lstm, gru, ssm, linear-attention (prefix / suffix protocol, Thm 2) or transformer
-    /// (one layer, any partition: the Thm 4 protocol).
-    #[arg(long)]
-    pub arch: String,
+    /// (one layer, any partition: the Thm 4 protocol). Not with --construct.
+    #[arg(
+        long,
+        required_unless_present = "construct",
+        conflicts_with = "construct"
+    )]
+    pub arch: Option<String>,
     /// Hidden size (state size for ssm, d_model for transformer) of a random model: a number,
     /// or a grid axis `1..16` / `2,4,8` (one JSON line per point).
     #[arg(long, default_value = "2")]
@@ -126,6 +134,9 @@ pub struct CheckArgs {
     /// random (with --seed); omit with --weights.
     #[arg(long, conflicts_with = "weights")]
     pub init: Option<String>,
+    /// One of the paper's constructions, built at --n (see `ccsep construct`).
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["weights", "init"])]
+    pub construct: Option<String>,
     /// Seed of the random model and of the samples.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -141,6 +152,39 @@ pub struct CheckArgs {
     /// Write the witness (if any) to this file for `ccsep verify`.
     #[arg(long, value_name = "FILE")]
     pub witness_out: Option<PathBuf>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ConstructArgs {
+    /// vectors, index-lookup, equality, disjointness, nearest, dyck-rnn or index-rnn.
+    pub name: String,
+    /// The length N (symbols, bits per party, string length, or vectors).
+    #[arg(long)]
+    pub n: Option<usize>,
+    /// The precision to verify at (default: the smallest the construction finds correct).
+    #[arg(long)]
+    pub precision: Option<String>,
+    /// Margin of the nearly orthogonal codes: every |<T_i, T_j>| <= gamma.
+    #[arg(long, default_value_t = 0.25)]
+    pub gamma: f64,
+    /// Seed of random codes and random test instances.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Random instances checked on top of the worst cases when N is too large to be exhaustive.
+    #[arg(long, default_value_t = 1000)]
+    pub samples: u64,
+    /// Write the model's weights (safetensors) for `ccsep run` / `ccsep check --weights`.
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+    /// Size curve instead: the smallest correct size at N = 2^A .. 2^B, one JSON line each.
+    #[arg(long, value_name = "A..B", conflicts_with_all = ["n", "save"])]
+    pub curve: Option<String>,
+    /// Append the curve's JSON lines to this file; a rerun skips the lengths already there.
+    #[arg(long, value_name = "FILE", requires = "curve")]
+    pub out: Option<PathBuf>,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -261,6 +305,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Run(args) => run_model(&args),
         Command::Check(args) => run_check(&args),
         Command::Tasks(TasksCommand::Sample(args)) => run_sample(&args),
+        Command::Construct(args) => run_construct(&args),
     }
 }
 
@@ -427,6 +472,105 @@ fn run_verify(args: &VerifyArgs) -> anyhow::Result<i32> {
     Ok(if bad_input { EXIT_BAD_INPUT } else { code })
 }
 
+fn construct_options(args: &ConstructArgs, n: usize) -> Result<ConstructOptions, InputError> {
+    if !(args.gamma > 0.0 && args.gamma < 1.0) {
+        return Err(InputError::new(format!(
+            "--gamma {}: the margin must be strictly between 0 and 1",
+            args.gamma
+        )));
+    }
+    Ok(ConstructOptions {
+        n,
+        precision: args
+            .precision
+            .as_deref()
+            .map(Precision::parse)
+            .transpose()?,
+        gamma: args.gamma,
+        seed: args.seed,
+        samples: args.samples,
+    })
+}
+
+fn run_construct(args: &ConstructArgs) -> anyhow::Result<i32> {
+    if let Some(curve) = &args.curve {
+        return run_curve(args, curve);
+    }
+    let Some(n) = args.n else {
+        return Err(InputError::new(format!(
+            "{} needs a length: add --n N (e.g. ccsep construct {} --n 16), or --curve A..B",
+            args.name, args.name
+        ))
+        .into());
+    };
+    let opts = construct_options(args, n)?;
+    let pb = spinner();
+    pb.set_message(format!("building and verifying {} at n = {n}", args.name));
+    let built = construct::construct(&args.name, &opts);
+    pb.finish_and_clear();
+    let built = built?;
+    if let Some(path) = &args.save {
+        let Some(model) = &built.model else {
+            return Err(InputError::new(format!(
+                "{} builds no model, so there is nothing to --save",
+                args.name
+            ))
+            .into());
+        };
+        model
+            .save(path)
+            .with_context(|| format!("could not save the model to {}", path.display()))?;
+    }
+    if args.json {
+        println!("{}", report::construct_json(&built.report));
+    } else {
+        print!("{}", report::construct_table(&built.report));
+    }
+    Ok(if built.report.correct {
+        EXIT_OK
+    } else {
+        EXIT_CHECK_FAILED
+    })
+}
+
+/// The size curve: one JSON line per length `2^e`, to stdout or appended to `--out`.
+fn run_curve(args: &ConstructArgs, curve: &str) -> anyhow::Result<i32> {
+    let exps = sweep::parse_usize_axis("--curve", curve)?;
+    if let Some(&e) = exps.iter().find(|&&e| e >= 40) {
+        return Err(InputError::new(format!(
+            "--curve {curve}: exponent {e} is too large (lengths are 2^A .. 2^B with B < 40)"
+        ))
+        .into());
+    }
+    let key_of = |v: &serde_json::Value| v.get("n").and_then(|n| n.as_u64()).map(|n| n.to_string());
+    let mut results = match &args.out {
+        Some(path) => Some(sweep::Results::open(path, key_of)?),
+        None => None,
+    };
+    let pb = spinner();
+    let mut failed = false;
+    for e in exps {
+        let n = 1usize << e;
+        if results.as_ref().is_some_and(|r| r.is_done(&n.to_string())) {
+            continue;
+        }
+        pb.set_message(format!("{} at n = 2^{e} = {n}", args.name));
+        let line = match construct::smallest(&args.name, &construct_options(args, n)?) {
+            Ok(point) => serde_json::to_value(&point).expect("size points serialise"),
+            Err(err) => {
+                failed = true;
+                serde_json::json!({"name": args.name, "n": n, "error": err.message})
+            }
+        };
+        match &mut results {
+            Some(r) => r.append(&line)?,
+            None => println!("{line}"),
+        }
+    }
+    pb.finish_and_clear();
+    Ok(if failed { EXIT_BAD_INPUT } else { EXIT_OK })
+}
+
 fn run_sample(args: &SampleArgs) -> anyhow::Result<i32> {
     let options = TaskOptions {
         alphabet: args.alphabet,
@@ -531,9 +675,17 @@ fn run_model(args: &RunArgs) -> anyhow::Result<i32> {
 
 /// The model of one check: from `--weights`, or random at `width`.
 fn check_source(args: &CheckArgs, width: usize) -> Result<ModelSource, InputError> {
+    if let Some(name) = &args.construct {
+        return Ok(ModelSource::Construct {
+            name: name.clone(),
+            n: args.n as usize,
+            seed: args.seed,
+        });
+    }
+    let arch = args.arch.clone().unwrap_or_default();
     match (&args.weights, args.init.as_deref()) {
         (Some(path), _) => Ok(ModelSource::Weights {
-            arch: args.arch.clone(),
+            arch,
             // Absolute, so that a witness file re-runs from any directory.
             path: std::fs::canonicalize(path)
                 .unwrap_or_else(|_| path.clone())
@@ -541,7 +693,7 @@ fn check_source(args: &CheckArgs, width: usize) -> Result<ModelSource, InputErro
                 .to_string(),
         }),
         (None, Some("random")) => Ok(ModelSource::Random {
-            arch: args.arch.clone(),
+            arch,
             width,
             layers: args.layers,
             output: args.outputs,
@@ -552,7 +704,7 @@ fn check_source(args: &CheckArgs, width: usize) -> Result<ModelSource, InputErro
             "--init {other:?}: only random is supported (or pass --weights FILE)"
         ))),
         (None, None) => Err(InputError::new(
-            "name the model: --init random --seed S, or --weights FILE",
+            "name the model: --init random --seed S, --weights FILE, or --construct NAME",
         )),
     }
 }

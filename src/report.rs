@@ -6,6 +6,7 @@
 use std::fmt::Write;
 
 use crate::certificate::check::Verified;
+use crate::construct::ConstructReport;
 use crate::measures::summary::Summary;
 use crate::model::Trace;
 use crate::numeric::Stats;
@@ -256,6 +257,54 @@ pub fn check_table(r: &CheckReport) -> String {
             u8::from(w.answer),
             w.wrong
         );
+    }
+    out
+}
+
+/// The `ccsep construct` JSON object.
+pub fn construct_json(r: &ConstructReport) -> String {
+    serde_json::to_string_pretty(r).expect("reports serialise")
+}
+
+/// The `ccsep construct` table.
+pub fn construct_table(r: &ConstructReport) -> String {
+    let mut out = String::new();
+    let opt = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
+    let _ = writeln!(out, "{} ({}), n = {}\n", r.name, r.result, r.n);
+    let _ = writeln!(
+        out,
+        "  correct            {} ({} errors in {} instances{})",
+        if r.correct { "yes" } else { "NO" },
+        r.errors,
+        r.instances,
+        if r.exhaustive { ", exhaustive" } else { "" }
+    );
+    let _ = writeln!(out, "  verified on        {}", r.verified_on);
+    if let Some(e) = &r.first_error {
+        let _ = writeln!(out, "  first error        {e}");
+    }
+    let _ = writeln!(
+        out,
+        "  size               width {}, heads {}, layers {}",
+        r.width, r.heads, r.layers
+    );
+    let _ = writeln!(
+        out,
+        "  precision          {} ({} bits per number)",
+        r.precision.as_deref().unwrap_or("-"),
+        opt(r.bits_per_number.map(u64::from))
+    );
+    let _ = writeln!(
+        out,
+        "  parameters         {} ({} bits)",
+        r.parameters,
+        opt(r.parameter_bits)
+    );
+    let _ = writeln!(out, "  state / messages   {} bits", opt(r.state_bits));
+    if let Some(map) = r.details.as_object() {
+        for (k, v) in map {
+            let _ = writeln!(out, "  {k:<18} {v}");
+        }
     }
     out
 }
