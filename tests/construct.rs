@@ -1,0 +1,159 @@
+//! `ccsep construct` and `ccsep check --construct`: the constructions as a user runs them, their
+//! saved weights re-checked through `--weights`, size curves as resumable JSON lines, bad input.
+
+use predicates::prelude::*;
+
+mod common;
+use common::{ccsep, success_json};
+
+#[test]
+fn vectors_report_both_families_beside_hoeffding() {
+    let v = success_json(ccsep().args([
+        "construct",
+        "vectors",
+        "--n",
+        "100",
+        "--gamma",
+        "0.25",
+        "--json",
+    ]));
+    assert_eq!(v["correct"], true);
+    let hoeffding = v["details"]["hoeffding_k"].as_f64().unwrap();
+    assert_eq!(hoeffding, (8.0 / 0.0625 * 200f64.ln()).ceil());
+    let families = v["details"]["families"].as_array().unwrap();
+    assert_eq!(families.len(), 2);
+    for f in families {
+        assert!(f["worst_inner"].as_f64().unwrap() <= 0.25);
+        assert!((f["k"].as_f64().unwrap()) < hoeffding);
+    }
+}
+
+/// The Dyck RNN is correct on every string up to length 20, and as a protocol on the
+/// contiguous split it keeps every row apart with a constant-size state and errs nowhere.
+#[test]
+fn dyck_rnn_is_correct_and_passes_the_contiguous_split() {
+    let v = success_json(ccsep().args(["construct", "dyck-rnn", "--n", "20", "--json"]));
+    assert_eq!(v["correct"], true);
+    assert_eq!(v["errors"], 0);
+    let c = success_json(ccsep().args([
+        "check",
+        "--task",
+        "dyck-halves",
+        "--construct",
+        "dyck-rnn",
+        "--precision",
+        v["precision"].as_str().unwrap(),
+        "--n",
+        "8",
+        "--json",
+    ]));
+    assert_eq!(c["accuracy"], 1.0);
+    assert_eq!(c["exhaustive"], true);
+    assert_eq!(c["verdict"]["tag"], "enough_messages");
+    assert!(c["distinct_messages"].as_u64().unwrap() <= 7);
+}
+
+/// The width-N index RNN saved to safetensors is the same model when `check --weights` loads
+/// it: perfect on INDEX, with as many messages as INDEX has rows.
+#[test]
+fn saved_index_rnn_checks_through_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path().join("index.safetensors");
+    let v = success_json(
+        ccsep()
+            .args(["construct", "index-rnn", "--n", "8", "--json", "--save"])
+            .arg(&w),
+    );
+    assert_eq!(v["correct"], true);
+    let prec = v["precision"].as_str().unwrap().to_string();
+    let c = success_json(
+        ccsep()
+            .args([
+                "check",
+                "--task",
+                "index",
+                "--arch",
+                "rnn",
+                "--precision",
+                &prec,
+                "--n",
+                "8",
+                "--json",
+                "--weights",
+            ])
+            .arg(&w),
+    );
+    assert_eq!(c["accuracy"], 1.0);
+    assert_eq!(c["distinct_messages"], 256);
+    assert_eq!(c["one_way_cc"], 8);
+}
+
+#[test]
+fn curve_lines_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("curve.jsonl");
+    let run = || {
+        ccsep()
+            .args(["construct", "index-rnn", "--curve", "2..4", "--out"])
+            .arg(&out)
+            .assert()
+            .success();
+    };
+    run();
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    for (v, n) in lines.iter().zip([4, 8, 16]) {
+        assert_eq!(v["n"], n);
+        assert_eq!(v["correct"], true);
+        assert!(v["other_bound_bits"].as_f64().unwrap() > 0.0);
+    }
+    std::fs::write(&out, text.lines().next().unwrap().to_string() + "\n").unwrap();
+    run();
+    let again = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(
+        again, text,
+        "the rerun adds exactly the missing lines, in order"
+    );
+}
+
+#[test]
+fn bad_input_exits_2() {
+    ccsep()
+        .args(["construct", "nonsense", "--n", "4"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("dyck-rnn"));
+    ccsep()
+        .args(["construct", "dyck-rnn"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--n"));
+    ccsep()
+        .args(["construct", "vectors", "--n", "10", "--gamma", "1.5"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("gamma"));
+    ccsep()
+        .args(["construct", "dyck-rnn", "--curve", "3..50"])
+        .assert()
+        .code(2);
+    ccsep()
+        .args([
+            "check",
+            "--task",
+            "eq",
+            "--construct",
+            "dyck-rnn",
+            "--precision",
+            "fixed:1.0",
+            "--n",
+            "4",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("one-hot"));
+}
