@@ -86,11 +86,87 @@ enum Kind {
     Slow,
 }
 
+/// Largest fixed-point format (`I + F` bits) whose activations are tabulated.
+const TABLE_BITS: u32 = 12;
+
+/// `round(act(x))` for every grid point `x = k / 2^F`, `|k| ≤ K`, of a small fixed-point format,
+/// and whether rounding saturated there: the same bits `apply_act` then `round_slice` give,
+/// because the table is made by calling exactly those on the grid. Index `k + K`.
+#[derive(Debug)]
+struct ActTables {
+    /// `K = max · 2^F`.
+    k_max: i64,
+    scale: f64,
+    tanh: Vec<(f64, bool)>,
+    sigmoid: Vec<(f64, bool)>,
+    exp: Vec<(f64, bool)>,
+}
+
+impl ActTables {
+    /// The tables of a fixed-point precision with `I + F ≤ TABLE_BITS`, built once per format
+    /// and rounding mode and kept for the life of the process (a few KiB each, at most a few
+    /// dozen formats).
+    fn get(prec: &Precision, ar: &Arith) -> Option<&'static ActTables> {
+        use std::collections::HashMap;
+        use std::sync::{Mutex, OnceLock};
+        let Format::Fixed {
+            int_bits,
+            frac_bits,
+        } = prec.format()
+        else {
+            return None;
+        };
+        if int_bits + frac_bits > TABLE_BITS {
+            return None;
+        }
+        static CACHE: OnceLock<Mutex<HashMap<(u32, u32, bool), &'static ActTables>>> =
+            OnceLock::new();
+        let key = (int_bits, frac_bits, prec.rounding() == Rounding::Down);
+        let mut cache = CACHE.get_or_init(Default::default).lock().ok()?;
+        let t = cache.entry(key).or_insert_with(|| {
+            let scale = 2f64.powi(frac_bits as i32);
+            let k_max = (prec.max_finite() * scale).round() as i64;
+            let grid: Vec<f64> = (-k_max..=k_max).map(|k| k as f64 / scale).collect();
+            let table = |act: Act| {
+                let mut v = grid.clone();
+                apply_act(&mut v, act);
+                v.iter()
+                    .map(|&y| {
+                        let mut one = [y];
+                        let mut st = Stats::default();
+                        ar.round_slice(&mut one, &mut st);
+                        (one[0], st.saturated > 0)
+                    })
+                    .collect()
+            };
+            Box::leak(Box::new(ActTables {
+                k_max,
+                scale,
+                tanh: table(Act::Tanh),
+                sigmoid: table(Act::Sigmoid),
+                exp: table(Act::Exp),
+            }))
+        });
+        Some(*t)
+    }
+
+    fn of(&self, act: Act) -> Option<&[(f64, bool)]> {
+        match act {
+            Act::Tanh => Some(&self.tanh),
+            Act::Sigmoid => Some(&self.sigmoid),
+            Act::Exp => Some(&self.exp),
+            _ => None,
+        }
+    }
+}
+
 /// A resolved precision and its rounding fast path.
 #[derive(Clone, Copy, Debug)]
 pub struct Arith {
     prec: Precision,
     kind: Kind,
+    /// Activation tables of a small fixed-point format (`None` otherwise).
+    tables: Option<&'static ActTables>,
     max: f64,
     /// Every value of the format has at most 26 significant bits, so the product of two of them
     /// is exact in `f64` and a fused multiply-add gives the same bits as multiply-then-add.
@@ -141,12 +217,15 @@ impl Arith {
             } => int_bits + frac_bits <= 26,
             _ => false,
         };
-        Ok(Arith {
+        let mut ar = Arith {
             prec: *prec,
             kind,
+            tables: None,
             max: prec.max_finite(),
             exact_products,
-        })
+        };
+        ar.tables = ActTables::get(prec, &ar);
+        Ok(ar)
     }
 
     pub fn precision(&self) -> &Precision {
@@ -347,6 +426,26 @@ impl Arith {
 
     /// `xs = round(act(xs))`.
     pub fn act(&self, xs: &mut [f64], act: Act, stats: &mut Stats) {
+        if let Some(table) = self.tables.and_then(|t| t.of(act)) {
+            // Cost: one lookup per value instead of a polynomial and a rounding.
+            // Inputs on the grid (the usual case: they were just rounded) are looked up; any
+            // other value (off the grid, NaN, −0.0) is computed as below.
+            let t = self.tables.expect("tables present");
+            for x in xs.iter_mut() {
+                let k = *x * t.scale;
+                if k == k.trunc() && k.abs() <= t.k_max as f64 && !(k == 0.0 && k.is_sign_negative())
+                {
+                    let (y, sat) = table[(k as i64 + t.k_max) as usize];
+                    *x = y;
+                    stats.saturated += u64::from(sat);
+                } else {
+                    let mut one = [*x];
+                    apply_act(&mut one, act);
+                    *x = self.prec.round(one[0], stats);
+                }
+            }
+            return;
+        }
         apply_act(xs, act);
         self.round_slice(xs, stats);
     }
@@ -841,5 +940,38 @@ mod tests {
         assert!(exp(f64::NAN).is_nan() && tanh(f64::NAN).is_nan());
         assert_eq!(tanh(50.0), 1.0);
         assert_eq!(tanh(-0.0).to_bits(), (-0.0f64).to_bits());
+    }
+}
+
+#[cfg(test)]
+mod table_tests {
+    use super::*;
+
+    /// With tables, `act` gives the same bits and the same saturation count as evaluating the
+    /// function and rounding, on every grid point, off the grid, at ±0 and NaN.
+    #[test]
+    fn tabulated_activations_equal_evaluate_then_round() {
+        for spec in ["fixed:1.6", "fixed:2.3", "fixed:4.8", "fixed:0.5", "fixed:3.9"] {
+            for rounding in [Rounding::NearestEven, Rounding::Down] {
+                let prec = Precision::parse(spec).unwrap().with_rounding(rounding);
+                let ar = Arith::new(&prec).unwrap();
+                assert!(ar.tables.is_some(), "{spec}");
+                let scale = ar.tables.unwrap().scale;
+                let k = ar.tables.unwrap().k_max;
+                let mut xs: Vec<f64> = (-k - 3..=k + 3).map(|i| i as f64 / scale).collect();
+                xs.extend([-0.0, 0.0, f64::NAN, 0.3 / scale, -1e-300, 1e9, -1e9]);
+                for act in [Act::Tanh, Act::Sigmoid, Act::Exp] {
+                    let (mut a, mut b) = (xs.clone(), xs.clone());
+                    let (mut sa, mut sb) = (Stats::default(), Stats::default());
+                    ar.act(&mut a, act, &mut sa);
+                    apply_act(&mut b, act);
+                    ar.round_slice(&mut b, &mut sb);
+                    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&a), bits(&b), "{spec} {rounding:?} {act:?}");
+                    assert_eq!(sa, sb, "{spec} {rounding:?} {act:?}");
+                }
+            }
+        }
+        assert!(Arith::new(&Precision::parse("fixed:8.8").unwrap()).unwrap().tables.is_none());
     }
 }

@@ -302,6 +302,17 @@ impl Model {
     }
 }
 
+/// The results of [`Prepared::run_many_flat`]: run `i`'s state is
+/// `states[i·state_size..(i+1)·state_size]`, its output likewise (`output_size` is 0 when
+/// outputs were not asked for or the inputs were empty).
+#[derive(Clone, Debug, Default)]
+pub struct FlatRuns {
+    pub state_size: usize,
+    pub output_size: usize,
+    pub states: Vec<f64>,
+    pub outputs: Vec<f64>,
+}
+
 /// A model at a precision: parameters rounded, arithmetic fixed.
 #[derive(Clone, Debug)]
 pub struct Prepared {
@@ -502,6 +513,29 @@ impl Prepared {
         outputs: bool,
         stats: &mut Stats,
     ) -> Result<Vec<(Vec<f64>, Option<Vec<f64>>)>, InputError> {
+        let len = inputs.first().map_or(0, |s| s.len());
+        let flat = self.run_many_flat(starts, inputs, outputs, stats)?;
+        let (ss, os) = (flat.state_size, flat.output_size);
+        Ok((0..starts.len())
+            .map(|i| {
+                (
+                    flat.states[i * ss..(i + 1) * ss].to_vec(),
+                    (outputs && len > 0).then(|| flat.outputs[i * os..(i + 1) * os].to_vec()),
+                )
+            })
+            .collect())
+    }
+
+    /// [`run_many`](Self::run_many) without a vector per run: the states (and outputs) of all
+    /// runs one after another, for the protocol's millions of short runs. The inputs are
+    /// checked as in `run_many`.
+    pub fn run_many_flat(
+        &self,
+        starts: &[&[f64]],
+        inputs: &[&[Vec<f64>]],
+        outputs: bool,
+        stats: &mut Stats,
+    ) -> Result<FlatRuns, InputError> {
         let cell = self.recurrent()?;
         if starts.len() != inputs.len() {
             return Err(InputError::new(
@@ -520,13 +554,18 @@ impl Prepared {
             }
             self.model.check_inputs(seq)?;
         }
+        let (ss, n) = (cell.state_size(), self.model.input_size());
+        let os = if outputs && len > 0 {
+            self.model.output_size()
+        } else {
+            0
+        };
         let chunks: Vec<usize> = (0..starts.len()).step_by(LANES).collect();
-        let results: Vec<(Vec<(Vec<f64>, Option<Vec<f64>>)>, Stats)> = chunks
+        let results: Vec<(Vec<f64>, Vec<f64>, Stats)> = chunks
             .into_par_iter()
             .map(|c| {
                 let end = (c + LANES).min(starts.len());
                 let l = end - c;
-                let (ss, n) = (cell.state_size(), self.model.input_size());
                 let mut st = Stats::default();
                 let mut state = vec![0.0; ss * l];
                 for (b, s) in starts[c..end].iter().enumerate() {
@@ -542,24 +581,30 @@ impl Prepared {
                     self.ar.round_slice(&mut x, &mut st);
                     cell.step_lanes(&self.ar, &mut state, &x, l, &mut hidden, &mut ws, &mut st);
                 }
-                let out = (outputs && len > 0).then(|| self.output(cell, &hidden, l, &mut st));
-                let res = (0..l)
-                    .map(|b| {
-                        (
-                            scatter(&state, l, b),
-                            out.as_ref().map(|o| scatter(o, l, b)),
-                        )
-                    })
-                    .collect();
-                (res, st)
+                let out = (os > 0).then(|| self.output(cell, &hidden, l, &mut st));
+                let mut states = Vec::with_capacity(ss * l);
+                let mut outs = Vec::with_capacity(os * l);
+                for b in 0..l {
+                    states.extend(state.iter().skip(b).step_by(l));
+                    if let Some(o) = &out {
+                        outs.extend(o.iter().skip(b).step_by(l));
+                    }
+                }
+                (states, outs, st)
             })
             .collect();
-        let mut all = Vec::with_capacity(starts.len());
-        for (r, st) in results {
-            all.extend(r);
+        let mut flat = FlatRuns {
+            state_size: ss,
+            output_size: os,
+            states: Vec::with_capacity(ss * starts.len()),
+            outputs: Vec::with_capacity(os * starts.len()),
+        };
+        for (s, o, st) in results {
+            flat.states.extend(s);
+            flat.outputs.extend(o);
             stats.merge(st);
         }
-        Ok(all)
+        Ok(flat)
     }
 
     /// Final outputs of a block of equally long, checked sequences.

@@ -190,19 +190,28 @@ impl Layout {
 
 /// A message as comparable bits: `-0.0` as `0.0`, every NaN as one NaN.
 pub fn message_key(state: &[f64]) -> Vec<u64> {
-    state
-        .iter()
-        .map(|&v| {
-            if v == 0.0 {
-                0
-            } else if v.is_nan() {
-                f64::NAN.to_bits()
-            } else {
-                v.to_bits()
-            }
-        })
-        .collect()
+    let mut key = Vec::with_capacity(state.len());
+    message_key_into(state, &mut key);
+    key
 }
+
+/// [`message_key`] into a reused buffer.
+pub fn message_key_into(state: &[f64], key: &mut Vec<u64>) {
+    key.clear();
+    key.extend(state.iter().map(|&v| {
+        if v == 0.0 {
+            0
+        } else if v.is_nan() {
+            f64::NAN.to_bits()
+        } else {
+            v.to_bits()
+        }
+    }));
+}
+
+/// Distinct messages and their class, hashed with a fixed (seedless) hasher: lookups only, so
+/// nothing depends on its order.
+pub(crate) type MessageIndex = HashMap<Vec<u64>, usize, foldhash::fast::FixedState>;
 
 /// A distinct state and the (partial) Alice inputs that reach it.
 struct Class {
@@ -351,17 +360,20 @@ pub fn check(
             .iter()
             .map(|(_, v, _)| std::slice::from_ref(*v))
             .collect();
-        let stepped = prepared.run_many(&starts, &input_refs, false, &mut stats)?;
+        let stepped = prepared.run_many_flat(&starts, &input_refs, false, &mut stats)?;
         let mut next: Vec<Class> = Vec::new();
-        let mut index: HashMap<Vec<u64>, usize> = HashMap::new();
-        for ((state, _), (_, _, members)) in stepped.into_iter().zip(children) {
-            match index.entry(message_key(&state)) {
-                std::collections::hash_map::Entry::Occupied(e) => {
-                    next[*e.get()].members.extend(members)
-                }
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    e.insert(next.len());
-                    next.push(Class { state, members });
+        let mut index: MessageIndex = MessageIndex::default();
+        let mut key = Vec::with_capacity(state_size);
+        for (state, (_, _, members)) in stepped.states.chunks_exact(state_size).zip(children) {
+            message_key_into(state, &mut key);
+            match index.get(key.as_slice()) {
+                Some(&c) => next[c].members.extend(members),
+                None => {
+                    index.insert(key.clone(), next.len());
+                    next.push(Class {
+                        state: state.to_vec(),
+                        members,
+                    });
                 }
             }
         }
@@ -403,12 +415,13 @@ pub fn check(
                 .collect();
             let inputs: Vec<&[Vec<f64>]> =
                 chunk.iter().map(|&(_, g)| group[g].1.as_slice()).collect();
-            let outs = prepared.run_many(&starts, &inputs, true, &mut stats)?;
+            let outs = prepared.run_many_flat(&starts, &inputs, true, &mut stats)?;
+            let os = outs.output_size;
             let tallies: Vec<(u64, Option<Witness>)> = chunk
                 .par_iter()
-                .zip(outs.par_iter())
-                .map(|(&(c, g), (_, out))| {
-                    let answer = decode(out.as_deref().unwrap_or(&[]));
+                .zip(outs.outputs.par_chunks(os.max(1)))
+                .map(|(&(c, g), out)| {
+                    let answer = decode(&out[..os]);
                     let y = group[g].0;
                     let members = &classes[c].members;
                     let ones = members.iter().filter(|&&x| f(x, y)).count() as u64;
