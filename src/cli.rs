@@ -164,7 +164,8 @@ pub struct ConstructArgs {
     /// The length N (symbols, bits per party, string length, or vectors).
     #[arg(long)]
     pub n: Option<usize>,
-    /// The precision to verify at (default: the smallest the construction finds correct).
+    /// The precision to verify at (default: the construction's own — the one its derivation
+    /// gives, or the smallest it finds correct; the report says which).
     #[arg(long)]
     pub precision: Option<String>,
     /// Margin of the nearly orthogonal codes: every |<T_i, T_j>| <= gamma.
@@ -674,12 +675,17 @@ fn run_model(args: &RunArgs) -> anyhow::Result<i32> {
 }
 
 /// The model of one check: from `--weights`, or random at `width`.
-fn check_source(args: &CheckArgs, width: usize) -> Result<ModelSource, InputError> {
+fn check_source(
+    args: &CheckArgs,
+    width: usize,
+    precision: &Precision,
+) -> Result<ModelSource, InputError> {
     if let Some(name) = &args.construct {
         return Ok(ModelSource::Construct {
             name: name.clone(),
             n: args.n as usize,
             seed: args.seed,
+            precision: Some(precision.name()),
         });
     }
     let arch = args.arch.clone().unwrap_or_default();
@@ -739,7 +745,7 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<i32> {
         return run_check_grid(args, &widths, &precisions, &reduction);
     }
     let (width, precision) = (widths[0], precisions[0]);
-    let source = check_source(args, width)?;
+    let source = check_source(args, width, &precision)?;
     let pb = spinner();
     let report = check_point(args, &source, &precision, &reduction, &|m| {
         pb.set_message(m)
@@ -812,8 +818,8 @@ fn run_check_grid(
         .into());
     }
     // Sources are validated before any point runs.
-    for &(w, _) in &points {
-        check_source(args, w)?;
+    for &(w, p) in &points {
+        check_source(args, w, p)?;
     }
     let key_of = |v: &serde_json::Value| {
         let g = v.get("grid")?;
@@ -840,7 +846,7 @@ fn run_check_grid(
             precision.name()
         );
         pb.set_message(label.clone());
-        let source = check_source(args, width)?;
+        let source = check_source(args, width, precision)?;
         let grid = serde_json::json!({"width": width, "precision": precision.name()});
         let line = match check_point(args, &source, precision, reduction, &|m| {
             pb.set_message(format!("{label}: {m}"))

@@ -1,12 +1,629 @@
-//! Placeholder: being built (issue 5).
+//! Thm 13 for DISJ: a threshold of `n` 2-sparse features `φ_i = x_i ∧ y_i`, computed by a
+//! two-layer softmax Transformer with one head per feature index (two heads), width `2k + 6`
+//! (`k = O(log N)`) and `O(log N)` bits per number, reading the task's own one-hot tokens
+//! `x_0 … x_{n−1} | y_0 … y_{n−1}` (the `disjointness` reduction: `N = 2n` bits, `T = 2n + 1`
+//! positions). The output is positive exactly when the sets are disjoint.
+//!
+//! Feature `i` depends on the positions `i` (its first index) and `n + 1 + i` (its second), and
+//! is computed at its *host* `n + 1 + i`. The construction, block by block:
+//! - embedding: `bit` is 1 on a token `1`; the positional table writes the sign code `T(t)`
+//!   (±1 entries, one distinct code per position) into `pos_code`, the code of the host's first
+//!   index `T(i)` into `first_index_code` (its own code at positions that host no feature), and
+//!   `1` into `host` at the hosts;
+//! - layer 1, head 1 (first index): `q = η·first_index_code`, `k = pos_code`, value `bit` into
+//!   `first_bit`; head 2 (second index, here the host itself): `q = η·pos_code`, `k = pos_code`,
+//!   value `bit` into `second_bit`. `η` makes both heads exactly hard at the precision;
+//! - layer 1 MLP: `feature = relu(first_bit + second_bit + host − 2)`, i.e. `x_i ∧ y_i` at the
+//!   hosts and 0 elsewhere (the generic Thm 13 MLP would tabulate any function of the `k` bits);
+//! - layer 2, head 1: uniform attention (zero queries) reading `feature` into `feature_mean`
+//!   `= p·|x ∩ y|`; head 2 is idle (zero weights), since the model's head count is per model;
+//! - head: `out = p̂ − 2·feature_mean` with `p̂ = round(1/T)`: the threshold "no feature is 1".
+//!
+//! `proofs/thm13-disjointness.md` derives every constant; the numerical helpers are shared with
+//! `equality`.
 
+use serde_json::json;
+
+use super::equality::{
+    Case, CodeCandidate, MAX_WORK, Tally, code_candidates, design_precision, hard_gap,
+    integer_bits_hint, place, refuse_search, report, resolve, round_up, score_scale, search_sizes,
+    sign_codes, size_point, step_at, tally, uniform_weight,
+};
+use super::subspace::Residual;
+use super::vectors::worst_inner;
 use super::{ConstructOptions, Construction, SizePoint};
 use crate::error::InputError;
+use crate::model::{Block, Linear, Matrix, Model, PosCode, Transformer};
+use crate::numeric::Precision;
+use crate::task::{Disjointness, Task, Token, example_rng};
 
-pub fn construct(_opts: &ConstructOptions) -> Result<Construction, InputError> {
-    Err(InputError::new("construct disjointness: not built yet"))
+/// The paper's result this module realises.
+pub const RESULT: &str = "Thm 13";
+
+/// Largest `n` (bits per party) checked on every pair `(x, y)`: `4^8 = 65536` instances.
+pub const EXHAUSTIVE_MAX_N: usize = 8;
+
+/// Largest `n` accepted (the positional table has `2n + 1` rows).
+pub const MAX_N: usize = 1 << 14;
+
+/// Heads: one per index of a feature.
+const HEADS: usize = 2;
+
+/// The design of one Thm 13 Transformer for DISJ.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Design {
+    /// Bits per party (`T = 2n + 1` positions).
+    pub n: usize,
+    /// The position codes `T(0) … T(2n)`, one per row, entries ±1.
+    pub codes: Matrix,
+    /// The worst normalised inner product of the codes.
+    pub gamma: f64,
+    /// The query scale of both layer-1 heads (on the precision's grid).
+    pub eta: f64,
+    /// The head's bias `p̂ = round(1/T)`.
+    pub threshold: f64,
 }
 
-pub fn smallest(_opts: &ConstructOptions) -> Result<SizePoint, InputError> {
-    Err(InputError::new("construct disjointness: not built yet"))
+impl Design {
+    /// The design for `n` bits per party at `prec` with `2n + 1` position codes of entries ±1.
+    /// Fails when two codes coincide (γ ≥ 1) or the precision rounds `1/√k` or `1/T` to 0.
+    pub fn new(n: usize, codes: Matrix, prec: &Precision) -> Result<Self, InputError> {
+        check_n(n)?;
+        let len = 2 * n + 1;
+        if codes.rows() != len || codes.cols() == 0 {
+            return Err(InputError::new(format!(
+                "disjointness: need 2n + 1 = {len} code rows of length ≥ 1, got {}×{}",
+                codes.rows(),
+                codes.cols()
+            )));
+        }
+        let k = codes.cols();
+        let gamma = worst_inner(&codes) / k as f64;
+        if gamma >= 1.0 {
+            return Err(InputError::new(format!(
+                "disjointness: two of the {len} position codes of length {k} coincide or are opposite; use longer codes"
+            )));
+        }
+        let c = score_scale(prec, k)?;
+        let g = hard_gap(prec, len, leak(n));
+        let nominal = g / (c * k as f64 * (1.0 - gamma));
+        let slack = 4.0 * step_at(prec, nominal * k as f64 * c);
+        let eta = round_up(prec, (g + slack) / (c * k as f64 * (1.0 - gamma)));
+        let threshold = uniform_weight(prec, len)?;
+        Ok(Design {
+            n,
+            codes,
+            gamma,
+            eta,
+            threshold,
+        })
+    }
+
+    /// The residual stream's named blocks.
+    pub fn layout(&self) -> Residual {
+        let k = self.codes.cols();
+        let mut r = Residual::new();
+        r.add("bit", 1);
+        r.add("pos_code", k);
+        r.add("first_index_code", k);
+        r.add("host", 1);
+        r.add("first_bit", 1);
+        r.add("second_bit", 1);
+        r.add("feature", 1);
+        r.add("feature_mean", 1);
+        r
+    }
+
+    /// The Transformer (two heads, causal, no layer norm) with these constants.
+    pub fn model(&self) -> Result<Model, InputError> {
+        let res = self.layout();
+        let d = res.dim();
+        let (n, k) = (self.n, self.codes.cols());
+        let len = 2 * n + 1;
+        let at = |name: &str| res.range(name).start;
+        let (bit, code, first_code, host) = (
+            at("bit"),
+            at("pos_code"),
+            at("first_index_code"),
+            at("host"),
+        );
+        let (first_bit, second_bit, feature, mean) = (
+            at("first_bit"),
+            at("second_bit"),
+            at("feature"),
+            at("feature_mean"),
+        );
+        // Tokens: 0, 1, | — only `1` writes.
+        let mut embed = Matrix::zeros(d, 3);
+        embed.set(bit, Disjointness::bit(true) as usize, 1.0);
+        let mut pos = Matrix::zeros(len, d);
+        for t in 0..len {
+            let first = if t > n { t - n - 1 } else { t };
+            for e in 0..k {
+                pos.set(t, code + e, self.codes.get(t, e));
+                pos.set(t, first_code + e, self.codes.get(first, e));
+            }
+            if t > n {
+                pos.set(t, host, 1.0);
+            }
+        }
+        // Head h reads rows h·k … (h+1)·k − 1 of q and k.
+        let mut q1 = Matrix::zeros(HEADS * k, d);
+        let mut k1 = Matrix::zeros(HEADS * k, d);
+        for e in 0..k {
+            q1.set(e, first_code + e, self.eta);
+            q1.set(k + e, code + e, self.eta);
+            k1.set(e, code + e, 1.0);
+            k1.set(k + e, code + e, 1.0);
+        }
+        let mut v1 = Matrix::zeros(HEADS, d);
+        v1.set(0, bit, 1.0);
+        v1.set(1, bit, 1.0);
+        let mut o1 = Matrix::zeros(d, HEADS);
+        o1.set(first_bit, 0, 1.0);
+        o1.set(second_bit, 1, 1.0);
+        let mut fc1 = Matrix::zeros(1, d);
+        fc1.set(0, first_bit, 1.0);
+        fc1.set(0, second_bit, 1.0);
+        fc1.set(0, host, 1.0);
+        let layer1 = Block {
+            ln1: None,
+            q: Linear::new(q1, None)?,
+            k: Linear::new(k1, None)?,
+            v: Linear::new(v1, None)?,
+            o: Linear::new(o1, None)?,
+            ln2: None,
+            mlp: Some((
+                Linear::new(fc1, Some(vec![-2.0]))?,
+                Linear::new(place(d, 1, feature), None)?,
+            )),
+        };
+        // Layer 2: head 1 uniform over `feature`, head 2 idle.
+        let mut v2 = Matrix::zeros(HEADS, d);
+        v2.set(0, feature, 1.0);
+        let mut o2 = Matrix::zeros(d, HEADS);
+        o2.set(mean, 0, 1.0);
+        let layer2 = Block {
+            ln1: None,
+            q: Linear::new(Matrix::zeros(HEADS, d), None)?,
+            k: Linear::new(Matrix::zeros(HEADS, d), None)?,
+            v: Linear::new(v2, None)?,
+            o: Linear::new(o2, None)?,
+            ln2: None,
+            mlp: None,
+        };
+        let mut head = Matrix::zeros(1, d);
+        head.set(0, mean, -2.0);
+        let tr = Transformer::new(
+            Linear::new(embed, None)?,
+            PosCode::Table(pos),
+            vec![layer1, layer2],
+            None,
+            Some(Linear::new(head, Some(vec![self.threshold]))?),
+            HEADS,
+            true,
+        )?;
+        Ok(Model::Transformer(tr))
+    }
+
+    /// Multiply-adds of one forward pass (for the refusal estimate).
+    fn work(&self) -> f64 {
+        let d = self.layout().dim() as f64;
+        let (t, k) = ((2 * self.n + 1) as f64, self.codes.cols() as f64);
+        t * d * (4.0 * k + 12.0) + t * t * (2.0 * k + 6.0)
+    }
+}
+
+/// The total weight float formats may leak past a hard head: a quarter of one feature over
+/// all `n` hosts.
+fn leak(n: usize) -> f64 {
+    1.0 / (8.0 * n as f64)
+}
+
+fn check_n(n: usize) -> Result<(), InputError> {
+    if (1..=MAX_N).contains(&n) {
+        Ok(())
+    } else {
+        Err(InputError::new(format!(
+            "disjointness: --n is the bits per party, between 1 and {MAX_N}; got {n}"
+        )))
+    }
+}
+
+fn tokens(x: &[bool], y: &[bool]) -> Vec<Token> {
+    x.iter()
+        .map(|&b| Disjointness::bit(b))
+        .chain([Disjointness::separator()])
+        .chain(y.iter().map(|&b| Disjointness::bit(b)))
+        .collect()
+}
+
+fn case(task: &Disjointness, tokens: Vec<Token>) -> Result<Case, InputError> {
+    let expected = task
+        .label(&tokens)?
+        .as_bit()
+        .ok_or_else(|| InputError::new("disjointness: the task's label is not a bit"))?;
+    Ok(Case {
+        inputs: task.embed_one_hot(&tokens)?,
+        expected,
+        text: task.vocab().render(&tokens),
+    })
+}
+
+/// The instances a verification at `n` runs, and their description.
+struct Plan {
+    pairs: Vec<(Vec<bool>, Vec<bool>)>,
+    samples: u64,
+    exhaustive: bool,
+    words: String,
+}
+
+/// Sets as bit vectors: all, none, evens, odds, the first half.
+fn patterns(n: usize) -> Vec<Vec<bool>> {
+    vec![
+        vec![true; n],
+        vec![false; n],
+        (0..n).map(|i| i % 2 == 0).collect(),
+        (0..n).map(|i| i % 2 == 1).collect(),
+        (0..n).map(|i| i < n / 2).collect(),
+    ]
+}
+
+/// Structured worst cases: disjoint pairs with maximal sets (`y = ¬x` for every pattern `x`,
+/// and the empty pairs); pairs meeting in exactly index `i`, for every `i` (`{i}` against
+/// `{i}`, against everything, and `S ∪ {i}` against `¬S ∪ {i}` for every pattern `S`); and
+/// `x = y = all`, which meets everywhere. With `full = false` only the patterns all / none.
+fn structured(n: usize, full: bool) -> Vec<(Vec<bool>, Vec<bool>)> {
+    let pats: Vec<Vec<bool>> = if full {
+        patterns(n)
+    } else {
+        patterns(n).into_iter().take(2).collect()
+    };
+    let not = |v: &[bool]| v.iter().map(|b| !b).collect::<Vec<bool>>();
+    let mut out = vec![(vec![true; n], vec![true; n])];
+    for s in &pats {
+        out.push((s.clone(), not(s)));
+    }
+    for i in 0..n {
+        let mut single = vec![false; n];
+        single[i] = true;
+        out.push((single.clone(), single.clone()));
+        for s in &pats {
+            let (mut x, mut y) = (s.clone(), not(s));
+            x[i] = true;
+            y[i] = true;
+            out.push((x, y));
+        }
+    }
+    out
+}
+
+fn plan(n: usize, opts: &ConstructOptions, full: bool) -> Plan {
+    let bits = |v: u64| (0..n).map(|i| (v >> i) & 1 == 1).collect::<Vec<bool>>();
+    if full && n <= EXHAUSTIVE_MAX_N {
+        let all = 1u64 << n;
+        let pairs = (0..all)
+            .flat_map(|x| (0..all).map(move |y| (x, y)))
+            .map(|(x, y)| (bits(x), bits(y)))
+            .collect();
+        return Plan {
+            pairs,
+            samples: 0,
+            exhaustive: true,
+            words: format!(
+                "every pair (x, y) of {n}-bit sets ({} instances)",
+                1u64 << (2 * n)
+            ),
+        };
+    }
+    let pairs = structured(n, full);
+    let samples = if full { opts.samples } else { 0 };
+    let words = format!(
+        "disjoint pairs with maximal sets (y = ¬x for x = {}), pairs meeting in exactly one index (each of the {n} indices: {{i}} vs {{i}}, S ∪ {{i}} vs ¬S ∪ {{i}} for those S), x = y = all{}",
+        if full {
+            "all, none, evens, odds, first half"
+        } else {
+            "all, none"
+        },
+        if full {
+            format!(", plus {samples} random instances (seed {})", opts.seed)
+        } else {
+            String::new()
+        }
+    );
+    Plan {
+        pairs,
+        samples,
+        exhaustive: false,
+        words,
+    }
+}
+
+fn verify(
+    model: &Model,
+    prec: &Precision,
+    n: usize,
+    opts: &ConstructOptions,
+    p: &Plan,
+) -> Result<Tally, InputError> {
+    let task = Disjointness::new(2 * n)?;
+    let fixed_cases = p.pairs.iter().map(|(x, y)| case(&task, tokens(x, y)));
+    let random = (0..p.samples).map(|i| {
+        let ex = task.generate(&mut example_rng(opts.seed, i));
+        case(&task, ex.tokens)
+    });
+    tally(model, prec, fixed_cases.chain(random))
+}
+
+fn build_and_verify(
+    design: &Design,
+    prec: &Precision,
+    opts: &ConstructOptions,
+    full: bool,
+) -> Result<Construction, InputError> {
+    let n = design.n;
+    let p = plan(n, opts, full);
+    let instances = p.pairs.len() as u64 + p.samples;
+    let work = design.work() * instances as f64;
+    if work > MAX_WORK {
+        return Err(InputError::new(format!(
+            "verifying the disjointness construction at n = {n} on {instances} instances costs about {work:.1e} multiply-adds (limit {MAX_WORK:.0e}); lower --n or --samples"
+        )));
+    }
+    let model = design.model()?;
+    let t = verify(&model, prec, n, opts, &p)?;
+    let k = design.codes.cols();
+    let details = json!({
+        "features": n,
+        "sparsity": 2,
+        "code_length_k": k,
+        "code_rows": design.codes.rows(),
+        "gamma": opts.gamma,
+        "worst_inner_product": design.gamma,
+        "eta": design.eta,
+        "score_scale": score_scale(prec, k).ok(),
+        "hard_gap": hard_gap(prec, 2 * n + 1, leak(n)),
+        "threshold": design.threshold,
+        "positions": 2 * n + 1,
+        "saturated_roundings": t.saturated,
+        "layout": design.layout().blocks().map(|(name, r)| json!({"block": name, "start": r.start, "end": r.end})).collect::<Vec<_>>(),
+        "seed": opts.seed,
+    });
+    let report = report(
+        "disjointness",
+        RESULT,
+        n,
+        &model,
+        prec,
+        p.words,
+        p.exhaustive,
+        &t,
+        details,
+    );
+    Ok(Construction {
+        model: Some(model),
+        precision: Some(*prec),
+        report,
+    })
+}
+
+/// `ccsep construct disjointness --n N`: builds the Thm 13 Transformer for DISJ on `n` bits per
+/// party with position codes of margin `opts.gamma`, and verifies it at `opts.precision`
+/// (default: the derivation's precision, as for equality) — on every pair for `n ≤ 8`, else on
+/// the structured worst cases plus `opts.samples` random instances.
+pub fn construct(opts: &ConstructOptions) -> Result<Construction, InputError> {
+    let n = opts.n;
+    check_n(n)?;
+    let (codes, gamma) = sign_codes(2 * n + 1, opts.gamma, opts.seed)?;
+    let k = codes.cols();
+    let prec = resolve(opts.precision, 2 * n + 1, || design_precision(n, k, gamma))?;
+    let design = Design::new(n, codes, &prec)?;
+    build_and_verify(&design, &prec, opts, true)
+}
+
+/// The smallest `d_model × heads × bits` found at `opts.n` (the search of `equality`). The
+/// other bound: an RNN needs `m·p ≥ n` (the one-way CC of DISJ_n is `n`).
+pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
+    let n = opts.n;
+    check_n(n)?;
+    let len = 2 * n + 1;
+    let f_min = ((len as f64).log2().floor() as u32).saturating_sub(1);
+    let k_guess = 4 * ((len as f64).log2().ceil() as usize + 2);
+    let probe = Design {
+        n,
+        codes: Matrix::zeros(len, k_guess),
+        gamma: 0.0,
+        eta: 0.0,
+        threshold: 0.0,
+    };
+    refuse_search(
+        "disjointness",
+        60.0,
+        probe.work() * structured(n, false).len() as f64,
+        probe.work() * (plan(n, opts, true).pairs.len() as u64 + opts.samples) as f64,
+    )?;
+    let width = |c: &CodeCandidate| 2 * c.codes.cols() + 6;
+    let hint = |c: &CodeCandidate, f: u32| integer_bits_hint(f, c.codes.cols(), c.worst);
+    let trial = |c: &CodeCandidate, prec: &Precision, full: bool| {
+        let Ok(design) = Design::new(n, c.codes.clone(), prec) else {
+            return Ok(None);
+        };
+        let opts = ConstructOptions {
+            gamma: c.gamma,
+            ..opts.clone()
+        };
+        build_and_verify(&design, prec, &opts, full).map(Some)
+    };
+    let candidates = code_candidates(len, opts.seed);
+    let (size, c) = search_sizes(
+        "disjointness",
+        n,
+        candidates,
+        f_min,
+        width,
+        HEADS,
+        hint,
+        trial,
+    )?;
+    Ok(size_point(
+        &c,
+        size,
+        n as f64,
+        format!("RNN: m·p ≥ n = {n} bits (the one-way CC of DISJ_{n}: every x is its own row)"),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::numeric::Stats;
+    use crate::protocol::decode;
+
+    fn opts(n: usize) -> ConstructOptions {
+        ConstructOptions {
+            n,
+            samples: 200,
+            ..ConstructOptions::default()
+        }
+    }
+
+    #[test]
+    fn exhaustive_small_n_is_correct() {
+        for n in [1, 2, 4, 6] {
+            let c = construct(&opts(n)).unwrap();
+            let r = &c.report;
+            assert!(r.correct, "n = {n}: {:?}", r.first_error);
+            assert!(r.exhaustive);
+            assert_eq!(r.instances, 1 << (2 * n));
+            assert_eq!((r.heads, r.layers), (2, 2));
+        }
+    }
+
+    #[test]
+    fn larger_n_on_worst_cases_and_samples() {
+        let n = 20;
+        let c = construct(&opts(n)).unwrap();
+        assert!(c.report.correct, "{:?}", c.report.first_error);
+        assert!(!c.report.exhaustive);
+        assert_eq!(c.report.instances, (1 + 5 + 6 * n + 200) as u64);
+    }
+
+    #[test]
+    fn the_model_agrees_with_a_lone_forward_pass() {
+        let c = construct(&opts(3)).unwrap();
+        let (model, prec) = (c.model.unwrap(), c.precision.unwrap());
+        let task = Disjointness::new(6).unwrap();
+        for (text, disjoint) in [
+            ("101|010", true),
+            ("101|001", false),
+            ("000|111", true),
+            ("111|111", false),
+        ] {
+            let inputs = task
+                .embed_one_hot(&task.vocab().parse(text).unwrap())
+                .unwrap();
+            let trace = model
+                .forward(&inputs, &prec, &mut Stats::default())
+                .unwrap();
+            assert_eq!(decode(trace.outputs.last().unwrap()), disjoint, "{text}");
+        }
+    }
+
+    fn design(n: usize, prec: &Precision) -> Design {
+        let (codes, _) = sign_codes(2 * n + 1, 0.25, 0).unwrap();
+        Design::new(n, codes, prec).unwrap()
+    }
+
+    fn check(d: &Design, prec: &Precision) -> Tally {
+        let p = plan(d.n, &opts(d.n), true);
+        verify(&d.model().unwrap(), prec, d.n, &opts(d.n), &p).unwrap()
+    }
+
+    #[test]
+    fn eta_too_small_is_caught() {
+        let prec = crate::construct::equality::fixed(8, 6).unwrap();
+        let mut d = design(4, &prec);
+        assert_eq!(check(&d, &prec).errors, 0);
+        d.eta = 0.25;
+        let t = check(&d, &prec);
+        assert!(t.errors > 0 && t.first_error.is_some(), "{t:?}");
+    }
+
+    #[test]
+    fn a_perturbed_code_row_is_caught() {
+        let prec = crate::construct::equality::fixed(8, 6).unwrap();
+        let mut d = design(4, &prec);
+        // Position 1 now carries position 0's code: feature 1 reads x_0 (or both) instead of x_1.
+        let row0 = d.codes.row(0).to_vec();
+        for (e, v) in row0.into_iter().enumerate() {
+            d.codes.set(1, e, v);
+        }
+        let t = check(&d, &prec);
+        assert!(t.errors > 0, "{t:?}");
+    }
+
+    #[test]
+    fn a_wrong_threshold_is_caught() {
+        let prec = crate::construct::equality::fixed(8, 6).unwrap();
+        let mut d = design(4, &prec);
+        d.threshold *= 3.0;
+        assert!(check(&d, &prec).errors > 0);
+        d.threshold = 0.0;
+        assert!(check(&d, &prec).errors > 0);
+    }
+
+    #[test]
+    fn bad_input_is_an_error_not_a_panic() {
+        assert!(construct(&opts(0)).is_err());
+        assert!(construct(&opts(MAX_N + 1)).is_err());
+        assert!(
+            construct(&ConstructOptions {
+                gamma: 0.0,
+                ..opts(4)
+            })
+            .is_err()
+        );
+        let huge = ConstructOptions {
+            samples: u64::MAX / 2,
+            ..opts(40)
+        };
+        assert!(
+            construct(&huge)
+                .unwrap_err()
+                .message
+                .contains("multiply-adds")
+        );
+    }
+
+    #[test]
+    fn smallest_is_correct_and_beaten_by_nothing_one_bit_shorter() {
+        let o = opts(4);
+        let s = smallest(&o).unwrap();
+        assert!(s.correct && s.heads == 2);
+        assert_eq!(
+            s.size_bits,
+            (s.width * s.heads) as u64 * u64::from(s.bits_per_number)
+        );
+        let crate::numeric::Format::Fixed {
+            int_bits,
+            frac_bits,
+        } = Precision::parse(&s.precision).unwrap().format()
+        else {
+            panic!("fixed point")
+        };
+        let cand = code_candidates(9, o.seed)
+            .map(Result::unwrap)
+            .find(|c| 2 * c.codes.cols() + 6 == s.width)
+            .unwrap();
+        let fewer = [
+            int_bits.checked_sub(1).map(|i| (i, frac_bits)),
+            frac_bits.checked_sub(1).map(|f| (int_bits, f)),
+        ];
+        for (i, f) in fewer.into_iter().flatten() {
+            let prec = crate::construct::equality::fixed(i, f).unwrap();
+            if let Ok(d) = Design::new(4, cand.codes.clone(), &prec) {
+                assert!(check(&d, &prec).errors > 0, "{} also works", prec.name());
+            }
+        }
+    }
 }

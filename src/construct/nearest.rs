@@ -1,12 +1,728 @@
-//! Placeholder: being built (issue 5).
+//! Thm 7: nearest neighbour (NSTNB) with a two-layer, one-head softmax Transformer of width
+//! `d + 3b + 5` (`b = ⌈log2 n⌉` address bits) at `O(log n)` bits per number, reading the task's
+//! own inputs `x_1, y_1, …, x_n, y_n, x_q` (`Nearest::embed`: a point is `[x, 0, 0]`, a label
+//! `[0_d, 1, y]`) so that `ccsep run` and `check` apply to it unchanged. The output is positive
+//! exactly when the label of the point most similar to the query is 1.
+//!
+//! The construction, block by block:
+//! - embedding: `point` = `x`; `is_label` and `label_bit` from the two label coordinates; `one`
+//!   = 1 (the embedding's bias). The positional table writes the address `S(i) ∈ {±1}^b` (the
+//!   bits of `i`, `+1` for a 1) of label `i` into `addr` at point `i` and at label `i`, and `1`
+//!   into `query_slot` at the last position;
+//! - layer 1 attention: `q = (η/c)·[point, one]`, `k = [point, −is_label − 2·query_slot]`
+//!   (`c = round(1/√(d+1))`, the model's score scale), so the scores are
+//!   `η·<x_q, x_j>` at the points, `−η` at the labels and `η(|x_q|² − 2)` at the query itself:
+//!   every key but the nearest point scores at least `η·γ` below it. With
+//!   `η = ln(36n)/γ_eff` the nearest point gets weight `> 9/10`; the value is `addr`, so each
+//!   coordinate of `addr_read` has the sign of the nearest point's address and magnitude `≥ 0.8`;
+//! - layer 1 MLP, a clipped ReLU per address bit:
+//!   `addr_query_r = relu(2u_r + 1) − relu(2u_r − 1) − 1`, exactly `sign(u_r)` when `|u_r| ≥ 1/2`;
+//! - layer 2 attention: `q = (η₂/c₂)·[addr_query, one]`, `k = [addr, is_label]`: the label with
+//!   that address scores `η₂(b + 1)`, every other key at most `η₂·b`; `η₂ = ln(8n)` puts weight
+//!   `> 4/5` on it. The value is `label_bit`, into `answer`;
+//! - head: `out = answer − 1/2`.
+//!
+//! `γ_eff` is the task's margin less what rounding the inputs can take off a similarity gap.
+//! `proofs/thm7-nearest-neighbour.md` derives every constant. The dimension and margin are the
+//! `nearest` task's defaults (`d = 16`, `γ = 0.1`): `ConstructOptions` carries neither.
 
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+use serde_json::json;
+
+use super::equality::{
+    Case, MAX_WORK, Tally, fixed, place, refuse_search, report, resolve, round_up, score_scale,
+    search_sizes, select, size_point, step_at, tally,
+};
+use super::subspace::Residual;
 use super::{ConstructOptions, Construction, SizePoint};
 use crate::error::InputError;
+use crate::model::{Block, Linear, Matrix, Model, PosCode, Transformer};
+use crate::numeric::{Precision, Rounding};
+use crate::task::{Nearest, example_rng};
 
-pub fn construct(_opts: &ConstructOptions) -> Result<Construction, InputError> {
-    Err(InputError::new("construct nearest: not built yet"))
+/// The paper's result this module realises.
+pub const RESULT: &str = "Thm 7";
+
+/// The dimension of the points: the `nearest` task's default.
+pub const DIM: usize = 16;
+
+/// The margin γ between the nearest point's similarity and the others': the `nearest` task's
+/// default.
+pub const MARGIN: f64 = 0.1;
+
+/// Largest number of labelled points accepted.
+pub const MAX_N: usize = 1 << 12;
+
+/// The weight layer 1 puts on the nearest point, at least (the paper's 9/10).
+const NEAREST_WEIGHT: f64 = 0.9;
+
+/// The random stream of the adversarial instances' vectors (the random instances use streams
+/// `0 … samples − 1`).
+const ADVERSARIAL_STREAM: u64 = u64::MAX;
+
+/// The task's slack below the margin, kept by the adversarial instances too.
+const SLACK: f64 = 1e-9;
+
+/// The design of one Thm 7 Transformer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Design {
+    /// Labelled points (`T = 2n + 1` positions).
+    pub n: usize,
+    /// Dimension of the points.
+    pub dim: usize,
+    /// The task's margin γ.
+    pub margin: f64,
+    /// Address bits `b = max(1, ⌈log2 n⌉)`.
+    pub bits: usize,
+    /// The margin left after rounding, `γ_eff`.
+    pub margin_eff: f64,
+    /// Layer 1's temperature `η` (scores are `η·<x_q, x_j>`).
+    pub eta: f64,
+    /// Layer 2's temperature `η₂`.
+    pub eta2: f64,
+    /// The slope of the clipped ReLU (2: exact for `|u| ≥ 1/2`).
+    pub clip_slope: f64,
 }
 
-pub fn smallest(_opts: &ConstructOptions) -> Result<SizePoint, InputError> {
-    Err(InputError::new("construct nearest: not built yet"))
+impl Design {
+    /// The design for `n` points of dimension `dim` with margin `margin`, at `prec`. Fails when
+    /// rounding the inputs can eat the margin, or the precision rounds a score scale to 0.
+    pub fn new(n: usize, dim: usize, margin: f64, prec: &Precision) -> Result<Self, InputError> {
+        check_n(n)?;
+        let bits = (usize::BITS - (n.max(2) - 1).leading_zeros()) as usize;
+        let delta = step_at(prec, 1.0);
+        // Each input coordinate moves by at most e = δ/2 (δ when rounding down): a similarity
+        // by at most 2√d·e + d·e², a gap by twice that; the scores' own rounding costs less
+        // than 2δ of similarity (for η ≥ 2).
+        let e = if prec.rounding() == Rounding::Down {
+            delta
+        } else {
+            delta / 2.0
+        };
+        let dim_f = dim as f64;
+        let loss = 2.0 * (2.0 * dim_f.sqrt() * e + dim_f * e * e);
+        let margin_eff = margin - loss - 2.0 * delta;
+        if margin_eff <= 0.0 {
+            return Err(InputError::new(format!(
+                "{}: rounding the points can take {loss:.3} off the margin γ = {margin}; use more fraction bits",
+                prec.name()
+            )));
+        }
+        let others = (2 * n) as f64;
+        let eta = round_up(
+            prec,
+            (others * NEAREST_WEIGHT / (1.0 - NEAREST_WEIGHT)).ln() / margin_eff,
+        );
+        let eta2 = round_up(prec, (8.0 * n as f64).ln());
+        score_scale(prec, dim + 1)?;
+        score_scale(prec, bits + 1)?;
+        Ok(Design {
+            n,
+            dim,
+            margin,
+            bits,
+            margin_eff,
+            eta,
+            eta2,
+            clip_slope: 2.0,
+        })
+    }
+
+    /// The residual stream's named blocks.
+    pub fn layout(&self) -> Residual {
+        let mut r = Residual::new();
+        r.add("point", self.dim);
+        r.add("is_label", 1);
+        r.add("label_bit", 1);
+        r.add("one", 1);
+        r.add("query_slot", 1);
+        r.add("addr", self.bits);
+        r.add("addr_read", self.bits);
+        r.add("addr_query", self.bits);
+        r.add("answer", 1);
+        r
+    }
+
+    /// The address code `S(i)`: bit `r` of `i` as `±1`.
+    pub fn address(&self, i: usize, r: usize) -> f64 {
+        if (i >> r) & 1 == 1 { 1.0 } else { -1.0 }
+    }
+
+    /// The Transformer (one head, causal, no layer norm) with these constants, at `prec` (the
+    /// score scales `c` it folds into `W_q` are the precision's own).
+    pub fn model(&self, prec: &Precision) -> Result<Model, InputError> {
+        let res = self.layout();
+        let d = res.dim();
+        let (n, dim, b) = (self.n, self.dim, self.bits);
+        let len = 2 * n + 1;
+        let at = |name: &str| res.range(name).start;
+        let (point, is_label, label_bit, one, slot) = (
+            at("point"),
+            at("is_label"),
+            at("label_bit"),
+            at("one"),
+            at("query_slot"),
+        );
+        let (addr, read, query, answer) =
+            (at("addr"), at("addr_read"), at("addr_query"), at("answer"));
+        let mut embed = Matrix::zeros(d, dim + 2);
+        for e in 0..dim {
+            embed.set(point + e, e, 1.0);
+        }
+        embed.set(is_label, dim, 1.0);
+        embed.set(label_bit, dim + 1, 1.0);
+        let mut bias = vec![0.0; d];
+        bias[one] = 1.0;
+        let mut pos = Matrix::zeros(len, d);
+        for i in 0..n {
+            for r in 0..b {
+                pos.set(2 * i, addr + r, self.address(i, r));
+                pos.set(2 * i + 1, addr + r, self.address(i, r));
+            }
+        }
+        pos.set(len - 1, slot, 1.0);
+        // Layer 1: scores η·<x_q, x_j> − η·(is_label_j + 2·query_slot_j).
+        let c1 = score_scale(prec, dim + 1)?;
+        let w1 = self.eta / c1;
+        let mut q1 = Matrix::zeros(dim + 1, d);
+        let mut k1 = Matrix::zeros(dim + 1, d);
+        for e in 0..dim {
+            q1.set(e, point + e, w1);
+            k1.set(e, point + e, 1.0);
+        }
+        q1.set(dim, one, w1);
+        k1.set(dim, is_label, -1.0);
+        k1.set(dim, slot, -2.0);
+        let mut fc1 = Matrix::zeros(2 * b, d);
+        let mut b1 = vec![0.0; 2 * b];
+        let mut fc2 = Matrix::zeros(d, 2 * b);
+        let mut b2 = vec![0.0; d];
+        for r in 0..b {
+            fc1.set(2 * r, read + r, self.clip_slope);
+            fc1.set(2 * r + 1, read + r, self.clip_slope);
+            b1[2 * r] = 1.0;
+            b1[2 * r + 1] = -1.0;
+            fc2.set(query + r, 2 * r, 1.0);
+            fc2.set(query + r, 2 * r + 1, -1.0);
+            b2[query + r] = -1.0;
+        }
+        let layer1 = Block {
+            ln1: None,
+            q: Linear::new(q1, None)?,
+            k: Linear::new(k1, None)?,
+            v: Linear::new(select(b, d, addr, 1.0), None)?,
+            o: Linear::new(place(d, b, read), None)?,
+            ln2: None,
+            mlp: Some((Linear::new(fc1, Some(b1))?, Linear::new(fc2, Some(b2))?)),
+        };
+        // Layer 2: scores η₂·(<S_q, S_j> + is_label_j).
+        let c2 = score_scale(prec, b + 1)?;
+        let w2 = self.eta2 / c2;
+        let mut q2 = Matrix::zeros(b + 1, d);
+        let mut k2 = Matrix::zeros(b + 1, d);
+        for r in 0..b {
+            q2.set(r, query + r, w2);
+            k2.set(r, addr + r, 1.0);
+        }
+        q2.set(b, one, w2);
+        k2.set(b, is_label, 1.0);
+        let layer2 = Block {
+            ln1: None,
+            q: Linear::new(q2, None)?,
+            k: Linear::new(k2, None)?,
+            v: Linear::new(select(1, d, label_bit, 1.0), None)?,
+            o: Linear::new(place(d, 1, answer), None)?,
+            ln2: None,
+            mlp: None,
+        };
+        let mut head = Matrix::zeros(1, d);
+        head.set(0, answer, 1.0);
+        let tr = Transformer::new(
+            Linear::new(embed, Some(bias))?,
+            PosCode::Table(pos),
+            vec![layer1, layer2],
+            None,
+            Some(Linear::new(head, Some(vec![-0.5]))?),
+            1,
+            true,
+        )?;
+        Ok(Model::Transformer(tr))
+    }
+
+    /// Multiply-adds of one forward pass (for the refusal estimate).
+    fn work(&self) -> f64 {
+        let d = self.layout().dim() as f64;
+        let (t, dim, b) = ((2 * self.n + 1) as f64, self.dim as f64, self.bits as f64);
+        t * d * (2.0 * dim + 8.0 * b + 8.0) + t * t * (dim + 2.0 * b + 3.0)
+    }
+}
+
+fn check_n(n: usize) -> Result<(), InputError> {
+    if (1..=MAX_N).contains(&n) {
+        Ok(())
+    } else {
+        Err(InputError::new(format!(
+            "nearest: --n is the number of labelled points, between 1 and {MAX_N}; got {n}"
+        )))
+    }
+}
+
+/// The precision the derivation asks for: `F` with `2√d·2^−F ≤ γ/8` (rounding the inputs
+/// takes at most a quarter of the margin) and `2T·2^−F ≤ 0.3` (the softmaxes' own rounding
+/// moves an attention output by less than the 0.3 of slack), and the integer bits that hold the
+/// largest pre-scale scores, `η·√(d+1)` in layer 1 and `η₂·(b+1)^{3/2}` in layer 2.
+pub fn design_precision(n: usize, dim: usize, margin: f64) -> Result<Precision, InputError> {
+    let len = (2 * n + 1) as f64;
+    let f_margin = (16.0 * (dim as f64).sqrt() / margin).log2().ceil();
+    let f_softmax = (len / 0.15).log2().ceil();
+    let f = f_margin.max(f_softmax).max(1.0) as u32;
+    let guess = fixed(20, f)?;
+    let d = Design::new(n, dim, margin, &guess)?;
+    let layer1 = d.eta * ((dim + 1) as f64).sqrt();
+    let layer2 = d.eta2 * ((d.bits + 1) as f64).powf(1.5);
+    let top = 1.25 * layer1.max(layer2) + 4.0;
+    fixed(top.log2().ceil() as u32, f)
+}
+
+/// A uniformly random unit vector (normalised Gaussian), orthogonal to `against` if given.
+fn unit(rng: &mut ChaCha8Rng, dim: usize, against: Option<&[f64]>) -> Vec<f64> {
+    loop {
+        let mut v: Vec<f64> = (0..dim)
+            .map(|_| {
+                let u1: f64 = 1.0 - rng.random::<f64>();
+                let u2: f64 = rng.random();
+                (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+            })
+            .collect();
+        for _ in 0..2 {
+            if let Some(q) = against {
+                let c: f64 = v.iter().zip(q).map(|(a, b)| a * b).sum();
+                v.iter_mut().zip(q).for_each(|(x, q)| *x -= c * q);
+            }
+        }
+        let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        if norm > 1e-6 {
+            v.iter_mut().for_each(|x| *x /= norm);
+            return v;
+        }
+    }
+}
+
+/// An adversarial instance against address bit `bit` (`None`: against all bits at once): the
+/// query; point `nearest` at similarity `top`; every point whose address differs from the
+/// nearest's in `bit` (every other point, for `None`) at exactly `top − γ − 10⁻⁹`, all of them
+/// at the margin and pulling `addr_read` the wrong way in that bit; every other point at
+/// similarity −1; label `label` for the nearest point and `!label` for all others.
+#[allow(clippy::too_many_arguments)]
+fn adversarial(
+    task: &Nearest,
+    n: usize,
+    dim: usize,
+    margin: f64,
+    nearest: usize,
+    bit: Option<usize>,
+    top: f64,
+    label: bool,
+    rng: &mut ChaCha8Rng,
+) -> Result<Case, InputError> {
+    let query = unit(rng, dim, None);
+    let mut points: Vec<Vec<f64>> = (0..n)
+        .map(|i| {
+            let c = if i == nearest {
+                top
+            } else if bit.is_none_or(|r| (i >> r) & 1 != (nearest >> r) & 1) {
+                (top - margin - SLACK).max(-1.0)
+            } else {
+                -1.0
+            };
+            let u = unit(rng, dim, Some(&query));
+            let s = (1.0 - c * c).max(0.0).sqrt();
+            query.iter().zip(&u).map(|(q, u)| c * q + s * u).collect()
+        })
+        .collect();
+    let mut tokens = Vec::with_capacity(2 * n + 1);
+    for i in 0..n {
+        tokens.push(0);
+        tokens.push(Nearest::label_token(if i == nearest {
+            label
+        } else {
+            !label
+        }));
+    }
+    tokens.push(0);
+    points.push(query);
+    case(task, &tokens, &points)
+}
+
+fn case(task: &Nearest, tokens: &[u32], points: &[Vec<f64>]) -> Result<Case, InputError> {
+    let expected = task
+        .label(tokens, points)?
+        .as_bit()
+        .ok_or_else(|| InputError::new("nearest: the task's label is not a bit"))?;
+    Ok(Case {
+        inputs: task.embed(tokens, points)?,
+        expected,
+        text: format!(
+            "{} (similarities {:?})",
+            task.vocab().render(tokens),
+            task.similarities(tokens, points)?
+                .iter()
+                .map(|s| (s * 1e4).round() / 1e4)
+                .collect::<Vec<f64>>()
+        ),
+    })
+}
+
+/// The similarities of the nearest point in the adversarial family: at the bottom (the labels
+/// and the query itself then sit at the margin too), in the middle, at the top.
+fn tops(margin: f64) -> [f64; 3] {
+    [-1.0 + margin + 1e-6, 0.0, 1.0]
+}
+
+/// The similarities of the nearest point the search's trials use: the bottom only, where every
+/// kind of key sits at the margin.
+fn tops_for(margin: f64, full: bool) -> Vec<f64> {
+    if full {
+        tops(margin).to_vec()
+    } else {
+        vec![tops(margin)[0]]
+    }
+}
+
+/// Instances in the adversarial family at `n` points with `bits` address bits.
+fn adversarial_count(n: usize, bits: usize, full: bool) -> u64 {
+    (n * (bits + 1) * 2) as u64 * if full { 3 } else { 1 }
+}
+
+fn verify(
+    d: &Design,
+    model: &Model,
+    prec: &Precision,
+    opts: &ConstructOptions,
+    samples: u64,
+    full: bool,
+) -> Result<(Tally, String), InputError> {
+    let task = Nearest::new(d.n, d.dim, d.margin)?;
+    let mut rng = example_rng(opts.seed, ADVERSARIAL_STREAM);
+    let mut adv = Vec::new();
+    for nearest in 0..d.n {
+        for bit in (0..d.bits).map(Some).chain([None]) {
+            for &top in &tops_for(d.margin, full) {
+                for label in [false, true] {
+                    adv.push(adversarial(
+                        &task, d.n, d.dim, d.margin, nearest, bit, top, label, &mut rng,
+                    ));
+                }
+            }
+        }
+    }
+    let random = (0..samples).map(|i| {
+        let ex = task.generate(&mut example_rng(opts.seed, i));
+        case(&task, &ex.tokens, &ex.points)
+    });
+    let t = tally(model, prec, adv.into_iter().chain(random))?;
+    let words = format!(
+        "adversarial: each of the {} points as the nearest at similarity {:?}, for each of the {} address bits every point with the other value of that bit at exactly γ = {} below it (the rest at −1), and every other point at the margin; its label 0 or 1 and all others' the opposite ({} instances){}",
+        d.n,
+        tops_for(d.margin, full),
+        d.bits,
+        d.margin,
+        adversarial_count(d.n, d.bits, full),
+        if samples > 0 {
+            format!(
+                ", plus {samples} random instances of the task's generator (seed {})",
+                opts.seed
+            )
+        } else {
+            String::new()
+        }
+    );
+    Ok((t, words))
+}
+
+fn build_and_verify(
+    design: &Design,
+    prec: &Precision,
+    opts: &ConstructOptions,
+    full: bool,
+) -> Result<Construction, InputError> {
+    let samples = if full { opts.samples } else { 0 };
+    let instances = adversarial_count(design.n, design.bits, full) + samples;
+    let work = design.work() * instances as f64;
+    if work > MAX_WORK {
+        return Err(InputError::new(format!(
+            "verifying the nearest construction at n = {} on {instances} instances costs about {work:.1e} multiply-adds (limit {MAX_WORK:.0e}); lower --n or --samples",
+            design.n
+        )));
+    }
+    let model = design.model(prec)?;
+    let (t, words) = verify(design, &model, prec, opts, samples, full)?;
+    let details = json!({
+        "dim": design.dim,
+        "margin": design.margin,
+        "margin_after_rounding": design.margin_eff,
+        "address_bits": design.bits,
+        "eta": design.eta,
+        "eta2": design.eta2,
+        "nearest_weight_target": NEAREST_WEIGHT,
+        "clip_slope": design.clip_slope,
+        "positions": 2 * design.n + 1,
+        "saturated_roundings": t.saturated,
+        "layout": design.layout().blocks().map(|(name, r)| json!({"block": name, "start": r.start, "end": r.end})).collect::<Vec<_>>(),
+        "seed": opts.seed,
+    });
+    let report = report(
+        "nearest", RESULT, design.n, &model, prec, words, false, &t, details,
+    );
+    Ok(Construction {
+        model: Some(model),
+        precision: Some(*prec),
+        report,
+    })
+}
+
+/// `ccsep construct nearest --n N`: builds the Thm 7 Transformer for `n` labelled points (the
+/// task's defaults `d = 16`, `γ = 0.1`) and verifies it at `opts.precision` (default: the
+/// derivation's [`design_precision`]) on the adversarial family plus `opts.samples` random
+/// instances. Never exhaustive: the inputs are real vectors.
+pub fn construct(opts: &ConstructOptions) -> Result<Construction, InputError> {
+    let n = opts.n;
+    check_n(n)?;
+    let prec = resolve(opts.precision, 2 * n + 1, || {
+        design_precision(n, DIM, MARGIN)
+    })?;
+    let design = Design::new(n, DIM, MARGIN, &prec)?;
+    build_and_verify(&design, &prec, opts, true)
+}
+
+/// The smallest `d_model × bits` found at `opts.n`: the width is fixed by `d` and `b`, so only
+/// `fixed:I.F` is searched (the search of `equality`, candidates on the adversarial family, the
+/// winner also on `opts.samples` random instances). The other bound: an RNN needs `m·p ≥ n`
+/// (Thm 8: `n` labelled points carry DISJ_n).
+pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
+    let n = opts.n;
+    check_n(n)?;
+    let probe = Design {
+        n,
+        dim: DIM,
+        margin: MARGIN,
+        bits: (usize::BITS - (n.max(2) - 1).leading_zeros()) as usize,
+        margin_eff: MARGIN,
+        eta: 1.0,
+        eta2: 1.0,
+        clip_slope: 2.0,
+    };
+    refuse_search(
+        "nearest",
+        20.0,
+        probe.work() * adversarial_count(n, probe.bits, false) as f64,
+        probe.work() * (adversarial_count(n, probe.bits, true) + opts.samples) as f64,
+    )?;
+    let width = probe.layout().dim();
+    let hint = |_: &(), f: u32| {
+        fixed(20, f)
+            .and_then(|p| Design::new(n, DIM, MARGIN, &p))
+            .map_or(1, |d| {
+                (d.eta * ((DIM + 1) as f64).sqrt() + 2.0).log2().ceil() as u32
+            })
+    };
+    let trial = |_: &(), prec: &Precision, full: bool| {
+        let Ok(design) = Design::new(n, DIM, MARGIN, prec) else {
+            return Ok(None);
+        };
+        build_and_verify(&design, prec, opts, full).map(Some)
+    };
+    let (size, c) = search_sizes(
+        "nearest",
+        n,
+        std::iter::once(Ok(())),
+        1,
+        move |_| width,
+        1,
+        hint,
+        trial,
+    )?;
+    Ok(size_point(
+        &c,
+        size,
+        n as f64,
+        format!(
+            "RNN: m·p ≥ n = {n} bits (Thm 8: n labelled points and their queries carry DISJ_{n}; N/2 for N ≈ 2n tokens)"
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::numeric::Stats;
+    use crate::protocol::decode;
+
+    fn opts(n: usize) -> ConstructOptions {
+        ConstructOptions {
+            n,
+            samples: 300,
+            ..ConstructOptions::default()
+        }
+    }
+
+    #[test]
+    fn correct_on_adversarial_and_random_instances() {
+        for n in [1, 2, 5, 16] {
+            let c = construct(&opts(n)).unwrap();
+            let r = &c.report;
+            assert!(r.correct, "n = {n}: {:?}", r.first_error);
+            assert!(!r.exhaustive);
+            let bits = (usize::BITS - (n.max(2) - 1).leading_zeros()) as u64;
+            assert_eq!(r.instances, 6 * n as u64 * (bits + 1) + 300);
+            assert_eq!((r.heads, r.layers), (1, 2));
+        }
+    }
+
+    #[test]
+    fn the_model_agrees_with_a_lone_forward_pass() {
+        let c = construct(&opts(3)).unwrap();
+        let (model, prec) = (c.model.unwrap(), c.precision.unwrap());
+        let task = Nearest::new(3, DIM, MARGIN).unwrap();
+        for i in 0..50 {
+            let ex = task.generate(&mut example_rng(99, i));
+            let inputs = task.embed(&ex.tokens, &ex.points).unwrap();
+            let trace = model
+                .forward(&inputs, &prec, &mut Stats::default())
+                .unwrap();
+            let want = ex.label.as_bit().unwrap();
+            assert_eq!(decode(trace.outputs.last().unwrap()), want, "{}", ex.text);
+        }
+    }
+
+    fn check(d: &Design, prec: &Precision) -> Tally {
+        let model = d.model(prec).unwrap();
+        verify(d, &model, prec, &opts(d.n), 300, true).unwrap().0
+    }
+
+    #[test]
+    fn eta_too_small_is_caught() {
+        let prec = design_precision(8, DIM, MARGIN).unwrap();
+        let mut d = Design::new(8, DIM, MARGIN, &prec).unwrap();
+        assert_eq!(check(&d, &prec).errors, 0);
+        // The paper's temperature with the margin not corrected... and then far too cold.
+        d.eta = 2.0;
+        let t = check(&d, &prec);
+        assert!(t.errors > 0 && t.first_error.is_some(), "{t:?}");
+    }
+
+    #[test]
+    fn a_broken_clip_or_threshold_is_caught() {
+        let prec = design_precision(8, DIM, MARGIN).unwrap();
+        let mut d = Design::new(8, DIM, MARGIN, &prec).unwrap();
+        // Slope 1/20: |u| ≤ 1 gives |addr_query| ≤ 1/20 instead of exactly 1, so layer 2's
+        // scores no longer single out the label.
+        d.clip_slope = 0.05;
+        assert!(check(&d, &prec).errors > 0);
+        let d = Design::new(8, DIM, MARGIN, &prec).unwrap();
+        let Model::Transformer(t) = d.model(&prec).unwrap() else {
+            unreachable!()
+        };
+        // The head's bias at +1/2 instead of −1/2: every answer reads 1.
+        let head = t.head().unwrap();
+        let broken = Transformer::new(
+            t.embed().clone(),
+            t.pos().clone(),
+            t.blocks().to_vec(),
+            None,
+            Some(Linear::new(head.weight().clone(), Some(vec![0.5])).unwrap()),
+            1,
+            true,
+        )
+        .unwrap();
+        let t = verify(&d, &Model::Transformer(broken), &prec, &opts(8), 50, true)
+            .unwrap()
+            .0;
+        assert!(t.errors > 0);
+    }
+
+    #[test]
+    fn a_perturbed_address_is_caught() {
+        let prec = design_precision(4, DIM, MARGIN).unwrap();
+        let d = Design::new(4, DIM, MARGIN, &prec).unwrap();
+        let Model::Transformer(t) = d.model(&prec).unwrap() else {
+            unreachable!()
+        };
+        // Label 1 carries label 0's address: a query near point 1 reads label 0.
+        let PosCode::Table(mut pos) = t.pos().clone() else {
+            unreachable!()
+        };
+        let addr = d.layout().range("addr");
+        for r in addr.clone() {
+            pos.set(3, r, pos.get(1, r));
+        }
+        let broken = Transformer::new(
+            t.embed().clone(),
+            PosCode::Table(pos),
+            t.blocks().to_vec(),
+            None,
+            t.head().cloned(),
+            1,
+            true,
+        )
+        .unwrap();
+        let t = verify(&d, &Model::Transformer(broken), &prec, &opts(4), 0, true)
+            .unwrap()
+            .0;
+        assert!(t.errors > 0);
+    }
+
+    #[test]
+    fn too_coarse_a_precision_is_refused_or_fails() {
+        // fixed:10.4: rounding the points can eat the whole margin γ = 0.1.
+        let e = Design::new(4, DIM, MARGIN, &fixed(10, 4).unwrap()).unwrap_err();
+        assert!(e.message.contains("fraction bits"));
+        // Enough fraction bits but too few integer bits for the scores: wrong answers.
+        let prec = fixed(3, 10).unwrap();
+        let d = Design::new(8, DIM, MARGIN, &prec).unwrap();
+        assert!(check(&d, &prec).errors > 0);
+    }
+
+    #[test]
+    fn bad_input_is_an_error_not_a_panic() {
+        assert!(construct(&opts(0)).is_err());
+        assert!(construct(&opts(MAX_N + 1)).is_err());
+        let huge = ConstructOptions {
+            samples: u64::MAX / 2,
+            ..opts(8)
+        };
+        assert!(
+            construct(&huge)
+                .unwrap_err()
+                .message
+                .contains("multiply-adds")
+        );
+    }
+
+    #[test]
+    fn smallest_is_correct_and_one_bit_less_fails() {
+        let o = opts(4);
+        let s = smallest(&o).unwrap();
+        assert!(s.correct);
+        let crate::numeric::Format::Fixed {
+            int_bits,
+            frac_bits,
+        } = Precision::parse(&s.precision).unwrap().format()
+        else {
+            panic!("fixed point")
+        };
+        let fewer = [
+            int_bits.checked_sub(1).map(|i| (i, frac_bits)),
+            frac_bits.checked_sub(1).map(|f| (int_bits, f)),
+        ];
+        for (i, f) in fewer.into_iter().flatten() {
+            let Ok(prec) = fixed(i, f) else { continue };
+            if let Ok(d) = Design::new(4, DIM, MARGIN, &prec) {
+                let model = d.model(&prec).unwrap();
+                let t = verify(&d, &model, &prec, &o, 0, true).unwrap().0;
+                assert!(t.errors > 0, "{} also works", prec.name());
+            }
+        }
+    }
 }

@@ -119,8 +119,8 @@ impl ActTables {
         if int_bits + frac_bits > TABLE_BITS {
             return None;
         }
-        static CACHE: OnceLock<Mutex<HashMap<(u32, u32, bool), &'static ActTables>>> =
-            OnceLock::new();
+        type Cache = Mutex<HashMap<(u32, u32, bool), &'static ActTables>>;
+        static CACHE: OnceLock<Cache> = OnceLock::new();
         let key = (int_bits, frac_bits, prec.rounding() == Rounding::Down);
         let mut cache = CACHE.get_or_init(Default::default).lock().ok()?;
         let t = cache.entry(key).or_insert_with(|| {

@@ -77,8 +77,15 @@ pub enum ModelSource {
     },
     /// A safetensors file (`model::load` with default options).
     Weights { arch: String, path: String },
-    /// One of the paper's constructions (`construct::construct`) at length `n`, seed `seed`.
-    Construct { name: String, n: usize, seed: u64 },
+    /// One of the paper's constructions (`construct::construct`) at length `n`, seed `seed`,
+    /// designed for `precision` (its constants depend on it; `None`: its own choice).
+    Construct {
+        name: String,
+        n: usize,
+        seed: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        precision: Option<String>,
+    },
 }
 
 impl ModelSource {
@@ -94,10 +101,17 @@ impl ModelSource {
     /// width`, pre-LN layer norms, a ReLU MLP of width `2·width`, sinusoidal positions and
     /// causal attention.
     pub fn build(&self, input: usize) -> Result<Model, InputError> {
-        if let ModelSource::Construct { name, n, seed } = self {
+        if let ModelSource::Construct {
+            name,
+            n,
+            seed,
+            precision,
+        } = self
+        {
             let opts = crate::construct::ConstructOptions {
                 n: *n,
                 seed: *seed,
+                precision: precision.as_deref().map(Precision::parse).transpose()?,
                 ..Default::default()
             };
             let built = crate::construct::construct(name, &opts)?;
