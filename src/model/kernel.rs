@@ -433,9 +433,10 @@ impl Arith {
             let t = self.tables.expect("tables present");
             for x in xs.iter_mut() {
                 let k = *x * t.scale;
-                if k == k.trunc() && k.abs() <= t.k_max as f64 && !(k == 0.0 && k.is_sign_negative())
-                {
-                    let (y, sat) = table[(k as i64 + t.k_max) as usize];
+                // An integer `k` converts back to the same bits; −0.0 and NaN do not.
+                let ki = k as i64;
+                if (ki as f64).to_bits() == k.to_bits() && ki.unsigned_abs() <= t.k_max as u64 {
+                    let (y, sat) = table[(ki + t.k_max) as usize];
                     *x = y;
                     stats.saturated += u64::from(sat);
                 } else {
