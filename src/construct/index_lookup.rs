@@ -1,12 +1,1339 @@
-//! Placeholder: being built (issue 5).
+//! Thm 1: index lookup with a one-layer, one-head softmax Transformer of width `2k + 3B`
+//! (`k = O(log N)` the code length, `B = ⌈log2 |Σ|⌉`) at `O(log N)` bits per number, built as an
+//! ordinary [`Transformer`] that reads the task's own one-hot tokens (`task::IndexLookup`:
+//! symbols `0 … |Σ|−1`, then `@q` = token `|Σ| + q`; a sequence is `s_0 … s_{N−1} @q`), so that
+//! `run`, `check` and the plots apply to it unchanged.
+//!
+//! The residual stream, block by block (names of [`Residual`] blocks in `code` font), in the
+//! paper's layout (data token `[ρ(s_i), 0_k, T(i)]`, query token `[0, T(q), 0_k]`):
+//! - embedding: symbol `s` writes its binary code `ρ(s)` (bit `b` of `s` in row `b`) into
+//!   `symbol_bits`; the query token `@q` writes `√k·T(q)` (the sign code of `q`, entries ±1)
+//!   into `query_code`. The positional table writes `√k·T(i)` into `pos_code` at positions
+//!   `0 … N−1`; its row `N` (the query's position) is zero.
+//! - attention: `q = w·query_code` with `w = η/√k` (this folds the model's score scale
+//!   `1/√d_k`, `d_k = k`, into `W_q`: the score is `η·<T(q), T(j)>`), `k = pos_code` (zero at
+//!   the query token), `v = symbol_bits` (zero at the query token), written by `W_o` into
+//!   `looked_up`: the attended average of the symbols' bits, `≈ ρ(s_q)`.
+//! - MLP: `answer_b = relu(2·looked_up_b − 1)`, which thresholds bit `b` at `1/2`.
+//! - head: `out_b = answer_b`.
+//!
+//! **Output convention**: `out_b > 0` ⇔ bit `b` of the answer is 1 (`out_b` is exactly that bit
+//! when the attention is hard). With |Σ| = 2 there is one output and `protocol::decode` reads it
+//! (`out[0] > 0` ⇔ symbol 1); for larger alphabets the answer is `Σ_b [out_b > 0]·2^b`.
+//!
+//! Temperature ([`eta`]): the paper's `η > ln(3N)/(1 − 2γ)` (`2·ln(3N)` at `γ = 1/4`), the
+//! smallest integer above it; codes ([`vectors::codes`]) have every `|<T(i), T(j)>| ≤ γ`. With
+//! these the softmax puts more than 3/4 of its weight on the target in exact arithmetic; at a
+//! bounded precision nothing is assumed: [`verify`] runs the model's own forward pass.
+//!
+//! Verification ([`verify`]) always runs the model at the precision (`Model::prepare`, then
+//! `Prepared::prefix_cache` / `Prepared::last_outputs`, which equal `Prepared::forward` bit for
+//! bit): on every instance when there are at most [`EXHAUSTIVE_MAX_INSTANCES`], otherwise on the
+//! worst-case family for every query and bit plus whole random strings × all `N` queries.
+//! `proofs/thm1-index-lookup.md` argues that the worst-case family is exact: the model is
+//! correct on every string if and only if it is correct on that family, at every precision and
+//! both accumulation modes.
+//!
+//! Searches: [`smallest_fixed`] (the fewest fraction bits, then integer bits, of `fixed:I.F`),
+//! [`smallest_paper`] (the smallest `paper:K`), and [`smallest`] (the size curve's point: the
+//! code length bisected below the paper's, then the precision again).
+//!
+//! Sizes in the report: width `d_model = 2k + 3B`, one head, one layer; parameters count every
+//! stored number (zeros included; the one-hot embedding has `|Σ| + N` columns and the positional
+//! table `N + 1` rows); `state_bits` are the Thm 4 message bits `3·m·(p + ⌈log2(N+1)⌉)·H` with
+//! `m = d_model`, `p` the bits per number, `H = 1` and `N + 1` the sequence length.
 
-use super::{ConstructOptions, Construction, SizePoint};
+use rand::RngExt;
+use rayon::prelude::*;
+use serde::Serialize;
+use serde_json::json;
+
+use super::subspace::Residual;
+use super::vectors::{self, random_signs, worst_inner};
+use super::{ConstructOptions, ConstructReport, Construction, SizePoint};
 use crate::error::InputError;
+use crate::model::{Block, Continuation, Linear, Matrix, Model, PosCode, Prepared, Transformer};
+use crate::numeric::{Accumulate, Format, Precision, Rounding, Stats};
+use crate::protocol::decode;
+use crate::task::{IndexLookup, Label, Task, example_rng};
 
-pub fn construct(_opts: &ConstructOptions) -> Result<Construction, InputError> {
-    Err(InputError::new("construct index_lookup: not built yet"))
+/// The construction's name (one of `construct::NAMES`).
+pub const NAME: &str = "index-lookup";
+
+/// The paper's result this module realises.
+pub const RESULT: &str = "Thm 1";
+
+/// Largest `N`: the longest list of codes `vectors::codes` makes.
+pub const MAX_N: usize = vectors::MAX_N;
+
+/// Most instances (`|Σ|^N · N`) checked one by one; above, the worst-case family and random
+/// strings are checked instead.
+pub const EXHAUSTIVE_MAX_INSTANCES: u64 = 1 << 20;
+
+/// Most multiply-adds one verification may cost before it is refused (about 1e10 run per
+/// second on two cores, so a few minutes; see [`work`]).
+pub const MAX_WORK: f64 = 2e12;
+
+/// Largest integer bits of the fixed-point search.
+pub const MAX_INT_BITS: u32 = 24;
+
+/// Largest fraction bits of the fixed-point search.
+pub const MAX_FRAC_BITS: u32 = 24;
+
+/// Continuations run per call of `Prepared::last_outputs` (a stop at the first error waits for
+/// at most this many).
+const CHUNK: usize = 4096;
+
+/// How much slower `Accumulate::Format` runs than `Accumulate::Wide` (every product and partial
+/// sum rounded one at a time; measured about 130 at N = 2^10), for the work estimate.
+const FORMAT_SLOWDOWN: f64 = 150.0;
+
+/// Bits of the binary code `ρ` of a symbol: `B = ⌈log2 |Σ|⌉` (at least 1).
+pub fn symbol_bits(alphabet: usize) -> usize {
+    (usize::BITS - (alphabet.max(2) - 1).leading_zeros()) as usize
 }
 
-pub fn smallest(_opts: &ConstructOptions) -> Result<SizePoint, InputError> {
-    Err(InputError::new("construct index_lookup: not built yet"))
+/// The paper's temperature: the smallest integer `η > ln(3N)/(1 − 2γ)` (`2·ln(3N)` at
+/// `γ = 1/4`). With codes of margin `γ` the target's logit is at least `(1 − γ)·η` and every other
+/// at most `γ·η` (the paper's `3η/4` and `η/4`), so every other weight is below `1/(3N)` times the
+/// target's. Fails unless `0 < γ < 1/2` and `N ≥ 1`.
+pub fn eta(n: usize, gamma: f64) -> Result<f64, InputError> {
+    if n == 0 || gamma.is_nan() || gamma <= 0.0 || gamma >= 0.5 {
+        return Err(InputError::new(format!(
+            "index lookup: needs N ≥ 1 and a code margin 0 < γ < 1/2 (the logit gap (1 − 2γ)·η \
+             must be positive); got N = {n}, γ = {gamma}"
+        )));
+    }
+    Ok(((3.0 * n as f64).ln() / (1.0 - 2.0 * gamma)).floor() + 1.0)
+}
+
+/// Everything the weights of one Thm 1 Transformer are computed from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Design {
+    /// |Σ|, the symbols of the task.
+    pub alphabet: usize,
+    /// `N`, the symbols before the query.
+    pub n: usize,
+    /// The positional codes `√k·T(0) … √k·T(N−1)`, one per row, entries ±1.
+    pub codes: Matrix,
+    /// The temperature `η`: the score of position `j` for query `q` is `η·<T(q), T(j)>`.
+    pub eta: f64,
+}
+
+impl Design {
+    /// The design for `alphabet` symbols and length `n` with sign codes `codes` (`n` rows of
+    /// entries `±c`, as `vectors::codes` and `vectors::random_signs` make them) and
+    /// temperature `eta`. Fails on shapes that do not fit, entries that are not signs, or a
+    /// temperature that is not positive and finite.
+    pub fn new(alphabet: usize, n: usize, codes: &Matrix, eta: f64) -> Result<Self, InputError> {
+        IndexLookup::new(alphabet, n)?;
+        if codes.rows() != n || codes.cols() == 0 {
+            return Err(InputError::new(format!(
+                "index lookup: needs one code per position ({n} rows of length k ≥ 1), got a {}×{} matrix",
+                codes.rows(),
+                codes.cols()
+            )));
+        }
+        let c = codes.data()[0].abs();
+        if c == 0.0 || !c.is_finite() || codes.data().iter().any(|x| x.abs() != c) {
+            return Err(InputError::new(
+                "index lookup: the codes must be sign vectors (every entry ±c for one c > 0); \
+                 use vectors::codes or vectors::random_signs",
+            ));
+        }
+        if !(eta.is_finite() && eta > 0.0) {
+            return Err(InputError::new(format!(
+                "index lookup: the temperature η must be positive and finite, got {eta}"
+            )));
+        }
+        let signs = codes
+            .data()
+            .iter()
+            .map(|&x| if x > 0.0 { 1.0 } else { -1.0 })
+            .collect();
+        Ok(Design {
+            alphabet,
+            n,
+            codes: Matrix::new(n, codes.cols(), signs)?,
+            eta,
+        })
+    }
+
+    /// The code length `k` (`d_k`).
+    pub fn k(&self) -> usize {
+        self.codes.cols()
+    }
+
+    /// `B = ⌈log2 |Σ|⌉`, the model's outputs.
+    pub fn bits(&self) -> usize {
+        symbol_bits(self.alphabet)
+    }
+
+    /// The worst normalised inner product `max_{i≠j} |<T(i), T(j)>|` of the codes.
+    pub fn worst_inner(&self) -> f64 {
+        worst_inner(&self.codes) / self.k() as f64
+    }
+
+    /// The residual stream's blocks, in order: `symbol_bits` (B), `query_code` (k), `pos_code`
+    /// (k), `looked_up` (B), `answer` (B).
+    pub fn layout(&self) -> Residual {
+        let mut r = Residual::new();
+        r.add("symbol_bits", self.bits());
+        r.add("query_code", self.k());
+        r.add("pos_code", self.k());
+        r.add("looked_up", self.bits());
+        r.add("answer", self.bits());
+        r
+    }
+
+    /// The weight of `W_q`: `w = η·√d_k / k = η/√k` (the codes in the residual are `√k·T`).
+    pub fn query_weight(&self) -> f64 {
+        self.eta / (self.k() as f64).sqrt()
+    }
+
+    /// The temperature the model has at `prec` (`paper:K` resolved with `N + 1`):
+    /// `round(w)·k·round(1/√k)`, the score of a key equal to the query.
+    pub fn eta_at(&self, prec: &Precision) -> Result<f64, InputError> {
+        let prec = resolve(prec, self.n)?;
+        let mut st = Stats::default();
+        let k = self.k() as f64;
+        Ok(prec.round(self.query_weight(), &mut st) * k * prec.round(1.0 / k.sqrt(), &mut st))
+    }
+
+    /// The Transformer (one layer, one head, causal attention, ReLU MLP, no layer norm).
+    pub fn model(&self) -> Result<Model, InputError> {
+        let res = self.layout();
+        let (d, b, k, n, a) = (res.dim(), self.bits(), self.k(), self.n, self.alphabet);
+        let (sym, query, pos, looked, answer) = (
+            res.range("symbol_bits"),
+            res.range("query_code"),
+            res.range("pos_code"),
+            res.range("looked_up"),
+            res.range("answer"),
+        );
+        let mut embed = Matrix::zeros(d, a + n);
+        for s in 0..a {
+            for bit in 0..b {
+                if (s >> bit) & 1 == 1 {
+                    embed.set(sym.start + bit, s, 1.0);
+                }
+            }
+        }
+        let mut table = Matrix::zeros(n + 1, d);
+        for i in 0..n {
+            for c in 0..k {
+                embed.set(query.start + c, a + i, self.codes.get(i, c));
+                table.set(i, pos.start + c, self.codes.get(i, c));
+            }
+        }
+        let block = Block {
+            ln1: None,
+            q: Linear::new(select(k, d, query.start, self.query_weight()), None)?,
+            k: Linear::new(select(k, d, pos.start, 1.0), None)?,
+            v: Linear::new(select(b, d, sym.start, 1.0), None)?,
+            o: Linear::new(place(d, b, looked.start), None)?,
+            ln2: None,
+            mlp: Some((
+                Linear::new(select(b, d, looked.start, 2.0), Some(vec![-1.0; b]))?,
+                Linear::new(place(d, b, answer.start), None)?,
+            )),
+        };
+        let head = Linear::new(select(b, d, answer.start, 1.0), None)?;
+        Ok(Model::Transformer(Transformer::new(
+            Linear::new(embed, None)?,
+            PosCode::Table(table),
+            vec![block],
+            None,
+            Some(head),
+            1,
+            true,
+        )?))
+    }
+}
+
+/// A `rows × d` matrix that reads the block starting at `from` (times `w`).
+fn select(rows: usize, d: usize, from: usize, w: f64) -> Matrix {
+    let mut m = Matrix::zeros(rows, d);
+    for r in 0..rows {
+        m.set(r, from + r, w);
+    }
+    m
+}
+
+/// A `d × cols` matrix that writes its input into the block starting at `to`.
+fn place(d: usize, cols: usize, to: usize) -> Matrix {
+    let mut m = Matrix::zeros(d, cols);
+    for c in 0..cols {
+        m.set(to + c, c, 1.0);
+    }
+    m
+}
+
+/// How to verify a model.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Check {
+    /// Random instances on top of the worst-case family (when not exhaustive), rounded up to
+    /// whole random strings, each with all `N` queries.
+    pub samples: u64,
+    /// Seed of the random strings (string `r` is drawn from `task::example_rng(seed, r)`).
+    pub seed: u64,
+    /// Stop at the first wrong answer (the searches); counts then cover what was checked.
+    pub stop_at_first_error: bool,
+}
+
+/// What a verification found.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Verification {
+    /// No wrong answer on any instance checked, and at least one instance checked.
+    pub correct: bool,
+    /// Every instance was checked.
+    pub exhaustive: bool,
+    /// Instances (string, query) checked.
+    pub instances: u64,
+    /// Instances answered wrongly.
+    pub errors: u64,
+    /// The first wrong instance in the order checked, as tokens (long strings run-length
+    /// encoded, random ones by their seed).
+    pub first_error: Option<String>,
+    /// What was checked, in words.
+    pub verified_on: String,
+    /// The smallest output `out_b` over checked instances whose answer has bit `b` = 1 (`None`
+    /// if there is none): it must be positive.
+    pub min_output_bit_one: Option<f64>,
+    /// The largest output `out_b` over checked instances whose answer has bit `b` = 0: it must
+    /// not be positive.
+    pub max_output_bit_zero: Option<f64>,
+    /// Saturation and NaN counts of the parameters' rounding and the operations run.
+    pub stats: Stats,
+}
+
+/// The model's answer from its outputs: `decode` with one output (|Σ| = 2), else the bits
+/// `[out_b > 0]`.
+fn answer(out: &[f64]) -> usize {
+    match out {
+        [_] => usize::from(decode(out)),
+        _ => out
+            .iter()
+            .enumerate()
+            .map(|(b, &o)| usize::from(o > 0.0) << b)
+            .sum(),
+    }
+}
+
+/// `work`'s inputs: the prefixes and continuations one verification runs.
+fn plan_size(alphabet: usize, n: usize, samples: u64) -> (bool, f64, f64) {
+    let total = (alphabet as f64).powi(n.min(1000) as i32) * n as f64;
+    if total <= EXHAUSTIVE_MAX_INSTANCES as f64 {
+        return (true, total / n as f64, total);
+    }
+    let b = symbol_bits(alphabet) as f64;
+    let strings = samples.div_ceil(n as u64) as f64;
+    (false, 1.0 + b + strings, (2.0 * b + strings) * n as f64)
+}
+
+/// Multiply-adds one verification of a design with code length `k` costs, about: per prefix
+/// the key projections (`N·d·k`), per continuation the scores (`(N + 1)·k`), the softmax and
+/// value sums and its own projections (`2·d·k`); about 150 times that with format
+/// accumulation.
+pub fn work(alphabet: usize, n: usize, k: usize, samples: u64, accumulate: Accumulate) -> f64 {
+    let (_, prefixes, items) = plan_size(alphabet, n, samples);
+    let d = (2 * k + 3 * symbol_bits(alphabet)) as f64;
+    let (n, k) = (n as f64, k as f64);
+    let w = prefixes * n * d * (k + 1.0) + items * ((n + 1.0) * (k + 8.0) + 2.0 * d * k);
+    match accumulate {
+        Accumulate::Wide => w,
+        Accumulate::Format => w * FORMAT_SLOWDOWN,
+    }
+}
+
+fn check_work(
+    alphabet: usize,
+    n: usize,
+    k: usize,
+    samples: u64,
+    prec: &Precision,
+) -> Result<(), InputError> {
+    let w = work(alphabet, n, k, samples, prec.accumulate());
+    if w > MAX_WORK {
+        return Err(InputError::new(format!(
+            "index lookup: verifying N = {n}, k = {k} at {} ({:?} accumulation) would take about \
+             {w:.1e} multiply-adds, about {:.0} s on two cores (limit {MAX_WORK:.0e}); choose a \
+             smaller N, fewer samples or wide accumulation",
+            prec.name(),
+            prec.accumulate(),
+            w / 1e10
+        )));
+    }
+    Ok(())
+}
+
+/// Resolves `paper:K` with the model's input length `N + 1`.
+fn resolve(prec: &Precision, n: usize) -> Result<Precision, InputError> {
+    match prec.format() {
+        Format::Paper { .. } => prec.for_length(n as u64 + 1),
+        _ => Ok(*prec),
+    }
+}
+
+/// One string family sharing a prefix: instances are the prefix with at most one symbol
+/// replaced, and a query.
+struct Family {
+    prefix: Vec<usize>,
+    /// `(q, replaced (position, symbol))`.
+    instances: Vec<(usize, Option<(usize, usize)>)>,
+    /// How a string of the family is named in `first_error` when it is long.
+    random: Option<u64>,
+}
+
+/// The running totals of a verification.
+#[derive(Default)]
+struct Tally {
+    instances: u64,
+    errors: u64,
+    first_error: Option<String>,
+    min_one: Option<f64>,
+    max_zero: Option<f64>,
+}
+
+impl Tally {
+    /// Records one instance: the answer `want` and the model's outputs.
+    fn record(&mut self, want: usize, out: &[f64], describe: impl FnOnce() -> String) {
+        self.instances += 1;
+        for (b, &o) in out.iter().enumerate() {
+            if (want >> b) & 1 == 1 {
+                self.min_one = Some(self.min_one.map_or(o, |m| m.min(o)));
+            } else {
+                self.max_zero = Some(self.max_zero.map_or(o, |m| m.max(o)));
+            }
+        }
+        if answer(out) != want {
+            self.errors += 1;
+            if self.first_error.is_none() {
+                self.first_error = Some(describe());
+            }
+        }
+    }
+
+    fn merge(&mut self, o: Tally) {
+        self.instances += o.instances;
+        self.errors += o.errors;
+        if self.first_error.is_none() {
+            self.first_error = o.first_error;
+        }
+        self.min_one = match (self.min_one, o.min_one) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.max_zero = match (self.max_zero, o.max_zero) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+    }
+}
+
+/// The tokens of `symbols` then `@q`, as text: the task's rendering up to 64 symbols, longer
+/// strings run-length encoded (`0^4095 1 0^12288 @4095`).
+fn render(task: &IndexLookup, symbols: &[usize], q: usize) -> String {
+    if symbols.len() <= 64 {
+        let tokens = task.sequence(symbols, q).expect("a valid instance");
+        return task.vocab().render(&tokens);
+    }
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < symbols.len() {
+        let j = (i..symbols.len())
+            .find(|&j| symbols[j] != symbols[i])
+            .unwrap_or(symbols.len());
+        parts.push(if j - i == 1 {
+            symbols[i].to_string()
+        } else {
+            format!("{}^{}", symbols[i], j - i)
+        });
+        i = j;
+    }
+    parts.push(format!("@{q}"));
+    parts.join(" ")
+}
+
+/// String `r` of the random strings of `seed`.
+fn random_string(alphabet: usize, n: usize, seed: u64, r: u64) -> Vec<usize> {
+    let mut rng = example_rng(seed, r);
+    (0..n).map(|_| rng.random_range(0..alphabet)).collect()
+}
+
+/// Checks `model` on index lookup over `alphabet` symbols and length `n` at `prec` (`paper:K`
+/// is resolved with the input length `N + 1`), with the model's own forward pass: every
+/// instance when `|Σ|^N·N ≤` [`EXHAUSTIVE_MAX_INSTANCES`]; otherwise, for every query `q` and
+/// bit `b`, the two worst-case strings (bit `b` of `s_q` is 1 and of every other symbol 0:
+/// `s_q = 2^b`, the rest `0`; and the complement: `s_q = 0`, the rest `2^b`), plus
+/// `⌈samples/N⌉` random strings × all `N` queries. The worst-case family decides correctness
+/// on every string (`proofs/thm1-index-lookup.md`); the random strings are a sanity check.
+///
+/// Fails when the model does not read this task's tokens (`|Σ| + N` inputs, `N + 1`
+/// positions, `B` outputs) or the work estimate exceeds [`MAX_WORK`].
+pub fn verify(
+    model: &Model,
+    alphabet: usize,
+    n: usize,
+    prec: &Precision,
+    check: &Check,
+) -> Result<Verification, InputError> {
+    let task = IndexLookup::new(alphabet, n)?;
+    let b = symbol_bits(alphabet);
+    let Model::Transformer(t) = model else {
+        return Err(InputError::new("index lookup: verify needs a Transformer"));
+    };
+    if model.input_size() != alphabet + n
+        || model.output_size() != b
+        || t.max_len().is_some_and(|m| m < n + 1)
+    {
+        return Err(InputError::new(format!(
+            "index lookup: the model must read {} one-hot inputs over {} positions and give {b} outputs",
+            alphabet + n,
+            n + 1
+        )));
+    }
+    let k = t
+        .blocks()
+        .first()
+        .map_or(t.d_model(), |blk| blk.q.out_size());
+    let prec = resolve(prec, n)?;
+    check_work(alphabet, n, k, check.samples, &prec)?;
+    let mut stats = Stats::default();
+    let pm = model.prepare(&prec, &mut stats)?;
+    let (exhaustive, _, _) = plan_size(alphabet, n, check.samples);
+    let mut tally = Tally::default();
+    let verified_on = if exhaustive {
+        exhaustive_check(&pm, &task, check, &mut tally, &mut stats)?;
+        format!(
+            "all {alphabet}^{n} strings × {n} queries ({} instances)",
+            tally.instances
+        )
+    } else {
+        let strings = check.samples.div_ceil(n as u64);
+        let mut families = worst_case(alphabet, n);
+        families.extend((0..strings).map(|r| Family {
+            prefix: random_string(alphabet, n, check.seed, r),
+            instances: (0..n).map(|q| (q, None)).collect(),
+            random: Some(r),
+        }));
+        for fam in &families {
+            if check.stop_at_first_error && tally.errors > 0 {
+                break;
+            }
+            run_family(&pm, &task, fam, check, &mut tally, &mut stats)?;
+        }
+        format!(
+            "the worst-case strings for every query and bit (2·{b}·{n} = {} instances) plus \
+             {strings} random strings × all {n} queries (seed {})",
+            2 * b * n,
+            check.seed
+        )
+    };
+    Ok(Verification {
+        correct: tally.errors == 0 && tally.instances > 0,
+        exhaustive: exhaustive && !(check.stop_at_first_error && tally.errors > 0),
+        instances: tally.instances,
+        errors: tally.errors,
+        first_error: tally.first_error,
+        verified_on,
+        min_output_bit_one: tally.min_one,
+        max_output_bit_zero: tally.max_zero,
+        stats,
+    })
+}
+
+/// The worst-case family: for every bit `b`, the strings `s_q = 2^b`, others `0` (one prefix of
+/// zeros, an edit at `q`) and `s_q = 0`, others `2^b` (a prefix of `2^b`, an edit at `q`).
+fn worst_case(alphabet: usize, n: usize) -> Vec<Family> {
+    let b = symbol_bits(alphabet);
+    let mut fams = vec![Family {
+        prefix: vec![0; n],
+        instances: (0..b)
+            .flat_map(|bit| (0..n).map(move |q| (q, Some((q, 1 << bit)))))
+            .collect(),
+        random: None,
+    }];
+    fams.extend((0..b).map(|bit| Family {
+        prefix: vec![1 << bit; n],
+        instances: (0..n).map(|q| (q, Some((q, 0)))).collect(),
+        random: None,
+    }));
+    fams
+}
+
+/// Runs one family in chunks of [`CHUNK`] continuations.
+fn run_family(
+    pm: &Prepared,
+    task: &IndexLookup,
+    fam: &Family,
+    check: &Check,
+    tally: &mut Tally,
+    stats: &mut Stats,
+) -> Result<(), InputError> {
+    let prefix: Vec<u32> = fam.prefix.iter().map(|&s| task.symbol(s)).collect();
+    let cache = pm.prefix_cache(&prefix, stats)?;
+    for chunk in fam.instances.chunks(CHUNK) {
+        let items: Vec<Continuation> = chunk
+            .iter()
+            .map(|&(q, edit)| Continuation {
+                edits: edit.map(|(p, s)| (p, task.symbol(s))).into_iter().collect(),
+                last: task.position(q),
+            })
+            .collect();
+        let outs = pm.last_outputs(&cache, &items, stats)?;
+        for (&(q, edit), out) in chunk.iter().zip(&outs) {
+            let symbol_at = |j: usize| match edit {
+                Some((p, s)) if p == j => s,
+                _ => fam.prefix[j],
+            };
+            tally.record(symbol_at(q), out, || {
+                let symbols: Vec<usize> = (0..fam.prefix.len()).map(symbol_at).collect();
+                match fam.random {
+                    Some(r) if symbols.len() > 64 => format!(
+                        "random string #{r} of seed {} (s_j drawn in order by \
+                         task::example_rng(seed, {r}).random_range(0..{})), query @{q}, s_q = {}",
+                        check.seed,
+                        task.alphabet(),
+                        symbols[q]
+                    ),
+                    _ => render(task, &symbols, q),
+                }
+            });
+        }
+        if check.stop_at_first_error && tally.errors > 0 {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Every string (string `m` has `s_j` = digit `j` of `m` in base |Σ|) × every query, the
+/// answers taken from the task's own `label`; strings in parallel, tallied in order.
+fn exhaustive_check(
+    pm: &Prepared,
+    task: &IndexLookup,
+    check: &Check,
+    tally: &mut Tally,
+    stats: &mut Stats,
+) -> Result<(), InputError> {
+    let (a, n) = (task.alphabet(), task.length());
+    let count = (a as u64).pow(n as u32);
+    let strings: Vec<u64> = (0..count).collect();
+    for block in strings.chunks(1 << 12) {
+        let parts: Vec<Result<(Tally, Stats), InputError>> = block
+            .par_chunks(64)
+            .map(|ms| {
+                let mut t = Tally::default();
+                let mut st = Stats::default();
+                for &m in ms {
+                    let symbols: Vec<usize> = (0..n)
+                        .map(|j| ((m / (a as u64).pow(j as u32)) % a as u64) as usize)
+                        .collect();
+                    let prefix: Vec<u32> = symbols.iter().map(|&s| task.symbol(s)).collect();
+                    let cache = pm.prefix_cache(&prefix, &mut st)?;
+                    let items: Vec<Continuation> = (0..n)
+                        .map(|q| Continuation {
+                            edits: Vec::new(),
+                            last: task.position(q),
+                        })
+                        .collect();
+                    let outs = pm.last_outputs(&cache, &items, &mut st)?;
+                    for (q, out) in outs.iter().enumerate() {
+                        let tokens = task.sequence(&symbols, q)?;
+                        let want = match task.label(&tokens)? {
+                            Label::Symbol { token, .. } => token as usize,
+                            other => unreachable!("index lookup labels are symbols, got {other:?}"),
+                        };
+                        t.record(want, out, || render(task, &symbols, q));
+                    }
+                }
+                Ok((t, st))
+            })
+            .collect();
+        for part in parts {
+            let (t, st) = part?;
+            tally.merge(t);
+            stats.merge(st);
+        }
+        if check.stop_at_first_error && tally.errors > 0 {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// A search check: the worst-case family (or every instance), stopping at the first error.
+fn passes(design: &Design, prec: &Precision, seed: u64) -> Result<bool, InputError> {
+    let check = Check {
+        samples: 0,
+        seed,
+        stop_at_first_error: true,
+    };
+    Ok(verify(&design.model()?, design.alphabet, design.n, prec, &check)?.correct)
+}
+
+fn fixed(int_bits: u32, frac_bits: u32) -> Result<Precision, InputError> {
+    Precision::new(
+        Format::Fixed {
+            int_bits,
+            frac_bits,
+        },
+        Rounding::NearestEven,
+        Accumulate::Wide,
+    )
+}
+
+/// The smallest fixed-point precision `fixed:I.F` (nearest-even rounding, wide accumulation) at
+/// which `design` is correct: the smallest `F ≤` [`MAX_FRAC_BITS`] that passes with
+/// `I =` [`MAX_INT_BITS`], then the smallest `I` that passes with that `F` (each tried in
+/// increasing order, so the first pass is the smallest; failures stop at their first error).
+/// `None` when no `F` passes.
+pub fn smallest_fixed(design: &Design, seed: u64) -> Result<Option<Precision>, InputError> {
+    for f in 0..=MAX_FRAC_BITS {
+        if passes(design, &fixed(MAX_INT_BITS, f)?, seed)? {
+            for i in 0..MAX_INT_BITS {
+                if i + f >= 1 && passes(design, &fixed(i, f)?, seed)? {
+                    return Ok(Some(fixed(i, f)?));
+                }
+            }
+            return Ok(Some(fixed(MAX_INT_BITS, f)?));
+        }
+    }
+    Ok(None)
+}
+
+/// The smallest `paper:K` (the paper's grid: step and range `(N + 1)^∓K`, rounding down) at
+/// which `design` is correct, trying `K = 1, 2, …` while the grid fits in `f64`; `None` when
+/// none does.
+pub fn smallest_paper(design: &Design, seed: u64) -> Result<Option<Precision>, InputError> {
+    for k in 1..=8 {
+        let Ok(prec) = Precision::new(Format::Paper { k }, Rounding::Down, Accumulate::Wide)
+            .and_then(|p| resolve(&p, design.n))
+        else {
+            break;
+        };
+        if passes(design, &prec, seed)? {
+            return Ok(Some(prec));
+        }
+    }
+    Ok(None)
+}
+
+fn check_opts(opts: &ConstructOptions) -> Result<(), InputError> {
+    if !(1..=MAX_N).contains(&opts.n) {
+        return Err(InputError::new(format!(
+            "index lookup: N = {} is out of range; choose 1 ≤ N ≤ {MAX_N} (the codes' limit)",
+            opts.n
+        )));
+    }
+    eta(opts.n, opts.gamma).map(|_| ())
+}
+
+/// The paper's design at `opts`: |Σ| = 2, codes `vectors::codes(N, γ, seed)`, `η` = [`eta`].
+pub fn paper_design(opts: &ConstructOptions) -> Result<Design, InputError> {
+    check_opts(opts)?;
+    let codes = vectors::codes(opts.n, opts.gamma, opts.seed)?;
+    Design::new(2, opts.n, &codes, eta(opts.n, opts.gamma)?)
+}
+
+/// `opts.precision` resolved, or the smallest fixed point found for `design`.
+fn precision_for(
+    design: &Design,
+    opts: &ConstructOptions,
+) -> Result<Option<Precision>, InputError> {
+    match &opts.precision {
+        Some(p) => resolve(p, design.n).map(Some),
+        None => smallest_fixed(design, opts.seed),
+    }
+}
+
+/// Every number of a Transformer (weights, biases, positional table), zeros included, and how
+/// many of them are nonzero.
+fn parameters(model: &Model) -> (u64, u64) {
+    let Model::Transformer(t) = model else {
+        return (0, 0);
+    };
+    fn linear(l: &Linear) -> impl Iterator<Item = &[f64]> {
+        std::iter::once(l.weight().data()).chain(l.bias())
+    }
+    let mut slices: Vec<&[f64]> = linear(t.embed()).collect();
+    if let PosCode::Table(m) = t.pos() {
+        slices.push(m.data());
+    }
+    let norms = t
+        .blocks()
+        .iter()
+        .flat_map(|b| [b.ln1.as_ref(), b.ln2.as_ref()])
+        .chain([t.ln_f()])
+        .flatten();
+    for ln in norms {
+        slices.push(&ln.weight);
+        slices.push(&ln.bias);
+    }
+    for blk in t.blocks() {
+        for l in [&blk.q, &blk.k, &blk.v, &blk.o] {
+            slices.extend(linear(l));
+        }
+        if let Some((f1, f2)) = &blk.mlp {
+            slices.extend(linear(f1).chain(linear(f2)));
+        }
+    }
+    if let Some(h) = t.head() {
+        slices.extend(linear(h));
+    }
+    let count = slices.iter().map(|s| s.len() as u64).sum();
+    let nonzero = slices
+        .iter()
+        .map(|s| s.iter().filter(|x| **x != 0.0).count() as u64)
+        .sum();
+    (count, nonzero)
+}
+
+/// The Thm 4 message bits of a one-layer Transformer: `3·m·(p + ⌈log2 T⌉)·H` with `m` the
+/// width, `p` the bits per number, `T = N + 1` the sequence length and `H` the heads.
+pub fn message_bits(width: usize, bits: u32, n: usize, heads: usize) -> u64 {
+    let log_t = u64::from((n + 1).next_power_of_two().trailing_zeros());
+    3 * width as u64 * (u64::from(bits) + log_t) * heads as u64
+}
+
+/// Builds `design` and verifies it at `prec` with `check`, as a report.
+pub fn report(
+    design: &Design,
+    prec: &Precision,
+    check: &Check,
+) -> Result<Construction, InputError> {
+    let model = design.model()?;
+    let v = verify(&model, design.alphabet, design.n, prec, check)?;
+    let prec = resolve(prec, design.n)?;
+    let Model::Transformer(t) = &model else {
+        unreachable!("the design is a Transformer")
+    };
+    let (parameters, nonzero) = parameters(&model);
+    let bits = prec.bits();
+    let layout: Vec<_> = design
+        .layout()
+        .blocks()
+        .map(|(name, r)| json!({"name": name, "start": r.start, "size": r.len()}))
+        .collect();
+    let report = ConstructReport {
+        name: NAME.to_string(),
+        result: RESULT.to_string(),
+        n: design.n,
+        correct: v.correct,
+        verified_on: v.verified_on.clone(),
+        exhaustive: v.exhaustive,
+        instances: v.instances,
+        errors: v.errors,
+        first_error: v.first_error.clone(),
+        width: t.d_model(),
+        heads: t.heads(),
+        layers: t.blocks().len(),
+        precision: Some(prec.name()),
+        bits_per_number: bits,
+        parameters,
+        parameter_bits: bits.map(|p| parameters * u64::from(p)),
+        state_bits: bits.map(|p| message_bits(t.d_model(), p, design.n, t.heads())),
+        details: json!({
+            "alphabet": design.alphabet,
+            "symbol_bits": design.bits(),
+            "k": design.k(),
+            "code_worst_inner": design.worst_inner(),
+            "eta": design.eta,
+            "eta_at_precision": design.eta_at(&prec)?,
+            "query_weight": design.query_weight(),
+            "layout": layout,
+            "nonzero_parameters": nonzero,
+            "min_output_bit_one": v.min_output_bit_one,
+            "max_output_bit_zero": v.max_output_bit_zero,
+            "rounding": prec.rounding(),
+            "accumulate": prec.accumulate(),
+            "saturated": v.stats.saturated,
+            "nan": v.stats.nan,
+            "state_bits_formula": "3·m·(p + ⌈log2(N+1)⌉)·H (Thm 4 messages)",
+        }),
+    };
+    Ok(Construction {
+        model: Some(model),
+        precision: Some(prec),
+        report,
+    })
+}
+
+/// `ccsep construct index-lookup`: the paper's design (|Σ| = 2, codes of margin `opts.gamma`,
+/// `η` = [`eta`]) built at `opts.precision`, or at the smallest fixed point found
+/// ([`smallest_fixed`]) when none is given, and verified with `opts.samples` random instances
+/// on top of the worst-case family (or on every instance at small `N`).
+pub fn construct(opts: &ConstructOptions) -> Result<Construction, InputError> {
+    let design = paper_design(opts)?;
+    let check = Check {
+        samples: opts.samples,
+        seed: opts.seed,
+        stop_at_first_error: false,
+    };
+    match precision_for(&design, opts)? {
+        Some(prec) => report(&design, &prec, &check),
+        None => {
+            let mut c = report(&design, &fixed(MAX_INT_BITS, MAX_FRAC_BITS)?, &check)?;
+            c.report.details["search"] = json!(format!(
+                "no fixed:{MAX_INT_BITS}.F with F ≤ {MAX_FRAC_BITS} was correct"
+            ));
+            Ok(c)
+        }
+    }
+}
+
+/// The smallest correct size found at `opts.n` (|Σ| = 2), searched as follows.
+/// 1. The paper's design ([`paper_design`]) gives the code length `k_γ`, and (unless
+///    `opts.precision` is given) the smallest fixed point `fixed:I₀.F₀` at which it is correct
+///    ([`smallest_fixed`]).
+/// 2. The code length: bisection over `k ≤ k_γ` with the codes `random_signs(N, k, seed)`, each
+///    checked at `opts.precision` or at `fixed:MAX_INT_BITS.F₀` (generous integer bits, so
+///    that saturation does not decide). Correctness is not monotone in `k` (every `k` has its
+///    own random codes), so this finds a boundary, not the global minimum.
+/// 3. The precision again at that `k` ([`smallest_fixed`]); the smaller of this point and the
+///    paper's design at `fixed:I₀.F₀` (in `width × bits`) is kept.
+///
+/// The point is then verified with `opts.samples` random instances on top of the worst-case
+/// family (or every instance). `other_bound_bits = N`: an RNN needs `m·p ≥ N` bits of state
+/// (Thm 3).
+pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
+    let paper = paper_design(opts)?;
+    let Some(paper_prec) = precision_for(&paper, opts)? else {
+        return Ok(size_point(
+            &paper,
+            &fixed(MAX_INT_BITS, MAX_FRAC_BITS)?,
+            false,
+        ));
+    };
+    let probe = match (opts.precision, paper_prec.format()) {
+        (None, Format::Fixed { frac_bits, .. }) => fixed(MAX_INT_BITS, frac_bits)?,
+        _ => paper_prec,
+    };
+    let mut best = (paper.clone(), paper_prec);
+    if passes(&paper, &probe, opts.seed)? {
+        let random =
+            |k: usize| Design::new(2, opts.n, &random_signs(opts.n, k, opts.seed), paper.eta);
+        let (mut lo, mut hi) = (0, paper.k());
+        let mut design = paper.clone();
+        while hi - lo > 1 {
+            let mid = (lo + hi) / 2;
+            let d = random(mid)?;
+            if passes(&d, &probe, opts.seed)? {
+                hi = mid;
+                design = d;
+            } else {
+                lo = mid;
+            }
+        }
+        let prec = match opts.precision {
+            Some(_) => Some(paper_prec),
+            None => smallest_fixed(&design, opts.seed)?,
+        };
+        if let Some(prec) = prec {
+            let size = |d: &Design, p: &Precision| {
+                d.layout().dim() as u64 * u64::from(p.bits().unwrap_or(u32::MAX))
+            };
+            if size(&design, &prec) < size(&best.0, &best.1) {
+                best = (design, prec);
+            }
+        }
+    }
+    let check = Check {
+        samples: opts.samples,
+        seed: opts.seed,
+        stop_at_first_error: false,
+    };
+    let (design, prec) = best;
+    let v = verify(&design.model()?, 2, opts.n, &prec, &check)?;
+    Ok(size_point(&design, &prec, v.correct))
+}
+
+fn size_point(design: &Design, prec: &Precision, correct: bool) -> SizePoint {
+    let width = design.layout().dim();
+    let bits = prec.bits().unwrap_or(0);
+    SizePoint {
+        name: NAME.to_string(),
+        n: design.n,
+        correct,
+        width,
+        heads: 1,
+        layers: 1,
+        precision: prec.name(),
+        bits_per_number: bits,
+        size_bits: width as u64 * u64::from(bits),
+        other_bound_bits: design.n as f64,
+        other_bound: format!(
+            "Thm 3: an RNN solving index lookup at N = {} needs m·p ≥ N = {} bits of state \
+             (one-way communication of INDEX_N)",
+            design.n, design.n
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Precision {
+        Precision::parse(s).unwrap()
+    }
+
+    fn opts(n: usize) -> ConstructOptions {
+        ConstructOptions {
+            n,
+            samples: 200,
+            ..ConstructOptions::default()
+        }
+    }
+
+    fn all_instances() -> Check {
+        Check {
+            samples: 0,
+            seed: 0,
+            stop_at_first_error: false,
+        }
+    }
+
+    #[test]
+    fn eta_is_the_smallest_integer_above_the_papers_bound() {
+        for n in [1, 7, 100, 1 << 14] {
+            let e = eta(n, 0.25).unwrap();
+            let bound = 2.0 * (3.0 * n as f64).ln();
+            assert!(
+                e > bound && e - 1.0 <= bound,
+                "N = {n}: η = {e}, bound {bound}"
+            );
+        }
+        assert!(eta(8, 0.5).is_err() && eta(8, 0.0).is_err() && eta(0, 0.25).is_err());
+        assert_eq!(symbol_bits(2), 1);
+        assert_eq!(symbol_bits(3), 2);
+        assert_eq!(symbol_bits(4), 2);
+        assert_eq!(symbol_bits(5), 3);
+    }
+
+    #[test]
+    fn exhaustive_small_n_is_correct() {
+        for (alphabet, n) in [(2, 1), (2, 2), (2, 5), (2, 8), (3, 4), (4, 4), (5, 3)] {
+            let codes = vectors::codes(n, 0.25, 3).unwrap();
+            let design = Design::new(alphabet, n, &codes, eta(n, 0.25).unwrap()).unwrap();
+            for prec in ["f32", "fixed:10.8", "bf16", "paper:2"] {
+                let v = verify(
+                    &design.model().unwrap(),
+                    alphabet,
+                    n,
+                    &p(prec),
+                    &all_instances(),
+                )
+                .unwrap();
+                let total = (alphabet as u64).pow(n as u32) * n as u64;
+                assert!(
+                    v.correct && v.exhaustive,
+                    "|Σ| = {alphabet}, N = {n}, {prec}: {v:?}"
+                );
+                assert_eq!((v.instances, v.errors), (total, 0));
+                assert!(v.min_output_bit_one.unwrap() > 0.0);
+                assert!(v.max_output_bit_zero.unwrap() <= 0.0);
+            }
+        }
+    }
+
+    #[test]
+    fn verification_agrees_with_the_plain_forward_pass() {
+        // Low precisions and a cold temperature, where some answers are wrong: the error count
+        // of `verify` is a direct count over `Prepared::forward` on every instance.
+        let (alphabet, n) = (3, 4);
+        let task = IndexLookup::new(alphabet, n).unwrap();
+        let codes = vectors::codes(n, 0.25, 1).unwrap();
+        let mut errors_seen = 0;
+        for (prec, eta) in [
+            ("fixed:3.2", 3.0),
+            ("e4m3", 1.0),
+            ("fixed:4.4", 2.0),
+            ("f32", 9.0),
+        ] {
+            let design = Design::new(alphabet, n, &codes, eta).unwrap();
+            let model = design.model().unwrap();
+            let v = verify(&model, alphabet, n, &p(prec), &all_instances()).unwrap();
+            let mut st = Stats::default();
+            let pm = model.prepare(&p(prec), &mut st).unwrap();
+            let mut errors = 0;
+            for m in 0..(alphabet as u64).pow(n as u32) {
+                let s: Vec<usize> = (0..n)
+                    .map(|j| ((m / (alphabet as u64).pow(j as u32)) % alphabet as u64) as usize)
+                    .collect();
+                for q in 0..n {
+                    let tokens = task.sequence(&s, q).unwrap();
+                    let xs = task.vocab().one_hot(&tokens).unwrap();
+                    let out = pm.forward(&xs, &mut st).unwrap().outputs.pop().unwrap();
+                    errors += u64::from(answer(&out) != s[q]);
+                }
+            }
+            assert_eq!(v.errors, errors, "{prec}, η = {eta}");
+            errors_seen += errors;
+        }
+        assert!(errors_seen > 0, "some setting must have errors to compare");
+    }
+
+    #[test]
+    fn broken_variants_are_reported_with_a_first_error() {
+        let n = 8;
+        let codes = vectors::codes(n, 0.25, 0).unwrap();
+        let cold = Design::new(2, n, &codes, 0.5).unwrap();
+        let v = verify(&cold.model().unwrap(), 2, n, &p("f32"), &all_instances()).unwrap();
+        assert!(!v.correct && v.errors > 0, "{v:?}");
+        let first = v.first_error.unwrap();
+        assert!(
+            first.ends_with(|c: char| c.is_ascii_digit()) && first.contains('@'),
+            "{first}"
+        );
+        // Position 5 gets the code of position 2: queries @2 and @5 cannot tell them apart.
+        let mut twin = paper_design(&opts(n)).unwrap();
+        for c in 0..twin.k() {
+            let x = twin.codes.get(2, c);
+            twin.codes.set(5, c, x);
+        }
+        let v = verify(&twin.model().unwrap(), 2, n, &p("f32"), &all_instances()).unwrap();
+        assert!(!v.correct, "{v:?}");
+        let first = v.first_error.unwrap();
+        assert!(first.ends_with("@2") || first.ends_with("@5"), "{first}");
+        // The same at a large N, through the worst-case family.
+        let n = 300;
+        let mut twin = paper_design(&opts(n)).unwrap();
+        for c in 0..twin.k() {
+            let x = twin.codes.get(7, c);
+            twin.codes.set(250, c, x);
+        }
+        let check = Check {
+            samples: 0,
+            seed: 0,
+            stop_at_first_error: false,
+        };
+        let v = verify(&twin.model().unwrap(), 2, n, &p("f32"), &check).unwrap();
+        assert!(!v.correct && !v.exhaustive, "{v:?}");
+        let first = v.first_error.unwrap();
+        assert!(first.ends_with("@7"), "{first}");
+    }
+
+    /// Outputs on every string × query (`[m][q]`) and on the worst-case family (`worst_case`):
+    /// for bit `b`, `ones[b][q]` (s_q = 2^b, the rest 0) and `zeros[b][q]` (s_q = 0, the rest
+    /// 2^b).
+    #[allow(clippy::type_complexity)]
+    fn outputs(
+        pm: &Prepared,
+        task: &IndexLookup,
+    ) -> (Vec<Vec<Vec<f64>>>, Vec<Vec<Vec<f64>>>, Vec<Vec<Vec<f64>>>) {
+        let (a, n) = (task.alphabet(), task.length());
+        let mut st = Stats::default();
+        let run = |s: &[usize], st: &mut Stats| {
+            let prefix: Vec<u32> = s.iter().map(|&x| task.symbol(x)).collect();
+            let cache = pm.prefix_cache(&prefix, st).unwrap();
+            let items: Vec<Continuation> = (0..n)
+                .map(|q| Continuation {
+                    edits: vec![],
+                    last: task.position(q),
+                })
+                .collect();
+            pm.last_outputs(&cache, &items, st).unwrap()
+        };
+        let all = (0..(a as u64).pow(n as u32))
+            .map(|m| {
+                let s: Vec<usize> = (0..n)
+                    .map(|j| ((m / (a as u64).pow(j as u32)) % a as u64) as usize)
+                    .collect();
+                run(&s, &mut st)
+            })
+            .collect();
+        let b = symbol_bits(a);
+        let mut ones = vec![vec![Vec::new(); n]; b];
+        let mut zeros = vec![vec![Vec::new(); n]; b];
+        for fam in worst_case(a, n) {
+            for &(q, edit) in &fam.instances {
+                let (pos, x) = edit.unwrap();
+                let mut s = fam.prefix.clone();
+                s[pos] = x;
+                let out = run(&s, &mut st).swap_remove(q);
+                if fam.prefix.iter().all(|&v| v == 0) {
+                    ones[x.trailing_zeros() as usize][q] = out;
+                } else {
+                    zeros[fam.prefix[0].trailing_zeros() as usize][q] = out;
+                }
+            }
+        }
+        (all, ones, zeros)
+    }
+
+    /// The worst-case argument, checked against every string: for each query `q` and bit `b`,
+    /// `out_b` on any string is at least its value on the worst "one" string when bit `b` of
+    /// `s_q` is 1, and at most its value on the worst "zero" string when it is 0; so every error
+    /// the exhaustive check finds, the worst-case family finds (same query, same bit).
+    #[test]
+    fn worst_case_family_bounds_every_string() {
+        let mut errors = 0;
+        let mut found = 0;
+        for (alphabet, n) in [(2, 7), (4, 4)] {
+            let task = IndexLookup::new(alphabet, n).unwrap();
+            let codes = vectors::codes(n, 0.25, 2).unwrap();
+            for eta in [1.0, 3.0, eta(n, 0.25).unwrap()] {
+                let model = Design::new(alphabet, n, &codes, eta)
+                    .unwrap()
+                    .model()
+                    .unwrap();
+                for name in ["fixed:2.1", "fixed:3.3", "e4m3", "e5m2", "bf16", "paper:1"] {
+                    for acc in [Accumulate::Wide, Accumulate::Format] {
+                        let prec = resolve(&p(name).with_accumulate(acc), n).unwrap();
+                        let pm = model.prepare(&prec, &mut Stats::default()).unwrap();
+                        let (all, ones, zeros) = outputs(&pm, &task);
+                        for (m, per_q) in all.iter().enumerate() {
+                            for (q, out) in per_q.iter().enumerate() {
+                                let s_q = (m / alphabet.pow(q as u32)) % alphabet;
+                                for (b, &o) in out.iter().enumerate() {
+                                    let (bound, one) = if (s_q >> b) & 1 == 1 {
+                                        (ones[b][q][b], true)
+                                    } else {
+                                        (zeros[b][q][b], false)
+                                    };
+                                    let setting =
+                                        format!("{name} {acc:?} η = {eta} m = {m} q = {q} b = {b}");
+                                    if one {
+                                        assert!(o >= bound, "{setting}: {o} < {bound}");
+                                    } else {
+                                        assert!(o <= bound, "{setting}: {o} > {bound}");
+                                    }
+                                    let wrong = (o > 0.0) != one;
+                                    errors += u64::from(wrong);
+                                    found += u64::from(wrong && ((bound > 0.0) != one));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(errors > 0, "some setting must be too coarse to be correct");
+        assert_eq!(
+            found, errors,
+            "every error is also an error of the worst-case family"
+        );
+    }
+
+    #[test]
+    fn construct_reports_the_sizes() {
+        let c = construct(&opts(8)).unwrap();
+        let r = &c.report;
+        assert!(r.correct && r.exhaustive, "{r:?}");
+        let k = r.details["k"].as_u64().unwrap() as usize;
+        assert_eq!((r.width, r.heads, r.layers), (2 * k + 3, 1, 1));
+        assert_eq!(r.instances, 256 * 8);
+        let bits = r.bits_per_number.unwrap();
+        assert_eq!(r.parameter_bits, Some(r.parameters * u64::from(bits)));
+        assert_eq!(
+            r.state_bits,
+            Some(3 * r.width as u64 * (u64::from(bits) + 4))
+        );
+        // embedding [d, 2 + 8], table [9, d], q and k [k, d], v [1, d], o [d, 1],
+        // fc1 [1, d] + 1, fc2 [d, 1], head [1, d].
+        let d = r.width as u64;
+        let k = k as u64;
+        assert_eq!(
+            r.parameters,
+            d * 10 + 9 * d + 2 * k * d + d + d + d + 1 + d + d
+        );
+        let prec = c.precision.unwrap();
+        assert!(matches!(prec.format(), Format::Fixed { .. }), "{prec:?}");
+        // The precision found is the smallest: one fraction bit fewer (at the largest integer
+        // part) or one integer bit fewer fails.
+        let Format::Fixed {
+            int_bits,
+            frac_bits,
+        } = prec.format()
+        else {
+            unreachable!()
+        };
+        let design = paper_design(&opts(8)).unwrap();
+        if frac_bits > 0 {
+            assert!(!passes(&design, &fixed(MAX_INT_BITS, frac_bits - 1).unwrap(), 0).unwrap());
+        }
+        if int_bits > 0 && int_bits + frac_bits > 1 {
+            assert!(!passes(&design, &fixed(int_bits - 1, frac_bits).unwrap(), 0).unwrap());
+        }
+        // Beyond the exhaustive range: the worst-case family and random strings.
+        let mut o = opts(100);
+        o.precision = Some(p("f32"));
+        let r = construct(&o).unwrap().report;
+        assert!(r.correct && !r.exhaustive, "{r:?}");
+        assert_eq!(
+            r.instances,
+            2 * 100 + 2 * 100,
+            "worst case, then 2 random strings × 100"
+        );
+        assert!(r.verified_on.contains("worst-case"), "{}", r.verified_on);
+    }
+
+    #[test]
+    fn smallest_is_correct_and_no_wider_than_the_papers_design() {
+        let o = opts(12);
+        let s = smallest(&o).unwrap();
+        let paper = construct(&o).unwrap().report;
+        assert!(s.correct, "{s:?}");
+        assert!(s.width <= paper.width, "{} > {}", s.width, paper.width);
+        assert_eq!(s.size_bits, s.width as u64 * u64::from(s.bits_per_number));
+        assert_eq!(s.other_bound_bits, 12.0);
+        assert_eq!((s.heads, s.layers), (1, 1));
+    }
+
+    #[test]
+    fn paper_grid_search_finds_the_smallest_k() {
+        let design = paper_design(&opts(8)).unwrap();
+        let prec = smallest_paper(&design, 0).unwrap().unwrap();
+        let Format::PaperGrid { k, n, .. } = prec.format() else {
+            panic!("{prec:?}")
+        };
+        assert_eq!(n, 9, "resolved with the input length N + 1");
+        assert!(passes(&design, &prec, 0).unwrap());
+        if k > 1 {
+            let smaller = resolve(&p(&format!("paper:{}", k - 1)), 8).unwrap();
+            assert!(!passes(&design, &smaller, 0).unwrap());
+        }
+        // A design too cold for any grid is found at none.
+        let cold = Design::new(2, 8, &design.codes, 0.25).unwrap();
+        assert_eq!(smallest_paper(&cold, 0).unwrap(), None);
+    }
+
+    #[test]
+    fn bad_input_is_refused_with_a_fix() {
+        let mut o = opts(0);
+        assert!(construct(&o).unwrap_err().message.contains("1 ≤ N"));
+        o.n = MAX_N + 1;
+        assert!(construct(&o).is_err());
+        o.n = 8;
+        o.gamma = 0.5;
+        assert!(construct(&o).unwrap_err().message.contains("γ"));
+        let codes = vectors::codes(8, 0.25, 0).unwrap();
+        assert!(
+            Design::new(2, 9, &codes, 3.0).is_err(),
+            "one code per position"
+        );
+        assert!(Design::new(2, 8, &codes, f64::NAN).is_err());
+        assert!(
+            Design::new(2, 8, &Matrix::zeros(8, 4), 3.0).is_err(),
+            "not signs"
+        );
+        let model = Design::new(2, 8, &codes, 3.0).unwrap().model().unwrap();
+        assert!(
+            verify(&model, 2, 9, &p("f32"), &all_instances()).is_err(),
+            "another task"
+        );
+        let big = work(2, MAX_N, 4000, 1 << 20, Accumulate::Format);
+        assert!(big > MAX_WORK);
+        let e = check_work(
+            2,
+            MAX_N,
+            4000,
+            1 << 20,
+            &p("f32").with_accumulate(Accumulate::Format),
+        )
+        .unwrap_err();
+        assert!(e.message.contains("multiply-adds"), "{e}");
+    }
 }

@@ -952,7 +952,13 @@ mod table_tests {
     /// function and rounding, on every grid point, off the grid, at ±0 and NaN.
     #[test]
     fn tabulated_activations_equal_evaluate_then_round() {
-        for spec in ["fixed:1.6", "fixed:2.3", "fixed:4.8", "fixed:0.5", "fixed:3.9"] {
+        for spec in [
+            "fixed:1.6",
+            "fixed:2.3",
+            "fixed:4.8",
+            "fixed:0.5",
+            "fixed:3.9",
+        ] {
             for rounding in [Rounding::NearestEven, Rounding::Down] {
                 let prec = Precision::parse(spec).unwrap().with_rounding(rounding);
                 let ar = Arith::new(&prec).unwrap();
@@ -973,6 +979,11 @@ mod table_tests {
                 }
             }
         }
-        assert!(Arith::new(&Precision::parse("fixed:8.8").unwrap()).unwrap().tables.is_none());
+        assert!(
+            Arith::new(&Precision::parse("fixed:8.8").unwrap())
+                .unwrap()
+                .tables
+                .is_none()
+        );
     }
 }

@@ -21,6 +21,10 @@
 //! parallel with rayon; every lane computes exactly what a lone run computes, and `Stats` is
 //! summed in a fixed order, so results do not depend on the thread count.
 //!
+//! `Prepared::prefix_cache` and `Prepared::last_outputs` run a Transformer on many sequences
+//! that share a prefix of one-hot tokens (up to a few replaced positions) and differ in their
+//! last token, computing only the last position, bit for bit as `forward`.
+//!
 //! Weights load from safetensors (`load`, see `weights`): the RNN, LSTM and GRU read a PyTorch
 //! state dict as is (`weight_ih_l0`, …, under any prefix such as `rnn.`), with an optional
 //! head `head.weight` `[O, H]`, `head.bias` `[O]`; the SSM, linear attention and Transformer read
@@ -54,7 +58,7 @@ pub use rnn::{Nonlinearity, Rnn};
 pub use ssm::Ssm;
 pub use stack::RecurrentLayer;
 pub(crate) use transformer::layer_norm as transformer_layer_norm;
-pub use transformer::{Block, LayerNorm, PosCode, Transformer, sinusoid};
+pub use transformer::{Block, Continuation, LayerNorm, PosCode, Transformer, sinusoid};
 
 use crate::error::InputError;
 use crate::numeric::{Format, Precision, Stats};
@@ -841,6 +845,94 @@ pub fn random_init(spec: &Spec, seed: u64) -> Result<Model, InputError> {
         )?),
         Spec::Transformer(t) => Model::Transformer(Transformer::random(&t, &mut rng)?),
     })
+}
+
+/// The keys and values of a prefix of one-hot tokens at every layer of a prepared Transformer,
+/// computed once for many continuations (`Prepared::last_outputs`). Valid only with the
+/// `Prepared` model that made it.
+#[derive(Clone, Debug)]
+pub struct PrefixCache {
+    kv: transformer::PrefixKv,
+    input: usize,
+    d_model: usize,
+}
+
+impl PrefixCache {
+    /// The prefix's tokens.
+    pub fn tokens(&self) -> &[u32] {
+        self.kv.tokens()
+    }
+}
+
+impl Prepared {
+    /// The keys and values of `prefix` (tokens read one-hot, as `Vocab::one_hot` writes them)
+    /// at every layer, for `last_outputs`. Transformers only. Cost: one embedding column, the
+    /// key and value projections per position, and for every layer below the last the
+    /// attention of each position over the ones before it.
+    pub fn prefix_cache(
+        &self,
+        prefix: &[u32],
+        stats: &mut Stats,
+    ) -> Result<PrefixCache, InputError> {
+        let Model::Transformer(t) = &self.model else {
+            return Err(InputError::new(
+                "prefix_cache needs a Transformer; run recurrent models with run_from",
+            ));
+        };
+        let input = t.input_size();
+        if let Some((i, tok)) = prefix
+            .iter()
+            .enumerate()
+            .find(|(_, tok)| **tok as usize >= input)
+        {
+            return Err(InputError::new(format!(
+                "prefix token {tok} at position {i} is outside the model's {input} one-hot inputs"
+            )));
+        }
+        t.check_len(prefix.len() + 1)?;
+        Ok(PrefixCache {
+            kv: t.prefix_kv(&self.ar, prefix, stats),
+            input,
+            d_model: t.d_model(),
+        })
+    }
+
+    /// The output after the last token of every continuation of `cache`'s prefix: bit for bit
+    /// the last entry of `forward(...).outputs` on the one-hot sequence `prefix` (with the
+    /// continuation's edits) then `last`. Only the last position is computed, with the cached
+    /// keys and values; continuations run in blocks of 16 lanes, the blocks in parallel, and
+    /// the result does not depend on the number of threads. `stats` counts the rounding events
+    /// of the operations performed, fewer than a full forward pass performs. See
+    /// `Transformer::last_outputs` for the cost and for when it falls back to the full pass.
+    pub fn last_outputs(
+        &self,
+        cache: &PrefixCache,
+        items: &[Continuation],
+        stats: &mut Stats,
+    ) -> Result<Vec<Vec<f64>>, InputError> {
+        let Model::Transformer(t) = &self.model else {
+            return Err(InputError::new("last_outputs needs a Transformer"));
+        };
+        if cache.input != t.input_size() || cache.d_model != t.d_model() {
+            return Err(InputError::new(
+                "the prefix cache was made by another model; build it with this model's prefix_cache",
+            ));
+        }
+        let (len, input) = (cache.tokens().len(), cache.input);
+        for (i, c) in items.iter().enumerate() {
+            let bad_token =
+                c.last as usize >= input || c.edits.iter().any(|e| e.1 as usize >= input);
+            let mut positions: Vec<usize> = c.edits.iter().map(|e| e.0).collect();
+            positions.sort_unstable();
+            let repeated = positions.windows(2).any(|w| w[0] == w[1]);
+            if bad_token || positions.last().is_some_and(|&p| p >= len) || repeated {
+                return Err(InputError::new(format!(
+                    "continuation {i}: tokens must be below {input} and edited positions distinct and below the prefix length {len}"
+                )));
+            }
+        }
+        Ok(t.last_outputs(&self.ar, &cache.kv, items, stats))
+    }
 }
 
 #[cfg(test)]

@@ -241,3 +241,218 @@ fn user_errors_are_input_errors_that_name_the_tensor_and_shapes() {
     assert!(tr.initial_state().is_none());
     assert!(tr.step(&[], &[0.0; 5], &p("f32"), &mut st).is_err());
 }
+
+/// A Transformer over one-hot inputs of `vocab` tokens, with one embedding row made all
+/// negative (a `−0.0` at token 2) and one all zero, so the signed zeros of the one-hot
+/// embedding shortcut are exercised.
+fn one_hot_transformer(spec: TransformerSpec, seed: u64) -> Model {
+    let Model::Transformer(t) = random_init(&Spec::Transformer(spec), seed).unwrap() else {
+        unreachable!("a Transformer spec")
+    };
+    let w = t.embed().weight();
+    let mut m = w.clone();
+    for c in 0..w.cols() {
+        m.set(
+            0,
+            c,
+            if c == 2 {
+                -0.0
+            } else {
+                -w.get(0, c).abs() - 0.01
+            },
+        );
+        m.set(1, c, 0.0);
+    }
+    let embed = Linear::new(m, t.embed().bias().map(<[f64]>::to_vec)).unwrap();
+    Model::Transformer(
+        Transformer::new(
+            embed,
+            t.pos().clone(),
+            t.blocks().to_vec(),
+            t.ln_f().cloned(),
+            t.head().cloned(),
+            t.heads(),
+            t.causal(),
+        )
+        .unwrap(),
+    )
+}
+
+fn same_bits(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
+}
+
+#[test]
+fn last_outputs_equal_the_forward_pass_bit_for_bit() {
+    use crate::numeric::Accumulate;
+    use rand::RngExt;
+    let (vocab, len) = (7, 11);
+    let mut specs = Vec::new();
+    for layers in [1, 2] {
+        for (layer_norm, causal, heads, d_ff, pos) in [
+            (
+                false,
+                true,
+                1,
+                Some(12),
+                PosSpec::Learned { max_len: len + 1 },
+            ),
+            (true, false, 2, None, PosSpec::Sinusoidal),
+            (true, true, 2, Some(6), PosSpec::None),
+        ] {
+            specs.push(TransformerSpec {
+                input: vocab,
+                d_model: 8,
+                heads,
+                layers,
+                d_ff,
+                output: Some(3),
+                layer_norm,
+                pos,
+                causal,
+            });
+        }
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    for (si, spec) in specs.iter().enumerate() {
+        let m = one_hot_transformer(*spec, 30 + si as u64);
+        for name in [
+            "f64",
+            "f32",
+            "bf16",
+            "e4m3",
+            "fixed:4.8",
+            "fixed:2.3",
+            "fixed:0.4",
+            "paper:2",
+        ] {
+            for acc in [Accumulate::Wide, Accumulate::Format] {
+                let prec = p(name)
+                    .with_accumulate(acc)
+                    .for_length(len as u64 + 1)
+                    .unwrap();
+                let mut st = Stats::default();
+                let pm = m.prepare(&prec, &mut st).unwrap();
+                let prefix: Vec<u32> = (0..len)
+                    .map(|_| rng.random_range(0..vocab as u32))
+                    .collect();
+                let items: Vec<Continuation> = (0..37)
+                    .map(|i| Continuation {
+                        edits: match i % 3 {
+                            0 => Vec::new(),
+                            1 => {
+                                vec![(rng.random_range(0..len), rng.random_range(0..vocab as u32))]
+                            }
+                            _ => vec![(0, 3), (len - 1, rng.random_range(0..vocab as u32))],
+                        },
+                        last: rng.random_range(0..vocab as u32),
+                    })
+                    .collect();
+                let cache = pm.prefix_cache(&prefix, &mut st).unwrap();
+                let fast = pm.last_outputs(&cache, &items, &mut st).unwrap();
+                let single = rayon::ThreadPoolBuilder::new()
+                    .num_threads(1)
+                    .build()
+                    .unwrap()
+                    .install(|| {
+                        let cache = pm.prefix_cache(&prefix, &mut st).unwrap();
+                        pm.last_outputs(&cache, &items, &mut st).unwrap()
+                    });
+                for (i, (c, out)) in items.iter().zip(&fast).enumerate() {
+                    let mut tokens = prefix.clone();
+                    for &(q, t) in &c.edits {
+                        tokens[q] = t;
+                    }
+                    tokens.push(c.last);
+                    let xs: Vec<Vec<f64>> = tokens
+                        .iter()
+                        .map(|&t| {
+                            (0..vocab)
+                                .map(|v| f64::from(u8::from(v == t as usize)))
+                                .collect()
+                        })
+                        .collect();
+                    let want = pm.forward(&xs, &mut st).unwrap().outputs.pop().unwrap();
+                    assert!(
+                        same_bits(out, &want),
+                        "spec {si}, {name} {acc:?}, continuation {i}: {out:?} vs {want:?}"
+                    );
+                    assert!(
+                        same_bits(out, &single[i]),
+                        "thread count changed the result"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn last_outputs_refuse_bad_continuations() {
+    let spec = TransformerSpec {
+        input: 5,
+        d_model: 8,
+        heads: 2,
+        layers: 1,
+        d_ff: None,
+        output: Some(2),
+        layer_norm: false,
+        pos: PosSpec::Learned { max_len: 4 },
+        causal: true,
+    };
+    let m = random_init(&Spec::Transformer(spec), 1).unwrap();
+    let mut st = Stats::default();
+    let pm = m.prepare(&p("f32"), &mut st).unwrap();
+    assert!(
+        pm.prefix_cache(&[0, 5], &mut st).is_err(),
+        "token outside the inputs"
+    );
+    assert!(
+        pm.prefix_cache(&[0, 1, 2, 3], &mut st).is_err(),
+        "longer than the table"
+    );
+    let cache = pm.prefix_cache(&[0, 1, 2], &mut st).unwrap();
+    let bad = [
+        Continuation {
+            edits: vec![],
+            last: 5,
+        },
+        Continuation {
+            edits: vec![(3, 0)],
+            last: 0,
+        },
+        Continuation {
+            edits: vec![(1, 0), (1, 2)],
+            last: 0,
+        },
+    ];
+    for c in bad {
+        assert!(pm.last_outputs(&cache, &[c], &mut st).is_err());
+    }
+    // An empty prefix: the last token alone.
+    let empty = pm.prefix_cache(&[], &mut st).unwrap();
+    let c = Continuation {
+        edits: vec![],
+        last: 4,
+    };
+    let got = pm.last_outputs(&empty, &[c], &mut st).unwrap();
+    let want = pm
+        .forward(&[vec![0.0, 0.0, 0.0, 0.0, 1.0]], &mut st)
+        .unwrap();
+    assert!(same_bits(&got[0], want.outputs.last().unwrap()));
+    let lstm = random_init(
+        &Spec::Lstm {
+            input: 5,
+            hidden: 3,
+            layers: 1,
+            output: None,
+        },
+        0,
+    )
+    .unwrap();
+    let pl = lstm.prepare(&p("f32"), &mut st).unwrap();
+    assert!(pl.prefix_cache(&[0], &mut st).is_err());
+}

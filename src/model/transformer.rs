@@ -22,6 +22,12 @@
 //! `var = round(round(d ⋅ d) / n)`, `σ = round(√round(var + ε))`, `round(round(round(d / σ) · w) + b)`.
 //! The positional code is rounded to the format (it is a parameter), as is `ε`.
 //!
+//! `Transformer::last_outputs` (behind `Prepared::prefix_cache` / `Prepared::last_outputs`)
+//! computes only the last position of many continuations of one prefix of one-hot tokens, with
+//! the prefix's keys and values cached, the scores as a blocked matrix product and the
+//! embedding of a one-hot token read from one column of `W_e`; it performs the same operations
+//! in the same order as `forward_lanes` and gives the same bits (tested).
+//!
 //! In a `Trace` the *state* at position `t` is the residual stream `X_t` after the last layer
 //! (`d_model` numbers), *hidden* is `LN_f(X_t)`, *outputs* the head's output.
 //!
@@ -656,4 +662,936 @@ pub(crate) fn layer_norm(
     ar.round_slice(out, stats);
     ar.mul_rows(out, &n.weight, l, stats);
     ar.add_bias(out, &n.bias, l, stats);
+}
+
+// ---- Last-position outputs of many continuations of one prefix (keys and values cached). ----
+
+/// Keys per block of the packed key panels (`scores_tile` names eight accumulators).
+const KEY_BLOCK: usize = 8;
+
+/// A sequence for `Prepared::last_outputs`: a cached prefix of one-hot tokens with some of its
+/// positions replaced, then one more token, whose output is computed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Continuation {
+    /// `(position, token)`: the prefix's token at `position` is replaced by `token`. Positions
+    /// are distinct and inside the prefix.
+    pub edits: Vec<(usize, u32)>,
+    /// The token after the prefix.
+    pub last: u32,
+}
+
+/// One head's keys and values at the `n` positions of a prefix.
+#[derive(Clone, Debug)]
+struct HeadKv {
+    /// Keys packed for the score product: block `jb` of `KEY_BLOCK` keys is `d_k · KEY_BLOCK`
+    /// numbers, `panels[(jb·d_k + i)·KEY_BLOCK + c] = k_{jb·KEY_BLOCK + c}[i]`, zero past `n`.
+    panels: Vec<f64>,
+    /// Values transposed: `vt[e·n + j] = v_j[e]`.
+    vt: Vec<f64>,
+    n: usize,
+}
+
+/// The keys and values of every layer at the positions of a prefix of one-hot tokens.
+#[derive(Clone, Debug)]
+pub(crate) struct PrefixKv {
+    tokens: Vec<u32>,
+    /// `layers[l][h]`; empty when the prefix's keys depend on what follows it (full attention
+    /// with two or more layers), where every continuation runs the plain forward pass.
+    layers: Vec<Vec<HeadKv>>,
+}
+
+impl PrefixKv {
+    pub(crate) fn tokens(&self) -> &[u32] {
+        &self.tokens
+    }
+}
+
+/// The key and value rows (`H·d_k`, `H·d_v`) of one-hot token `tok` at position `pos`, for
+/// every distinct `(pos, tok)` the continuations replace.
+struct EditTable {
+    keys: Vec<(usize, u32)>,
+    rows: Vec<(Vec<f64>, Vec<f64>)>,
+}
+
+impl EditTable {
+    fn get(&self, e: &(usize, u32)) -> &(Vec<f64>, Vec<f64>) {
+        &self.rows[self
+            .keys
+            .binary_search(e)
+            .expect("every edit is in the table")]
+    }
+}
+
+/// A replaced position of one continuation: its key and value rows (`H·d_k`, `H·d_v`).
+struct EditRow<'a> {
+    pos: usize,
+    k: &'a [f64],
+    v: &'a [f64],
+}
+
+/// Whether every product of two numbers of the format is exact in `f64` (at most 26
+/// significant bits each, products inside the normal range), so that a fused multiply-add
+/// gives the bits of a multiply then an add.
+fn fused_products(prec: &crate::numeric::Precision) -> bool {
+    use crate::numeric::Format;
+    match prec.format() {
+        Format::Fixed {
+            int_bits,
+            frac_bits,
+        } => int_bits + frac_bits <= 26,
+        Format::Float {
+            exp_bits, man_bits, ..
+        } => man_bits < 26 && exp_bits <= 8,
+        _ => false,
+    }
+}
+
+/// The embedding of one-hot inputs from one column of `W_e`, with the bits `Linear::apply`
+/// gives on the rounded one-hot vector.
+///
+/// Wide accumulation sums `W[r][k]·x[k]` from `−0.0` upward in `f64`: every term but the
+/// token's is `W[r][k]·(+0)`, a zero that changes no nonzero sum, and a sum of zeros is `−0`
+/// exactly when every term is `−0` (round to nearest never gives `−0` from a `+0` term). So the
+/// sum is `p = W[r][t]·one` unless `p` is zero, and then `−0` exactly when `p` is `−0` and every
+/// other weight of the row has its sign bit set. Format accumulation starts from `+0`, rounds
+/// every product and partial sum, and rounding is idempotent on the grid, so the result is
+/// `round(p)` unless that is zero, and then `+0`. Weights that are not finite (`∞ · 0` is NaN)
+/// take the dense product.
+struct OneHot<'a> {
+    embed: &'a Linear,
+    one: f64,
+    negative: Vec<usize>,
+    finite: bool,
+}
+
+impl<'a> OneHot<'a> {
+    fn new(embed: &'a Linear, ar: &Arith, stats: &mut Stats) -> Self {
+        let w = embed.weight();
+        let negative = (0..w.rows())
+            .map(|r| w.row(r).iter().filter(|x| x.is_sign_negative()).count())
+            .collect();
+        OneHot {
+            embed,
+            one: ar.round(1.0, stats),
+            negative,
+            finite: w.data().iter().all(|x| x.is_finite()),
+        }
+    }
+
+    /// `out = round(round(W_e e_tok) + b)` (`out` has `d_model` numbers).
+    fn apply(&self, ar: &Arith, tok: usize, out: &mut [f64], stats: &mut Stats) {
+        use crate::numeric::Accumulate;
+        let w = self.embed.weight();
+        if !self.finite {
+            let mut x = vec![0.0; w.cols()];
+            x[tok] = self.one;
+            self.embed.apply(ar, &x, 1, out, stats);
+            return;
+        }
+        match ar.precision().accumulate() {
+            Accumulate::Wide => {
+                for (r, o) in out.iter_mut().enumerate() {
+                    let wt = w.get(r, tok);
+                    let p = wt * self.one;
+                    *o = if p != 0.0 {
+                        p
+                    } else {
+                        let others = self.negative[r] - usize::from(wt.is_sign_negative());
+                        if p.is_sign_negative() && others == w.cols() - 1 {
+                            -0.0
+                        } else {
+                            0.0
+                        }
+                    };
+                }
+                ar.round_slice(out, stats);
+            }
+            Accumulate::Format => {
+                for (r, o) in out.iter_mut().enumerate() {
+                    let t = ar.round(w.get(r, tok) * self.one, stats);
+                    *o = if t != 0.0 { t } else { 0.0 };
+                }
+            }
+        }
+        if let Some(b) = self.embed.bias() {
+            ar.add_bias(out, b, 1, stats);
+        }
+    }
+}
+
+/// `x[i·L + b] = rows[b][i]`.
+fn to_lanes(rows: &[&[f64]], x: &mut [f64]) {
+    let l = rows.len();
+    for (b, r) in rows.iter().enumerate() {
+        for (i, &v) in r.iter().enumerate() {
+            x[i * l + b] = v;
+        }
+    }
+}
+
+/// Lane `b` of a lane-layout vector of `L` lanes.
+fn lane(x: &[f64], l: usize, b: usize) -> Vec<f64> {
+    x.iter().skip(b).step_by(l).copied().collect()
+}
+
+/// Scratch buffers of one block of lanes.
+#[derive(Default)]
+struct Scratch {
+    scores: Vec<f64>,
+    col: Vec<f64>,
+    small: Vec<f64>,
+}
+
+impl Transformer {
+    /// Whether the keys and values at a prefix's positions, in every layer, do not depend on
+    /// what follows the prefix: causal attention, or at most one layer (whose keys and values
+    /// read only the embedding).
+    fn prefix_reusable(&self) -> bool {
+        self.causal || self.blocks.len() <= 1
+    }
+
+    /// The keys and values of every layer at the positions of `tokens` (one-hot inputs),
+    /// computed with the operations of `forward_lanes`. Cost: the embedding of each position
+    /// (one column of `W_e`), its key and value projections, and for the layers below the last
+    /// the attention of each position over the earlier ones (`O(T²·d_k)` per layer); positions
+    /// in parallel.
+    pub(crate) fn prefix_kv(&self, ar: &Arith, tokens: &[u32], stats: &mut Stats) -> PrefixKv {
+        use rayon::prelude::*;
+        let mut kv = PrefixKv {
+            tokens: tokens.to_vec(),
+            layers: Vec::new(),
+        };
+        if !self.prefix_reusable() {
+            return kv;
+        }
+        let (d, tn) = (self.d_model(), tokens.len());
+        let oh = OneHot::new(&self.embed, ar, stats);
+        let embedded: Vec<(Vec<f64>, Stats)> = (0..tn)
+            .into_par_iter()
+            .map(|t| {
+                let mut st = Stats::default();
+                let mut e = vec![0.0; d];
+                oh.apply(ar, tokens[t] as usize, &mut e, &mut st);
+                if let Some(p) = self.pos_row(t, ar, &mut st) {
+                    ar.add_bias(&mut e, &p, 1, &mut st);
+                }
+                (e, st)
+            })
+            .collect();
+        let mut x = Vec::with_capacity(tn);
+        for (e, st) in embedded {
+            x.push(e);
+            stats.merge(st);
+        }
+        let starts: Vec<usize> = (0..tn).step_by(super::kernel::LANES).collect();
+        for (li, blk) in self.blocks.iter().enumerate() {
+            let top = li + 1 == self.blocks.len();
+            let (qk, vd) = (blk.q.out_size(), blk.v.out_size());
+            // Per block of positions, in lane layout: the layer's input, then q (below the top
+            // layer), k and v, scattered back to one row per position.
+            type Rows = (Vec<Vec<f64>>, Vec<Vec<f64>>, Vec<Vec<f64>>, Stats);
+            let parts: Vec<Rows> = starts
+                .par_iter()
+                .map(|&s| {
+                    let e = (s + super::kernel::LANES).min(tn);
+                    let l = e - s;
+                    let mut st = Stats::default();
+                    let rows: Vec<&[f64]> = x[s..e].iter().map(Vec::as_slice).collect();
+                    let mut xin = vec![0.0; d * l];
+                    to_lanes(&rows, &mut xin);
+                    let mut a = vec![0.0; d * l];
+                    let mut small = vec![0.0; l];
+                    let inp: &[f64] = match &blk.ln1 {
+                        Some(n) => {
+                            layer_norm(ar, n, &xin, l, &mut a, &mut small, &mut st);
+                            &a
+                        }
+                        None => &xin,
+                    };
+                    let mut k = vec![0.0; qk * l];
+                    let mut v = vec![0.0; vd * l];
+                    blk.k.apply(ar, inp, l, &mut k, &mut st);
+                    blk.v.apply(ar, inp, l, &mut v, &mut st);
+                    let mut q = vec![0.0; qk * l];
+                    if !top {
+                        blk.q.apply(ar, inp, l, &mut q, &mut st);
+                    }
+                    let split = |m: &[f64]| (0..l).map(|b| lane(m, l, b)).collect::<Vec<_>>();
+                    let qs = if top { Vec::new() } else { split(&q) };
+                    (split(&k), split(&v), qs, st)
+                })
+                .collect();
+            let mut ks = Vec::with_capacity(tn);
+            let mut vs = Vec::with_capacity(tn);
+            let mut qs = Vec::with_capacity(tn);
+            for (k, v, q, st) in parts {
+                ks.extend(k);
+                vs.extend(v);
+                qs.extend(q);
+                stats.merge(st);
+            }
+            let heads = self.pack_heads(blk, &ks, &vs);
+            if !top {
+                // Each position attends to itself and the positions before it (causal).
+                let dk = qk / self.heads;
+                let scale = ar.round(1.0 / (dk as f64).sqrt(), stats);
+                let fused = fused_products(ar.precision());
+                let next: Vec<(Vec<f64>, Stats)> = (0..tn)
+                    .into_par_iter()
+                    .map(|t| {
+                        let mut st = Stats::default();
+                        let mut sc = Scratch::default();
+                        let mut u = vec![0.0; vd];
+                        self.attend(
+                            ar,
+                            blk,
+                            &heads,
+                            t + 1,
+                            &qs[t],
+                            None,
+                            &[],
+                            1,
+                            scale,
+                            fused,
+                            &mut u,
+                            &mut sc,
+                            &mut st,
+                        );
+                        let mut xt = x[t].clone();
+                        self.finish_layer(ar, blk, &u, &mut xt, 1, &mut st);
+                        (xt, st)
+                    })
+                    .collect();
+                x.clear();
+                for (xt, st) in next {
+                    x.push(xt);
+                    stats.merge(st);
+                }
+            }
+            kv.layers.push(heads);
+        }
+        kv
+    }
+
+    /// Packs per-position key and value rows into one `HeadKv` per head.
+    fn pack_heads(&self, blk: &Block, ks: &[Vec<f64>], vs: &[Vec<f64>]) -> Vec<HeadKv> {
+        let n = ks.len();
+        let (dk, dv) = (blk.q.out_size() / self.heads, blk.v.out_size() / self.heads);
+        let nb = n.div_ceil(KEY_BLOCK);
+        (0..self.heads)
+            .map(|h| {
+                let mut panels = vec![0.0; nb * dk * KEY_BLOCK];
+                for (j, kj) in ks.iter().enumerate() {
+                    let (jb, c) = (j / KEY_BLOCK, j % KEY_BLOCK);
+                    for i in 0..dk {
+                        panels[(jb * dk + i) * KEY_BLOCK + c] = kj[h * dk + i];
+                    }
+                }
+                let mut vt = vec![0.0; dv * n];
+                for (j, vj) in vs.iter().enumerate() {
+                    for e in 0..dv {
+                        vt[e * n + j] = vj[h * dv + e];
+                    }
+                }
+                HeadKv { panels, vt, n }
+            })
+            .collect()
+    }
+
+    /// Attention of `L = lanes` queries `q` (`H·d_k · L`) over the first `n` cached positions of
+    /// `heads`, then (if given) each lane's own key and value (`H·d_k · L`, `H·d_v · L`), with
+    /// the positions in `edits[b]` replaced for lane `b`: writes `u` (`H·d_v · L`) with the
+    /// operations and the order of `forward_lanes`.
+    #[allow(clippy::too_many_arguments)]
+    fn attend(
+        &self,
+        ar: &Arith,
+        blk: &Block,
+        heads: &[HeadKv],
+        n: usize,
+        q: &[f64],
+        own: Option<(&[f64], &[f64])>,
+        edits: &[Vec<EditRow>],
+        l: usize,
+        scale: f64,
+        fused: bool,
+        u: &mut [f64],
+        sc: &mut Scratch,
+        stats: &mut Stats,
+    ) {
+        use crate::numeric::Accumulate;
+        let (dk, dv) = (blk.q.out_size() / self.heads, blk.v.out_size() / self.heads);
+        let keys = n + usize::from(own.is_some());
+        let wide = ar.precision().accumulate() == Accumulate::Wide;
+        let small = buf(&mut sc.small, l);
+        for (h, hk) in heads.iter().enumerate() {
+            let qh = &q[h * dk * l..(h + 1) * dk * l];
+            let s = buf(&mut sc.scores, keys * l);
+            // One score: lane `b` of `qh` against a key whose coordinate `i` is `key(i)`.
+            let dot = |b: usize, key: &dyn Fn(usize) -> f64, st: &mut Stats| -> f64 {
+                if wide {
+                    let mut acc = -0.0;
+                    for i in 0..dk {
+                        acc += qh[i * l + b] * key(i);
+                    }
+                    acc
+                } else {
+                    let mut acc = 0.0;
+                    for i in 0..dk {
+                        let p = ar.round(qh[i * l + b] * key(i), st);
+                        acc = ar.round(acc + p, st);
+                    }
+                    acc
+                }
+            };
+            if wide {
+                raw_scores(&hk.panels, dk, n, qh, l, &mut s[..n * l], fused);
+            } else {
+                for j in 0..n {
+                    let (jb, c) = (j / KEY_BLOCK, j % KEY_BLOCK);
+                    let key = |i: usize| hk.panels[(jb * dk + i) * KEY_BLOCK + c];
+                    for b in 0..l {
+                        s[j * l + b] = dot(b, &key, stats);
+                    }
+                }
+            }
+            if let Some((k, _)) = own {
+                for b in 0..l {
+                    let key = |i: usize| k[(h * dk + i) * l + b];
+                    s[n * l + b] = dot(b, &key, stats);
+                }
+            }
+            for (b, rows) in edits.iter().enumerate() {
+                for r in rows {
+                    let key = |i: usize| r.k[h * dk + i];
+                    s[r.pos * l + b] = dot(b, &key, stats);
+                }
+            }
+            if wide {
+                ar.round_slice(s, stats);
+            }
+            ar.scale(s, scale, stats);
+            softmax_lanes(ar, s, l, small, stats);
+            // The positions some lane of the block replaces, in order.
+            let mut marks: Vec<usize> = edits.iter().flatten().map(|r| r.pos).collect();
+            marks.sort_unstable();
+            marks.dedup();
+            for e in 0..dv {
+                let row = h * dv + e;
+                let out = &mut u[row * l..(row + 1) * l];
+                let value = |b: usize, j: usize| {
+                    edits
+                        .get(b)
+                        .and_then(|rows| rows.iter().find(|r| r.pos == j))
+                        .map_or(hk.vt[e * hk.n + j], |r| r.v[row])
+                };
+                if wide {
+                    // `dot_lanes` (from −0.0, positions in order) without writing the column
+                    // of values out: a cached position has one value for every lane.
+                    out.fill(-0.0);
+                    let mut j0 = 0;
+                    for &m in marks.iter().chain([&n]) {
+                        for j in j0..m {
+                            let vj = hk.vt[e * hk.n + j];
+                            for (o, &p) in out.iter_mut().zip(&s[j * l..(j + 1) * l]) {
+                                *o += p * vj;
+                            }
+                        }
+                        if m < n {
+                            for (b, o) in out.iter_mut().enumerate() {
+                                *o += s[m * l + b] * value(b, m);
+                            }
+                        }
+                        j0 = m + 1;
+                    }
+                    if let Some((_, v)) = own {
+                        for (b, o) in out.iter_mut().enumerate() {
+                            *o += s[n * l + b] * v[row * l + b];
+                        }
+                    }
+                    ar.round_slice(out, stats);
+                } else {
+                    let c = buf(&mut sc.col, keys * l);
+                    for j in 0..n {
+                        c[j * l..(j + 1) * l].fill(hk.vt[e * hk.n + j]);
+                    }
+                    for &m in &marks {
+                        for b in 0..l {
+                            c[m * l + b] = value(b, m);
+                        }
+                    }
+                    if let Some((_, v)) = own {
+                        c[n * l..(n + 1) * l].copy_from_slice(&v[row * l..(row + 1) * l]);
+                    }
+                    ar.dot_lanes(s, c, l, out, stats);
+                }
+            }
+        }
+    }
+
+    /// The rest of a layer after attention, as `forward_lanes`: `x += W_o u`, then the MLP.
+    fn finish_layer(
+        &self,
+        ar: &Arith,
+        blk: &Block,
+        u: &[f64],
+        x: &mut [f64],
+        l: usize,
+        stats: &mut Stats,
+    ) {
+        let d = self.d_model();
+        let mut o = vec![0.0; d * l];
+        blk.o.apply(ar, u, l, &mut o, stats);
+        ar.add(x, &o, stats);
+        if let Some((f1, f2)) = &blk.mlp {
+            let mut a = vec![0.0; d * l];
+            let mut small = vec![0.0; l];
+            let mut hdn = vec![0.0; f1.out_size() * l];
+            let inp: &[f64] = match &blk.ln2 {
+                Some(n) => {
+                    layer_norm(ar, n, x, l, &mut a, &mut small, stats);
+                    &a
+                }
+                None => x,
+            };
+            f1.apply(ar, inp, l, &mut hdn, stats);
+            ar.act(&mut hdn, Act::Relu, stats);
+            f2.apply(ar, &hdn, l, &mut o, stats);
+            ar.add(x, &o, stats);
+        }
+    }
+
+    /// The outputs at the last position of `kv`'s prefix (with each continuation's edits)
+    /// followed by the continuation's token, for every continuation: bit for bit the last entry
+    /// of `forward_lanes`' outputs on the same one-hot sequence. Tokens are checked by the
+    /// caller (`Prepared::last_outputs`).
+    ///
+    /// Continuations run in blocks of 16 lanes, the blocks in parallel; each block multiplies
+    /// its queries with the cached keys as a blocked matrix product (8 keys × 16 lanes in
+    /// registers), so `C` continuations of a prefix of `T` positions cost about `C·T·d_k` per
+    /// layer and head, plus their own projections. Edits are supported with one layer (with more
+    /// layers they change the deeper keys of later positions); a continuation with edits in a
+    /// deeper model, and every continuation of a prefix whose keys depend on what follows
+    /// (full attention, two or more layers), runs the plain forward pass instead. `Stats` counts
+    /// the events of the operations performed (fewer than a full forward pass) and is summed in
+    /// a fixed order: nothing depends on the number of threads.
+    pub(crate) fn last_outputs(
+        &self,
+        ar: &Arith,
+        kv: &PrefixKv,
+        items: &[Continuation],
+        stats: &mut Stats,
+    ) -> Vec<Vec<f64>> {
+        use rayon::prelude::*;
+        let deep = self.blocks.len() > 1;
+        let plain = |c: &Continuation| {
+            kv.layers.len() != self.blocks.len() || (deep && !c.edits.is_empty())
+        };
+        // Key and value rows of every distinct edit (one layer only).
+        let mut wanted: Vec<(usize, u32)> = items
+            .iter()
+            .filter(|c| !plain(c))
+            .flat_map(|c| c.edits.iter().copied())
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let oh = OneHot::new(&self.embed, ar, stats);
+        type Rows = Vec<(Vec<f64>, Vec<f64>)>;
+        let edit_rows: Vec<(Rows, Stats)> = match self.blocks.first() {
+            Some(blk) if !wanted.is_empty() => wanted
+                .par_chunks(super::kernel::LANES)
+                .map(|chunk| {
+                    let mut st = Stats::default();
+                    let (d, l) = (self.d_model(), chunk.len());
+                    let mut x = vec![0.0; d * l];
+                    let mut e = vec![0.0; d];
+                    for (b, &(pos, tok)) in chunk.iter().enumerate() {
+                        oh.apply(ar, tok as usize, &mut e, &mut st);
+                        if let Some(p) = self.pos_row(pos, ar, &mut st) {
+                            ar.add_bias(&mut e, &p, 1, &mut st);
+                        }
+                        for (i, &v) in e.iter().enumerate() {
+                            x[i * l + b] = v;
+                        }
+                    }
+                    let mut a = vec![0.0; d * l];
+                    let mut small = vec![0.0; l];
+                    let inp: &[f64] = match &blk.ln1 {
+                        Some(n) => {
+                            layer_norm(ar, n, &x, l, &mut a, &mut small, &mut st);
+                            &a
+                        }
+                        None => &x,
+                    };
+                    let mut k = vec![0.0; blk.k.out_size() * l];
+                    let mut v = vec![0.0; blk.v.out_size() * l];
+                    blk.k.apply(ar, inp, l, &mut k, &mut st);
+                    blk.v.apply(ar, inp, l, &mut v, &mut st);
+                    let rows = (0..l).map(|b| (lane(&k, l, b), lane(&v, l, b))).collect();
+                    (rows, st)
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mut table = EditTable {
+            rows: Vec::with_capacity(wanted.len()),
+            keys: wanted,
+        };
+        for (r, st) in edit_rows {
+            table.rows.extend(r);
+            stats.merge(st);
+        }
+        let fused = fused_products(ar.precision());
+        let results: Vec<(Vec<Vec<f64>>, Stats)> = items
+            .par_chunks(super::kernel::LANES)
+            .map(|chunk| {
+                let mut st = Stats::default();
+                let fast: Vec<&Continuation> = chunk.iter().filter(|c| !plain(c)).collect();
+                let mut fast_out = if fast.is_empty() {
+                    Vec::new()
+                } else {
+                    self.continue_lanes(ar, kv, &fast, &oh, &table, fused, &mut st)
+                }
+                .into_iter();
+                let outs = chunk
+                    .iter()
+                    .map(|c| {
+                        if plain(c) {
+                            self.plain_last(ar, kv, c, &mut st)
+                        } else {
+                            fast_out.next().expect("one output per fast continuation")
+                        }
+                    })
+                    .collect();
+                (outs, st)
+            })
+            .collect();
+        let mut outs = Vec::with_capacity(items.len());
+        for (o, st) in results {
+            outs.extend(o);
+            stats.merge(st);
+        }
+        outs
+    }
+
+    /// One continuation by the plain forward pass over its whole one-hot sequence.
+    fn plain_last(
+        &self,
+        ar: &Arith,
+        kv: &PrefixKv,
+        c: &Continuation,
+        stats: &mut Stats,
+    ) -> Vec<f64> {
+        let mut tokens = kv.tokens.clone();
+        for &(p, t) in &c.edits {
+            tokens[p] = t;
+        }
+        tokens.push(c.last);
+        let one = ar.round(1.0, stats);
+        let xs: Vec<Vec<f64>> = tokens
+            .iter()
+            .map(|&t| {
+                let mut x = vec![0.0; self.input_size()];
+                x[t as usize] = one;
+                x
+            })
+            .collect();
+        let mut lt = self.forward_lanes(ar, &xs, 1, stats);
+        lt.outputs.pop().unwrap_or_default()
+    }
+
+    /// A block of at most 16 continuations through every layer at the last position.
+    #[allow(clippy::too_many_arguments)]
+    fn continue_lanes(
+        &self,
+        ar: &Arith,
+        kv: &PrefixKv,
+        items: &[&Continuation],
+        oh: &OneHot,
+        table: &EditTable,
+        fused: bool,
+        stats: &mut Stats,
+    ) -> Vec<Vec<f64>> {
+        let (l, d, tn) = (items.len(), self.d_model(), kv.tokens.len());
+        let mut x = vec![0.0; d * l];
+        let pos = self.pos_row(tn, ar, stats);
+        let mut e = vec![0.0; d];
+        for (b, c) in items.iter().enumerate() {
+            oh.apply(ar, c.last as usize, &mut e, stats);
+            if let Some(p) = &pos {
+                ar.add_bias(&mut e, p, 1, stats);
+            }
+            for (i, &v) in e.iter().enumerate() {
+                x[i * l + b] = v;
+            }
+        }
+        let mut sc = Scratch::default();
+        let mut a = vec![0.0; d * l];
+        let mut small = vec![0.0; l];
+        for (li, blk) in self.blocks.iter().enumerate() {
+            let (qk, vd) = (blk.q.out_size(), blk.v.out_size());
+            let dk = qk / self.heads;
+            let scale = ar.round(1.0 / (dk as f64).sqrt(), stats);
+            let inp: &[f64] = match &blk.ln1 {
+                Some(n) => {
+                    layer_norm(ar, n, &x, l, &mut a, &mut small, stats);
+                    &a
+                }
+                None => &x,
+            };
+            let mut q = vec![0.0; qk * l];
+            let mut k = vec![0.0; qk * l];
+            let mut v = vec![0.0; vd * l];
+            blk.q.apply(ar, inp, l, &mut q, stats);
+            blk.k.apply(ar, inp, l, &mut k, stats);
+            blk.v.apply(ar, inp, l, &mut v, stats);
+            let edits: Vec<Vec<EditRow>> = if li == 0 {
+                items
+                    .iter()
+                    .map(|c| {
+                        c.edits
+                            .iter()
+                            .map(|ed| {
+                                let (k, v) = table.get(ed);
+                                EditRow { pos: ed.0, k, v }
+                            })
+                            .collect()
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let mut u = vec![0.0; vd * l];
+            self.attend(
+                ar,
+                blk,
+                &kv.layers[li],
+                tn,
+                &q,
+                Some((&k, &v)),
+                &edits,
+                l,
+                scale,
+                fused,
+                &mut u,
+                &mut sc,
+                stats,
+            );
+            self.finish_layer(ar, blk, &u, &mut x, l, stats);
+        }
+        let hidden = match &self.ln_f {
+            Some(n) => {
+                let mut y = vec![0.0; d * l];
+                layer_norm(ar, n, &x, l, &mut y, &mut small, stats);
+                y
+            }
+            None => x,
+        };
+        let out = match &self.head {
+            Some(hd) => {
+                let mut y = vec![0.0; hd.out_size() * l];
+                hd.apply(ar, &hidden, l, &mut y, stats);
+                y
+            }
+            None => hidden,
+        };
+        (0..l).map(|b| lane(&out, l, b)).collect()
+    }
+}
+
+/// Unrounded scores `out[j·L + b] = Σ_i q[i·L + b] · k_j[i]` of `L = lanes` queries (lane
+/// layout, `d_k · L` numbers) against the first `n` keys packed in `panels`: each summed in
+/// `f64` from `−0.0` in the order of `i`, as `Arith::dot_lanes` sums (`fused`: the products are
+/// exact, so a fused multiply-add gives the same bits). Cost: `⌈n/8⌉·8·d_k·L` multiply-adds,
+/// 8 keys × up to 16 lanes of accumulators in registers. Compiled for AVX-512 and AVX2 as well
+/// as the baseline; the variants perform the same IEEE operations in the same order.
+fn raw_scores(
+    panels: &[f64],
+    dk: usize,
+    n: usize,
+    q: &[f64],
+    lanes: usize,
+    out: &mut [f64],
+    fused: bool,
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx2,avx,fma")]
+        fn avx512_fma(p: &[f64], dk: usize, n: usize, q: &[f64], l: usize, out: &mut [f64]) {
+            scores_lanes::<true>(p, dk, n, q, l, out);
+        }
+        #[target_feature(enable = "avx512f,avx2,avx")]
+        fn avx512(p: &[f64], dk: usize, n: usize, q: &[f64], l: usize, out: &mut [f64]) {
+            scores_lanes::<false>(p, dk, n, q, l, out);
+        }
+        #[target_feature(enable = "avx2,avx,fma")]
+        fn avx2_fma(p: &[f64], dk: usize, n: usize, q: &[f64], l: usize, out: &mut [f64]) {
+            scores_lanes::<true>(p, dk, n, q, l, out);
+        }
+        #[target_feature(enable = "avx2,avx")]
+        fn avx2(p: &[f64], dk: usize, n: usize, q: &[f64], l: usize, out: &mut [f64]) {
+            scores_lanes::<false>(p, dk, n, q, l, out);
+        }
+        let fma = fused && std::arch::is_x86_feature_detected!("fma");
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F (checked above), and FMA where `fma` is set.
+            return unsafe {
+                if fma {
+                    avx512_fma(panels, dk, n, q, lanes, out)
+                } else {
+                    avx512(panels, dk, n, q, lanes, out)
+                }
+            };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (checked above), and FMA where `fma` is set.
+            return unsafe {
+                if fma {
+                    avx2_fma(panels, dk, n, q, lanes, out)
+                } else {
+                    avx2(panels, dk, n, q, lanes, out)
+                }
+            };
+        }
+    }
+    let _ = fused;
+    scores_lanes::<false>(panels, dk, n, q, lanes, out);
+}
+
+/// `raw_scores` for any number of lanes: tiles of 16, 8, 4, 2 and 1 lanes.
+#[inline(always)]
+fn scores_lanes<const FUSED: bool>(
+    panels: &[f64],
+    dk: usize,
+    n: usize,
+    q: &[f64],
+    lanes: usize,
+    out: &mut [f64],
+) {
+    let mut b0 = 0;
+    while b0 < lanes {
+        let left = lanes - b0;
+        b0 += if left >= 16 {
+            scores_tile::<FUSED, 16>(panels, dk, n, q, lanes, b0, out);
+            16
+        } else if left >= 8 {
+            scores_tile::<FUSED, 8>(panels, dk, n, q, lanes, b0, out);
+            8
+        } else if left >= 4 {
+            scores_tile::<FUSED, 4>(panels, dk, n, q, lanes, b0, out);
+            4
+        } else if left >= 2 {
+            scores_tile::<FUSED, 2>(panels, dk, n, q, lanes, b0, out);
+            2
+        } else {
+            scores_tile::<FUSED, 1>(panels, dk, n, q, lanes, b0, out);
+            1
+        };
+    }
+}
+
+/// `acc + k·q`, fused where the products are exact.
+#[inline(always)]
+fn score_step<const FUSED: bool>(acc: f64, k: f64, q: f64) -> f64 {
+    if FUSED {
+        k.mul_add(q, acc)
+    } else {
+        acc + k * q
+    }
+}
+
+/// Lanes `b0 … b0 + R − 1` of `raw_scores`.
+#[inline(always)]
+fn scores_tile<const FUSED: bool, const R: usize>(
+    panels: &[f64],
+    dk: usize,
+    n: usize,
+    q: &[f64],
+    lanes: usize,
+    b0: usize,
+    out: &mut [f64],
+) {
+    for jb in 0..n.div_ceil(KEY_BLOCK) {
+        let p = &panels[jb * dk * KEY_BLOCK..(jb + 1) * dk * KEY_BLOCK];
+        // `acc[c][r]`: key `c` of the block against lane `b0 + r`. The lanes are the vector
+        // dimension (contiguous in `q` and in `out`) and the eight keys are named, as the rows
+        // of `kernel::matvec_block` are: written as loops, the compiler vectorises across the
+        // keys with gathers instead (about 15 times slower).
+        let mut acc = [[-0.0f64; R]; KEY_BLOCK];
+        for i in 0..dk {
+            let kv: &[f64; KEY_BLOCK] = p[i * KEY_BLOCK..(i + 1) * KEY_BLOCK]
+                .try_into()
+                .expect("one key block");
+            let qi: &[f64; R] = q[i * lanes + b0..i * lanes + b0 + R]
+                .try_into()
+                .expect("R lanes");
+            let [a0, a1, a2, a3, a4, a5, a6, a7] = &mut acc;
+            for r in 0..R {
+                let qv = qi[r];
+                a0[r] = score_step::<FUSED>(a0[r], kv[0], qv);
+                a1[r] = score_step::<FUSED>(a1[r], kv[1], qv);
+                a2[r] = score_step::<FUSED>(a2[r], kv[2], qv);
+                a3[r] = score_step::<FUSED>(a3[r], kv[3], qv);
+                a4[r] = score_step::<FUSED>(a4[r], kv[4], qv);
+                a5[r] = score_step::<FUSED>(a5[r], kv[5], qv);
+                a6[r] = score_step::<FUSED>(a6[r], kv[6], qv);
+                a7[r] = score_step::<FUSED>(a7[r], kv[7], qv);
+            }
+        }
+        let keys = (n - jb * KEY_BLOCK).min(KEY_BLOCK);
+        for (c, a) in acc.iter().enumerate().take(keys) {
+            let j = jb * KEY_BLOCK + c;
+            out[j * lanes + b0..j * lanes + b0 + R].copy_from_slice(a);
+        }
+    }
+}
+
+#[cfg(test)]
+mod last_output_tests {
+    use super::*;
+    use crate::numeric::{Accumulate, Precision};
+
+    /// The one-hot shortcut gives the bits of the dense product, signed zeros included.
+    #[test]
+    fn one_hot_embedding_equals_the_dense_product() {
+        let rows = vec![
+            vec![-1.0, -2.0, -0.0, -0.5],
+            vec![-1.0, -2.0, 0.0, -0.5],
+            vec![-0.0, -0.0, -0.0, -0.0],
+            vec![0.0, -0.0, 0.0, 0.0],
+            vec![0.25, -3.0, 1e-9, -1e-9],
+            vec![300.0, -300.0, 0.1, 7.0],
+        ];
+        let inf = vec![vec![f64::INFINITY, 1.0, -0.0, 2.0]];
+        for weights in [rows, inf] {
+            for bias in [None, Some(vec![-0.0; weights.len()])] {
+                let lin = Linear::new(Matrix::from_rows(&weights).unwrap(), bias).unwrap();
+                for name in ["f64", "f32", "fixed:2.3", "fixed:0.4", "e4m3", "paper:1"] {
+                    for acc in [Accumulate::Wide, Accumulate::Format] {
+                        let prec = Precision::parse(name)
+                            .unwrap()
+                            .with_accumulate(acc)
+                            .for_length(5)
+                            .unwrap();
+                        let ar = Arith::new(&prec).unwrap();
+                        let mut st = Stats::default();
+                        let lin = lin.rounded(&ar, &mut st);
+                        let oh = OneHot::new(&lin, &ar, &mut st);
+                        for tok in 0..4 {
+                            let mut x = vec![0.0; 4];
+                            x[tok] = 1.0;
+                            ar.round_slice(&mut x, &mut st);
+                            let mut want = vec![0.0; lin.out_size()];
+                            lin.apply(&ar, &x, 1, &mut want, &mut st);
+                            let mut got = vec![0.0; lin.out_size()];
+                            oh.apply(&ar, tok, &mut got, &mut st);
+                            let bits =
+                                |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                            assert_eq!(bits(&got), bits(&want), "{name} {acc:?} token {tok}");
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

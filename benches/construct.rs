@@ -1,0 +1,100 @@
+//! Verification speed of the constructions. Thm 1 (index lookup, one layer, one head) at
+//! `N = 2^10, 2^12, 2^14` with the paper's design (`construct::index_lookup::paper_design`:
+//! codes of margin 1/4, `η` from the paper) at `fixed:10.6`:
+//! - `index_lookup_verify`: the whole verification beyond the exhaustive range: the worst-case
+//!   strings for every query (two prefixes × all `N` queries) plus one random string × all `N`
+//!   queries, `3N` instances, through `Prepared::prefix_cache` / `Prepared::last_outputs`;
+//! - `index_lookup_one_string`: one random string against all `N` queries (the fast path
+//!   alone: cached keys and values, the blocked score product);
+//! - `index_lookup_plain_forward`: one instance through the plain `Prepared::forward` at
+//!   `N = 2^10`, for scale (all `N` queries would cost `N` times this).
+//!
+//! The design, the model and the prepared model are built outside the timed part. The target
+//! is `index_lookup_verify` at `N = 2^14` within 60 s on two cores.
+
+use std::hint::black_box;
+
+use ccsep::construct::ConstructOptions;
+use ccsep::construct::index_lookup::{Check, Design, paper_design, verify};
+use ccsep::model::{Continuation, Model, Prepared};
+use ccsep::numeric::{Precision, Stats};
+use ccsep::task::{IndexLookup, Task};
+use divan::Bencher;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+const PRECISION: &str = "fixed:10.6";
+
+fn main() {
+    divan::main();
+}
+
+fn design(n: usize) -> (Design, Model) {
+    let opts = ConstructOptions {
+        n,
+        ..ConstructOptions::default()
+    };
+    let d = paper_design(&opts).expect("N within the codes' range");
+    let m = d.model().expect("a valid design");
+    (d, m)
+}
+
+fn prepared(m: &Model) -> Prepared {
+    let prec = Precision::parse(PRECISION).expect("a valid precision");
+    m.prepare(&prec, &mut Stats::default())
+        .expect("a resolved precision")
+}
+
+fn random_symbols(n: usize) -> Vec<usize> {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    (0..n).map(|_| rng.random_range(0..2)).collect()
+}
+
+#[divan::bench(args = [1 << 10, 1 << 12, 1 << 14], sample_count = 3, sample_size = 1)]
+fn index_lookup_verify(bencher: Bencher, n: usize) {
+    let (_, model) = design(n);
+    let prec = Precision::parse(PRECISION).expect("a valid precision");
+    let check = Check {
+        samples: 1,
+        seed: 0,
+        stop_at_first_error: false,
+    };
+    bencher.bench(|| black_box(verify(&model, 2, n, &prec, &check).expect("verifies")));
+}
+
+#[divan::bench(args = [1 << 10, 1 << 12, 1 << 14], sample_count = 3, sample_size = 1)]
+fn index_lookup_one_string(bencher: Bencher, n: usize) {
+    let (_, model) = design(n);
+    let pm = prepared(&model);
+    let task = IndexLookup::new(2, n).expect("a valid task");
+    let prefix: Vec<u32> = random_symbols(n).iter().map(|&s| task.symbol(s)).collect();
+    let items: Vec<Continuation> = (0..n)
+        .map(|q| Continuation {
+            edits: Vec::new(),
+            last: task.position(q),
+        })
+        .collect();
+    bencher.bench(|| {
+        let mut st = Stats::default();
+        let cache = pm.prefix_cache(&prefix, &mut st).expect("valid tokens");
+        black_box(
+            pm.last_outputs(&cache, &items, &mut st)
+                .expect("valid tokens"),
+        )
+    });
+}
+
+#[divan::bench(args = [1 << 10], sample_count = 3, sample_size = 1)]
+fn index_lookup_plain_forward(bencher: Bencher, n: usize) {
+    let (_, model) = design(n);
+    let pm = prepared(&model);
+    let task = IndexLookup::new(2, n).expect("a valid task");
+    let tokens = task
+        .sequence(&random_symbols(n), n / 2)
+        .expect("a valid instance");
+    let xs = task.vocab().one_hot(&tokens).expect("valid tokens");
+    bencher.bench(|| {
+        let mut st = Stats::default();
+        black_box(pm.forward(&xs, &mut st).expect("valid inputs"))
+    });
+}
