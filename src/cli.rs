@@ -543,7 +543,14 @@ fn run_curve(args: &ConstructArgs, curve: &str) -> anyhow::Result<i32> {
         ))
         .into());
     }
-    let key_of = |v: &serde_json::Value| v.get("n").and_then(|n| n.as_u64()).map(|n| n.to_string());
+    let config = format!(
+        "name={} gamma={} seed={} samples={} precision={:?}",
+        args.name, args.gamma, args.seed, args.samples, args.precision
+    );
+    let key_of = |v: &serde_json::Value| {
+        let c = v.get("curve")?.as_str()?;
+        Some(format!("{c}|{}", v.get("n")?.as_u64()?))
+    };
     let mut results = match &args.out {
         Some(path) => Some(sweep::Results::open(path, key_of)?),
         None => None,
@@ -552,17 +559,21 @@ fn run_curve(args: &ConstructArgs, curve: &str) -> anyhow::Result<i32> {
     let mut failed = false;
     for e in exps {
         let n = 1usize << e;
-        if results.as_ref().is_some_and(|r| r.is_done(&n.to_string())) {
+        if results
+            .as_ref()
+            .is_some_and(|r| r.is_done(&format!("{config}|{n}")))
+        {
             continue;
         }
         pb.set_message(format!("{} at n = 2^{e} = {n}", args.name));
-        let line = match construct::smallest(&args.name, &construct_options(args, n)?) {
+        let mut line = match construct::smallest(&args.name, &construct_options(args, n)?) {
             Ok(point) => serde_json::to_value(&point).expect("size points serialise"),
             Err(err) => {
                 failed = true;
                 serde_json::json!({"name": args.name, "n": n, "error": err.message})
             }
         };
+        line["curve"] = serde_json::Value::String(config.clone());
         match &mut results {
             Some(r) => r.append(&line)?,
             None => println!("{line}"),
@@ -738,6 +749,12 @@ fn check_point(
 }
 
 fn run_check(args: &CheckArgs) -> anyhow::Result<i32> {
+    if args.construct.is_some() && (args.width != "2" || args.layers != 1 || args.outputs != 1) {
+        return Err(InputError::new(
+            "--width, --layers and --outputs size a random model; a --construct model has its own sizes, so drop them",
+        )
+        .into());
+    }
     let widths = sweep::parse_usize_axis("--width", &args.width)?;
     let precisions = sweep::parse_precision_axis(&args.precision)?;
     let reduction = Reduction::new(reduction_kind(&args.task)?, args.n)?;
@@ -778,9 +795,28 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<i32> {
     Ok(EXIT_OK)
 }
 
-/// The key of a grid point in a results line.
-fn grid_key(width: usize, precision: &str) -> String {
-    format!("{width}|{precision}")
+/// The key of a grid point in a results line: its settings, width and precision.
+fn grid_key(config: &str, width: usize, precision: &str) -> String {
+    format!("{config}|{width}|{precision}")
+}
+
+/// Everything but the axes that a grid point's result depends on, as one string: lines of a
+/// results file written with other settings are not taken for this grid's points.
+fn grid_config(args: &CheckArgs) -> String {
+    format!(
+        "task={} n={} arch={:?} init={:?} weights={:?} construct={:?} seed={} layers={} outputs={} heads={:?} sample={:?}",
+        args.task,
+        args.n,
+        args.arch,
+        args.init,
+        args.weights,
+        args.construct,
+        args.seed,
+        args.layers,
+        args.outputs,
+        args.heads,
+        args.sample
+    )
 }
 
 /// `ccsep check` over widths × precisions: one JSON line per point (the check's JSON object plus
@@ -821,9 +857,11 @@ fn run_check_grid(
     for &(w, p) in &points {
         check_source(args, w, p)?;
     }
+    let config = grid_config(args);
     let key_of = |v: &serde_json::Value| {
         let g = v.get("grid")?;
         Some(grid_key(
+            g.get("config")?.as_str()?,
             usize::try_from(g.get("width")?.as_u64()?).ok()?,
             g.get("precision")?.as_str()?,
         ))
@@ -834,9 +872,11 @@ fn run_check_grid(
     };
     let pb = spinner();
     let mut failed = false;
+    let mut skipped = 0;
     for (i, &(width, precision)) in points.iter().enumerate() {
-        let key = grid_key(width, &precision.name());
+        let key = grid_key(&config, width, &precision.name());
         if results.as_ref().is_some_and(|r| r.is_done(&key)) {
+            skipped += 1;
             continue;
         }
         let label = format!(
@@ -847,7 +887,8 @@ fn run_check_grid(
         );
         pb.set_message(label.clone());
         let source = check_source(args, width, precision)?;
-        let grid = serde_json::json!({"width": width, "precision": precision.name()});
+        let grid =
+            serde_json::json!({"width": width, "precision": precision.name(), "config": config});
         let line = match check_point(args, &source, precision, reduction, &|m| {
             pb.set_message(format!("{label}: {m}"))
         }) {
@@ -867,12 +908,11 @@ fn run_check_grid(
         }
     }
     pb.finish_and_clear();
-    if let (Some(r), Some(path)) = (&results, &args.out) {
+    if let Some(path) = &args.out {
         eprintln!(
-            "{} points in {} ({} were already there)",
+            "{} points in {} ({skipped} were already there)",
             points.len(),
-            path.display(),
-            r.done_count()
+            path.display()
         );
     }
     Ok(if failed { EXIT_BAD_INPUT } else { EXIT_OK })

@@ -8,7 +8,7 @@
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::InputError;
@@ -114,17 +114,19 @@ impl Results {
             ))
         };
         let mut done = HashSet::new();
+        let mut torn = false;
         if path.exists() {
-            let reader = BufReader::new(File::open(path).map_err(io)?);
-            for line in reader.lines() {
-                let line = line.map_err(io)?;
-                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
+            // Bytes, not text: a line torn inside a multi-byte character is skipped too.
+            let bytes = std::fs::read(path).map_err(io)?;
+            for line in bytes.split(|&b| b == b'\n') {
+                if let Ok(v) = serde_json::from_slice::<serde_json::Value>(line)
                     && v.get("error").is_none()
                     && let Some(k) = key(&v)
                 {
                     done.insert(k);
                 }
             }
+            torn = bytes.last().is_some_and(|&b| b != b'\n');
         }
         let mut file = OpenOptions::new()
             .create(true)
@@ -132,12 +134,8 @@ impl Results {
             .open(path)
             .map_err(io)?;
         // A torn last line (no newline) must not glue onto the next record.
-        let len = file.metadata().map_err(io)?.len();
-        if len > 0 {
-            let text = std::fs::read(path).map_err(io)?;
-            if text.last() != Some(&b'\n') {
-                file.write_all(b"\n").map_err(io)?;
-            }
+        if torn {
+            file.write_all(b"\n").map_err(io)?;
         }
         Ok(Results {
             path: path.to_path_buf(),
@@ -203,9 +201,9 @@ mod tests {
             r.append(&serde_json::json!({"k": 2, "error": "x"}))
                 .unwrap();
         }
-        // A torn write.
+        // A torn write, cut inside a multi-byte character.
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
-        f.write_all(b"{\"k\": 3").unwrap();
+        f.write_all(b"{\"k\": 3, \"s\": \"\xe2\x89").unwrap();
         let mut r = Results::open(&path, key).unwrap();
         assert!(r.is_done("1"));
         assert!(!r.is_done("2"));

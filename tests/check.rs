@@ -460,6 +460,27 @@ fn grid_writes_json_lines_and_resumes() {
     assert_eq!(a, b);
 }
 
+/// Lines written with other settings are not taken for this grid's points: every point runs.
+#[test]
+fn grid_ignores_lines_of_other_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("grid.jsonl");
+    let run = |task: &str, arch: &str| {
+        let mut args = check_args(task, arch, "1..2", "fixed:1.1", "5");
+        args.retain(|a| a != "--json");
+        ccsep().args(args).arg("--out").arg(&out).assert().success();
+    };
+    run("index", "gru");
+    run("eq", "lstm");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let tasks: Vec<String> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["task"].to_string())
+        .collect();
+    assert_eq!(tasks.len(), 4);
+    assert_eq!(tasks.iter().filter(|t| t.contains("equality")).count(), 2);
+}
+
 /// A point that does not fit gets an error line and the others still run (exit 2); bad axes
 /// are refused before anything runs.
 #[test]

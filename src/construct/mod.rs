@@ -6,7 +6,7 @@
 //! |---|---|---|---|
 //! | `vectors` | nearly orthogonal codes (used by the Transformers) | — | [`vectors`] |
 //! | `index-lookup` | Thm 1: index lookup, 1 layer, 1 head | Transformer | [`index_lookup`] |
-//! | `equality` | Thm 6: string equality, 2 layers, 2 heads | Transformer | [`equality`] |
+//! | `equality` | Thm 6: string equality, 2 layers (one head suffices: see the module) | Transformer | [`equality`] |
 //! | `disjointness` | Thm 13: disjointness through k-sparse features, 2 layers | Transformer | [`disjointness`] |
 //! | `nearest` | Thm 7: nearest neighbour, 2 layers | Transformer | [`nearest`] |
 //! | `dyck-rnn` | App. E: the 7-state DFA of Dyck-(2,2) | Elman RNN | [`recurrent`] |

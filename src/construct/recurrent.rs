@@ -745,6 +745,13 @@ fn index_correct(c: &IndexCheck) -> bool {
 /// smallest fixed-point format found correct when no precision is given.
 pub fn index(opts: &ConstructOptions) -> Result<Construction, InputError> {
     let n = opts.n;
+    // Refuse before building: the model itself holds N × N matrices.
+    let work = index_work(n, opts.samples);
+    if work > MAX_INDEX_WORK {
+        return Err(InputError::new(format!(
+            "index-rnn at N = {n}: verifying it needs about {work:.1e} multiply-adds (limit {MAX_INDEX_WORK:.0e}, about a minute); lower --samples or N"
+        )));
+    }
     let model = index_rnn(n)?;
     let (prec, search) = choose_precision(opts, |p| {
         Ok(index_correct(&verify_index(

@@ -59,6 +59,9 @@ pub fn reduction_kind(task: &str) -> Result<ReductionKind, InputError> {
     })
 }
 
+/// Widest random model `check` builds (its weights then take about 1 GiB for an LSTM).
+pub const MAX_RANDOM_WIDTH: usize = 1 << 12;
+
 /// Where a checked model comes from: enough to rebuild it exactly.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -147,6 +150,14 @@ impl ModelSource {
                     return Err(InputError::new(
                         "--width, --layers and the output size must be at least 1",
                     ));
+                }
+                if hidden > MAX_RANDOM_WIDTH || layers > 64 || output > MAX_RANDOM_WIDTH {
+                    return Err(InputError::new(format!(
+                        "--width {hidden}, --layers {layers}, outputs {output}: a random model is at most {MAX_RANDOM_WIDTH} wide, with at most 64 layers"
+                    )));
+                }
+                if heads == &Some(0) {
+                    return Err(InputError::new("--heads must be at least 1"));
                 }
                 if layers != 1 && matches!(arch, Arch::Ssm | Arch::LinearAttention) {
                     return Err(InputError::new(format!(

@@ -10,9 +10,9 @@
 //! and Bob input `y` the answer is right on the inputs `x` of `m`'s class with `f(x, y)` equal to
 //! it. The same pass finds a collision witness.
 //!
-//! The walk needs Alice's token at each position to depend on at most one bit of `x` (true for
-//! every prefix / suffix reduction in `task::reduction`); this is probed at the start and a
-//! reduction that breaks it is refused. Results do not depend on the thread count: classes are
+//! The walk needs Alice's token at each position to depend on a few bits of `x` (one for the
+//! bit-string reductions, two for a Dyck bracket; at most `MAX_TOKEN_BITS`), branching once per
+//! value of those bits; this is probed at the start and a reduction that breaks it is refused. Results do not depend on the thread count: classes are
 //! kept in first-seen order of a deterministic walk and every sum is taken in that order.
 
 use std::collections::HashMap;

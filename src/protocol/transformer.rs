@@ -3,7 +3,8 @@
 //!
 //! Only the output at the last position is read, and in one layer it depends on the other
 //! positions only through that position's attention. Per head `h`, with `T` the last position:
-//! 1. whoever holds `x_T` sends its token, so both can form `q_T` (and the residual `X_T`);
+//! 1. whoever holds `x_T` sends its token and its position `T` (in `mqar` the length depends on
+//!    Bob's input), so both can form `q_T` (and the residual `X_T`);
 //! 2. each party sends the largest score over its own positions, `M_A^h` and `M_B^h`; both take
 //!    `M = max(M_A, M_B)`, so every `e_j = round(exp(round(s_j − M)))` is at most 1;
 //! 3. each sends its partial normaliser `Z_A = Σ_{j∈A} e_j` (and `Z_B`); both form
@@ -20,9 +21,10 @@
 //! they may not, and every instance where the protocol's output differs from the forward pass is
 //! reported as a mismatch, not hidden.
 //!
-//! Bits sent (counted by [`Thm4::bits`]): `⌈log2 |V|⌉` for the last token when a party holds it,
-//! and per head `2p` for the maxima, `2(p + ⌈log2 T⌉)` for the normalisers and
-//! `2·d_v·(p + ⌈log2 T⌉)` for the numerators, `p` the precision's bits per number — the paper's
+//! Bits sent (counted by [`Thm4::bits`]): `⌈log2 |V|⌉ + ⌈log2 L⌉` for the last token and its
+//! position (`L` possible lengths) when a party holds it, and per head `2p` for the maxima,
+//! `2(p + ⌈log2 T⌉)` for the normalisers and `2·d_v·(p + F + ⌈log2 T⌉)` for the numerators, `p`
+//! the precision's bits per number and `F` its fraction bits (fixed point) — the paper's
 //! `≈ 3·m·(p + log N)·H`.
 //!
 //! Each message depends only on its sender's positions and on the messages before it, so the
@@ -141,27 +143,38 @@ impl<'a> Thm4<'a> {
         })
     }
 
-    /// Bits the protocol sends on inputs of `len` positions at `bits` bits per number, when a
-    /// party (not the public) holds the last token.
-    pub fn bits(&self, len: usize, bits: u32, last_token_sent: bool) -> u64 {
+    /// Bits the protocol sends on inputs of at most `len` positions (`lengths` distinct
+    /// lengths) at `bits` bits per number, when a party (not the public) holds the last token.
+    /// A partial normaliser is a sum of at most `T` grid values: `p + ⌈log2 T⌉` bits. A partial
+    /// numerator sums products of two grid values, which have `frac` more fraction bits (the
+    /// fixed-point format's `F`; 0 for floats, whose exact partial sums are counted at
+    /// `p + ⌈log2 T⌉` bits, a lower figure than their exact `f64` needs).
+    pub fn bits(
+        &self,
+        len: usize,
+        lengths: usize,
+        bits: u32,
+        frac: u32,
+        last_token_sent: bool,
+    ) -> u64 {
         let blk = &self.tr.blocks()[0];
         let h = self.tr.heads() as u64;
         let dv = (blk.v.out_size() / self.tr.heads()) as u64;
         let log_t = u64::from(ceil_log2(len as u64));
         let p = u64::from(bits);
         let token = if last_token_sent {
-            u64::from(ceil_log2(self.vocab as u64))
+            u64::from(ceil_log2(self.vocab as u64)) + u64::from(ceil_log2(lengths as u64))
         } else {
             0
         };
-        token + h * (2 * p + 2 * (p + log_t) + 2 * dv * (p + log_t))
+        token + h * (2 * p + 2 * (p + log_t) + 2 * dv * (p + u64::from(frac) + log_t))
     }
 
-    /// Numbers in a transcript (the last token counted as one).
+    /// Numbers in a transcript (the last token and its position counted as two).
     pub fn transcript_numbers(&self) -> usize {
         let blk = &self.tr.blocks()[0];
         let dv = blk.v.out_size() / self.tr.heads();
-        1 + self.tr.heads() * (4 + 2 * dv)
+        2 + self.tr.heads() * (4 + 2 * dv)
     }
 
     /// Runs the protocol on one instance.
@@ -175,10 +188,15 @@ impl<'a> Thm4<'a> {
         let at = |t: usize| &self.data[t * self.vocab + tokens[t] as usize];
         let bob = |t: usize| owners[t] == Owner::Bob;
         // Round 1: the last token.
-        let mut transcript = vec![match owners[last] {
-            Owner::Public => u64::MAX,
-            _ => u64::from(tokens[last]),
-        }];
+        // The last token and its position: where the length depends on an input (mqar), the
+        // position is part of what its holder sends.
+        let mut transcript = vec![
+            match owners[last] {
+                Owner::Public => u64::MAX,
+                _ => u64::from(tokens[last]),
+            },
+            last as u64,
+        ];
         let q = &at(last).q;
         let keys = tokens.len();
         let mut u = vec![0.0; vd];
@@ -468,6 +486,12 @@ pub fn check(
     };
     let covered = xs.len() as u64;
     let instances = covered.saturating_mul(bob_total);
+    if bob_total > MAX_INSTANCES {
+        return Err(InputError::new(format!(
+            "{} with n = {n}: Bob alone has {bob_total} inputs, more than the {MAX_INSTANCES} instances one check covers, so no --sample of Alice's inputs fits; choose a smaller n",
+            r.kind()
+        )));
+    }
     if instances > MAX_INSTANCES {
         return Err(InputError::new(format!(
             "{} with n = {n}: {covered} Alice × {bob_total} Bob inputs = {instances} instances, each a protocol run and a forward pass (limit {MAX_INSTANCES}); pass --sample K with K ≤ {} to check K seeded Alice inputs against every Bob input",
@@ -519,7 +543,7 @@ pub fn check(
                 std::collections::hash_map::Entry::Vacant(g) => {
                     g.insert(Group {
                         first: (ev.x, ev.y, ev.f),
-                        answer: decode(&ev.protocol),
+                        answer,
                     });
                 }
             }
@@ -597,7 +621,16 @@ pub fn check(
     };
     let bits_per_number = prepared.precision().bits();
     let last_sent = longest.owners[max_len - 1] != Owner::Public;
-    let bits_available = bits_per_number.map(|b| proto.bits(max_len, b, last_sent));
+    let lengths = if r.kind() == ReductionKind::Mqar {
+        n as usize + 1
+    } else {
+        1
+    };
+    let frac = match prepared.precision().format() {
+        crate::numeric::Format::Fixed { frac_bits, .. } => frac_bits,
+        _ => 0,
+    };
+    let bits_available = bits_per_number.map(|b| proto.bits(max_len, lengths, b, frac, last_sent));
     let exhaustive = covered == alice_total;
     let perfect = correct == instances;
     let note = matches!(
@@ -804,21 +837,35 @@ mod tests {
     /// a witness of error when `f` is not constant on it).
     #[test]
     fn transcript_classes_are_rectangles() {
-        for r in small_reductions() {
-            let m = model(r.task().input_dim(), 4, 2, true, true, 9);
-            let mut classes: HashMap<Vec<u64>, BTreeSet<(u64, u64)>> = HashMap::new();
-            for (x, y, run, _) in runs(&r, &m, "fixed:1.2") {
-                classes.entry(run.transcript).or_default().insert((x, y));
-            }
-            assert!(
-                classes.len() > 1,
-                "{}: a single class tests nothing",
-                r.kind()
-            );
-            for set in classes.values() {
-                let xs: BTreeSet<u64> = set.iter().map(|p| p.0).collect();
-                let ys: BTreeSet<u64> = set.iter().map(|p| p.1).collect();
-                assert_eq!(set.len(), xs.len() * ys.len(), "{}", r.kind());
+        let mut more = small_reductions();
+        more.push(Reduction::new(ReductionKind::RecallIndex, 3).unwrap());
+        more.push(Reduction::new(ReductionKind::DyckHalves, 4).unwrap());
+        for r in more {
+            for (seed, prec) in [(9, "fixed:1.2"), (4, "fixed:1.0"), (12, "fixed:2.1")] {
+                let m = model(r.task().input_dim(), 4, 2, true, true, seed);
+                let mut classes: HashMap<Vec<u64>, (BTreeSet<(u64, u64)>, Vec<u64>)> =
+                    HashMap::new();
+                for (x, y, run, _) in runs(&r, &m, prec) {
+                    let out = message_key(&run.output);
+                    let class = classes
+                        .entry(run.transcript)
+                        .or_insert_with(|| (BTreeSet::new(), out.clone()));
+                    class.0.insert((x, y));
+                    // One transcript, one output: what makes a class a witness.
+                    assert_eq!(class.1, out, "{} at {prec}: ({x}, {y})", r.kind());
+                }
+                if prec == "fixed:1.2" {
+                    assert!(
+                        classes.len() > 1,
+                        "{}: a single class tests nothing",
+                        r.kind()
+                    );
+                }
+                for (set, _) in classes.values() {
+                    let xs: BTreeSet<u64> = set.iter().map(|p| p.0).collect();
+                    let ys: BTreeSet<u64> = set.iter().map(|p| p.1).collect();
+                    assert_eq!(set.len(), xs.len() * ys.len(), "{}", r.kind());
+                }
             }
         }
     }
@@ -883,16 +930,14 @@ mod tests {
         let prec = Precision::parse("fixed:2.2").unwrap();
         let e = check(&two, &source, &prec, &r, &CheckOptions::default(), &|_| {}).unwrap_err();
         assert!(e.message.contains("Lemma 5"), "{}", e.message);
-        // One head, d_v = 4, at 5 bits per number: the token, 2 maxima, 2 normalisers and
-        // 2 × 4 numerator coordinates, the sums with ⌈log2 T⌉ more bits.
+        // One head, d_v = 4, fixed:2.2 (p = 5 bits, F = 2) on EQ_3's 7 positions (⌈log2 7⌉ = 3
+        // bits): the token (vocabulary of 3: 2 bits), 2 maxima of 5 bits, 2 normalisers of
+        // 5 + 3 bits, 2 × 4 numerator coordinates of 5 + 2 + 3 bits (products of two grid
+        // values have 2F fraction bits).
         let m = model(input, 4, 1, false, true, 3);
         let rep = check(&m, &source, &prec, &r, &CheckOptions::default(), &|_| {}).unwrap();
-        let len = r.instance(0, 0).unwrap().tokens.len() as u64;
-        let log_t = u64::from(ceil_log2(len));
-        let token = u64::from(ceil_log2(r.task().vocab().len() as u64));
-        assert_eq!(
-            rep.bits_available,
-            Some(token + 2 * 5 + 2 * (5 + log_t) + 2 * 4 * (5 + log_t))
-        );
+        assert_eq!(r.instance(0, 0).unwrap().tokens.len(), 7);
+        assert_eq!(r.task().vocab().len(), 3);
+        assert_eq!(rep.bits_available, Some(2 + 10 + 16 + 80));
     }
 }
