@@ -382,19 +382,60 @@ fn transformer_wide_keeps_the_fooling_set_apart() {
 /// forward pass on every instance, and its verdict follows its transcripts.
 #[test]
 fn transformer_ineq_and_disj() {
-    for task in ["ineq", "disj"] {
-        for prec in ["fixed:1.1", "fixed:2.4"] {
-            let v = success_json(ccsep().args(check_args(task, "transformer", "4", prec, "5")));
+    use ccsep::numeric::Stats;
+    let dir = tempfile::tempdir().unwrap();
+    for (task, kind) in [
+        ("ineq", ReductionKind::Equality),
+        ("disj", ReductionKind::Disjointness),
+    ] {
+        // At fixed:1.1 the 32 fooling entries collapse to a few transcripts (must err, with a
+        // witness that verifies); at fixed:2.4 they stay apart.
+        for (prec, must_err) in [("fixed:1.1", true), ("fixed:2.4", false)] {
+            let w = dir.path().join(format!("{task}.json"));
+            let v = success_json(
+                ccsep()
+                    .args(check_args(task, "transformer", "4", prec, "5"))
+                    .arg("--witness-out")
+                    .arg(&w),
+            );
             assert_eq!(v["instances"], 1024);
             assert_eq!(v["protocol_mismatch_count"], 0);
             assert_eq!(v["fooling_set"]["size"], 32);
             let distinct = v["fooling_set"]["distinct_transcripts"].as_u64().unwrap();
-            if distinct < 32 {
-                assert_eq!(v["verdict"]["tag"], "must_err", "{task} {prec}");
+            assert_eq!(distinct < 32, must_err, "{task} {prec}");
+            let tag = if must_err {
+                "must_err"
+            } else {
+                "enough_messages"
+            };
+            assert_eq!(v["verdict"]["tag"], tag, "{task} {prec}");
+            assert_eq!(v["witness"].is_object(), must_err);
+            if must_err {
+                ccsep().arg("verify").arg(&w).assert().success();
             }
-            if v["verdict"]["tag"] == "must_err" {
-                assert!(v["witness"].is_object());
+            // The accuracy is the model's own, counted here with the plain forward pass.
+            let r = Reduction::new(kind, 5).unwrap();
+            let source = ModelSource::Random {
+                arch: "transformer".into(),
+                width: 4,
+                layers: 1,
+                output: 1,
+                seed: 1,
+                heads: None,
+            };
+            let model = source.build(r.task().input_dim()).unwrap();
+            let p = Precision::parse(prec).unwrap();
+            let mut correct = 0u64;
+            for x in r.alice_inputs() {
+                for y in r.bob_inputs() {
+                    let inst = r.instance(x, y).unwrap();
+                    let inputs = r.task().embed(&inst.tokens, &[]).unwrap();
+                    let trace = model.forward(&inputs, &p, &mut Stats::default()).unwrap();
+                    let answer = ccsep::protocol::decode(trace.outputs.last().unwrap());
+                    correct += u64::from(answer == r.value(x, y).unwrap());
+                }
             }
+            assert_eq!(v["correct"], correct, "{task} {prec}");
         }
     }
 }
