@@ -843,8 +843,9 @@ mod tests {
         for r in more {
             for (seed, prec) in [(9, "fixed:1.2"), (4, "fixed:1.0"), (12, "fixed:2.1")] {
                 let m = model(r.task().input_dim(), 4, 2, true, true, seed);
-                let mut classes: HashMap<Vec<u64>, (BTreeSet<(u64, u64)>, Vec<u64>)> =
-                    HashMap::new();
+                // Per transcript: its instances, and the output of the first one.
+                type Class = (BTreeSet<(u64, u64)>, Vec<u64>);
+                let mut classes: HashMap<Vec<u64>, Class> = HashMap::new();
                 for (x, y, run, _) in runs(&r, &m, prec) {
                     let out = message_key(&run.output);
                     let class = classes
