@@ -673,7 +673,7 @@ fn build_and_verify(
         "threshold": design.threshold,
         "positions": 2 * n + 1,
         "saturated_roundings": t.saturated,
-        "layout": design.layout().blocks().map(|(name, r)| json!({"block": name, "start": r.start, "end": r.end})).collect::<Vec<_>>(),
+        "layout": design.layout().to_json(),
         "seed": opts.seed,
     });
     let report = report(

@@ -811,11 +811,6 @@ pub fn report(
     };
     let (parameters, nonzero) = parameters(&model);
     let bits = prec.bits();
-    let layout: Vec<_> = design
-        .layout()
-        .blocks()
-        .map(|(name, r)| json!({"name": name, "start": r.start, "size": r.len()}))
-        .collect();
     let report = ConstructReport {
         name: NAME.to_string(),
         result: RESULT.to_string(),
@@ -842,7 +837,7 @@ pub fn report(
             "eta": design.eta,
             "eta_at_precision": design.eta_at(&prec)?,
             "query_weight": design.query_weight(),
-            "layout": layout,
+            "layout": design.layout().to_json(),
             "nonzero_parameters": nonzero,
             "min_output_bit_one": v.min_output_bit_one,
             "max_output_bit_zero": v.max_output_bit_zero,

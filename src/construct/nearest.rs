@@ -469,7 +469,7 @@ fn build_and_verify(
         "clip_slope": design.clip_slope,
         "positions": 2 * design.n + 1,
         "saturated_roundings": t.saturated,
-        "layout": design.layout().blocks().map(|(name, r)| json!({"block": name, "start": r.start, "end": r.end})).collect::<Vec<_>>(),
+        "layout": design.layout().to_json(),
         "seed": opts.seed,
     });
     let report = report(

@@ -48,6 +48,13 @@ impl Residual {
     pub fn blocks(&self) -> impl Iterator<Item = (&str, Range<usize>)> {
         self.blocks.iter().map(|(n, r)| (n.as_str(), r.clone()))
     }
+
+    /// The layout for a report: `[{"block", "start", "end"}, …]` in order.
+    pub fn to_json(&self) -> serde_json::Value {
+        self.blocks()
+            .map(|(name, r)| serde_json::json!({"block": name, "start": r.start, "end": r.end}))
+            .collect()
+    }
 }
 
 #[cfg(test)]
