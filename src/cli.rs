@@ -99,8 +99,8 @@ pub struct RunArgs {
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
-    /// index, recall, equality (eq, ineq), mqar, disjointness (disj) or dyck (Dyck-(2,2), odd /
-    /// even split: transformer only).
+    /// index, recall, equality (eq, ineq), mqar, disjointness (disj), dyck (Dyck-(2,2), odd /
+    /// even split: transformer only) or dyck-halves (first / second half).
     #[arg(long)]
     pub task: String,
     /// rnn, lstm, gru, ssm, linear-attention (prefix / suffix protocol, Thm 2) or transformer
@@ -128,7 +128,7 @@ pub struct CheckArgs {
     /// axis: a range fixed:1.1..fixed:1.7 or a comma list.
     #[arg(long)]
     pub precision: String,
-    /// Bits per party (INDEX, EQ, DISJ).
+    /// Bits per party (INDEX, EQ, DISJ), or the string length (dyck, dyck-halves).
     #[arg(long)]
     pub n: u32,
     /// random (with --seed); omit with --weights.
