@@ -25,9 +25,9 @@
 use serde_json::json;
 
 use super::equality::{
-    Case, CodeCandidate, MAX_WORK, Tally, code_candidates, design_precision, hard_gap,
-    integer_bits_hint, place, refuse_search, report, resolve, round_up, score_scale, search_sizes,
-    sign_codes, size_point, step_at, tally, uniform_weight,
+    Case, CodeCandidate, Tally, code_candidates, design_precision, finish, hard_gap,
+    integer_bits_hint, place, refuse_search, refuse_work, resolve, round_up, score_scale,
+    search_sizes, sign_codes, size_point, step_at, tally, uniform_weight,
 };
 use super::subspace::Residual;
 use super::vectors::worst_inner;
@@ -363,13 +363,12 @@ fn build_and_verify(
 ) -> Result<Construction, InputError> {
     let n = design.n;
     let p = plan(n, opts, full);
-    let instances = p.pairs.len() as u64 + p.samples;
-    let work = design.work() * instances as f64;
-    if work > MAX_WORK {
-        return Err(InputError::new(format!(
-            "verifying the disjointness construction at n = {n} on {instances} instances costs about {work:.1e} multiply-adds (limit {MAX_WORK:.0e}); lower --n or --samples"
-        )));
-    }
+    refuse_work(
+        "disjointness",
+        n,
+        p.pairs.len() as u64 + p.samples,
+        design.work(),
+    )?;
     let model = design.model()?;
     let t = verify(&model, prec, n, opts, &p)?;
     let k = design.codes.cols();
@@ -389,22 +388,17 @@ fn build_and_verify(
         "layout": design.layout().to_json(),
         "seed": opts.seed,
     });
-    let report = report(
+    Ok(finish(
         "disjointness",
         RESULT,
         n,
-        &model,
+        model,
         prec,
         p.words,
         p.exhaustive,
         &t,
         details,
-    );
-    Ok(Construction {
-        model: Some(model),
-        precision: Some(*prec),
-        report,
-    })
+    ))
 }
 
 /// `ccsep construct disjointness --n N`: builds the Thm 13 Transformer for DISJ on `n` bits per

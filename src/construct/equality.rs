@@ -449,9 +449,57 @@ pub(crate) fn parameters(model: &Model) -> u64 {
     n + t.head().map_or(0, lin)
 }
 
-/// The report fields every Transformer construction fills the same way.
+/// The verified construction, with the report fields every Transformer construction fills the
+/// same way.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn report(
+pub(crate) fn finish(
+    name: &str,
+    result: &str,
+    n: usize,
+    model: Model,
+    prec: &Precision,
+    verified_on: String,
+    exhaustive: bool,
+    t: &Tally,
+    details: serde_json::Value,
+) -> Construction {
+    let report = report(
+        name,
+        result,
+        n,
+        &model,
+        prec,
+        verified_on,
+        exhaustive,
+        t,
+        details,
+    );
+    Construction {
+        model: Some(model),
+        precision: Some(*prec),
+        report,
+    }
+}
+
+/// Refuses verifying construction `name` at `n` on `instances` instances of `per_instance`
+/// multiply-adds each when that exceeds [`MAX_WORK`].
+pub(crate) fn refuse_work(
+    name: &str,
+    n: usize,
+    instances: u64,
+    per_instance: f64,
+) -> Result<(), InputError> {
+    let work = per_instance * instances as f64;
+    if work > MAX_WORK {
+        return Err(InputError::new(format!(
+            "verifying the {name} construction at n = {n} on {instances} instances costs about {work:.1e} multiply-adds (limit {MAX_WORK:.0e}); lower --n or --samples"
+        )));
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn report(
     name: &str,
     result: &str,
     n: usize,
@@ -625,17 +673,6 @@ fn verify(
     tally(model, prec, fixed_cases.chain(random))
 }
 
-fn refuse_if_too_big(design: &Design, instances: u64) -> Result<(), InputError> {
-    let work = design.work() * instances as f64;
-    if work > MAX_WORK {
-        return Err(InputError::new(format!(
-            "verifying the equality construction at n = {} on {instances} instances costs about {work:.1e} multiply-adds (limit {MAX_WORK:.0e}); lower --n or --samples",
-            design.n
-        )));
-    }
-    Ok(())
-}
-
 /// `ccsep construct equality --n N`: builds the Thm 6 Transformer for `n` bits per party with
 /// codes of margin `opts.gamma`, and verifies it at `opts.precision` (default: the derivation's
 /// [`design_precision`]) — on every pair for `n ≤ 8`, else on the structured worst cases plus
@@ -658,7 +695,12 @@ fn build_and_verify(
 ) -> Result<Construction, InputError> {
     let n = design.n;
     let p = plan(n, opts, full);
-    refuse_if_too_big(design, p.pairs.len() as u64 + p.samples)?;
+    refuse_work(
+        "equality",
+        n,
+        p.pairs.len() as u64 + p.samples,
+        design.work(),
+    )?;
     let model = design.model()?;
     let t = verify(&model, prec, n, opts, &p)?;
     let k = design.codes.cols();
@@ -676,22 +718,17 @@ fn build_and_verify(
         "layout": design.layout().to_json(),
         "seed": opts.seed,
     });
-    let report = report(
+    Ok(finish(
         "equality",
         RESULT,
         n,
-        &model,
+        model,
         prec,
         p.words,
         p.exhaustive,
         &t,
         details,
-    );
-    Ok(Construction {
-        model: Some(model),
-        precision: Some(*prec),
-        report,
-    })
+    ))
 }
 
 /// The smallest `d_model × bits` found at `opts.n` (see [`search_sizes`]): the code

@@ -31,7 +31,7 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
 use super::equality::{
-    Case, MAX_WORK, Tally, fixed, place, refuse_search, report, resolve, round_up, score_scale,
+    Case, Tally, finish, fixed, place, refuse_search, refuse_work, resolve, round_up, score_scale,
     search_sizes, select, size_point, step_at, tally,
 };
 use super::subspace::Residual;
@@ -449,13 +449,7 @@ fn build_and_verify(
 ) -> Result<Construction, InputError> {
     let samples = if full { opts.samples } else { 0 };
     let instances = adversarial_count(design.n, design.bits, full) + samples;
-    let work = design.work() * instances as f64;
-    if work > MAX_WORK {
-        return Err(InputError::new(format!(
-            "verifying the nearest construction at n = {} on {instances} instances costs about {work:.1e} multiply-adds (limit {MAX_WORK:.0e}); lower --n or --samples",
-            design.n
-        )));
-    }
+    refuse_work("nearest", design.n, instances, design.work())?;
     let model = design.model(prec)?;
     let (t, words) = verify(design, &model, prec, opts, samples, full)?;
     let details = json!({
@@ -472,14 +466,9 @@ fn build_and_verify(
         "layout": design.layout().to_json(),
         "seed": opts.seed,
     });
-    let report = report(
-        "nearest", RESULT, design.n, &model, prec, words, false, &t, details,
-    );
-    Ok(Construction {
-        model: Some(model),
-        precision: Some(*prec),
-        report,
-    })
+    Ok(finish(
+        "nearest", RESULT, design.n, model, prec, words, false, &t, details,
+    ))
 }
 
 /// `ccsep construct nearest --n N`: builds the Thm 7 Transformer for `n` labelled points (the
