@@ -225,6 +225,21 @@ impl ModelSource {
     }
 }
 
+/// `k` distinct Alice inputs of `r` drawn with a ChaCha8 stream seeded by `seed`, in increasing
+/// order (every input when `k` covers them all). The same draw for every protocol's check.
+pub fn sample_alice(r: &Reduction, k: u64, seed: u64) -> Vec<u64> {
+    use rand::{RngExt, SeedableRng};
+    if k >= r.alice_inputs().end {
+        return r.alice_inputs().collect();
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut set = std::collections::BTreeSet::new();
+    while (set.len() as u64) < k {
+        set.insert(rng.random_range(r.alice_inputs()));
+    }
+    set.into_iter().collect()
+}
+
 /// Largest matrix of a Dyck reduction built for its one-way CC (cells).
 const MAX_DYCK_CELLS: u64 = 1 << 28;
 

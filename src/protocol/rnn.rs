@@ -281,19 +281,7 @@ pub fn check(
                     r.kind()
                 )));
             }
-            let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
-            let mut xs: Vec<u64> = if k >= alice_total {
-                r.alice_inputs().collect()
-            } else {
-                let mut set = std::collections::BTreeSet::new();
-                while (set.len() as u64) < k {
-                    set.insert(rng.random_range(r.alice_inputs()));
-                }
-                set.into_iter().collect()
-            };
-            xs.sort_unstable();
-            xs.dedup();
-            Some(xs)
+            Some(super::sample_alice(r, k, options.seed))
         }
     };
     let covered = sample.as_ref().map_or(alice_total, |s| s.len() as u64);

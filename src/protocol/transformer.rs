@@ -35,8 +35,6 @@
 
 use std::collections::HashMap;
 
-use rand::{RngExt, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use super::rnn::message_key;
@@ -474,15 +472,8 @@ pub fn check(
     // The Alice inputs covered.
     let xs: Vec<u64> = match options.sample {
         Some(0) => return Err(InputError::new("--sample must be at least 1")),
-        Some(k) if k < alice_total => {
-            let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
-            let mut set = std::collections::BTreeSet::new();
-            while (set.len() as u64) < k {
-                set.insert(rng.random_range(r.alice_inputs()));
-            }
-            set.into_iter().collect()
-        }
-        _ => r.alice_inputs().collect(),
+        Some(k) => super::sample_alice(r, k, options.seed),
+        None => r.alice_inputs().collect(),
     };
     let covered = xs.len() as u64;
     let instances = covered.saturating_mul(bob_total);
