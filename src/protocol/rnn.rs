@@ -312,10 +312,13 @@ pub fn check(
                         .enumerate()
                         .filter(|&(_, &b)| read[b as usize])
                         .fold(0u32, |m, (j, _)| m | 1 << j);
+                    let mut buckets: Vec<Vec<u64>> = vec![Vec::new(); tokens.len()];
+                    for &x in &members {
+                        buckets[Depth::value(bits, x, known)].push(x);
+                    }
                     for (v, token) in tokens.iter().enumerate() {
-                        let of_v: Vec<u64> = members
+                        let of_v: Vec<u64> = buckets[v & known as usize]
                             .iter()
-                            .filter(|&&x| Depth::value(bits, x, known) == v & known as usize)
                             .map(|&x| Depth::with_value(bits, x, v, known))
                             .collect();
                         if !of_v.is_empty() {
