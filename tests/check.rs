@@ -93,6 +93,29 @@ fn paper_cases_low_precision_pigeonhole() {
     }
 }
 
+/// `ccsep verify` accepts the witness `w`, and rejects a copy of it with `tamper` applied.
+fn witness_verifies_and_tampering_is_caught(w: &std::path::Path, tamper: &[(&str, &str)]) {
+    ccsep()
+        .arg("verify")
+        .arg(w)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("ACCEPTED"));
+    let mut file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(w).unwrap()).unwrap();
+    for (key, from) in tamper {
+        file[*key] = file[*from].clone();
+    }
+    let bad = w.with_extension("tampered.json");
+    std::fs::write(&bad, file.to_string()).unwrap();
+    ccsep()
+        .arg("verify")
+        .arg(&bad)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("REJECTED"));
+}
+
 fn check_args(task: &str, arch: &str, width: &str, prec: &str, n: &str) -> Vec<String> {
     [
         "check",
@@ -145,23 +168,7 @@ fn witness_verifies_and_tampered_is_rejected() {
             assert!(v.get(key).is_some(), "missing {key}");
         }
         assert_eq!(v["verdict"]["tag"], "must_err");
-        ccsep()
-            .arg("verify")
-            .arg(&w)
-            .assert()
-            .success()
-            .stdout(predicate::str::contains("ACCEPTED"));
-        let mut file: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&w).unwrap()).unwrap();
-        file["x_prime"] = file["x"].clone();
-        let bad = dir.path().join("bad.json");
-        std::fs::write(&bad, file.to_string()).unwrap();
-        ccsep()
-            .arg("verify")
-            .arg(&bad)
-            .assert()
-            .code(1)
-            .stdout(predicate::str::contains("REJECTED"));
+        witness_verifies_and_tampering_is_caught(&w, &[("x_prime", "x")]);
     }
 }
 
@@ -349,19 +356,7 @@ fn transformer_dyck_odd_even_against_lemma_1() {
             .contains("fooling set")
     );
     assert!(v["witness"]["y_prime"].is_u64());
-    ccsep()
-        .arg("verify")
-        .arg(&w)
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("ACCEPTED"));
-    let mut file: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&w).unwrap()).unwrap();
-    file["y_prime"] = file["y"].clone();
-    file["x_prime"] = file["x"].clone();
-    let bad = dir.path().join("bad.json");
-    std::fs::write(&bad, file.to_string()).unwrap();
-    ccsep().arg("verify").arg(&bad).assert().code(1);
+    witness_verifies_and_tampering_is_caught(&w, &[("y_prime", "y"), ("x_prime", "x")]);
 }
 
 /// A wider Transformer at f32 keeps Lemma 1's strings apart: one transcript each, and every
