@@ -27,7 +27,7 @@ use serde_json::json;
 use super::equality::{
     Case, CodeCandidate, Tally, code_candidates, design_precision, finish, hard_gap,
     integer_bits_hint, place, refuse_search, refuse_work, resolve, round_up, score_scale,
-    search_sizes, sign_codes, size_point, step_at, tally, uniform_weight,
+    search_sizes, sign_codes, step_at, tally, uniform_weight,
 };
 use super::subspace::Residual;
 use super::vectors::worst_inner;
@@ -459,8 +459,8 @@ pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
         hint,
         trial,
     )?;
-    Ok(size_point(
-        &c,
+    Ok(SizePoint::of(
+        &c.report,
         size,
         n as f64,
         format!("RNN: m·p ≥ n = {n} bits (the one-way CC of DISJ_{n}: every x is its own row)"),

@@ -770,8 +770,8 @@ pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
         build_and_verify(&design, prec, &opts, full).map(Some)
     };
     let (size, c) = search_sizes("equality", n, candidates, f_min, width, 1, hint, trial)?;
-    Ok(size_point(
-        &c,
+    Ok(SizePoint::of(
+        &c.report,
         size,
         n as f64,
         format!("RNN: m·p ≥ n = {n} bits (Thm 11: its state is a one-way message for EQ_{n})"),
@@ -937,29 +937,6 @@ pub(crate) fn search_sizes<C>(
             "{name}: no correct size found at n = {n} (failed the full verification: {failed:?})"
         ))
     })
-}
-
-/// A [`SizePoint`] from a verified construction: `size_bits = width · heads · bits`.
-pub(crate) fn size_point(
-    c: &Construction,
-    size_bits: u64,
-    other_bound_bits: f64,
-    other_bound: String,
-) -> SizePoint {
-    let r = &c.report;
-    SizePoint {
-        name: r.name.clone(),
-        n: r.n,
-        correct: r.correct,
-        width: r.width,
-        heads: r.heads,
-        layers: r.layers,
-        precision: r.precision.clone().unwrap_or_default(),
-        bits_per_number: r.bits_per_number.unwrap_or(0),
-        size_bits,
-        other_bound_bits,
-        other_bound,
-    }
 }
 
 #[cfg(test)]

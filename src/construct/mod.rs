@@ -132,6 +132,31 @@ pub struct SizePoint {
     pub other_bound: String,
 }
 
+impl SizePoint {
+    /// The point of a verified construction: its sizes from `report`, `size_bits` as the
+    /// construction counts them, and the other architecture's bound.
+    pub fn of(
+        report: &ConstructReport,
+        size_bits: u64,
+        other_bound_bits: f64,
+        other_bound: String,
+    ) -> Self {
+        SizePoint {
+            name: report.name.clone(),
+            n: report.n,
+            correct: report.correct,
+            width: report.width,
+            heads: report.heads,
+            layers: report.layers,
+            precision: report.precision.clone().unwrap_or_default(),
+            bits_per_number: report.bits_per_number.unwrap_or(0),
+            size_bits,
+            other_bound_bits,
+            other_bound,
+        }
+    }
+}
+
 /// Builds and verifies the construction `name`.
 pub fn construct(name: &str, opts: &ConstructOptions) -> Result<Construction, InputError> {
     match name {

@@ -32,7 +32,7 @@ use serde_json::json;
 
 use super::equality::{
     Case, Tally, finish, fixed, place, refuse_search, refuse_work, resolve, round_up, score_scale,
-    search_sizes, select, size_point, step_at, tally,
+    search_sizes, select, step_at, tally,
 };
 use super::subspace::Residual;
 use super::{ConstructOptions, Construction, SizePoint};
@@ -532,8 +532,8 @@ pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
         hint,
         trial,
     )?;
-    Ok(size_point(
-        &c,
+    Ok(SizePoint::of(
+        &c.report,
         size,
         n as f64,
         format!(

@@ -817,24 +817,6 @@ pub fn index(opts: &ConstructOptions) -> Result<Construction, InputError> {
     })
 }
 
-fn size_point(c: &Construction, other_bound_bits: f64, other_bound: String) -> SizePoint {
-    let r = &c.report;
-    let bits = r.bits_per_number.unwrap_or(0);
-    SizePoint {
-        name: r.name.clone(),
-        n: r.n,
-        correct: r.correct,
-        width: r.width,
-        heads: r.heads,
-        layers: r.layers,
-        precision: r.precision.clone().unwrap_or_default(),
-        bits_per_number: bits,
-        size_bits: r.width as u64 * u64::from(bits),
-        other_bound_bits,
-        other_bound,
-    }
-}
-
 /// The Dyck-(2,2) RNN's size at length `N`: 13 units at the smallest fixed-point precision
 /// found correct on every string of length `1 … N` (or at the requested one), beside the
 /// one-layer Transformer's bound: the Thm 4 protocol for the odd/even split must send
@@ -842,8 +824,10 @@ fn size_point(c: &Construction, other_bound_bits: f64, other_bound: String) -> S
 pub fn dyck_smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
     let c = dyck(opts)?;
     let n = opts.n;
-    Ok(size_point(
-        &c,
+    let size = c.report.width as u64 * u64::from(c.report.bits_per_number.unwrap_or(0));
+    Ok(SizePoint::of(
+        &c.report,
+        size,
         n.saturating_sub(1) as f64,
         format!(
             "1-layer Transformer (Thm 5): its Thm 4 protocol for the odd/even split must send \
@@ -862,8 +846,10 @@ pub fn dyck_smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
 pub fn index_smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
     let c = index(opts)?;
     let n = opts.n;
-    Ok(size_point(
-        &c,
+    let size = c.report.width as u64 * u64::from(c.report.bits_per_number.unwrap_or(0));
+    Ok(SizePoint::of(
+        &c.report,
+        size,
         n as f64,
         format!(
             "Thm 3's RNN lower bound m·p ≥ N = {n} bits (one-way INDEX_N), shown for comparison: \
