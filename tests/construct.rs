@@ -108,7 +108,10 @@ fn curve_lines_resume() {
     assert_eq!(lines.len(), 3);
     for (v, n) in lines.iter().zip([4, 8, 16]) {
         assert_eq!(v["n"], n);
+        assert_eq!(v["length"], n, "index lookup's task length is N itself");
         assert_eq!(v["correct"], true);
+        assert_eq!(v["exhaustive"], true, "N ≤ 16 is checked on every string");
+        assert!(v["verified_on"].as_str().unwrap().starts_with("all 2^"));
         assert!(v["other_bound_bits"].as_f64().unwrap() > 0.0);
     }
     std::fs::write(&out, text.lines().next().unwrap().to_string() + "\n").unwrap();
@@ -118,6 +121,20 @@ fn curve_lines_resume() {
         again, text,
         "the rerun adds exactly the missing lines, in order"
     );
+}
+
+#[test]
+fn two_party_curve_points_count_both_strings_in_the_length() {
+    let out = ccsep()
+        .args(["construct", "equality", "--curve", "2..2"])
+        .assert()
+        .success();
+    let line: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.get_output().stdout).trim()).unwrap();
+    assert_eq!(line["n"], 4);
+    assert_eq!(line["length"], 8, "N = 2n symbols: x and y");
+    assert_eq!(line["correct"], true);
+    assert_eq!(line["exhaustive"], true, "n ≤ 8 is checked on every pair");
 }
 
 #[test]

@@ -295,6 +295,8 @@ pub struct Verification {
     /// The first wrong instance in the order checked, as tokens (long strings run-length
     /// encoded, random ones by their seed).
     pub first_error: Option<String>,
+    /// The query of the first wrong instance.
+    pub first_error_query: Option<usize>,
     /// What was checked, in words.
     pub verified_on: String,
     /// The smallest output `out_b` over checked instances whose answer has bit `b` = 1 (`None`
@@ -391,13 +393,14 @@ struct Tally {
     instances: u64,
     errors: u64,
     first_error: Option<String>,
+    first_error_query: Option<usize>,
     min_one: Option<f64>,
     max_zero: Option<f64>,
 }
 
 impl Tally {
     /// Records one instance: the answer `want` and the model's outputs.
-    fn record(&mut self, want: usize, out: &[f64], describe: impl FnOnce() -> String) {
+    fn record(&mut self, q: usize, want: usize, out: &[f64], describe: impl FnOnce() -> String) {
         self.instances += 1;
         for (b, &o) in out.iter().enumerate() {
             if (want >> b) & 1 == 1 {
@@ -410,6 +413,7 @@ impl Tally {
             self.errors += 1;
             if self.first_error.is_none() {
                 self.first_error = Some(describe());
+                self.first_error_query = Some(q);
             }
         }
     }
@@ -419,6 +423,7 @@ impl Tally {
         self.errors += o.errors;
         if self.first_error.is_none() {
             self.first_error = o.first_error;
+            self.first_error_query = o.first_error_query;
         }
         self.min_one = match (self.min_one, o.min_one) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -478,6 +483,20 @@ pub fn verify(
     prec: &Precision,
     check: &Check,
 ) -> Result<Verification, InputError> {
+    verify_queries(model, alphabet, n, prec, check, None)
+}
+
+/// [`verify`], or with `screen` a search's screening check: the worst-case family restricted
+/// to the queries in `screen` (no random strings, never exhaustive). A screen passed is not a
+/// verification; the searches verify what they keep on every query.
+fn verify_queries(
+    model: &Model,
+    alphabet: usize,
+    n: usize,
+    prec: &Precision,
+    check: &Check,
+    screen: Option<&[usize]>,
+) -> Result<Verification, InputError> {
     let task = IndexLookup::new(alphabet, n)?;
     let b = symbol_bits(alphabet);
     let Model::Transformer(t) = model else {
@@ -503,7 +522,18 @@ pub fn verify(
     let pm = model.prepare(&prec, &mut stats)?;
     let (exhaustive, _, _) = plan_size(alphabet, n, check.samples);
     let mut tally = Tally::default();
-    let verified_on = if exhaustive {
+    let verified_on = if let Some(queries) = screen {
+        for fam in worst_case(alphabet, n, Some(queries)) {
+            if check.stop_at_first_error && tally.errors > 0 {
+                break;
+            }
+            run_family(&pm, &task, &fam, check, &mut tally, &mut stats)?;
+        }
+        format!(
+            "screening only: the worst-case strings for {} of the {n} queries",
+            queries.len()
+        )
+    } else if exhaustive {
         exhaustive_check(&pm, &task, check, &mut tally, &mut stats)?;
         format!(
             "all {alphabet}^{n} strings × {n} queries ({} instances)",
@@ -511,7 +541,7 @@ pub fn verify(
         )
     } else {
         let strings = check.samples.div_ceil(n as u64);
-        let mut families = worst_case(alphabet, n);
+        let mut families = worst_case(alphabet, n, None);
         families.extend((0..strings).map(|r| Family {
             prefix: random_string(alphabet, n, check.seed, r),
             instances: (0..n).map(|q| (q, None)).collect(),
@@ -532,10 +562,13 @@ pub fn verify(
     };
     Ok(Verification {
         correct: tally.errors == 0 && tally.instances > 0,
-        exhaustive: exhaustive && !(check.stop_at_first_error && tally.errors > 0),
+        exhaustive: exhaustive
+            && screen.is_none()
+            && !(check.stop_at_first_error && tally.errors > 0),
         instances: tally.instances,
         errors: tally.errors,
         first_error: tally.first_error,
+        first_error_query: tally.first_error_query,
         verified_on,
         min_output_bit_one: tally.min_one,
         max_output_bit_zero: tally.max_zero,
@@ -544,19 +577,21 @@ pub fn verify(
 }
 
 /// The worst-case family: for every bit `b`, the strings `s_q = 2^b`, others `0` (one prefix of
-/// zeros, an edit at `q`) and `s_q = 0`, others `2^b` (a prefix of `2^b`, an edit at `q`).
-fn worst_case(alphabet: usize, n: usize) -> Vec<Family> {
+/// zeros, an edit at `q`) and `s_q = 0`, others `2^b` (a prefix of `2^b`, an edit at `q`); for
+/// every query, or for those of `screen` only.
+fn worst_case(alphabet: usize, n: usize, screen: Option<&[usize]>) -> Vec<Family> {
     let b = symbol_bits(alphabet);
+    let queries: Vec<usize> = screen.map_or_else(|| (0..n).collect(), <[usize]>::to_vec);
     let mut fams = vec![Family {
         prefix: vec![0; n],
         instances: (0..b)
-            .flat_map(|bit| (0..n).map(move |q| (q, Some((q, 1 << bit)))))
+            .flat_map(|bit| queries.iter().map(move |&q| (q, Some((q, 1 << bit)))))
             .collect(),
         random: None,
     }];
     fams.extend((0..b).map(|bit| Family {
         prefix: vec![1 << bit; n],
-        instances: (0..n).map(|q| (q, Some((q, 0)))).collect(),
+        instances: queries.iter().map(|&q| (q, Some((q, 0)))).collect(),
         random: None,
     }));
     fams
@@ -587,7 +622,7 @@ fn run_family(
                 Some((p, s)) if p == j => s,
                 _ => fam.prefix[j],
             };
-            tally.record(symbol_at(q), out, || {
+            tally.record(q, symbol_at(q), out, || {
                 let symbols: Vec<usize> = (0..fam.prefix.len()).map(symbol_at).collect();
                 match fam.random {
                     Some(r) if symbols.len() > 64 => format!(
@@ -645,7 +680,7 @@ fn exhaustive_check(
                             Label::Symbol { token, .. } => token as usize,
                             other => unreachable!("index lookup labels are symbols, got {other:?}"),
                         };
-                        t.record(want, out, || render(task, &symbols, q));
+                        t.record(q, want, out, || render(task, &symbols, q));
                     }
                 }
                 Ok((t, st))
@@ -663,14 +698,109 @@ fn exhaustive_check(
     Ok(())
 }
 
-/// A search check: the worst-case family (or every instance), stopping at the first error.
-fn passes(design: &Design, prec: &Precision, seed: u64) -> Result<bool, InputError> {
+/// A search check: the worst-case family (or every instance) on every query, or on the
+/// queries of `screen`, stopping at the first error.
+fn passes(
+    design: &Design,
+    prec: &Precision,
+    seed: u64,
+    screen: Option<&[usize]>,
+) -> Result<bool, InputError> {
+    Ok(stop_early(design, prec, seed, screen)?.correct)
+}
+
+/// [`verify_queries`] with no random strings, stopping at the first error.
+fn stop_early(
+    design: &Design,
+    prec: &Precision,
+    seed: u64,
+    screen: Option<&[usize]>,
+) -> Result<Verification, InputError> {
     let check = Check {
         samples: 0,
         seed,
         stop_at_first_error: true,
     };
-    Ok(verify(&design.model()?, design.alphabet, design.n, prec, &check)?.correct)
+    verify_queries(
+        &design.model()?,
+        design.alphabet,
+        design.n,
+        prec,
+        &check,
+        screen,
+    )
+}
+
+/// Queries a search screens a candidate on when `N` is larger: the ones against which the
+/// other positions' codes get the most softmax mass ([`vectors::row_leaks`] at the design's
+/// `η`).
+pub const SCREEN_QUERIES: usize = 1024;
+
+/// Rounds of "search on the screen, verify on every query, add the query that failed" before
+/// a search reports what it found as it is.
+const SCREEN_ROUNDS: usize = 6;
+
+/// The screen of a search on `design`: `None` (every query) up to [`SCREEN_QUERIES`]
+/// positions, otherwise the [`SCREEN_QUERIES`] heaviest queries by [`vectors::row_leaks`]
+/// (ties by index) with `extra` (queries that failed a full check) added, in increasing order.
+fn screen_of(design: &Design, extra: &[usize]) -> Option<Vec<usize>> {
+    if design.n <= SCREEN_QUERIES {
+        return None;
+    }
+    let leaks = vectors::row_leaks(&design.codes, design.eta)?;
+    let mut order: Vec<usize> = (0..design.n).collect();
+    order.sort_by(|&a, &b| leaks[b].total_cmp(&leaks[a]).then(a.cmp(&b)));
+    order.truncate(SCREEN_QUERIES);
+    order.extend_from_slice(extra);
+    order.sort_unstable();
+    order.dedup();
+    Some(order)
+}
+
+/// The F-then-I search of [`smallest_fixed`] on one screen (`None`: every query).
+fn search_fixed(
+    design: &Design,
+    seed: u64,
+    screen: Option<&[usize]>,
+) -> Result<Option<Precision>, InputError> {
+    for f in 0..=MAX_FRAC_BITS {
+        if passes(design, &fixed(MAX_INT_BITS, f)?, seed, screen)? {
+            for i in 0..MAX_INT_BITS {
+                if i + f >= 1 && passes(design, &fixed(i, f)?, seed, screen)? {
+                    return Ok(Some(fixed(i, f)?));
+                }
+            }
+            return Ok(Some(fixed(MAX_INT_BITS, f)?));
+        }
+    }
+    Ok(None)
+}
+
+/// The precision search behind [`smallest_fixed`] and [`smallest`], then `confirm` on every
+/// query: at large `N` the search runs on the screen ([`screen_of`]); when `confirm` then
+/// fails, the failing query joins the screen and the search runs again, up to
+/// [`SCREEN_ROUNDS`] times. Returns the precision with `confirm`'s verification (which may
+/// still be incorrect after the last round), or `None` when no precision passed the screen.
+fn search_confirmed(
+    design: &Design,
+    seed: u64,
+    confirm: impl Fn(&Precision) -> Result<Verification, InputError>,
+) -> Result<Option<(Precision, Verification)>, InputError> {
+    let mut extra = Vec::new();
+    for round in 0..=SCREEN_ROUNDS {
+        let screen = screen_of(design, &extra);
+        let Some(prec) = search_fixed(design, seed, screen.as_deref())? else {
+            return Ok(None);
+        };
+        let v = confirm(&prec)?;
+        match (screen, v.first_error_query) {
+            (Some(_), Some(q)) if !v.correct && round < SCREEN_ROUNDS && !extra.contains(&q) => {
+                extra.push(q);
+            }
+            _ => return Ok(Some((prec, v))),
+        }
+    }
+    unreachable!("the last round returns")
 }
 
 fn fixed(int_bits: u32, frac_bits: u32) -> Result<Precision, InputError> {
@@ -685,22 +815,16 @@ fn fixed(int_bits: u32, frac_bits: u32) -> Result<Precision, InputError> {
 }
 
 /// The smallest fixed-point precision `fixed:I.F` (nearest-even rounding, wide accumulation) at
-/// which `design` is correct: the smallest `F ≤` [`MAX_FRAC_BITS`] that passes with
-/// `I =` [`MAX_INT_BITS`], then the smallest `I` that passes with that `F` (each tried in
-/// increasing order, so the first pass is the smallest; failures stop at their first error).
-/// `None` when no `F` passes.
+/// which `design` is correct on the worst-case family: the smallest `F ≤` [`MAX_FRAC_BITS`]
+/// that passes with `I =` [`MAX_INT_BITS`], then the smallest `I` that passes with that `F`
+/// (each tried in increasing order, so the first pass is the smallest; failures stop at their
+/// first error). Above [`SCREEN_QUERIES`] positions the candidates are screened on the
+/// hardest queries and the result is checked on all of them ([`search_confirmed`]), so the
+/// result is the smallest that passed the last screen. `None` when no `F` passes, or when the
+/// result still fails the full check after the last round.
 pub fn smallest_fixed(design: &Design, seed: u64) -> Result<Option<Precision>, InputError> {
-    for f in 0..=MAX_FRAC_BITS {
-        if passes(design, &fixed(MAX_INT_BITS, f)?, seed)? {
-            for i in 0..MAX_INT_BITS {
-                if i + f >= 1 && passes(design, &fixed(i, f)?, seed)? {
-                    return Ok(Some(fixed(i, f)?));
-                }
-            }
-            return Ok(Some(fixed(MAX_INT_BITS, f)?));
-        }
-    }
-    Ok(None)
+    let found = search_confirmed(design, seed, |p| stop_early(design, p, seed, None))?;
+    Ok(found.and_then(|(p, v)| v.correct.then_some(p)))
 }
 
 /// The smallest `paper:K` (the paper's grid: step and range `(N + 1)^∓K`, rounding down) at
@@ -713,7 +837,7 @@ pub fn smallest_paper(design: &Design, seed: u64) -> Result<Option<Precision>, I
         else {
             break;
         };
-        if passes(design, &prec, seed)? {
+        if passes(design, &prec, seed, None)? {
             return Ok(Some(prec));
         }
     }
@@ -880,77 +1004,111 @@ pub fn construct(opts: &ConstructOptions) -> Result<Construction, InputError> {
 
 /// The smallest correct size found at `opts.n` (|Σ| = 2), searched as follows.
 /// 1. The paper's design ([`paper_design`]) gives the code length `k_γ`, and (unless
-///    `opts.precision` is given) the smallest fixed point `fixed:I₀.F₀` at which it is correct
-///    ([`smallest_fixed`]).
+///    `opts.precision` is given) the smallest fixed point `fixed:I₀.F₀` at which it passes.
 /// 2. The code length: bisection over `k ≤ k_γ` with the codes `random_signs(N, k, seed)`, each
 ///    checked at `opts.precision` or at `fixed:MAX_INT_BITS.F₀` (generous integer bits, so
 ///    that saturation does not decide). Correctness is not monotone in `k` (every `k` has its
 ///    own random codes), so this finds a boundary, not the global minimum.
-/// 3. The precision again at that `k` ([`smallest_fixed`]); the smaller of this point and the
-///    paper's design at `fixed:I₀.F₀` (in `width × bits`) is kept.
+/// 3. The precision again at that `k`, verified with `opts.samples` random instances on top of
+///    the worst-case family (or every instance); the paper's design is verified the same way
+///    only when its size (`width × bits` at `fixed:I₀.F₀`) is smaller, and the smaller correct
+///    point is kept.
 ///
-/// The point is then verified with `opts.samples` random instances on top of the worst-case
-/// family (or every instance). `other_bound_bits = N`: an RNN needs `m·p ≥ N` bits of state
-/// (Thm 3).
+/// Above [`SCREEN_QUERIES`] positions, steps 1–3 check candidates on a screen of the hardest
+/// queries ([`screen_of`]) and only the kept point on every query ([`search_confirmed`]): a
+/// point counts only after that full verification. `other_bound_bits = N`: an RNN needs
+/// `m·p ≥ N` bits of state (Thm 3).
 pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
     let paper = paper_design(opts)?;
-    let Some(paper_prec) = precision_for(&paper, opts)? else {
+    let seed = opts.seed;
+    let paper_prec = match &opts.precision {
+        Some(p) => Some(resolve(p, opts.n)?),
+        None => search_fixed(&paper, seed, screen_of(&paper, &[]).as_deref())?,
+    };
+    let Some(paper_prec) = paper_prec else {
         return Ok(size_point(
             &paper,
             &fixed(MAX_INT_BITS, MAX_FRAC_BITS)?,
-            false,
+            None,
         ));
     };
     let probe = match (opts.precision, paper_prec.format()) {
         (None, Format::Fixed { frac_bits, .. }) => fixed(MAX_INT_BITS, frac_bits)?,
         _ => paper_prec,
     };
-    let mut best = (paper.clone(), paper_prec);
-    if passes(&paper, &probe, opts.seed)? {
-        let random =
-            |k: usize| Design::new(2, opts.n, &random_signs(opts.n, k, opts.seed), paper.eta);
+    let check = Check {
+        samples: opts.samples,
+        seed,
+        stop_at_first_error: false,
+    };
+    // The design at its precision (given, or searched then confirmed), fully verified.
+    let settle = |d: &Design| -> Result<Option<(Precision, Verification)>, InputError> {
+        let model = d.model()?;
+        let full = |p: &Precision| verify(&model, 2, opts.n, p, &check);
+        match opts.precision {
+            Some(_) => Ok(Some((paper_prec, full(&paper_prec)?))),
+            None => search_confirmed(d, seed, full),
+        }
+    };
+    let size = |d: &Design, p: &Precision| {
+        d.layout().dim() as u64 * u64::from(p.bits().unwrap_or(u32::MAX))
+    };
+    let mut kept: Option<(Design, Precision, Verification)> = None;
+    if passes(&paper, &probe, seed, screen_of(&paper, &[]).as_deref())? {
+        let random = |k: usize| Design::new(2, opts.n, &random_signs(opts.n, k, seed), paper.eta);
         let (mut lo, mut hi) = (0, paper.k());
         let mut design = paper.clone();
         while hi - lo > 1 {
             let mid = (lo + hi) / 2;
             let d = random(mid)?;
-            if passes(&d, &probe, opts.seed)? {
+            if passes(&d, &probe, seed, screen_of(&d, &[]).as_deref())? {
                 hi = mid;
                 design = d;
             } else {
                 lo = mid;
             }
         }
-        let prec = match opts.precision {
-            Some(_) => Some(paper_prec),
-            None => smallest_fixed(&design, opts.seed)?,
+        kept = settle(&design)?.map(|(p, v)| (design, p, v));
+    }
+    // The paper's design is verified only when it could be the smaller correct point.
+    let worth_paper = match &kept {
+        None => true,
+        Some((d, p, v)) => *d != paper && (!v.correct || size(&paper, &paper_prec) < size(d, p)),
+    };
+    if worth_paper && let Some((p, v)) = settle(&paper)? {
+        let paper_wins = match &kept {
+            None => true,
+            Some((d, q, w)) => v.correct && (!w.correct || size(&paper, &p) < size(d, q)),
         };
-        if let Some(prec) = prec {
-            let size = |d: &Design, p: &Precision| {
-                d.layout().dim() as u64 * u64::from(p.bits().unwrap_or(u32::MAX))
-            };
-            if size(&design, &prec) < size(&best.0, &best.1) {
-                best = (design, prec);
-            }
+        if paper_wins {
+            kept = Some((paper.clone(), p, v));
         }
     }
-    let check = Check {
-        samples: opts.samples,
-        seed: opts.seed,
-        stop_at_first_error: false,
-    };
-    let (design, prec) = best;
-    let v = verify(&design.model()?, 2, opts.n, &prec, &check)?;
-    Ok(size_point(&design, &prec, v.correct))
+    Ok(match &kept {
+        Some((d, p, v)) => size_point(d, p, Some(v)),
+        None => size_point(&paper, &paper_prec, None),
+    })
 }
 
-fn size_point(design: &Design, prec: &Precision, correct: bool) -> SizePoint {
+/// The size point of `design` at `prec`, with the final verification `v` (`None` when no
+/// precision up to the search's limits passed: not correct, nothing verified).
+fn size_point(design: &Design, prec: &Precision, v: Option<&Verification>) -> SizePoint {
     let width = design.layout().dim();
     let bits = prec.bits().unwrap_or(0);
     SizePoint {
         name: NAME.to_string(),
         n: design.n,
-        correct,
+        length: design.n,
+        correct: v.is_some_and(|v| v.correct),
+        exhaustive: v.is_some_and(|v| v.exhaustive),
+        verified_on: v.map_or_else(
+            || {
+                format!(
+                    "nothing: no fixed-point precision up to fixed:{MAX_INT_BITS}.{MAX_FRAC_BITS}                      passed the worst-case family"
+                )
+            },
+            |v| v.verified_on.clone(),
+        ),
         width,
         heads: 1,
         layers: 1,
@@ -1142,7 +1300,7 @@ mod tests {
         let b = symbol_bits(a);
         let mut ones = vec![vec![Vec::new(); n]; b];
         let mut zeros = vec![vec![Vec::new(); n]; b];
-        for fam in worst_case(a, n) {
+        for fam in worst_case(a, n, None) {
             for &(q, edit) in &fam.instances {
                 let (pos, x) = edit.unwrap();
                 let mut s = fam.prefix.clone();
@@ -1247,10 +1405,18 @@ mod tests {
         };
         let design = paper_design(&opts(8)).unwrap();
         if frac_bits > 0 {
-            assert!(!passes(&design, &fixed(MAX_INT_BITS, frac_bits - 1).unwrap(), 0).unwrap());
+            assert!(
+                !passes(
+                    &design,
+                    &fixed(MAX_INT_BITS, frac_bits - 1).unwrap(),
+                    0,
+                    None
+                )
+                .unwrap()
+            );
         }
         if int_bits > 0 && int_bits + frac_bits > 1 {
-            assert!(!passes(&design, &fixed(int_bits - 1, frac_bits).unwrap(), 0).unwrap());
+            assert!(!passes(&design, &fixed(int_bits - 1, frac_bits).unwrap(), 0, None).unwrap());
         }
         // Beyond the exhaustive range: the worst-case family and random strings.
         let mut o = opts(100);
@@ -1285,14 +1451,60 @@ mod tests {
             panic!("{prec:?}")
         };
         assert_eq!(n, 9, "resolved with the input length N + 1");
-        assert!(passes(&design, &prec, 0).unwrap());
+        assert!(passes(&design, &prec, 0, None).unwrap());
         if k > 1 {
             let smaller = resolve(&p(&format!("paper:{}", k - 1)), 8).unwrap();
-            assert!(!passes(&design, &smaller, 0).unwrap());
+            assert!(!passes(&design, &smaller, 0, None).unwrap());
         }
         // A design too cold for any grid is found at none.
         let cold = Design::new(2, 8, &design.codes, 0.25).unwrap();
         assert_eq!(smallest_paper(&cold, 0).unwrap(), None);
+    }
+
+    #[test]
+    fn screens_hold_the_heaviest_queries_and_a_failed_full_check_searches_again() {
+        let small = Design::new(2, SCREEN_QUERIES, &random_signs(SCREEN_QUERIES, 16, 0), 9.0);
+        assert_eq!(
+            screen_of(&small.unwrap(), &[]),
+            None,
+            "every query up to the limit"
+        );
+        let n = 2 * SCREEN_QUERIES;
+        let design = paper_design(&opts(n)).unwrap();
+        let screen = screen_of(&design, &[3]).unwrap();
+        assert!(screen.windows(2).all(|w| w[0] < w[1]) && screen.contains(&3));
+        let leaks = vectors::row_leaks(&design.codes, design.eta).unwrap();
+        let lightest_kept = screen
+            .iter()
+            .filter(|&&q| q != 3)
+            .map(|&q| leaks[q])
+            .fold(f64::INFINITY, f64::min);
+        let heavier_left_out = (0..n)
+            .filter(|q| !screen.contains(q))
+            .any(|q| leaks[q] > lightest_kept);
+        assert!(!heavier_left_out, "the screen keeps the heaviest queries");
+        // A full check that fails once on a query outside the screen: the search runs again
+        // with it, and what it returns is the second full check.
+        let outside = (0..n).find(|q| !screen.contains(q)).unwrap();
+        let calls = std::cell::Cell::new(0);
+        let (prec, v) = search_confirmed(&design, 0, |p| {
+            calls.set(calls.get() + 1);
+            let mut v = stop_early(&design, p, 0, None)?;
+            if calls.get() == 1 {
+                v.correct = false;
+                v.first_error_query = Some(outside);
+            }
+            Ok(v)
+        })
+        .unwrap()
+        .unwrap();
+        assert_eq!(calls.get(), 2);
+        assert!(v.correct && !v.exhaustive && v.first_error_query.is_none());
+        assert_eq!(smallest_fixed(&design, 0).unwrap(), Some(prec));
+        assert!(
+            stop_early(&design, &prec, 0, None).unwrap().correct,
+            "on every query"
+        );
     }
 
     #[test]

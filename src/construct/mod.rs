@@ -118,8 +118,18 @@ pub struct Construction {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SizePoint {
     pub name: String,
+    /// The construction's own size parameter (`--n`): the length for index lookup and Dyck,
+    /// the bits per party for equality and disjointness, the labelled points for nearest.
     pub n: usize,
+    /// The task's length `N` in input symbols at this point (what the curve's `N = 2^e` axis
+    /// means across constructions): `n` for index lookup and Dyck, `2n` for equality and
+    /// disjointness (both parties' strings), `2n` for nearest (a point and a label each).
+    pub length: usize,
     pub correct: bool,
+    /// Every instance was checked (otherwise `verified_on` says which family and samples).
+    pub exhaustive: bool,
+    /// What the final verification ran, in words (from the construction's report).
+    pub verified_on: String,
     pub width: usize,
     pub heads: usize,
     pub layers: usize,
@@ -144,7 +154,10 @@ impl SizePoint {
         SizePoint {
             name: report.name.clone(),
             n: report.n,
+            length: report.n,
             correct: report.correct,
+            exhaustive: report.exhaustive,
+            verified_on: report.verified_on.clone(),
             width: report.width,
             heads: report.heads,
             layers: report.layers,
@@ -174,6 +187,21 @@ pub fn construct(name: &str, opts: &ConstructOptions) -> Result<Construction, In
 /// The smallest correct size of construction `name` at length `n` (searching widths and
 /// precisions as the construction allows), for the size curves.
 pub fn smallest(name: &str, opts: &ConstructOptions) -> Result<SizePoint, InputError> {
+    let mut point = smallest_of(name, opts)?;
+    point.length = task_length(name, point.n);
+    Ok(point)
+}
+
+/// The task's length in input symbols of construction `name` at size parameter `n` (see
+/// [`SizePoint::length`]).
+pub fn task_length(name: &str, n: usize) -> usize {
+    match name {
+        "equality" | "disjointness" | "nearest" => 2 * n,
+        _ => n,
+    }
+}
+
+fn smallest_of(name: &str, opts: &ConstructOptions) -> Result<SizePoint, InputError> {
     match name {
         "index-lookup" => index_lookup::smallest(opts),
         "equality" => equality::smallest(opts),
