@@ -21,7 +21,11 @@
 //!   numbers of 2 bits (`fixed:1.0`): `m·p = 2N`, against Thm 3's `m·p ≥ N`, so Thm 3 is tight
 //!   up to the sign bit. Verified on all `2^N` strings × `N` queries for `N ≤ 16`; beyond, on the
 //!   strings with at most one 1 or at most one 0 and seeded random strings, every query, with
-//!   the weights checked to be exact after rounding (which the proof needs).
+//!   the weights checked to be exact after rounding (which the proof needs). The model's step
+//!   skips exact zeros (`W_hh` is a permutation, the inputs one-hot), so a step costs `O(N)`
+//!   instead of `O(N²)`; where even so the whole family exceeds the work limit, a seeded sample
+//!   of it is run and every report says "sampled" ([`index_plan`]); widths whose dense
+//!   matrices exceed [`MAX_INDEX_MEMORY`] are refused before they are built.
 //! - [`dyck_smallest`], [`index_smallest`]: the smallest fixed-point precision at which the
 //!   construction is correct at length `N`, beside the other architecture's bound.
 
@@ -47,8 +51,20 @@ const MAX_PRODUCT_STATES: usize = 1 << 16;
 /// Largest `N` at which [`index`] runs all `2^N` strings × `N` queries.
 pub const INDEX_EXHAUSTIVE_MAX: usize = 16;
 
-/// Most multiply-adds the index RNN's check may take (its estimate): about a minute.
-const MAX_INDEX_WORK: f64 = 2e10;
+/// Most multiply-add equivalents the index RNN's check may take (its estimate, with the
+/// sparse step, [`index_plan`]): about a minute of two cores (the full check at `N = 1024`,
+/// 4.5e10, took 89 CPU-seconds). Beyond it the check runs a sample.
+pub const MAX_INDEX_WORK: f64 = 5e10;
+
+/// Most memory the index RNN may hold while it is checked ([`index_memory`]): 4 GiB, within a
+/// CI runner and leaving room on a 24 GiB machine; `N = 2^13` (2 GiB) is the largest power of
+/// two below it.
+pub const MAX_INDEX_MEMORY: f64 = 4.0 * GIB;
+
+const GIB: f64 = (1u64 << 30) as f64;
+
+/// Strings a block of lanes runs together (`model::LANES`): the smallest sample worth running.
+const LANES_PER_BLOCK: u64 = 16;
 
 /// Widest fixed-point format the precision search tries.
 const MAX_SEARCH_BITS: u32 = 16;
@@ -527,9 +543,11 @@ pub fn dyck(opts: &ConstructOptions) -> Result<Construction, InputError> {
 /// tokens `0`, `1`, `@0 … @{n−1}` of `IndexLookup::new(2, n)`). Unit `j` computes
 /// `ReLU(h_{(j−1) mod n} + u_j(x))` with `u_j(1) = [j = 0]`, `u_j(0) = 0`,
 /// `u_j(@q) = 0` if `j = (n − q) mod n` and `−1` otherwise; the head is `Σ_j h_j`. No biases.
-/// Errors for `n = 0` or `n` beyond the task's limit.
+/// Errors for `n = 0`, `n` beyond the task's limit, or a model whose dense matrices would
+/// exceed [`MAX_INDEX_MEMORY`] ([`index_memory`]); checked before anything is allocated.
 pub fn index_rnn(n: usize) -> Result<Model, InputError> {
     let task = IndexLookup::new(2, n)?;
+    check_index_memory(n)?;
     let inputs = task.vocab().len();
     let mut w_ih = Matrix::zeros(n, inputs);
     let mut w_hh = Matrix::zeros(n, n);
@@ -555,6 +573,31 @@ pub fn index_rnn(n: usize) -> Result<Model, InputError> {
     )?))
 }
 
+/// Bytes the width-`n` index RNN holds while it is checked: its dense `N × N` `W_hh`,
+/// `N × (N + 2)` `W_ih` and `1 × N` head as `f64`, twice (the model and its prepared, rounded
+/// copy live together). The compressed `W_hh` (12 bytes a unit) and the check's buffers
+/// (64 states of `N` numbers) are small beside them. `16 · N · (2N + 3)`: 2 GiB at `N = 2^13`,
+/// 8 GiB at `2^14`.
+pub fn index_memory(n: usize) -> f64 {
+    let n = n as f64;
+    2.0 * 8.0 * n * (2.0 * n + 3.0)
+}
+
+/// Refuses a width whose index RNN would need more than [`MAX_INDEX_MEMORY`].
+fn check_index_memory(n: usize) -> Result<(), InputError> {
+    let bytes = index_memory(n);
+    if bytes > MAX_INDEX_MEMORY {
+        return Err(InputError::new(format!(
+            "index-rnn at N = {n}: the model and its rounded copy hold dense N × N and \
+             N × (N + 2) matrices, about {:.1} GiB (limit {:.0} GiB); lower N (N = 8192 needs \
+             about 2 GiB)",
+            bytes / GIB,
+            MAX_INDEX_MEMORY / GIB
+        )));
+    }
+    Ok(())
+}
+
 /// What the index RNN's check found.
 #[derive(Clone, Debug, PartialEq)]
 pub struct IndexCheck {
@@ -566,35 +609,148 @@ pub struct IndexCheck {
     pub first_error: Option<Vec<Token>>,
     /// All `2^N × N` instances were run.
     pub exhaustive: bool,
-    /// Strings run, each with every query: all `2^N` when exhaustive; otherwise the `2N + 2`
-    /// strings with at most one 1 or at most one 0, then the random ones.
+    /// Strings run, each with every query: all `2^N` when exhaustive; otherwise the strings of
+    /// the family of `2N + 2` with at most one 1 or at most one 0 that were run
+    /// (`family_strings`), then the random ones.
     pub strings: u64,
+    /// Strings of the `2N + 2` family run (0 when exhaustive).
+    pub family_strings: u64,
+    /// Only a seeded sample of the family (and of the random strings asked for) fitted the
+    /// work limit ([`index_plan`]): the check did not run the whole family the proof's premise
+    /// check uses. Never true when exhaustive.
+    pub sampled: bool,
     /// Rounding to the precision left every weight unchanged.
     pub weights_exact: bool,
     /// The model's rounding events during the check.
     pub stats: Stats,
 }
 
-/// The model's state after each symbol string (one batch per symbol), from the zero state.
+/// Which strings the index check runs beyond `N = INDEX_EXHAUSTIVE_MAX`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IndexPlan {
+    /// Indices into the family of `2N + 2` strings ([`index_family_string`]), ascending: all
+    /// of them, or a seeded sample.
+    pub family: Vec<usize>,
+    /// Seeded random strings.
+    pub random: u64,
+    /// Fewer family or random strings than the full check (the family and `samples`).
+    pub sampled: bool,
+}
+
+/// The `i`-th string of the family of `2N + 2` (`i < 2N + 2`): all 0s, all 1s, then for each
+/// position `p` the string with a single 1 at `p` and the one with a single 0 at `p`.
+fn index_family_string(n: usize, i: usize) -> Vec<usize> {
+    match i {
+        0 => vec![0; n],
+        1 => vec![1; n],
+        _ => {
+            let (p, single_one) = ((i - 2) / 2, i.is_multiple_of(2));
+            let mut s = vec![usize::from(!single_one); n];
+            s[p] = usize::from(single_one);
+            s
+        }
+    }
+}
+
+/// Multiply-add equivalents per string and step of the index check with zero skipping: the
+/// recurrent product costs `nnz(W_hh) = N`, the one-hot input at most 2 nonzero columns × `N`
+/// rows, and the elementwise work around them (input rounding, add, ReLU, state copies)
+/// about `4N`.
+fn index_step_work(n: usize) -> f64 {
+    7.0 * n as f64
+}
+
+/// The work estimate of the exhaustive check (`n ≤ INDEX_EXHAUSTIVE_MAX`): about `2 · 2^N`
+/// prefix steps and `2^N · N` query steps.
+fn index_exhaustive_work(n: usize) -> f64 {
+    let count = (1u64 << n) as f64;
+    (2.0 * count + count * n as f64) * index_step_work(n)
+}
+
+/// The work estimate of one string beyond the exhaustive range: `N` symbol steps and `N`
+/// query steps (each query is one step from the stored state).
+fn index_string_work(n: usize) -> f64 {
+    2.0 * n as f64 * index_step_work(n)
+}
+
+/// The strings to check at `n > INDEX_EXHAUSTIVE_MAX` within `max_work`: the whole family of
+/// `2N + 2` and `samples` random strings when they fit; otherwise a sample: the budget of
+/// `max_work / index_string_work(n)` strings goes to the family first up to half of it (more
+/// if fewer random strings were asked for), the rest to random strings, and the family's
+/// strings are a seeded uniform sample (`seed`, drawn after the random strings from the same
+/// generator, so the random strings are the same as in a full check). Errors when not even
+/// one block of 16 strings fits (lower N).
+pub fn index_plan(
+    n: usize,
+    samples: u64,
+    seed: u64,
+    max_work: f64,
+) -> Result<IndexPlan, InputError> {
+    let family = 2 * n + 2;
+    let per_string = index_string_work(n);
+    let full = (family as f64 + samples as f64) * per_string;
+    if full <= max_work {
+        return Ok(IndexPlan {
+            family: (0..family).collect(),
+            random: samples,
+            sampled: false,
+        });
+    }
+    let budget = (max_work / per_string).floor() as u64;
+    if budget < LANES_PER_BLOCK {
+        return Err(InputError::new(format!(
+            "index-rnn at N = {n}: even a sample of {LANES_PER_BLOCK} strings needs about {:.1e} \
+             multiply-adds (limit {max_work:.0e}, about a minute); lower N",
+            LANES_PER_BLOCK as f64 * per_string
+        )));
+    }
+    let from_family = (family as u64).min((budget / 2).max(budget.saturating_sub(samples)));
+    let random = samples.min(budget - from_family);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    for _ in 0..random {
+        for _ in 0..n {
+            rng.random_bool(0.5);
+        }
+    }
+    let mut picked = rand::seq::index::sample(&mut rng, family, from_family as usize).into_vec();
+    picked.sort_unstable();
+    Ok(IndexPlan {
+        family: picked,
+        random,
+        sampled: true,
+    })
+}
+
+/// The one-hot input of token `t`.
+fn one_hot(vocab: &Vocab, t: Token) -> Result<Vec<f64>, InputError> {
+    Ok(vocab.one_hot(&[t])?.remove(0))
+}
+
+/// The model's state after each symbol string, from the zero state, one step at a time for all
+/// strings together (so that no string's inputs are materialised: `N` one-hot vectors of
+/// `N + 2` numbers each would be `O(N²)` per string).
 fn index_prefixes(
     prepared: &Prepared,
-    inputs: &[Vec<f64>],
+    symbols: &[Vec<f64>; 2],
     strings: &[Vec<usize>],
     width: usize,
     stats: &mut Stats,
 ) -> Result<Vec<Vec<f64>>, InputError> {
-    let zero = vec![0.0; width];
-    let seqs: Vec<Vec<Vec<f64>>> = strings
-        .iter()
-        .map(|s| s.iter().map(|&b| inputs[b].clone()).collect())
-        .collect();
-    let starts: Vec<&[f64]> = vec![zero.as_slice(); strings.len()];
-    let ins: Vec<&[Vec<f64>]> = seqs.iter().map(Vec::as_slice).collect();
-    Ok(prepared
-        .run_many(&starts, &ins, false, stats)?
-        .into_iter()
-        .map(|(s, _)| s)
-        .collect())
+    let n = strings.first().map_or(0, Vec::len);
+    let mut states = vec![vec![0.0; width]; strings.len()];
+    for t in 0..n {
+        let starts: Vec<&[f64]> = states.iter().map(Vec::as_slice).collect();
+        let ins: Vec<&[Vec<f64>]> = strings
+            .iter()
+            .map(|s| std::slice::from_ref(&symbols[s[t]]))
+            .collect();
+        states = prepared
+            .run_many(&starts, &ins, false, stats)?
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect();
+    }
+    Ok(states)
 }
 
 /// Runs every query from each state in `states` (state `i` after `strings[i]`) and compares the
@@ -603,7 +759,6 @@ fn index_prefixes(
 fn index_queries(
     prepared: &Prepared,
     task: &IndexLookup,
-    inputs: &[Vec<f64>],
     states: &[Vec<f64>],
     strings: &[Vec<usize>],
     check: &mut IndexCheck,
@@ -612,9 +767,9 @@ fn index_queries(
 ) -> Result<(), InputError> {
     let n = task.length();
     for q in 0..n {
-        let x = std::slice::from_ref(&inputs[task.position(q) as usize]);
+        let x = [one_hot(task.vocab(), task.position(q))?];
         let starts: Vec<&[f64]> = states.iter().map(Vec::as_slice).collect();
-        let ins: Vec<&[Vec<f64>]> = vec![x; states.len()];
+        let ins: Vec<&[Vec<f64>]> = vec![&x[..]; states.len()];
         let outs = prepared.run_many(&starts, &ins, true, stats)?;
         for (s, (_, out)) in strings.iter().zip(outs) {
             let tokens = task.sequence(s, q)?;
@@ -633,24 +788,13 @@ fn index_queries(
     Ok(())
 }
 
-/// The work estimate of [`verify_index`] in multiply-adds.
-fn index_work(n: usize, samples: u64) -> f64 {
-    let per_step = n as f64 * (2.0 * n as f64 + 2.0);
-    if n <= INDEX_EXHAUSTIVE_MAX {
-        let count = (1u64 << n) as f64;
-        2.0 * count * per_step + count * n as f64 * per_step
-    } else {
-        let strings = 2.0 * n as f64 + 2.0 + samples as f64;
-        strings * 2.0 * n as f64 * per_step
-    }
-}
-
 /// Checks an index-lookup model over |Σ| = 2 at length `n` and `prec` with its own rounded
 /// steps: all `2^n` strings × `n` queries for `n ≤ 16` (prefix tree, one step per node);
-/// otherwise every query on the `2n + 2` strings with at most one 1 or at most one 0 and on
-/// `samples` seeded random strings. With `stop_early` it returns at the first error (for the
-/// precision search). Errors when the model does not read the task's inputs or the estimated
-/// work is too large (lower `samples` or `n`).
+/// otherwise every query on the strings [`index_plan`] picks within [`MAX_INDEX_WORK`]: the
+/// `2n + 2` strings with at most one 1 or at most one 0 and `samples` seeded random strings,
+/// or, where those do not fit, a seeded sample of both (`sampled`). With `stop_early` it
+/// returns at the first error (for the precision search). Errors when the model does not read
+/// the task's inputs or not even a sample fits the work limit (lower N).
 pub fn verify_index(
     model: &Model,
     n: usize,
@@ -659,15 +803,37 @@ pub fn verify_index(
     seed: u64,
     stop_early: bool,
 ) -> Result<IndexCheck, InputError> {
+    verify_index_within(model, n, prec, samples, seed, stop_early, MAX_INDEX_WORK)
+}
+
+/// [`verify_index`] with the work limit `max_work` (tests use small ones).
+fn verify_index_within(
+    model: &Model,
+    n: usize,
+    prec: &Precision,
+    samples: u64,
+    seed: u64,
+    stop_early: bool,
+    max_work: f64,
+) -> Result<IndexCheck, InputError> {
     let task = IndexLookup::new(2, n)?;
-    let work = index_work(n, samples);
-    if work > MAX_INDEX_WORK {
-        return Err(InputError::new(format!(
-            "index-rnn at N = {n} with {samples} random strings needs about {work:.1e} \
-             multiply-adds (limit {MAX_INDEX_WORK:.0e}, about a minute); lower --samples or N"
-        )));
-    }
-    let inputs = one_hots(task.vocab())?;
+    let exhaustive = n <= INDEX_EXHAUSTIVE_MAX;
+    let plan = if exhaustive {
+        let work = index_exhaustive_work(n);
+        if work > max_work {
+            return Err(InputError::new(format!(
+                "index-rnn at N = {n}: the exhaustive check needs about {work:.1e} \
+                 multiply-adds (limit {max_work:.0e}, about a minute); lower N"
+            )));
+        }
+        None
+    } else {
+        Some(index_plan(n, samples, seed, max_work)?)
+    };
+    let symbols = [
+        one_hot(task.vocab(), task.symbol(0))?,
+        one_hot(task.vocab(), task.symbol(1))?,
+    ];
     let width = model.state_size().ok_or_else(|| {
         InputError::new("a Transformer has no state to run; the index check needs an RNN")
     })?;
@@ -677,58 +843,60 @@ pub fn verify_index(
         instances: 0,
         errors: 0,
         first_error: None,
-        exhaustive: n <= INDEX_EXHAUSTIVE_MAX,
+        exhaustive,
         strings: 0,
+        family_strings: 0,
+        sampled: plan.as_ref().is_some_and(|p| p.sampled),
         weights_exact: prepared.model() == model,
         stats: Stats::default(),
     };
-    if check.exhaustive {
-        // Level t holds the states after every t-symbol prefix; index bit i is s_i.
-        let mut states = vec![vec![0.0; width]];
-        for _ in 0..n {
-            let mut next = Vec::with_capacity(2 * states.len());
-            for b in 0..2 {
-                let x = std::slice::from_ref(&inputs[task.symbol(b) as usize]);
-                let starts: Vec<&[f64]> = states.iter().map(Vec::as_slice).collect();
-                let ins: Vec<&[Vec<f64>]> = vec![x; states.len()];
-                next.extend(
-                    prepared
-                        .run_many(&starts, &ins, false, &mut stats)?
-                        .into_iter()
-                        .map(|(s, _)| s),
-                );
+    match plan {
+        None => {
+            // Level t holds the states after every t-symbol prefix; index bit i is s_i.
+            let mut states = vec![vec![0.0; width]];
+            for _ in 0..n {
+                let mut next = Vec::with_capacity(2 * states.len());
+                for x in &symbols {
+                    let x = std::slice::from_ref(x);
+                    let starts: Vec<&[f64]> = states.iter().map(Vec::as_slice).collect();
+                    let ins: Vec<&[Vec<f64>]> = vec![x; states.len()];
+                    next.extend(
+                        prepared
+                            .run_many(&starts, &ins, false, &mut stats)?
+                            .into_iter()
+                            .map(|(s, _)| s),
+                    );
+                }
+                states = next;
             }
-            states = next;
-        }
-        let strings: Vec<Vec<usize>> = (0..1usize << n)
-            .map(|x| (0..n).map(|i| x >> i & 1).collect())
-            .collect();
-        check.strings = strings.len() as u64;
-        index_queries(
-            &prepared, &task, &inputs, &states, &strings, &mut check, stop_early, &mut stats,
-        )?;
-    } else {
-        let mut strings: Vec<Vec<usize>> = vec![vec![0; n], vec![1; n]];
-        for i in 0..n {
-            let mut one = vec![0; n];
-            one[i] = 1;
-            strings.push(one);
-            let mut zero = vec![1; n];
-            zero[i] = 0;
-            strings.push(zero);
-        }
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        for _ in 0..samples {
-            strings.push((0..n).map(|_| usize::from(rng.random_bool(0.5))).collect());
-        }
-        check.strings = strings.len() as u64;
-        for chunk in strings.chunks(INDEX_CHUNK) {
-            let states = index_prefixes(&prepared, &inputs, chunk, width, &mut stats)?;
+            let strings: Vec<Vec<usize>> = (0..1usize << n)
+                .map(|x| (0..n).map(|i| x >> i & 1).collect())
+                .collect();
+            check.strings = strings.len() as u64;
             index_queries(
-                &prepared, &task, &inputs, &states, chunk, &mut check, stop_early, &mut stats,
+                &prepared, &task, &states, &strings, &mut check, stop_early, &mut stats,
             )?;
-            if stop_early && check.errors > 0 {
-                break;
+        }
+        Some(plan) => {
+            let mut strings: Vec<Vec<usize>> = plan
+                .family
+                .iter()
+                .map(|&i| index_family_string(n, i))
+                .collect();
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            for _ in 0..plan.random {
+                strings.push((0..n).map(|_| usize::from(rng.random_bool(0.5))).collect());
+            }
+            check.family_strings = plan.family.len() as u64;
+            check.strings = strings.len() as u64;
+            for chunk in strings.chunks(INDEX_CHUNK) {
+                let states = index_prefixes(&prepared, &symbols, chunk, width, &mut stats)?;
+                index_queries(
+                    &prepared, &task, &states, chunk, &mut check, stop_early, &mut stats,
+                )?;
+                if stop_early && check.errors > 0 {
+                    break;
+                }
             }
         }
     }
@@ -736,53 +904,83 @@ pub fn verify_index(
     Ok(check)
 }
 
+/// No error, and every string covered: run exhaustively, or by the proof, whose premise (the
+/// weights exact after rounding) was checked. A sampled check can be correct in this sense; it
+/// says `sampled` wherever it is reported.
 fn index_correct(c: &IndexCheck) -> bool {
     c.errors == 0 && (c.exhaustive || c.weights_exact)
 }
 
-/// `ccsep construct index-rnn --n N [--precision P] [--samples S] [--seed X]`: builds the
-/// width-`N` index RNN ([`index_rnn`]) and checks it ([`verify_index`]) at `P`, or at the
-/// smallest fixed-point format found correct when no precision is given.
-pub fn index(opts: &ConstructOptions) -> Result<Construction, InputError> {
-    let n = opts.n;
-    // Refuse before building: the model itself holds N × N matrices.
-    let work = index_work(n, opts.samples);
-    if work > MAX_INDEX_WORK {
-        return Err(InputError::new(format!(
-            "index-rnn at N = {n}: verifying it needs about {work:.1e} multiply-adds (limit {MAX_INDEX_WORK:.0e}, about a minute); lower --samples or N"
-        )));
-    }
-    let model = index_rnn(n)?;
-    let (prec, search) = choose_precision(opts, |p| {
-        Ok(index_correct(&verify_index(
-            &model,
-            n,
-            p,
-            opts.samples,
-            opts.seed,
-            true,
-        )?))
-    })?;
-    let c = verify_index(&model, n, &prec, opts.samples, opts.seed, false)?;
-    let task = IndexLookup::new(2, n)?;
-    let verified_on = if c.exhaustive {
+/// What the index check ran, in words (the report's `verified_on`).
+fn index_verified_on(c: &IndexCheck, n: usize, opts: &ConstructOptions) -> String {
+    let exact = if c.weights_exact {
+        "they are"
+    } else {
+        "they are not"
+    };
+    if c.exhaustive {
         format!("all 2^{n} strings × {n} queries, run through the model")
+    } else if c.sampled {
+        format!(
+            "sampled (the full family exceeds the work limit at this N): every query on {} \
+             strings run through the model: {} of the {} with at most one 1 or at most one 0 \
+             (a seeded sample) and {} seeded random ones (seed {}); all 2^{n} strings by the \
+             proof in proofs/dyck-rnn.md, which needs the weights exact after rounding ({exact}), \
+             but its family was not run in full",
+            c.strings,
+            c.family_strings,
+            2 * n + 2,
+            c.strings - c.family_strings,
+            opts.seed,
+        )
     } else {
         format!(
             "every query on {} strings run through the model: the {} with at most one 1 or at \
              most one 0, and {} seeded random ones (seed {}); all 2^{n} strings by the proof in \
-             proofs/dyck-rnn.md, which needs the weights exact after rounding ({})",
+             proofs/dyck-rnn.md, which needs the weights exact after rounding ({exact})",
             c.strings,
             2 * n + 2,
             opts.samples,
             opts.seed,
-            if c.weights_exact {
-                "they are"
-            } else {
-                "they are not"
-            }
         )
+    }
+}
+
+/// `ccsep construct index-rnn --n N [--precision P] [--samples S] [--seed X]`: builds the
+/// width-`N` index RNN ([`index_rnn`]) and checks it ([`verify_index`]) at `P`, or at the
+/// smallest fixed-point format found correct when no precision is given (the search's last,
+/// error-free check at that format is the final one: a check that stops at the first error
+/// and finds none ran everything). Refuses before building when the model would exceed
+/// [`MAX_INDEX_MEMORY`] or not even a sampled check fits [`MAX_INDEX_WORK`].
+pub fn index(opts: &ConstructOptions) -> Result<Construction, InputError> {
+    let n = opts.n;
+    IndexLookup::new(2, n)?;
+    check_index_memory(n)?;
+    if n <= INDEX_EXHAUSTIVE_MAX {
+        let work = index_exhaustive_work(n);
+        if work > MAX_INDEX_WORK {
+            return Err(InputError::new(format!(
+                "index-rnn at N = {n}: the exhaustive check needs about {work:.1e} \
+                 multiply-adds (limit {MAX_INDEX_WORK:.0e}, about a minute); lower N"
+            )));
+        }
+    } else {
+        index_plan(n, opts.samples, opts.seed, MAX_INDEX_WORK)?;
+    }
+    let model = index_rnn(n)?;
+    let mut last: Option<(Precision, IndexCheck)> = None;
+    let (prec, search) = choose_precision(opts, |p| {
+        let c = verify_index(&model, n, p, opts.samples, opts.seed, true)?;
+        let ok = index_correct(&c);
+        last = Some((*p, c));
+        Ok(ok)
+    })?;
+    let c = match last {
+        Some((p, c)) if p == prec && c.errors == 0 => c,
+        _ => verify_index(&model, n, &prec, opts.samples, opts.seed, false)?,
     };
+    let task = IndexLookup::new(2, n)?;
+    let verified_on = index_verified_on(&c, n, opts);
     let report = rnn_report(
         "index-rnn",
         "Thm 3 is tight: m·p = O(N) suffices for index lookup",
@@ -804,6 +1002,8 @@ pub fn index(opts: &ConstructOptions) -> Result<Construction, InputError> {
             "layout": "unit j holds s_{N−1−j} after the N symbols; the query @q leaves s_q in unit (N − q) mod N",
             "thm3_lower_bound_bits": n,
             "strings_run": c.strings,
+            "family_strings_run": c.family_strings,
+            "sampled": c.sampled,
             "weights_exact": c.weights_exact,
             "saturated": c.stats.saturated,
             "nan": c.stats.nan,
@@ -1032,6 +1232,46 @@ mod tests {
         );
     }
 
+    /// Where the family and the random strings do not fit the work limit the plan is a seeded
+    /// sample (the same for the same seed, within the family, half the budget at least), and
+    /// the check run on it says so; where they fit, the plan is all of them.
+    #[test]
+    fn index_check_samples_the_family_where_it_does_not_fit() {
+        let n = 20;
+        let per_string = index_string_work(n);
+        let full = index_plan(n, 5, 1, 1e12).unwrap();
+        assert_eq!(full.family, (0..2 * n + 2).collect::<Vec<_>>());
+        assert!(!full.sampled && full.random == 5);
+        let max = 32.5 * per_string;
+        let plan = index_plan(n, 100, 1, max).unwrap();
+        assert!(plan.sampled && plan.family.len() == 16 && plan.random == 16);
+        assert!(plan.family.windows(2).all(|w| w[0] < w[1]) && plan.family[15] < 2 * n + 2);
+        assert_eq!(plan, index_plan(n, 100, 1, max).unwrap());
+        assert_ne!(plan.family, index_plan(n, 100, 2, max).unwrap().family);
+        // Few random strings asked for: the family takes the rest of the budget.
+        let plan = index_plan(n, 4, 1, max).unwrap();
+        assert_eq!((plan.family.len(), plan.random), (28, 4));
+        let model = index_rnn(n).unwrap();
+        let c = verify_index_within(&model, n, &p("fixed:1.0"), 100, 1, false, max).unwrap();
+        assert!(c.sampled && !c.exhaustive && index_correct(&c));
+        assert_eq!((c.family_strings, c.strings), (16, 32));
+        assert_eq!(c.instances, 32 * n as u64);
+        let opts = ConstructOptions {
+            n,
+            ..ConstructOptions::default()
+        };
+        assert!(index_verified_on(&c, n, &opts).starts_with("sampled"));
+        // The broken register weight is still caught on the sample (the all-1 string and the
+        // single-1 strings are not needed for it).
+        let broken = with_layer(&model, |l| l.w_hh.set(7, 6, 0.0));
+        let c = verify_index_within(&broken, n, &p("fixed:1.0"), 100, 1, false, max).unwrap();
+        assert!(c.errors > 0);
+        // A full check is not sampled.
+        let c = verify_index(&model, n, &p("fixed:1.0"), 3, 1, false).unwrap();
+        assert!(!c.sampled && c.family_strings == 2 * n as u64 + 2);
+        assert!(!index_verified_on(&c, n, &opts).contains("sampled"));
+    }
+
     #[test]
     fn bad_inputs_are_errors() {
         let zero = ConstructOptions {
@@ -1039,12 +1279,16 @@ mod tests {
             ..ConstructOptions::default()
         };
         assert!(dyck(&zero).is_err() && index(&zero).is_err());
+        // Refused by the memory estimate before anything is built.
         let huge = ConstructOptions {
-            n: 400,
-            samples: 1_000_000,
+            n: 1 << 15,
             ..ConstructOptions::default()
         };
-        assert!(index(&huge).is_err());
+        let err = index(&huge).unwrap_err().to_string();
+        assert!(err.contains("GiB") && err.contains("lower N"), "{err}");
+        assert!(index_rnn(1 << 15).is_err());
+        // Not even 16 strings fit the work limit.
+        assert!(index_plan(400, 0, 0, 1e6).is_err());
         let long = ConstructOptions {
             n: MAX_DYCK_N + 1,
             ..ConstructOptions::default()

@@ -300,12 +300,157 @@ impl Arith {
                 for r in 0..rows {
                     let row = &w[r * cols..(r + 1) * cols];
                     for b in 0..lanes {
-                        let mut acc = 0.0;
-                        for (k, &wk) in row.iter().enumerate() {
-                            let p = self.prec.round(wk * x[k * lanes + b], stats);
-                            acc = self.prec.round(acc + p, stats);
+                        out[r * lanes + b] = self.dot_format(row, x, lanes, b, stats);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Lane `b` of one row of `matvec` with `Accumulate::Format`: every product and every
+    /// partial sum rounded, from `+0.0` and `k = 0` upward.
+    #[inline]
+    fn dot_format(&self, row: &[f64], x: &[f64], lanes: usize, b: usize, stats: &mut Stats) -> f64 {
+        let mut acc = 0.0;
+        for (k, &wk) in row.iter().enumerate() {
+            let p = self.prec.round(wk * x[k * lanes + b], stats);
+            acc = self.prec.round(acc + p, stats);
+        }
+        acc
+    }
+
+    /// `matvec` that skips products which are exactly zero: the same bits in `out` and the same
+    /// counts in `stats` as `matvec(w, cols, x, lanes, out, stats)` (see "Skipping zeros" below
+    /// for why), at a cost of about `nnz(W) · L` multiply-adds when `sparsity` holds a
+    /// compressed row form and `x` is finite, or `rows · c · L` when only `c ≤ cols / 4` columns
+    /// of `x` are nonzero in some lane and every weight is finite; otherwise it is `matvec`.
+    /// `sparsity` must describe `w` (`Sparsity::of(w, rows, cols)`).
+    ///
+    /// # Skipping zeros
+    ///
+    /// A skipped product is `w · x` with one factor `±0` and the other finite, so it is `±0`.
+    /// - `Accumulate::Wide`: the dense sum starts at `−0` and adds the products in `f64` (or
+    ///   fuses them, which gives the same number when they are exact). With round-to-nearest, a
+    ///   nonzero accumulator plus `±0` is unchanged, `±0` plus a nonzero `t` is `t`, and a sum of
+    ///   nonzero numbers that cancels is `+0`, never `−0`; so every partial sum that is nonzero
+    ///   is the same with or without the zero terms, and the only difference the zero terms can
+    ///   make is the sign of a zero result: the dense sum is `−0` exactly when every product is
+    ///   `−0`. The sparse sum (same order, from `−0`) is therefore the dense one unless it is
+    ///   `−0`; then every kept product was `−0`, and it becomes `+0` if any product of the row
+    ///   is `+0` (a scan with early exit, done only for such rows and lanes). The rounding of
+    ///   `out` is the same call on the same numbers, so `stats` agree too. `±∞` or NaN
+    ///   accumulators absorb `±0` unchanged.
+    /// - `Accumulate::Format`: a skipped step is `acc = round(acc + round(±0))`. `round(±0)` is
+    ///   `±0` and counts nothing (not NaN, not beyond `max`); `acc` starts at `+0` and is
+    ///   otherwise a value `round` returned, which `round` leaves unchanged without counting
+    ///   (it is on the grid and within `±max`), and `+0 + ±0 = +0`. So a skipped step changes
+    ///   nothing while `acc` is `+0`, nonzero and finite, or `±∞` (`f64` only). A lane whose
+    ///   sparse accumulator is ever `−0` or NaN (where a skipped step could flip the sign or
+    ///   count a NaN) is recomputed densely, with the dense path's counts.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn matvec_sparse(
+        &self,
+        w: &[f64],
+        cols: usize,
+        sparsity: &Sparsity,
+        x: &[f64],
+        lanes: usize,
+        out: &mut [f64],
+        stats: &mut Stats,
+    ) {
+        #[cfg(test)]
+        if !SPARSE_PATHS.load(std::sync::atomic::Ordering::Relaxed) {
+            return self.matvec(w, cols, x, lanes, out, stats);
+        }
+        if let Some(csr) = &sparsity.csr
+            && all_finite(x)
+        {
+            let entries = |r: usize| {
+                let span = csr.starts[r]..csr.starts[r + 1];
+                csr.cols[span.clone()]
+                    .iter()
+                    .zip(&csr.vals[span])
+                    .map(|(&k, &v)| (k as usize, v))
+            };
+            self.matvec_entries(w, cols, entries, x, lanes, out, stats);
+        } else if let Some(nz) = sparsity
+            .finite
+            .then(|| nonzero_columns(x, cols, lanes, cols / SPARSE_INPUT_RATIO))
+            .flatten()
+        {
+            let entries = |r: usize| nz.iter().map(move |&k| (k, w[r * cols + k]));
+            self.matvec_entries(w, cols, entries, x, lanes, out, stats);
+        } else {
+            self.matvec(w, cols, x, lanes, out, stats);
+        }
+    }
+
+    /// `matvec` over the products `entries(r)` lists for row `r` (column, weight; columns
+    /// ascending), every other product of the dense `w` being an exact zero times a finite
+    /// number (the caller's guarantee; see `matvec_sparse` for why the bits then agree).
+    #[allow(clippy::too_many_arguments)]
+    fn matvec_entries<I: Iterator<Item = (usize, f64)>>(
+        &self,
+        w: &[f64],
+        cols: usize,
+        entries: impl Fn(usize) -> I,
+        x: &[f64],
+        lanes: usize,
+        out: &mut [f64],
+        stats: &mut Stats,
+    ) {
+        let rows = out.len() / lanes;
+        debug_assert_eq!(w.len(), rows * cols);
+        debug_assert_eq!(x.len(), cols * lanes);
+        match self.prec.accumulate() {
+            Accumulate::Wide => {
+                match lanes {
+                    LANES => sparse_wide::<LANES, I>(rows, &entries, x, out),
+                    1 => sparse_wide::<1, I>(rows, &entries, x, out),
+                    _ => {
+                        for r in 0..rows {
+                            let acc = &mut out[r * lanes..(r + 1) * lanes];
+                            acc.fill(-0.0);
+                            for (k, wk) in entries(r) {
+                                for (a, &xv) in acc.iter_mut().zip(&x[k * lanes..(k + 1) * lanes]) {
+                                    *a += wk * xv;
+                                }
+                            }
                         }
-                        out[r * lanes + b] = acc;
+                    }
+                }
+                for r in 0..rows {
+                    if !any_negative_zero(&out[r * lanes..(r + 1) * lanes]) {
+                        continue;
+                    }
+                    for b in 0..lanes {
+                        let o = &mut out[r * lanes + b];
+                        if o.to_bits() == NEG_ZERO_BITS
+                            && has_positive_zero_product(&w[r * cols..(r + 1) * cols], x, lanes, b)
+                        {
+                            *o = 0.0;
+                        }
+                    }
+                }
+                self.round_slice(out, stats);
+            }
+            Accumulate::Format => {
+                for r in 0..rows {
+                    for b in 0..lanes {
+                        let mut local = Stats::default();
+                        let mut acc = 0.0f64;
+                        let mut exact = true;
+                        for (k, wk) in entries(r) {
+                            let p = self.prec.round(wk * x[k * lanes + b], &mut local);
+                            acc = self.prec.round(acc + p, &mut local);
+                            exact &= !acc.is_nan() && acc.to_bits() != NEG_ZERO_BITS;
+                        }
+                        out[r * lanes + b] = if exact {
+                            stats.merge(local);
+                            acc
+                        } else {
+                            self.dot_format(&w[r * cols..(r + 1) * cols], x, lanes, b, stats)
+                        };
                     }
                 }
             }
@@ -576,6 +721,186 @@ multiversion! {
             Act::OneMinus => xs.iter_mut().for_each(|x| *x = 1.0 - *x),
             Act::Sqrt => xs.iter_mut().for_each(|x| *x = x.sqrt()),
         }
+    }
+}
+
+/// Test switch: while it is off, `matvec_sparse` runs `matvec`, so that a test can compare
+/// whole runs through both paths (they agree bit for bit, so flipping it cannot change another
+/// test's results).
+#[cfg(test)]
+pub(crate) static SPARSE_PATHS: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(true);
+
+/// Runs `f` with `SPARSE_PATHS` off (one such test at a time), restoring it afterwards even if
+/// `f` panics.
+#[cfg(test)]
+pub(crate) fn dense_only<T>(f: impl FnOnce() -> T) -> T {
+    use std::sync::atomic::Ordering;
+    use std::sync::{Mutex, PoisonError};
+    struct Restore;
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            SPARSE_PATHS.store(true, Ordering::Relaxed);
+        }
+    }
+    static LOCK: Mutex<()> = Mutex::new(());
+    let _lock = LOCK.lock().unwrap_or_else(PoisonError::into_inner);
+    let _restore = Restore;
+    SPARSE_PATHS.store(false, Ordering::Relaxed);
+    f()
+}
+
+/// Bits of `−0.0`.
+const NEG_ZERO_BITS: u64 = 0x8000_0000_0000_0000;
+
+/// Matrices with fewer entries run dense: below this the bookkeeping of the sparse paths costs
+/// about what it saves.
+const SPARSE_MIN_ENTRIES: usize = 4096;
+
+/// A matrix keeps a compressed row form when at most `1 / CSR_DENSITY_RATIO` of its entries are
+/// nonzero.
+const CSR_DENSITY_RATIO: usize = 4;
+
+/// `matvec_sparse` skips zero input columns when at most `1 / SPARSE_INPUT_RATIO` of the
+/// columns are nonzero in some lane.
+const SPARSE_INPUT_RATIO: usize = 4;
+
+/// What `Arith::matvec_sparse` needs to know about a weight matrix, found once when a model is
+/// prepared (`Matrix::rounded`) and kept beside the dense matrix.
+/// Invariant: it describes the matrix it was made from: `finite` is whether every entry is
+/// finite, and `csr`, present when at most a quarter of the entries are nonzero, lists exactly
+/// the entries that are not `±0`, row by row, columns ascending.
+#[derive(Clone, Debug)]
+pub(crate) struct Sparsity {
+    finite: bool,
+    csr: Option<Csr>,
+}
+
+/// Compressed sparse rows: row `r`'s entries are `cols[starts[r]..starts[r + 1]]` with values
+/// `vals[…]` at the same places.
+#[derive(Clone, Debug)]
+struct Csr {
+    starts: Vec<usize>,
+    cols: Vec<u32>,
+    vals: Vec<f64>,
+}
+
+impl Sparsity {
+    /// The sparsity of the `rows × cols` row-major `w`, or `None` for a matrix too small for
+    /// the sparse paths to pay (fewer than `SPARSE_MIN_ENTRIES` entries). Cost: one pass over
+    /// `w`, and `12` bytes per nonzero when the compressed form is kept.
+    pub(crate) fn of(w: &[f64], rows: usize, cols: usize) -> Option<Self> {
+        if w.len() < SPARSE_MIN_ENTRIES {
+            return None;
+        }
+        let nnz = w.iter().filter(|&&v| v != 0.0).count();
+        Some(Self::build(
+            w,
+            rows,
+            cols,
+            nnz * CSR_DENSITY_RATIO <= w.len(),
+        ))
+    }
+
+    /// Whether the compressed row form is kept (for tests of the paths taken).
+    #[cfg(test)]
+    pub(crate) fn is_compressed(&self) -> bool {
+        self.csr.is_some()
+    }
+
+    /// The sparsity of `w`, with the compressed row form if `compress` (and the column indices
+    /// fit in `u32`).
+    fn build(w: &[f64], rows: usize, cols: usize, compress: bool) -> Self {
+        debug_assert_eq!(w.len(), rows * cols);
+        let finite = w.iter().all(|v| v.is_finite());
+        let csr = (compress && u32::try_from(cols).is_ok()).then(|| {
+            let nnz = w.iter().filter(|&&v| v != 0.0).count();
+            let mut csr = Csr {
+                starts: Vec::with_capacity(rows + 1),
+                cols: Vec::with_capacity(nnz),
+                vals: Vec::with_capacity(nnz),
+            };
+            csr.starts.push(0);
+            for row in w.chunks_exact(cols) {
+                for (k, &v) in row.iter().enumerate() {
+                    if v != 0.0 {
+                        csr.cols.push(k as u32);
+                        csr.vals.push(v);
+                    }
+                }
+                csr.starts.push(csr.cols.len());
+            }
+            csr
+        });
+        Sparsity { finite, csr }
+    }
+}
+
+/// The columns `k` of `x` (lane layout, `cols · L` numbers) with `x[k·L + b] ≠ 0` for some lane
+/// `b` (NaN counts as nonzero), ascending; `None` when there are more than `max` of them (the
+/// scan stops there, so a dense `x` costs about `max` lanes' worth).
+fn nonzero_columns(x: &[f64], cols: usize, lanes: usize, max: usize) -> Option<Vec<usize>> {
+    // Branch-free over the lanes, so that it vectorises.
+    let nonzero = |column: &[f64]| column.iter().fold(false, |any, &v| any | (v != 0.0));
+    let columns = || x[..cols * lanes].chunks_exact(lanes);
+    // Count first, so that a dense `x` allocates nothing.
+    let mut count = 0;
+    for column in columns() {
+        count += usize::from(nonzero(column));
+        if count > max {
+            return None;
+        }
+    }
+    Some(
+        columns()
+            .enumerate()
+            .filter(|(_, c)| nonzero(c))
+            .map(|(k, _)| k)
+            .collect(),
+    )
+}
+
+/// Whether every value of `xs` is finite (branch-free in blocks, so that it vectorises).
+fn all_finite(xs: &[f64]) -> bool {
+    xs.chunks(64)
+        .all(|c| c.iter().fold(true, |all, v| all & v.is_finite()))
+}
+
+/// Whether some value of `xs` is `−0.0` (branch-free in blocks, so that it vectorises).
+fn any_negative_zero(xs: &[f64]) -> bool {
+    xs.chunks(64).any(|c| {
+        c.iter()
+            .fold(false, |any, v| any | (v.to_bits() == NEG_ZERO_BITS))
+    })
+}
+
+/// Whether some product `row[k] · x[k·L + b]` is `+0` (used only where every product is a zero,
+/// so this decides the sign of the dense sum; stops at the first).
+fn has_positive_zero_product(row: &[f64], x: &[f64], lanes: usize, b: usize) -> bool {
+    row.iter().enumerate().any(|(k, &wk)| {
+        let p = wk * x[k * lanes + b];
+        p == 0.0 && p.is_sign_positive()
+    })
+}
+
+/// Unrounded sums of the listed products for `L` lanes, each from `−0.0` in the listed order
+/// (the order of `matvec_wide`, minus the skipped zeros).
+#[inline(always)]
+fn sparse_wide<const L: usize, I: Iterator<Item = (usize, f64)>>(
+    rows: usize,
+    entries: &impl Fn(usize) -> I,
+    x: &[f64],
+    out: &mut [f64],
+) {
+    for r in 0..rows {
+        let mut acc = [-0.0f64; L];
+        for (k, wk) in entries(r) {
+            let xk: &[f64; L] = x[k * L..(k + 1) * L].try_into().expect("lane block");
+            for l in 0..L {
+                acc[l] += wk * xk[l];
+            }
+        }
+        out[r * L..(r + 1) * L].copy_from_slice(&acc);
     }
 }
 
@@ -985,5 +1310,171 @@ mod table_tests {
                 .tables
                 .is_none()
         );
+    }
+}
+
+#[cfg(test)]
+mod sparse_tests {
+    use super::*;
+    use rand::{RngExt, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    const ROWS: usize = 13;
+    const COLS: usize = 37;
+
+    /// A `ROWS × COLS` matrix with about `density` nonzeros, signed zeros elsewhere, row 2 and
+    /// column 5 all zero; `huge` mixes in `±1e300` (products overflow in `f64`) and values
+    /// beyond small fixed-point ranges.
+    fn weights(rng: &mut ChaCha8Rng, density: f64, huge: bool) -> Vec<f64> {
+        (0..ROWS * COLS)
+            .map(|i| {
+                let (r, c) = (i / COLS, i % COLS);
+                let sign = if rng.random_bool(0.5) { 1.0 } else { -1.0 };
+                if r == 2 || c == 5 || !rng.random_bool(density) {
+                    return 0.0 * sign;
+                }
+                match rng.random_range(0..10) {
+                    0 if huge => 1e300 * sign,
+                    1 if huge => 9.75 * sign,
+                    2 => sign,
+                    _ => rng.random_range(-1.0..1.0),
+                }
+            })
+            .collect()
+    }
+
+    /// Inputs for `lanes` lanes of the given kind, with signed zeros.
+    fn inputs(rng: &mut ChaCha8Rng, kind: usize, lanes: usize, huge: bool) -> Vec<f64> {
+        let mut x: Vec<f64> = (0..COLS * lanes)
+            .map(|_| if rng.random_bool(0.5) { 0.0 } else { -0.0 })
+            .collect();
+        let hot: Vec<usize> = (0..3).map(|_| rng.random_range(0..COLS)).collect();
+        for (i, v) in x.iter_mut().enumerate() {
+            let (k, b) = (i / lanes, i % lanes);
+            let fill = match kind {
+                // One-hot per lane: lane b reads column hot[b % 3].
+                0 => (k == hot[b % 3]).then_some(1.0),
+                // A few nonzero columns, values of both signs.
+                1 => hot.contains(&k).then(|| rng.random_range(-2.0..2.0)),
+                // Dense, with some zeros.
+                2 => rng.random_bool(0.8).then(|| rng.random_range(-2.0..2.0)),
+                // Dense and huge.
+                3 if huge => Some(if rng.random_bool(0.5) { 1e300 } else { -1e300 }),
+                // All zeros.
+                _ => None,
+            };
+            if let Some(f) = fill {
+                *v = f;
+            }
+        }
+        if kind == 5 {
+            x[hot[0] * lanes] = f64::NAN;
+            x[hot[1] * lanes + lanes - 1] = f64::INFINITY;
+        }
+        x
+    }
+
+    fn same(a: &[f64], b: &[f64]) -> bool {
+        a.len() == b.len()
+            && a.iter()
+                .zip(b)
+                .all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
+    }
+
+    /// The sparse paths (compressed rows, zero columns, and the automatic choice) give the
+    /// dense `matvec`'s bits and counts: fixed point (both accumulations, both roundings),
+    /// `e4m3`, `bf16`, `f32`, `f64`; densities from all-zero to full, zero rows and columns;
+    /// one-hot, sparse, dense, all-zero and non-finite inputs with signed zeros; 1, 3 and 16
+    /// lanes.
+    #[test]
+    fn sparse_matvec_equals_dense_bit_for_bit_with_the_same_stats() {
+        let mut rng = ChaCha8Rng::seed_from_u64(17);
+        let mut paths = [0usize; 2];
+        for spec in ["fixed:2.3", "fixed:4.8", "e4m3", "bf16", "f32", "f64"] {
+            for acc in [Accumulate::Wide, Accumulate::Format] {
+                for rounding in [Rounding::NearestEven, Rounding::Down] {
+                    if rounding == Rounding::Down && spec != "fixed:2.3" {
+                        continue;
+                    }
+                    let prec = Precision::parse(spec)
+                        .unwrap()
+                        .with_accumulate(acc)
+                        .with_rounding(rounding);
+                    let ar = Arith::new(&prec).unwrap();
+                    for density in [0.0, 0.03, 0.25, 0.6, 1.0] {
+                        for trial in 0..6 {
+                            let huge = trial % 2 == 1;
+                            let mut w = weights(&mut rng, density, huge);
+                            let mut st = Stats::default();
+                            ar.round_slice(&mut w, &mut st);
+                            let forms = [
+                                Sparsity::build(&w, ROWS, COLS, true),
+                                Sparsity::build(&w, ROWS, COLS, false),
+                                Sparsity::build(&w, ROWS, COLS, density <= 0.25),
+                            ];
+                            for lanes in [1, 3, LANES] {
+                                for kind in 0..6 {
+                                    let mut x = inputs(&mut rng, kind, lanes, huge);
+                                    ar.round_slice(&mut x, &mut st);
+                                    let mut want = vec![0.0; ROWS * lanes];
+                                    let mut want_st = Stats::default();
+                                    ar.matvec(&w, COLS, &x, lanes, &mut want, &mut want_st);
+                                    for (f, sp) in forms.iter().enumerate() {
+                                        let mut got = vec![1.0; ROWS * lanes];
+                                        let mut got_st = Stats::default();
+                                        ar.matvec_sparse(
+                                            &w,
+                                            COLS,
+                                            sp,
+                                            &x,
+                                            lanes,
+                                            &mut got,
+                                            &mut got_st,
+                                        );
+                                        let case = format!(
+                                            "{spec} {acc:?} {rounding:?} density {density} trial \
+                                             {trial} lanes {lanes} input {kind} form {f}"
+                                        );
+                                        assert!(same(&got, &want), "{case}: {got:?} != {want:?}");
+                                        assert_eq!(got_st, want_st, "{case}");
+                                    }
+                                    paths[0] += usize::from(x.iter().all(|v| v.is_finite()));
+                                    paths[1] += usize::from(
+                                        nonzero_columns(&x, COLS, lanes, COLS / SPARSE_INPUT_RATIO)
+                                            .is_some(),
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // Both sparse paths ran on many cases (compressed rows need a finite input, zero
+        // columns a sparse one).
+        assert!(paths[0] > 1000 && paths[1] > 1000, "{paths:?}");
+    }
+
+    /// The compressed form is kept for large matrices with at most a quarter nonzero, lists
+    /// exactly their nonzeros, and is absent for dense or small ones.
+    #[test]
+    fn sparsity_is_found_for_large_sparse_matrices_only() {
+        let n = 128;
+        let mut perm = vec![0.0; n * n];
+        for j in 0..n {
+            perm[j * n + (j + n - 1) % n] = 1.0;
+        }
+        perm[7] = -0.0;
+        let sp = Sparsity::of(&perm, n, n).expect("large enough");
+        let csr = sp.csr.expect("a permutation is sparse");
+        assert!(sp.finite);
+        assert_eq!(csr.vals, vec![1.0; n]);
+        assert_eq!(csr.starts, (0..=n).collect::<Vec<_>>());
+        assert_eq!(csr.cols[0] as usize, n - 1);
+        let mut dense = vec![-1.0; n * n];
+        dense[3] = f64::INFINITY;
+        let sp = Sparsity::of(&dense, n, n).expect("large enough");
+        assert!(sp.csr.is_none() && !sp.finite);
+        assert!(Sparsity::of(&perm[..16 * 16], 16, 16).is_none());
     }
 }

@@ -8,16 +8,27 @@
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
-use super::kernel::Arith;
+use super::kernel::{Arith, Sparsity};
 use crate::error::InputError;
 use crate::numeric::Stats;
 
 /// A `rows × cols` row-major matrix.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// A prepared matrix (`rounded`) also keeps its `Sparsity`, so that `matvec` can skip its
+/// zeros; it is derived from `data` and dropped by `set`, so it always describes `data`, and
+/// equality compares shapes and entries only.
+#[derive(Clone, Debug)]
 pub struct Matrix {
     rows: usize,
     cols: usize,
     data: Vec<f64>,
+    sparsity: Option<Sparsity>,
+}
+
+impl PartialEq for Matrix {
+    fn eq(&self, other: &Self) -> bool {
+        self.rows == other.rows && self.cols == other.cols && self.data == other.data
+    }
 }
 
 impl Matrix {
@@ -30,7 +41,12 @@ impl Matrix {
                 data.len()
             )));
         }
-        Ok(Matrix { rows, cols, data })
+        Ok(Matrix {
+            rows,
+            cols,
+            data,
+            sparsity: None,
+        })
     }
 
     pub fn zeros(rows: usize, cols: usize) -> Self {
@@ -38,6 +54,7 @@ impl Matrix {
             rows,
             cols,
             data: vec![0.0; rows * cols],
+            sparsity: None,
         }
     }
 
@@ -54,6 +71,7 @@ impl Matrix {
             rows: rows.len(),
             cols,
             data: rows.concat(),
+            sparsity: None,
         })
     }
 
@@ -77,21 +95,58 @@ impl Matrix {
         self.data[r * self.cols + c]
     }
 
+    /// Sets one entry (and forgets the sparsity found by `rounded`, which may no longer hold).
     pub fn set(&mut self, r: usize, c: usize, v: f64) {
         self.data[r * self.cols + c] = v;
+        self.sparsity = None;
     }
 
-    /// Every entry rounded to the precision.
+    /// Every entry rounded to the precision, with the sparsity of the result (`Sparsity::of`),
+    /// so that `matvec` on the prepared matrix can skip zeros.
     pub(crate) fn rounded(&self, ar: &Arith, stats: &mut Stats) -> Self {
         let mut data = self.data.clone();
         ar.round_slice(&mut data, stats);
-        Matrix { data, ..*self }
+        let sparsity = Sparsity::of(&data, self.rows, self.cols);
+        Matrix {
+            rows: self.rows,
+            cols: self.cols,
+            data,
+            sparsity,
+        }
+    }
+
+    /// Whether this (prepared) matrix keeps its compressed row form (for tests).
+    #[cfg(test)]
+    pub(crate) fn is_compressed(&self) -> bool {
+        self.sparsity.as_ref().is_some_and(Sparsity::is_compressed)
+    }
+
+    /// `out = W x` for `L` lanes (`x`: `cols · L`, `out`: `rows · L`), rounded as
+    /// `Arith::matvec`, with the same bits and counts; on a prepared matrix it skips the
+    /// products that are exactly zero (`Arith::matvec_sparse`).
+    pub(crate) fn matvec(
+        &self,
+        ar: &Arith,
+        x: &[f64],
+        lanes: usize,
+        out: &mut [f64],
+        stats: &mut Stats,
+    ) {
+        match &self.sparsity {
+            Some(sp) => ar.matvec_sparse(&self.data, self.cols, sp, x, lanes, out, stats),
+            None => ar.matvec(&self.data, self.cols, x, lanes, out, stats),
+        }
     }
 
     /// Entries uniform in `[−bound, bound)`.
     pub(crate) fn uniform(rows: usize, cols: usize, bound: f64, rng: &mut ChaCha8Rng) -> Self {
         let data = uniform_vec(rows * cols, bound, rng);
-        Matrix { rows, cols, data }
+        Matrix {
+            rows,
+            cols,
+            data,
+            sparsity: None,
+        }
     }
 }
 
@@ -175,7 +230,7 @@ impl Linear {
         out: &mut [f64],
         stats: &mut Stats,
     ) {
-        ar.matvec(self.weight.data(), self.weight.cols(), x, lanes, out, stats);
+        self.weight.matvec(ar, x, lanes, out, stats);
         if let Some(b) = &self.bias {
             ar.add_bias(out, b, lanes, stats);
         }

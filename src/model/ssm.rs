@@ -122,7 +122,7 @@ impl Cell for Ssm {
         stats: &mut Stats,
     ) {
         let bx = buf(&mut ws.a, self.a.len() * lanes);
-        ar.matvec(self.b.data(), self.b.cols(), x, lanes, bx, stats);
+        self.b.matvec(ar, x, lanes, bx, stats);
         ar.mul_rows(state, &self.a, lanes, stats);
         ar.add(state, bx, stats);
         hidden.copy_from_slice(state);
