@@ -360,10 +360,14 @@ fn check_work(
         return Err(InputError::new(format!(
             "index lookup: verifying N = {n}, k = {k} at {} ({:?} accumulation) would take about \
              {w:.1e} multiply-adds, about {:.0} s on two cores (limit {MAX_WORK:.0e}); choose a \
-             smaller N, fewer samples or wide accumulation",
+             smaller N or fewer --samples{}",
             prec.name(),
             prec.accumulate(),
-            w / 1e10
+            w / 1e10,
+            match prec.accumulate() {
+                Accumulate::Format => ", or wide accumulation",
+                Accumulate::Wide => "",
+            }
         )));
     }
     Ok(())
@@ -985,6 +989,12 @@ pub fn report(
 /// on top of the worst-case family (or on every instance at small `N`).
 pub fn construct(opts: &ConstructOptions) -> Result<Construction, InputError> {
     let design = paper_design(opts)?;
+    // Refuse before the precision search when the final verification would be refused.
+    let planned = match &opts.precision {
+        Some(p) => resolve(p, opts.n)?,
+        None => fixed(MAX_INT_BITS, 0)?,
+    };
+    check_work(2, opts.n, design.k(), opts.samples, &planned)?;
     let check = Check {
         samples: opts.samples,
         seed: opts.seed,
@@ -1075,13 +1085,21 @@ pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
         None => true,
         Some((d, p, v)) => *d != paper && (!v.correct || size(&paper, &paper_prec) < size(d, p)),
     };
-    if worth_paper && let Some((p, v)) = settle(&paper)? {
-        let paper_wins = match &kept {
-            None => true,
-            Some((d, q, w)) => v.correct && (!w.correct || size(&paper, &p) < size(d, q)),
-        };
-        if paper_wins {
-            kept = Some((paper.clone(), p, v));
+    if worth_paper {
+        match settle(&paper) {
+            Ok(Some((p, v))) => {
+                let paper_wins = match &kept {
+                    None => true,
+                    Some((d, q, w)) => v.correct && (!w.correct || size(&paper, &p) < size(d, q)),
+                };
+                if paper_wins {
+                    kept = Some((paper.clone(), p, v));
+                }
+            }
+            Ok(None) => {}
+            // Its full verification refused by the work limit: the point found stands.
+            Err(_) if kept.is_some() => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(match &kept {
@@ -1504,6 +1522,24 @@ mod tests {
         assert!(
             stop_early(&design, &prec, 0, None).unwrap().correct,
             "on every query"
+        );
+    }
+
+    #[test]
+    fn construct_refuses_before_searching_when_the_final_check_would_be_refused() {
+        let mut o = opts(8192);
+        o.precision = Some(p("fixed:7.2").with_accumulate(Accumulate::Format));
+        let e = construct(&o).unwrap_err();
+        assert!(
+            e.message.contains("multiply-adds") && e.message.contains("wide"),
+            "{e}"
+        );
+        o.precision = None;
+        o.samples = 1 << 40;
+        let e = construct(&o).unwrap_err();
+        assert!(
+            e.message.contains("--samples") && !e.message.contains("wide"),
+            "{e}"
         );
     }
 
