@@ -9,14 +9,24 @@
 //! - `index_lookup_plain_forward`: one instance through the plain `Prepared::forward` at
 //!   `N = 2^10`, for scale (all `N` queries would cost `N` times this).
 //!
+//! Thm 6 (equality, two layers) at `n = 2^10, 2^12` bits per party (`T = 2n + 1` positions),
+//! its design's own codes (margin 1/4) and precision:
+//! - `equality_final_outputs`: 64 random instances through `Prepared::final_outputs`, the
+//!   verification's inner loop (the fast final pass: layer 1's position-only weights, computed
+//!   once per length, are computed outside the timed part by a first call);
+//! - `equality_first_call`: one instance on a freshly prepared model at `n = 2^12, 2^14`: the
+//!   one-off cost of a length (layer 1's position-only weights, `T²/2` scores and softmaxes);
+//! - `equality_verify`: the whole `construct equality` verification at `n = 2^12` (the
+//!   structured worst cases and 1000 random instances, 17 392 instances, and the weights).
+//!
 //! The design, the model and the prepared model are built outside the timed part. The target
 //! is `index_lookup_verify` at `N = 2^14` within 60 s on two cores.
 
 use std::hint::black_box;
 
-use ccsep::construct::ConstructOptions;
 use ccsep::construct::index_lookup::{Check, Design, paper_design, verify};
-use ccsep::model::{Continuation, Model, Prepared};
+use ccsep::construct::{ConstructOptions, equality, vectors};
+use ccsep::model::{Continuation, Matrix, Model, Prepared};
 use ccsep::numeric::{Precision, Stats};
 use ccsep::task::{IndexLookup, Task};
 use divan::Bencher;
@@ -97,4 +107,65 @@ fn index_lookup_plain_forward(bencher: Bencher, n: usize) {
         let mut st = Stats::default();
         black_box(pm.forward(&xs, &mut st).expect("valid inputs"))
     });
+}
+
+/// The Thm 6 model at `n` with the design's codes (margin 1/4, seed 0) and precision, built
+/// without verifying it.
+fn equality_model(n: usize) -> (Model, Precision) {
+    let codes = vectors::codes(n + 1, 0.25, 0).expect("codes");
+    let worst = vectors::worst_inner(&codes);
+    let signs: Vec<f64> = codes
+        .data()
+        .iter()
+        .map(|&v| if v > 0.0 { 1.0 } else { -1.0 })
+        .collect();
+    let signs = Matrix::new(codes.rows(), codes.cols(), signs).expect("same shape");
+    let prec = equality::design_precision(n, signs.cols(), worst).expect("a precision");
+    let d = equality::Design::new(n, signs, &prec).expect("a design");
+    (d.model().expect("a model"), prec)
+}
+
+#[divan::bench(args = [1 << 10, 1 << 12], sample_count = 3, sample_size = 1)]
+fn equality_final_outputs(bencher: Bencher, n: usize) {
+    let (model, prec) = equality_model(n);
+    let pm = model
+        .prepare(&prec, &mut Stats::default())
+        .expect("a resolved precision");
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let batch: Vec<Vec<Vec<f64>>> = (0..64)
+        .map(|_| {
+            (0..2 * n + 1)
+                .map(|_| {
+                    let t = rng.random_range(0..3);
+                    (0..3).map(|v| f64::from(u8::from(v == t))).collect()
+                })
+                .collect()
+        })
+        .collect();
+    pm.final_outputs(&batch[..1], &mut Stats::default())
+        .expect("valid inputs");
+    bencher.bench(|| {
+        let mut st = Stats::default();
+        black_box(pm.final_outputs(&batch, &mut st).expect("valid inputs"))
+    });
+}
+
+#[divan::bench(args = [1 << 12, 1 << 14], sample_count = 3, sample_size = 1)]
+fn equality_first_call(bencher: Bencher, n: usize) {
+    let (model, prec) = equality_model(n);
+    let one: Vec<Vec<Vec<f64>>> = vec![(0..2 * n + 1).map(|_| vec![1.0, 0.0, 0.0]).collect()];
+    bencher.bench(|| {
+        let mut st = Stats::default();
+        let pm = model.prepare(&prec, &mut st).expect("a resolved precision");
+        black_box(pm.final_outputs(&one, &mut st).expect("valid inputs"))
+    });
+}
+
+#[divan::bench(args = [1 << 12], sample_count = 3, sample_size = 1)]
+fn equality_verify(bencher: Bencher, n: usize) {
+    let opts = ConstructOptions {
+        n,
+        ..ConstructOptions::default()
+    };
+    bencher.bench(|| black_box(equality::construct(&opts).expect("verifies")));
 }

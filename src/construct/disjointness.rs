@@ -25,9 +25,10 @@
 use serde_json::json;
 
 use super::equality::{
-    Case, CodeCandidate, Tally, code_candidates, design_precision, finish, hard_gap,
-    integer_bits_hint, place, refuse_search, refuse_work, resolve, round_up, score_scale,
-    search_sizes, sign_codes, step_at, tally, uniform_weight,
+    Case, CodeCandidate, Depth, OPS_PER_POSITION, Tally, code_candidates, design_precision, finish,
+    hard_gap, indices, indices_words, integer_bits_hint, one_hot_flat, place, refuse_search,
+    refuse_work, resolve, round_up, score_scale, search_sizes, sign_codes, step_at, tally,
+    uniform_weight,
 };
 use super::subspace::Residual;
 use super::vectors::worst_inner;
@@ -44,7 +45,7 @@ pub const RESULT: &str = "Thm 13";
 pub const EXHAUSTIVE_MAX_N: usize = 8;
 
 /// Largest `n` accepted (the positional table has `2n + 1` rows).
-pub const MAX_N: usize = 1 << 14;
+pub const MAX_N: usize = 1 << 15;
 
 /// Heads: one per index of a feature.
 const HEADS: usize = 2;
@@ -206,11 +207,20 @@ impl Design {
         Ok(Model::Transformer(tr))
     }
 
-    /// Multiply-adds of one forward pass (for the refusal estimate).
+    /// Operations of one instance through `final_outputs_flat` (for the refusal estimate):
+    /// about `OPS_PER_POSITION` per position (the rows the fast pass keeps: the bit, the host,
+    /// layer 1's two values and their sums over the stored weights, the feature, layer 2's
+    /// value), whatever the code length.
     fn work(&self) -> f64 {
-        let d = self.layout().dim() as f64;
-        let (t, k) = ((2 * self.n + 1) as f64, self.codes.cols() as f64);
-        t * d * (4.0 * k + 12.0) + t * t * (2.0 * k + 6.0)
+        (2 * self.n + 1) as f64 * OPS_PER_POSITION
+    }
+
+    /// Operations computed once per verification: both layer-1 heads' position-only attention
+    /// weights, `T²/2` scores of `k` multiply-adds each (vectorised: `k/8`) and the softmax's
+    /// passes over each (about 6).
+    fn setup_work(&self) -> f64 {
+        let t = (2 * self.n + 1) as f64;
+        HEADS as f64 * t * t / 2.0 * (self.codes.cols() as f64 / 8.0 + 6.0)
     }
 }
 
@@ -238,21 +248,21 @@ fn tokens(x: &[bool], y: &[bool]) -> Vec<Token> {
         .collect()
 }
 
-fn case(task: &Disjointness, tokens: Vec<Token>) -> Result<Case, InputError> {
+fn case(task: &Disjointness, tokens: Vec<Token>) -> Result<Case<'_>, InputError> {
     let expected = task
         .label(&tokens)?
         .as_bit()
         .ok_or_else(|| InputError::new("disjointness: the task's label is not a bit"))?;
     Ok(Case {
-        inputs: task.embed_one_hot(&tokens)?,
+        inputs: one_hot_flat(&tokens, task.vocab().len())?,
         expected,
-        text: task.vocab().render(&tokens),
+        text: Box::new(move || task.vocab().render(&tokens)),
     })
 }
 
 /// The instances a verification at `n` runs, and their description.
 struct Plan {
-    pairs: Vec<(Vec<bool>, Vec<bool>)>,
+    pairs: Pairs,
     samples: u64,
     exhaustive: bool,
     words: String,
@@ -269,45 +279,78 @@ fn patterns(n: usize) -> Vec<Vec<bool>> {
     ]
 }
 
-/// Structured worst cases: disjoint pairs with maximal sets (`y = ¬x` for every pattern `x`,
-/// and the empty pairs); pairs meeting in exactly index `i`, for every `i` (`{i}` against
-/// `{i}`, against everything, and `S ∪ {i}` against `¬S ∪ {i}` for every pattern `S`); and
-/// `x = y = all`, which meets everywhere. With `full = false` only the patterns all / none.
-fn structured(n: usize, full: bool) -> Vec<(Vec<bool>, Vec<bool>)> {
-    let pats: Vec<Vec<bool>> = if full {
-        patterns(n)
-    } else {
-        patterns(n).into_iter().take(2).collect()
-    };
-    let not = |v: &[bool]| v.iter().map(|b| !b).collect::<Vec<bool>>();
-    let mut out = vec![(vec![true; n], vec![true; n])];
-    for s in &pats {
-        out.push((s.clone(), not(s)));
-    }
-    for i in 0..n {
-        let mut single = vec![false; n];
-        single[i] = true;
-        out.push((single.clone(), single.clone()));
-        for s in &pats {
-            let (mut x, mut y) = (s.clone(), not(s));
-            x[i] = true;
-            y[i] = true;
-            out.push((x, y));
-        }
-    }
-    out
+/// The pairs `(x, y)` of a verification, made as they are checked (at `n = 2^14` the
+/// structured family alone would hold 3 GiB).
+enum Pairs {
+    /// Every pair of `n`-bit sets.
+    All(usize),
+    /// Structured worst cases: disjoint pairs with maximal sets (`y = ¬x` for every pattern
+    /// `x` of `pats`, which include the empty pair); pairs meeting in exactly index `i`, for
+    /// every `i` of `at` (`{i}` against `{i}`, and `S ∪ {i}` against `¬S ∪ {i}` for every
+    /// pattern `S`); and `x = y = all`, which meets everywhere.
+    Structured {
+        pats: Vec<Vec<bool>>,
+        at: Vec<usize>,
+    },
 }
 
-fn plan(n: usize, opts: &ConstructOptions, full: bool) -> Plan {
-    let bits = |v: u64| (0..n).map(|i| (v >> i) & 1 == 1).collect::<Vec<bool>>();
+impl Pairs {
+    /// The structured family: every pattern and index, or for a screen (`Depth::Screen`) the
+    /// patterns all / none and at most `SCREEN_INDICES` indices.
+    fn structured(n: usize, depth: Depth) -> Pairs {
+        let mut pats = patterns(n);
+        if !depth.full() {
+            pats.truncate(2);
+        }
+        Pairs::Structured {
+            pats,
+            at: indices(n, depth),
+        }
+    }
+
+    fn len(&self) -> u64 {
+        match self {
+            Pairs::All(n) => 1 << (2 * n),
+            Pairs::Structured { pats, at } => (1 + pats.len() + at.len() * (1 + pats.len())) as u64,
+        }
+    }
+
+    fn iter(&self) -> Box<dyn Iterator<Item = (Vec<bool>, Vec<bool>)> + '_> {
+        let not = |v: &[bool]| v.iter().map(|b| !b).collect::<Vec<bool>>();
+        match self {
+            &Pairs::All(n) => {
+                let bits = move |v: u64| (0..n).map(|i| (v >> i) & 1 == 1).collect::<Vec<bool>>();
+                let all = 1u64 << n;
+                Box::new((0..all).flat_map(move |x| (0..all).map(move |y| (bits(x), bits(y)))))
+            }
+            Pairs::Structured { pats, at } => {
+                let n = pats[0].len();
+                let disjoint = pats.iter().map(move |s| (s.clone(), not(s)));
+                let meeting = at.iter().flat_map(move |&i| {
+                    let mut single = vec![false; n];
+                    single[i] = true;
+                    std::iter::once((single.clone(), single)).chain(pats.iter().map(move |s| {
+                        let (mut x, mut y) = (s.clone(), not(s));
+                        x[i] = true;
+                        y[i] = true;
+                        (x, y)
+                    }))
+                });
+                Box::new(
+                    std::iter::once((vec![true; n], vec![true; n]))
+                        .chain(disjoint)
+                        .chain(meeting),
+                )
+            }
+        }
+    }
+}
+
+fn plan(n: usize, opts: &ConstructOptions, depth: Depth) -> Plan {
+    let full = depth.full();
     if full && n <= EXHAUSTIVE_MAX_N {
-        let all = 1u64 << n;
-        let pairs = (0..all)
-            .flat_map(|x| (0..all).map(move |y| (x, y)))
-            .map(|(x, y)| (bits(x), bits(y)))
-            .collect();
         return Plan {
-            pairs,
+            pairs: Pairs::All(n),
             samples: 0,
             exhaustive: true,
             words: format!(
@@ -316,15 +359,16 @@ fn plan(n: usize, opts: &ConstructOptions, full: bool) -> Plan {
             ),
         };
     }
-    let pairs = structured(n, full);
+    let pairs = Pairs::structured(n, depth);
     let samples = if full { opts.samples } else { 0 };
     let words = format!(
-        "disjoint pairs with maximal sets (y = ¬x for x = {}), pairs meeting in exactly one index (each of the {n} indices: {{i}} vs {{i}}, S ∪ {{i}} vs ¬S ∪ {{i}} for those S), x = y = all{}",
+        "disjoint pairs with maximal sets (y = ¬x for x = {}), pairs meeting in exactly one index ({}: {{i}} vs {{i}}, S ∪ {{i}} vs ¬S ∪ {{i}} for those S), x = y = all{}",
         if full {
             "all, none, evens, odds, first half"
         } else {
             "all, none"
         },
+        indices_words(n, depth, "indices"),
         if full {
             format!(", plus {samples} random instances (seed {})", opts.seed)
         } else {
@@ -345,32 +389,34 @@ fn verify(
     n: usize,
     opts: &ConstructOptions,
     p: &Plan,
+    stop: bool,
 ) -> Result<Tally, InputError> {
     let task = Disjointness::new(2 * n)?;
-    let fixed_cases = p.pairs.iter().map(|(x, y)| case(&task, tokens(x, y)));
+    let fixed_cases = p.pairs.iter().map(|(x, y)| case(&task, tokens(&x, &y)));
     let random = (0..p.samples).map(|i| {
         let ex = task.generate(&mut example_rng(opts.seed, i));
         case(&task, ex.tokens)
     });
-    tally(model, prec, fixed_cases.chain(random))
+    tally(model, prec, fixed_cases.chain(random), stop)
 }
 
 fn build_and_verify(
     design: &Design,
     prec: &Precision,
     opts: &ConstructOptions,
-    full: bool,
+    depth: Depth,
 ) -> Result<Construction, InputError> {
     let n = design.n;
-    let p = plan(n, opts, full);
+    let p = plan(n, opts, depth);
     refuse_work(
         "disjointness",
         n,
-        p.pairs.len() as u64 + p.samples,
+        p.pairs.len() + p.samples,
         design.work(),
+        design.setup_work(),
     )?;
     let model = design.model()?;
-    let t = verify(&model, prec, n, opts, &p)?;
+    let t = verify(&model, prec, n, opts, &p, depth.stops())?;
     let k = design.codes.cols();
     let details = json!({
         "features": n,
@@ -412,7 +458,7 @@ pub fn construct(opts: &ConstructOptions) -> Result<Construction, InputError> {
     let k = codes.cols();
     let prec = resolve(opts.precision, 2 * n + 1, || design_precision(n, k, gamma))?;
     let design = Design::new(n, codes, &prec)?;
-    build_and_verify(&design, &prec, opts, true)
+    build_and_verify(&design, &prec, opts, Depth::Full)
 }
 
 /// The smallest `d_model × heads × bits` found at `opts.n` (the search of `equality`). The
@@ -433,8 +479,9 @@ pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
     refuse_search(
         "disjointness",
         60.0,
-        probe.work() * structured(n, false).len() as f64,
-        probe.work() * (plan(n, opts, true).pairs.len() as u64 + opts.samples) as f64,
+        probe.work() * Pairs::structured(n, Depth::Screen).len() as f64 + probe.setup_work(),
+        probe.work() * (plan(n, opts, Depth::Search).pairs.len() + opts.samples) as f64
+            + probe.setup_work(),
     )?;
     let width = |c: &CodeCandidate| 2 * c.codes.cols() + 6;
     let hint = |c: &CodeCandidate, f: u32| integer_bits_hint(f, c.codes.cols(), c.worst);
@@ -446,7 +493,7 @@ pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
             gamma: c.gamma,
             ..opts.clone()
         };
-        build_and_verify(&design, prec, &opts, full).map(Some)
+        build_and_verify(&design, prec, &opts, Depth::of_trial(full)).map(Some)
     };
     let candidates = code_candidates(len, opts.seed);
     let (size, c) = search_sizes(
@@ -529,8 +576,8 @@ mod tests {
     }
 
     fn check(d: &Design, prec: &Precision) -> Tally {
-        let p = plan(d.n, &opts(d.n), true);
-        verify(&d.model().unwrap(), prec, d.n, &opts(d.n), &p).unwrap()
+        let p = plan(d.n, &opts(d.n), Depth::Full);
+        verify(&d.model().unwrap(), prec, d.n, &opts(d.n), &p, false).unwrap()
     }
 
     #[test]
@@ -581,12 +628,7 @@ mod tests {
             samples: u64::MAX / 2,
             ..opts(40)
         };
-        assert!(
-            construct(&huge)
-                .unwrap_err()
-                .message
-                .contains("multiply-adds")
-        );
+        assert!(construct(&huge).unwrap_err().message.contains("operations"));
     }
 
     #[test]

@@ -36,7 +36,7 @@ use crate::error::InputError;
 use crate::model::{Block, Linear, Matrix, Model, PosCode, Transformer};
 use crate::numeric::{Format, Precision, Rounding, Stats};
 use crate::protocol::decode;
-use crate::task::{EqVariant, Equality, Task, example_rng};
+use crate::task::{EqVariant, Equality, Task, Token, example_rng};
 
 /// The paper's result this module realises.
 pub const RESULT: &str = "Thm 6";
@@ -48,14 +48,22 @@ const ALPHABET: usize = 2;
 pub const EXHAUSTIVE_MAX_N: usize = 8;
 
 /// Largest `n` accepted (the positional table has `2n + 1` rows).
-pub const MAX_N: usize = 1 << 14;
+pub const MAX_N: usize = 1 << 15;
 
-/// Most multiply-adds one verification may cost before it is refused (about a minute on two
-/// cores).
-pub const MAX_WORK: f64 = 2e11;
+/// Most operations one verification may cost before it is refused (about five minutes on two
+/// cores). An operation is a multiply-add or a rounding of the fast final pass, about 0.6 ns on
+/// one core (the estimates are calibrated on `construct equality --n 4096`).
+pub const MAX_WORK: f64 = 1e12;
 
-/// Sequences run through the model per call of `final_outputs`.
+/// Operations per position of one instance of the Thm 6 or Thm 13 model through the fast final
+/// pass (measured: about 50 ns a position on one core at `n = 4096`).
+pub(crate) const OPS_PER_POSITION: f64 = 100.0;
+
+/// Most sequences run through the model per call of `final_outputs_flat`.
 const CHUNK: usize = 2048;
+
+/// Most input numbers per call of `final_outputs_flat` (fewer sequences when they are long).
+const CHUNK_NUMBERS: usize = 1 << 24;
 
 /// The design of one Thm 6 Transformer: everything the weights are computed from.
 #[derive(Clone, Debug, PartialEq)]
@@ -208,15 +216,20 @@ impl Design {
         Ok(Model::Transformer(tr))
     }
 
-    /// Multiply-adds of one forward pass (for the refusal estimate).
+    /// Operations of one instance through `final_outputs_flat` (for the refusal estimate):
+    /// about [`OPS_PER_POSITION`] per position (the fast pass keeps about a dozen rows there —
+    /// symbols, pair means, layer 1's values and MLP, the mismatch, layer 2's value — of a few
+    /// weights each, each rounded), whatever the code length.
     fn work(&self) -> f64 {
-        let d = self.layout().dim() as f64;
-        let (t, k, a) = (
-            (2 * self.n + 1) as f64,
-            self.codes.cols() as f64,
-            self.alphabet as f64,
-        );
-        t * d * (2.0 * k + 4.0 * a + 6.0) + t * t * (k + a + 2.0)
+        (2 * self.n + 1) as f64 * OPS_PER_POSITION
+    }
+
+    /// Operations computed once per verification: layer 1's position-only attention weights,
+    /// `T²/2` scores of `k` multiply-adds (vectorised: `k/8`) and the softmax's passes over
+    /// each (about 6).
+    fn setup_work(&self) -> f64 {
+        let t = (2 * self.n + 1) as f64;
+        t * t / 2.0 * (self.codes.cols() as f64 / 8.0 + 6.0)
     }
 }
 
@@ -233,34 +246,109 @@ pub struct Tally {
     pub saturated: u64,
 }
 
-/// One instance to check: the model's inputs, the right answer and the tokens as text.
-pub(crate) struct Case {
-    /// One input vector per position.
-    pub inputs: Vec<Vec<f64>>,
-    /// The task's label, as a bit.
-    pub expected: bool,
-    /// The instance as text, for `first_error`.
-    pub text: String,
+/// How far a verification goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Depth {
+    /// Every instance of the family, every error counted (`construct`).
+    Full,
+    /// Every instance, stopping at the first error (the size search's final check: a size
+    /// counts only once it passed).
+    Search,
+    /// The size search's screen of a candidate: the structured worst cases at most
+    /// [`SCREEN_INDICES`] indices (evenly spread, both ends included), stopping at the first
+    /// error.
+    Screen,
 }
 
-/// Runs `model` at `prec` on every case (batched, `final_outputs`) and counts wrong answers,
-/// reading each output with [`decode`].
-pub(crate) fn tally(
+impl Depth {
+    pub(crate) fn full(self) -> bool {
+        self != Depth::Screen
+    }
+
+    pub(crate) fn stops(self) -> bool {
+        self != Depth::Full
+    }
+
+    /// The size search's depth of a trial (`search_sizes` passes `full`).
+    pub(crate) fn of_trial(full: bool) -> Depth {
+        if full { Depth::Search } else { Depth::Screen }
+    }
+}
+
+/// Most indices (flipped bits, features, nearest points) a screen checks.
+pub(crate) const SCREEN_INDICES: usize = 256;
+
+/// The indices `0 … n−1` a verification at `depth` runs its per-index cases at: all, or for a
+/// screen at most [`SCREEN_INDICES`] of them, evenly spread with both ends.
+pub(crate) fn indices(n: usize, depth: Depth) -> Vec<usize> {
+    if depth.full() || n <= SCREEN_INDICES {
+        return (0..n).collect();
+    }
+    let mut v: Vec<usize> = (0..SCREEN_INDICES)
+        .map(|i| i * (n - 1) / (SCREEN_INDICES - 1))
+        .collect();
+    v.dedup();
+    v
+}
+
+/// How the per-index cases were chosen, for the report.
+pub(crate) fn indices_words(n: usize, depth: Depth, what: &str) -> String {
+    let i = indices(n, depth).len();
+    if i == n {
+        format!("each of the {n} {what}")
+    } else {
+        format!("{i} of the {n} {what} (evenly spread)")
+    }
+}
+
+/// One instance to check: the model's inputs, the right answer and the tokens as text.
+pub(crate) struct Case<'a> {
+    /// The input vectors, one position after another (`T · I` numbers).
+    pub inputs: Vec<f64>,
+    /// The task's label, as a bit.
+    pub expected: bool,
+    /// The instance as text, for `first_error` (rendered for that instance only).
+    pub text: Box<dyn Fn() -> String + 'a>,
+}
+
+/// The one-hot inputs of `tokens` over a vocabulary of `size` tokens, one position after
+/// another: `Vocab::one_hot`, flat. Tokens outside the vocabulary are an error.
+pub(crate) fn one_hot_flat(tokens: &[Token], size: usize) -> Result<Vec<f64>, InputError> {
+    let mut v = vec![0.0; tokens.len() * size];
+    for (t, &tok) in tokens.iter().enumerate() {
+        if tok as usize >= size {
+            return Err(InputError::new(format!(
+                "token {tok} at position {t} is outside the vocabulary of {size}"
+            )));
+        }
+        v[t * size + tok as usize] = 1.0;
+    }
+    Ok(v)
+}
+
+/// Runs `model` at `prec` on every case (batched, `final_outputs_flat`) and counts wrong
+/// answers, reading each output with [`decode`]; with `stop`, no batch after the first wrong
+/// answer is run, and the batches start at one block of 16 and double (a model that fails,
+/// often on its first instances, then costs little even where each instance is dear).
+pub(crate) fn tally<'a>(
     model: &Model,
     prec: &Precision,
-    cases: impl Iterator<Item = Result<Case, InputError>>,
+    cases: impl Iterator<Item = Result<Case<'a>, InputError>>,
+    stop: bool,
 ) -> Result<Tally, InputError> {
     let mut stats = Stats::default();
     let prepared = model.prepare(prec, &mut stats)?;
     let mut out = Tally::default();
-    let mut chunk: Vec<Case> = Vec::with_capacity(CHUNK);
+    let mut chunk: Vec<Case> = Vec::new();
+    let mut numbers = 0;
+    let mut limit = if stop { 16 } else { CHUNK };
     let flush = |chunk: &mut Vec<Case>, out: &mut Tally| -> Result<(), InputError> {
-        let batch: Vec<Vec<Vec<f64>>> = chunk
+        let batch: Vec<Vec<f64>> = chunk
             .iter_mut()
             .map(|c| std::mem::take(&mut c.inputs))
             .collect();
         let mut st = Stats::default();
-        let outs = prepared.final_outputs(&batch, &mut st)?;
+        let outs = prepared.final_outputs_flat(&batch, &mut st)?;
         out.saturated += st.saturated;
         for (case, o) in chunk.iter().zip(&outs) {
             out.instances += 1;
@@ -270,7 +358,7 @@ pub(crate) fn tally(
                 if out.first_error.is_none() {
                     out.first_error = Some(format!(
                         "{} -> expected {}, model {} (output {:?})",
-                        case.text,
+                        (case.text)(),
                         u8::from(case.expected),
                         u8::from(got),
                         o
@@ -282,9 +370,17 @@ pub(crate) fn tally(
         Ok(())
     };
     for case in cases {
-        chunk.push(case?);
-        if chunk.len() == CHUNK {
+        let case = case?;
+        numbers += case.inputs.len();
+        chunk.push(case);
+        if chunk.len() == limit || numbers >= CHUNK_NUMBERS {
             flush(&mut chunk, &mut out)?;
+            numbers = 0;
+            limit = (2 * limit).min(CHUNK);
+            if stop && out.errors > 0 {
+                chunk.clear();
+                break;
+            }
         }
     }
     if !chunk.is_empty() {
@@ -482,17 +578,19 @@ pub(crate) fn finish(
 }
 
 /// Refuses verifying construction `name` at `n` on `instances` instances of `per_instance`
-/// multiply-adds each when that exceeds [`MAX_WORK`].
+/// operations each, after `setup` operations once (the fast pass's attention weights), when
+/// that exceeds [`MAX_WORK`].
 pub(crate) fn refuse_work(
     name: &str,
     n: usize,
     instances: u64,
     per_instance: f64,
+    setup: f64,
 ) -> Result<(), InputError> {
-    let work = per_instance * instances as f64;
+    let work = setup + per_instance * instances as f64;
     if work > MAX_WORK {
         return Err(InputError::new(format!(
-            "verifying the {name} construction at n = {n} on {instances} instances costs about {work:.1e} multiply-adds (limit {MAX_WORK:.0e}); lower --n or --samples"
+            "verifying the {name} construction at n = {n} on {instances} instances costs about {work:.1e} operations (limit {MAX_WORK:.0e}); lower --n or --samples"
         )));
     }
     Ok(())
@@ -563,7 +661,7 @@ fn task(n: usize) -> Result<Equality, InputError> {
     Equality::new(ALPHABET, 2 * n, EqVariant::Random)
 }
 
-fn bits_to_tokens(task: &Equality, x: &[bool], y: &[bool]) -> Vec<crate::task::Token> {
+fn bits_to_tokens(task: &Equality, x: &[bool], y: &[bool]) -> Vec<Token> {
     x.iter()
         .map(|&b| task.symbol(usize::from(b)))
         .chain([task.separator()])
@@ -571,52 +669,73 @@ fn bits_to_tokens(task: &Equality, x: &[bool], y: &[bool]) -> Vec<crate::task::T
         .collect()
 }
 
-fn case(task: &Equality, tokens: Vec<crate::task::Token>) -> Result<Case, InputError> {
+fn case(task: &Equality, tokens: Vec<Token>) -> Result<Case<'_>, InputError> {
     let expected = task
         .label(&tokens)?
         .as_bit()
         .ok_or_else(|| InputError::new("equality: the task's label is not a bit"))?;
     Ok(Case {
-        inputs: task.embed_one_hot(&tokens)?,
+        inputs: one_hot_flat(&tokens, task.vocab().len())?,
         expected,
-        text: task.vocab().render(&tokens),
+        text: Box::new(move || task.vocab().render(&tokens)),
     })
 }
 
-/// The structured worst cases for strings `xs`: `y = x`, `y = ¬x`, and `y = x` with bit `i`
-/// flipped for every `i`.
-fn structured(n: usize, xs: &[Vec<bool>]) -> Vec<(Vec<bool>, Vec<bool>)> {
-    let mut out = Vec::new();
-    for x in xs {
-        out.push((x.clone(), x.clone()));
-        out.push((x.clone(), x.iter().map(|b| !b).collect()));
-        for i in 0..n {
-            let mut y = x.clone();
-            y[i] = !y[i];
-            out.push((x.clone(), y));
+/// The pairs `(x, y)` of a verification, made as they are checked (at `n = 2^15` the
+/// structured family alone would hold 8 GiB).
+enum Pairs {
+    /// Every pair of `n`-bit strings.
+    All(usize),
+    /// For each string `x`: `y = x`, `y = ¬x`, and `y = x` with bit `i` flipped for each `i`
+    /// of `flips`.
+    Structured {
+        xs: Vec<Vec<bool>>,
+        flips: Vec<usize>,
+    },
+}
+
+impl Pairs {
+    fn len(&self) -> u64 {
+        match self {
+            Pairs::All(n) => 1 << (2 * n),
+            Pairs::Structured { xs, flips } => (xs.len() * (2 + flips.len())) as u64,
         }
     }
-    out
+
+    fn iter(&self) -> Box<dyn Iterator<Item = (Vec<bool>, Vec<bool>)> + '_> {
+        match self {
+            &Pairs::All(n) => {
+                let bits = move |v: u64| (0..n).map(|i| (v >> i) & 1 == 1).collect::<Vec<bool>>();
+                let all = 1u64 << n;
+                Box::new((0..all).flat_map(move |x| (0..all).map(move |y| (bits(x), bits(y)))))
+            }
+            Pairs::Structured { xs, flips } => Box::new(xs.iter().flat_map(move |x| {
+                let not = x.iter().map(|b| !b).collect();
+                [(x.clone(), x.clone()), (x.clone(), not)]
+                    .into_iter()
+                    .chain(flips.iter().map(move |&i| {
+                        let mut y = x.clone();
+                        y[i] = !y[i];
+                        (x.clone(), y)
+                    }))
+            })),
+        }
+    }
 }
 
 /// The instances a verification at `n` runs, and their description.
 struct Plan {
-    pairs: Vec<(Vec<bool>, Vec<bool>)>,
+    pairs: Pairs,
     samples: u64,
     exhaustive: bool,
     words: String,
 }
 
-fn plan(n: usize, opts: &ConstructOptions, full: bool) -> Plan {
-    let bits = |v: u64| (0..n).map(|i| (v >> i) & 1 == 1).collect::<Vec<bool>>();
+fn plan(n: usize, opts: &ConstructOptions, depth: Depth) -> Plan {
+    let full = depth.full();
     if full && n <= EXHAUSTIVE_MAX_N {
-        let all = 1u64 << n;
-        let pairs = (0..all)
-            .flat_map(|x| (0..all).map(move |y| (x, y)))
-            .map(|(x, y)| (bits(x), bits(y)))
-            .collect();
         return Plan {
-            pairs,
+            pairs: Pairs::All(n),
             samples: 0,
             exhaustive: true,
             words: format!(
@@ -630,12 +749,12 @@ fn plan(n: usize, opts: &ConstructOptions, full: bool) -> Plan {
         xs.push((0..n).map(|i| i % 2 == 0).collect());
         xs.push((0..n).map(|i| i % 2 == 1).collect());
     }
-    let pairs = structured(n, &xs);
     let samples = if full { opts.samples } else { 0 };
     let words = format!(
-        "for {} strings x (0…0, 1…1{}): y = x, y = ¬x and y = x with one bit flipped at each of the {n} positions{}",
+        "for {} strings x (0…0, 1…1{}): y = x, y = ¬x and y = x with one bit flipped at {}{}",
         xs.len(),
         if full { ", 1010…, 0101…" } else { "" },
+        indices_words(n, depth, "positions"),
         if full {
             format!(
                 ", plus {samples} random Eq-random instances (seed {})",
@@ -646,7 +765,10 @@ fn plan(n: usize, opts: &ConstructOptions, full: bool) -> Plan {
         }
     );
     Plan {
-        pairs,
+        pairs: Pairs::Structured {
+            xs,
+            flips: indices(n, depth),
+        },
         samples,
         exhaustive: false,
         words,
@@ -660,17 +782,18 @@ fn verify(
     n: usize,
     opts: &ConstructOptions,
     p: &Plan,
+    stop: bool,
 ) -> Result<Tally, InputError> {
     let task = task(n)?;
     let fixed_cases = p
         .pairs
         .iter()
-        .map(|(x, y)| case(&task, bits_to_tokens(&task, x, y)));
+        .map(|(x, y)| case(&task, bits_to_tokens(&task, &x, &y)));
     let random = (0..p.samples).map(|i| {
         let ex = task.generate(&mut example_rng(opts.seed, i));
         case(&task, ex.tokens)
     });
-    tally(model, prec, fixed_cases.chain(random))
+    tally(model, prec, fixed_cases.chain(random), stop)
 }
 
 /// `ccsep construct equality --n N`: builds the Thm 6 Transformer for `n` bits per party with
@@ -684,25 +807,26 @@ pub fn construct(opts: &ConstructOptions) -> Result<Construction, InputError> {
     let k = codes.cols();
     let prec = resolve(opts.precision, 2 * n + 1, || design_precision(n, k, gamma))?;
     let design = Design::new(n, codes, &prec)?;
-    build_and_verify(&design, &prec, opts, true)
+    build_and_verify(&design, &prec, opts, Depth::Full)
 }
 
 fn build_and_verify(
     design: &Design,
     prec: &Precision,
     opts: &ConstructOptions,
-    full: bool,
+    depth: Depth,
 ) -> Result<Construction, InputError> {
     let n = design.n;
-    let p = plan(n, opts, full);
+    let p = plan(n, opts, depth);
     refuse_work(
         "equality",
         n,
-        p.pairs.len() as u64 + p.samples,
+        p.pairs.len() + p.samples,
         design.work(),
+        design.setup_work(),
     )?;
     let model = design.model()?;
-    let t = verify(&model, prec, n, opts, &p)?;
+    let t = verify(&model, prec, n, opts, &p, depth.stops())?;
     let k = design.codes.cols();
     let details = json!({
         "code_length_k": k,
@@ -753,8 +877,9 @@ pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
     refuse_search(
         "equality",
         60.0,
-        probe.work() * plan(n, opts, false).pairs.len() as f64,
-        probe.work() * (plan(n, opts, true).pairs.len() as u64 + opts.samples) as f64,
+        probe.work() * plan(n, opts, Depth::Screen).pairs.len() as f64 + probe.setup_work(),
+        probe.work() * (plan(n, opts, Depth::Search).pairs.len() + opts.samples) as f64
+            + probe.setup_work(),
     )?;
     let candidates = code_candidates(rows, opts.seed);
     let width = |c: &CodeCandidate| c.codes.cols() + 2 * ALPHABET + 3;
@@ -767,7 +892,7 @@ pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
             gamma: c.gamma,
             ..opts.clone()
         };
-        build_and_verify(&design, prec, &opts, full).map(Some)
+        build_and_verify(&design, prec, &opts, Depth::of_trial(full)).map(Some)
     };
     let (size, c) = search_sizes("equality", n, candidates, f_min, width, 1, hint, trial)?;
     Ok(SizePoint::of(
@@ -832,7 +957,7 @@ pub(crate) fn refuse_search(
     let work = trials * trial + full;
     if work > 10.0 * MAX_WORK {
         return Err(InputError::new(format!(
-            "the {name} size search costs about {work:.1e} multiply-adds (limit {:.0e}); lower --n or --samples",
+            "the {name} size search costs about {work:.1e} operations (limit {:.0e}); lower --n or --samples",
             10.0 * MAX_WORK
         )));
     }
@@ -849,12 +974,14 @@ pub(crate) fn integer_bits_hint(frac_bits: u32, k: usize, gamma: f64) -> u32 {
 
 /// The smallest `width(c) · heads · (1 + I + F)` found over the candidates `c` (in order of
 /// increasing width) and `fixed:I.F` with `F ≥ f_min`. For each candidate: the fewest fraction
-/// bits `F` for which some `I ≤ 24` that could still beat the best size works on the
-/// structured worst cases (`trial(c, prec, false)`; `None` when the design refuses the
+/// bits `F` for which some `I ≤ 24` that could still beat the best size passes the screen
+/// (`trial(c, prec, false)`, [`Depth::Screen`]: the structured worst cases at up to
+/// [`SCREEN_INDICES`] indices, stopping at the first error; `None` when the design refuses the
 /// precision), the fewest such `I` (starting at `hint(c, F)`, stepping down while correct, else
-/// bisecting upwards), and then the full verification (`trial(c, prec, true)`) at that `I` or,
-/// where it fails, at up to three more integer bits. A size counts only once it passed the full
-/// verification. It stops at the first candidate too wide to beat the best size.
+/// bisecting upwards), and then the full verification (`trial(c, prec, true)`,
+/// [`Depth::Search`]) at that `I` or, where it fails, at up to three more integer bits. A size
+/// counts only once it passed the full verification. It stops at the first candidate too wide
+/// to beat the best size.
 /// The bisection assumes more integer bits never hurt at a fixed `F` (the weights do not
 /// change, only the range grows); the full verification does not rely on it.
 #[allow(clippy::too_many_arguments)]
@@ -993,8 +1120,42 @@ mod tests {
     }
 
     fn check(d: &Design, prec: &Precision) -> Tally {
-        let p = plan(d.n, &opts(d.n), true);
-        verify(&d.model().unwrap(), prec, d.n, &opts(d.n), &p).unwrap()
+        let p = plan(d.n, &opts(d.n), Depth::Full);
+        verify(&d.model().unwrap(), prec, d.n, &opts(d.n), &p, false).unwrap()
+    }
+
+    #[test]
+    fn screens_take_spread_indices_and_stop_at_the_first_error() {
+        assert_eq!(indices(100, Depth::Screen), (0..100).collect::<Vec<_>>());
+        assert_eq!(indices(1000, Depth::Search), (0..1000).collect::<Vec<_>>());
+        let spread = indices(1000, Depth::Screen);
+        assert_eq!(spread.len(), SCREEN_INDICES);
+        assert_eq!((spread[0], spread[SCREEN_INDICES - 1]), (0, 999));
+        assert!(spread.windows(2).all(|w| w[0] < w[1]));
+        // A threshold of 0 reads every equal pair as unequal: the screen stops after its first
+        // batch, the full verification counts every error.
+        let prec = fixed(10, 12).unwrap();
+        let mut d = design(300, &prec);
+        d.threshold = 0.0;
+        let o = ConstructOptions {
+            samples: 3000,
+            ..opts(300)
+        };
+        let run = |depth: Depth| {
+            let p = plan(300, &o, depth);
+            verify(&d.model().unwrap(), &prec, 300, &o, &p, depth.stops()).unwrap()
+        };
+        let (full, search) = (run(Depth::Full), run(Depth::Search));
+        assert_eq!(full.instances, 4 * 302 + 3000);
+        assert!(full.errors > search.errors && search.errors > 0);
+        assert!(search.instances < full.instances, "{search:?}");
+        let screen_size = 2 * (SCREEN_INDICES as u64 + 2);
+        assert_eq!(plan(300, &o, Depth::Screen).pairs.len(), screen_size);
+        let screen = run(Depth::Screen);
+        assert!(
+            screen.errors > 0 && screen.instances < screen_size,
+            "{screen:?}"
+        );
     }
 
     #[test]
@@ -1058,12 +1219,7 @@ mod tests {
             samples: u64::MAX / 2,
             ..opts(64)
         };
-        assert!(
-            construct(&huge)
-                .unwrap_err()
-                .message
-                .contains("multiply-adds")
-        );
+        assert!(construct(&huge).unwrap_err().message.contains("operations"));
     }
 
     #[test]

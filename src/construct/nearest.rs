@@ -31,8 +31,8 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
 use super::equality::{
-    Case, Tally, finish, fixed, place, refuse_search, refuse_work, resolve, round_up, score_scale,
-    search_sizes, select, step_at, tally,
+    Case, Depth, Tally, finish, fixed, indices, indices_words, place, refuse_search, refuse_work,
+    resolve, round_up, score_scale, search_sizes, select, step_at, tally,
 };
 use super::subspace::Residual;
 use super::{ConstructOptions, Construction, SizePoint};
@@ -52,7 +52,7 @@ pub const DIM: usize = 16;
 pub const MARGIN: f64 = 0.1;
 
 /// Largest number of labelled points accepted.
-pub const MAX_N: usize = 1 << 12;
+pub const MAX_N: usize = 1 << 15;
 
 /// The weight layer 1 puts on the nearest point, at least (the paper's 9/10).
 const NEAREST_WEIGHT: f64 = 0.9;
@@ -250,11 +250,17 @@ impl Design {
         Ok(Model::Transformer(tr))
     }
 
-    /// Multiply-adds of one forward pass (for the refusal estimate).
+    /// Operations of one instance (for the refusal estimate). Layer 2 reads only what the
+    /// embedding writes, so before the last position the fast final pass keeps the embedding's
+    /// rows and both layers' keys and values (about `2d + 2b + 20` operations per position); at
+    /// the last position each layer attends over all `T` keys (`d + 1` and `b + 1`
+    /// multiply-adds per score, and the softmax, about 16 operations). Making the instance
+    /// costs about as much again: `n` random unit vectors of dimension `d` (about `40·d`
+    /// operations each; calibrated on `construct nearest --n 1024`).
     fn work(&self) -> f64 {
         let d = self.layout().dim() as f64;
         let (t, dim, b) = ((2 * self.n + 1) as f64, self.dim as f64, self.bits as f64);
-        t * d * (2.0 * dim + 8.0 * b + 8.0) + t * t * (dim + 2.0 * b + 3.0)
+        t * (2.0 * d + 2.0 * b + 20.0) + t * (dim + b + 34.0) + self.n as f64 * 40.0 * dim
     }
 }
 
@@ -315,8 +321,8 @@ fn unit(rng: &mut ChaCha8Rng, dim: usize, against: Option<&[f64]>) -> Vec<f64> {
 /// at the margin and pulling `addr_read` the wrong way in that bit; every other point at
 /// similarity −1; label `label` for the nearest point and `!label` for all others.
 #[allow(clippy::too_many_arguments)]
-fn adversarial(
-    task: &Nearest,
+fn adversarial<'a>(
+    task: &'a Nearest,
     n: usize,
     dim: usize,
     margin: f64,
@@ -325,7 +331,7 @@ fn adversarial(
     top: f64,
     label: bool,
     rng: &mut ChaCha8Rng,
-) -> Result<Case, InputError> {
+) -> Result<Case<'a>, InputError> {
     let query = unit(rng, dim, None);
     let mut points: Vec<Vec<f64>> = (0..n)
         .map(|i| {
@@ -352,25 +358,27 @@ fn adversarial(
     }
     tokens.push(0);
     points.push(query);
-    case(task, &tokens, &points)
+    case(task, tokens, points)
 }
 
-fn case(task: &Nearest, tokens: &[u32], points: &[Vec<f64>]) -> Result<Case, InputError> {
+fn case(task: &Nearest, tokens: Vec<u32>, points: Vec<Vec<f64>>) -> Result<Case<'_>, InputError> {
     let expected = task
-        .label(tokens, points)?
+        .label(&tokens, &points)?
         .as_bit()
         .ok_or_else(|| InputError::new("nearest: the task's label is not a bit"))?;
     Ok(Case {
-        inputs: task.embed(tokens, points)?,
+        inputs: task.embed(&tokens, &points)?.concat(),
         expected,
-        text: format!(
-            "{} (similarities {:?})",
-            task.vocab().render(tokens),
-            task.similarities(tokens, points)?
-                .iter()
-                .map(|s| (s * 1e4).round() / 1e4)
-                .collect::<Vec<f64>>()
-        ),
+        text: Box::new(move || {
+            let sims = task.similarities(&tokens, &points).unwrap_or_default();
+            format!(
+                "{} (similarities {:?})",
+                task.vocab().render(&tokens),
+                sims.iter()
+                    .map(|s| (s * 1e4).round() / 1e4)
+                    .collect::<Vec<f64>>()
+            )
+        }),
     })
 }
 
@@ -391,8 +399,8 @@ fn tops_for(margin: f64, full: bool) -> Vec<f64> {
 }
 
 /// Instances in the adversarial family at `n` points with `bits` address bits.
-fn adversarial_count(n: usize, bits: usize, full: bool) -> u64 {
-    (n * (bits + 1) * 2) as u64 * if full { 3 } else { 1 }
+fn adversarial_count(n: usize, bits: usize, depth: Depth) -> u64 {
+    (indices(n, depth).len() * (bits + 1) * 2) as u64 * if depth.full() { 3 } else { 1 }
 }
 
 fn verify(
@@ -401,34 +409,40 @@ fn verify(
     prec: &Precision,
     opts: &ConstructOptions,
     samples: u64,
-    full: bool,
+    depth: Depth,
 ) -> Result<(Tally, String), InputError> {
     let task = Nearest::new(d.n, d.dim, d.margin)?;
+    let full = depth.full();
     let mut rng = example_rng(opts.seed, ADVERSARIAL_STREAM);
-    let mut adv = Vec::new();
-    for nearest in 0..d.n {
-        for bit in (0..d.bits).map(Some).chain([None]) {
-            for &top in &tops_for(d.margin, full) {
-                for label in [false, true] {
-                    adv.push(adversarial(
-                        &task, d.n, d.dim, d.margin, nearest, bit, top, label, &mut rng,
-                    ));
-                }
-            }
-        }
-    }
+    let tops = tops_for(d.margin, full);
+    // Generated as they are checked (one random stream, in this order).
+    let adv = indices(d.n, depth)
+        .into_iter()
+        .flat_map(|nearest| {
+            (0..d.bits)
+                .map(Some)
+                .chain([None])
+                .map(move |bit| (nearest, bit))
+        })
+        .flat_map(|(nearest, bit)| tops.iter().map(move |&top| (nearest, bit, top)))
+        .flat_map(|(nearest, bit, top)| [false, true].map(|label| (nearest, bit, top, label)))
+        .map(|(nearest, bit, top, label)| {
+            adversarial(
+                &task, d.n, d.dim, d.margin, nearest, bit, top, label, &mut rng,
+            )
+        });
     let random = (0..samples).map(|i| {
         let ex = task.generate(&mut example_rng(opts.seed, i));
-        case(&task, &ex.tokens, &ex.points)
+        case(&task, ex.tokens, ex.points)
     });
-    let t = tally(model, prec, adv.into_iter().chain(random))?;
+    let t = tally(model, prec, adv.chain(random), depth.stops())?;
     let words = format!(
-        "adversarial: each of the {} points as the nearest at similarity {:?}, for each of the {} address bits every point with the other value of that bit at exactly γ = {} below it (the rest at −1), and every other point at the margin; its label 0 or 1 and all others' the opposite ({} instances){}",
-        d.n,
+        "adversarial: {} as the nearest at similarity {:?}, for each of the {} address bits every point with the other value of that bit at exactly γ = {} below it (the rest at −1), and every other point at the margin; its label 0 or 1 and all others' the opposite ({} instances){}",
+        indices_words(d.n, depth, "points"),
         tops_for(d.margin, full),
         d.bits,
         d.margin,
-        adversarial_count(d.n, d.bits, full),
+        adversarial_count(d.n, d.bits, depth),
         if samples > 0 {
             format!(
                 ", plus {samples} random instances of the task's generator (seed {})",
@@ -445,13 +459,13 @@ fn build_and_verify(
     design: &Design,
     prec: &Precision,
     opts: &ConstructOptions,
-    full: bool,
+    depth: Depth,
 ) -> Result<Construction, InputError> {
-    let samples = if full { opts.samples } else { 0 };
-    let instances = adversarial_count(design.n, design.bits, full) + samples;
-    refuse_work("nearest", design.n, instances, design.work())?;
+    let samples = if depth.full() { opts.samples } else { 0 };
+    let instances = adversarial_count(design.n, design.bits, depth) + samples;
+    refuse_work("nearest", design.n, instances, design.work(), 0.0)?;
     let model = design.model(prec)?;
-    let (t, words) = verify(design, &model, prec, opts, samples, full)?;
+    let (t, words) = verify(design, &model, prec, opts, samples, depth)?;
     let details = json!({
         "dim": design.dim,
         "margin": design.margin,
@@ -482,7 +496,7 @@ pub fn construct(opts: &ConstructOptions) -> Result<Construction, InputError> {
         design_precision(n, DIM, MARGIN)
     })?;
     let design = Design::new(n, DIM, MARGIN, &prec)?;
-    build_and_verify(&design, &prec, opts, true)
+    build_and_verify(&design, &prec, opts, Depth::Full)
 }
 
 /// The smallest `d_model × bits` found at `opts.n`: the width is fixed by `d` and `b`, so only
@@ -505,8 +519,8 @@ pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
     refuse_search(
         "nearest",
         20.0,
-        probe.work() * adversarial_count(n, probe.bits, false) as f64,
-        probe.work() * (adversarial_count(n, probe.bits, true) + opts.samples) as f64,
+        probe.work() * adversarial_count(n, probe.bits, Depth::Screen) as f64,
+        probe.work() * (adversarial_count(n, probe.bits, Depth::Search) + opts.samples) as f64,
     )?;
     let width = probe.layout().dim();
     let hint = |_: &(), f: u32| {
@@ -520,7 +534,7 @@ pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
         let Ok(design) = Design::new(n, DIM, MARGIN, prec) else {
             return Ok(None);
         };
-        build_and_verify(&design, prec, opts, full).map(Some)
+        build_and_verify(&design, prec, opts, Depth::of_trial(full)).map(Some)
     };
     let (size, c) = search_sizes(
         "nearest",
@@ -587,7 +601,9 @@ mod tests {
 
     fn check(d: &Design, prec: &Precision) -> Tally {
         let model = d.model(prec).unwrap();
-        verify(d, &model, prec, &opts(d.n), 300, true).unwrap().0
+        verify(d, &model, prec, &opts(d.n), 300, Depth::Full)
+            .unwrap()
+            .0
     }
 
     #[test]
@@ -625,9 +641,16 @@ mod tests {
             true,
         )
         .unwrap();
-        let t = verify(&d, &Model::Transformer(broken), &prec, &opts(8), 50, true)
-            .unwrap()
-            .0;
+        let t = verify(
+            &d,
+            &Model::Transformer(broken),
+            &prec,
+            &opts(8),
+            50,
+            Depth::Full,
+        )
+        .unwrap()
+        .0;
         assert!(t.errors > 0);
     }
 
@@ -656,9 +679,16 @@ mod tests {
             true,
         )
         .unwrap();
-        let t = verify(&d, &Model::Transformer(broken), &prec, &opts(4), 0, true)
-            .unwrap()
-            .0;
+        let t = verify(
+            &d,
+            &Model::Transformer(broken),
+            &prec,
+            &opts(4),
+            0,
+            Depth::Full,
+        )
+        .unwrap()
+        .0;
         assert!(t.errors > 0);
     }
 
@@ -681,12 +711,7 @@ mod tests {
             samples: u64::MAX / 2,
             ..opts(8)
         };
-        assert!(
-            construct(&huge)
-                .unwrap_err()
-                .message
-                .contains("multiply-adds")
-        );
+        assert!(construct(&huge).unwrap_err().message.contains("operations"));
     }
 
     #[test]
@@ -709,7 +734,7 @@ mod tests {
             let Ok(prec) = fixed(i, f) else { continue };
             if let Ok(d) = Design::new(4, DIM, MARGIN, &prec) {
                 let model = d.model(&prec).unwrap();
-                let t = verify(&d, &model, &prec, &o, 0, true).unwrap().0;
+                let t = verify(&d, &model, &prec, &o, 0, Depth::Full).unwrap().0;
                 assert!(t.errors > 0, "{} also works", prec.name());
             }
         }

@@ -17,9 +17,11 @@
 //!
 //! Recurrent models (all but the Transformer) can also be run one step at a time from any
 //! state (`Prepared::step`, `Prepared::run_from`), which is what a prefix/suffix protocol needs.
-//! `Prepared::final_outputs` runs a batch: blocks of 16 sequences in lane layout, blocks in
-//! parallel with rayon; every lane computes exactly what a lone run computes, and `Stats` is
-//! summed in a fixed order, so results do not depend on the thread count.
+//! `Prepared::final_outputs` (and `final_outputs_flat`, for sequences stored flat) runs a batch:
+//! blocks of 16 sequences in lane layout, blocks in parallel with rayon; every lane computes
+//! exactly what a lone run computes, and `Stats` is summed in a fixed order, so results do not
+//! depend on the thread count. A Transformer computes there only what reaches its last position
+//! (`last_position`), bit for bit as the forward pass.
 //!
 //! `Prepared::prefix_cache` and `Prepared::last_outputs` run a Transformer on many sequences
 //! that share a prefix of one-hot tokens (up to a few replaced positions) and differ in their
@@ -32,6 +34,7 @@
 
 mod gru;
 mod kernel;
+mod last_position;
 mod linear;
 mod linear_attention;
 mod lstm;
@@ -42,6 +45,7 @@ mod transformer;
 pub mod weights;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -231,7 +235,11 @@ impl Model {
             Model::LinearAttention(m) => Model::LinearAttention(m.rounded(&ar, stats)),
             Model::Transformer(m) => Model::Transformer(m.rounded(&ar, stats)),
         };
-        Ok(Prepared { model, ar })
+        let last = match &model {
+            Model::Transformer(t) => Some(Arc::new(last_position::LastPass::new(t, &ar))),
+            _ => None,
+        };
+        Ok(Prepared { model, ar, last })
     }
 
     /// The forward pass over `inputs` (one vector per step) at `prec`. `paper:K` is resolved
@@ -322,6 +330,9 @@ pub struct FlatRuns {
 pub struct Prepared {
     model: Model,
     ar: Arith,
+    /// A Transformer's fast final-output pass (what its weights let it skip, and per length
+    /// its plan and position-only attention weights); `None` for the other architectures.
+    last: Option<Arc<last_position::LastPass>>,
 }
 
 /// Transposes a block of sequences (all of length `t`) into lane layout for step `s`.
@@ -460,7 +471,14 @@ impl Prepared {
 
     /// The output after the last step of every sequence of `batch` (each non-empty), computed in
     /// blocks of up to 16 sequences of equal length, the blocks in parallel. Equal to the last
-    /// entry of `forward(...).outputs` for each sequence, bit for bit.
+    /// entry of `forward(...).outputs` for each sequence, bit for bit, and independent of the
+    /// number of threads.
+    ///
+    /// A Transformer computes only what reaches the last position (see `last_position`: the
+    /// last layer at the last position only, the lower layers only where something above reads
+    /// them, position-only attention weights once per length, kept sparse), about
+    /// `O(T·nnz + T²·d_k)` per sequence instead of `O(T²·d)`; `stats` then counts the rounding
+    /// events of the operations performed, fewer than `forward` counts.
     pub fn final_outputs(
         &self,
         batch: &[Vec<Vec<f64>>],
@@ -476,6 +494,46 @@ impl Prepared {
                 .check_inputs(seq)
                 .map_err(|e| InputError::new(format!("sequence {i} of the batch: {e}")))?;
         }
+        let flat: Vec<Vec<f64>> = batch.iter().map(|s| s.concat()).collect();
+        Ok(self.outputs_of_flat(&flat, stats))
+    }
+
+    /// [`final_outputs`](Self::final_outputs) on sequences given flat: sequence `i` is its
+    /// inputs one after another (`T · I` numbers, `T ≥ 1`), one allocation per sequence however
+    /// long it is.
+    pub fn final_outputs_flat(
+        &self,
+        batch: &[Vec<f64>],
+        stats: &mut Stats,
+    ) -> Result<Vec<Vec<f64>>, InputError> {
+        let n = self.model.input_size();
+        for (i, seq) in batch.iter().enumerate() {
+            if seq.is_empty() || seq.len() % n != 0 {
+                return Err(InputError::new(format!(
+                    "sequence {i} of the batch has {} numbers; the model takes {n} per step and a sequence at least one step",
+                    seq.len()
+                )));
+            }
+            if let Model::Transformer(tr) = &self.model {
+                tr.check_len(seq.len() / n)
+                    .map_err(|e| InputError::new(format!("sequence {i} of the batch: {e}")))?;
+            }
+        }
+        Ok(self.outputs_of_flat(batch, stats))
+    }
+
+    /// The final outputs of checked flat sequences: blocks of up to 16 of equal length, the
+    /// blocks in parallel, `stats` summed in block order.
+    fn outputs_of_flat(&self, batch: &[Vec<f64>], stats: &mut Stats) -> Vec<Vec<f64>> {
+        let n = self.model.input_size();
+        if let (Model::Transformer(t), Some(last)) = (&self.model, &self.last) {
+            let mut lens: Vec<usize> = batch.iter().map(|s| s.len() / n).collect();
+            lens.sort_unstable();
+            lens.dedup();
+            for len in lens {
+                last.prefetch(t, &self.ar, len);
+            }
+        }
         let mut blocks = Vec::new();
         let mut start = 0;
         while start < batch.len() {
@@ -490,7 +548,7 @@ impl Prepared {
         let results: Vec<(Vec<Vec<f64>>, Stats)> = blocks
             .into_par_iter()
             .map(|r| {
-                let seqs: Vec<&[Vec<f64>]> = batch[r].iter().map(Vec::as_slice).collect();
+                let seqs: Vec<&[f64]> = batch[r].iter().map(Vec::as_slice).collect();
                 let mut st = Stats::default();
                 let out = self.block_outputs(&seqs, &mut st);
                 (out, st)
@@ -501,7 +559,7 @@ impl Prepared {
             outs.extend(o);
             stats.merge(st);
         }
-        Ok(outs)
+        outs
     }
 
     /// Runs `inputs[i]` from `starts[i]` for every `i` (all input sequences of one length, the
@@ -611,29 +669,48 @@ impl Prepared {
         Ok(flat)
     }
 
-    /// Final outputs of a block of equally long, checked sequences.
-    fn block_outputs(&self, seqs: &[&[Vec<f64>]], stats: &mut Stats) -> Vec<Vec<f64>> {
-        let (l, n, t) = (seqs.len(), self.model.input_size(), seqs[0].len());
-        let mut xs = vec![vec![0.0; n * l]; t];
-        for (s, x) in xs.iter_mut().enumerate() {
-            gather(seqs, s, n, x);
-            self.ar.round_slice(x, stats);
-        }
-        let last = match (&self.model, self.model.cell()) {
-            (Model::Transformer(tr), _) => {
-                let mut lt = tr.forward_lanes(&self.ar, &xs, l, stats);
-                lt.outputs.pop().unwrap_or_default()
-            }
-            (_, Some(cell)) => {
-                let mut state = vec![0.0; cell.state_size() * l];
-                let mut hidden = vec![0.0; cell.hidden_size() * l];
-                let mut ws = Workspace::default();
-                for x in &xs {
-                    cell.step_lanes(&self.ar, &mut state, x, l, &mut hidden, &mut ws, stats);
+    /// Final outputs of a block of equally long, checked flat sequences.
+    fn block_outputs(&self, seqs: &[&[f64]], stats: &mut Stats) -> Vec<Vec<f64>> {
+        let (l, n) = (seqs.len(), self.model.input_size());
+        let last = match (&self.model, self.model.cell(), &self.last) {
+            (Model::Transformer(tr), _, Some(last)) => last.outputs(tr, &self.ar, seqs, stats),
+            (model, cell, _) => {
+                // Every step's inputs in lane layout, one step after another (`T · I · L`).
+                let t = seqs[0].len() / n;
+                let mut xs = vec![0.0; t * n * l];
+                for (b, seq) in seqs.iter().enumerate() {
+                    for (j, &v) in seq.iter().enumerate() {
+                        xs[j * l + b] = v;
+                    }
                 }
-                self.output(cell, &hidden, l, stats)
+                self.ar.round_slice(&mut xs, stats);
+                match (model, cell) {
+                    (Model::Transformer(tr), _) => {
+                        let steps: Vec<Vec<f64>> =
+                            xs.chunks_exact(n * l).map(<[f64]>::to_vec).collect();
+                        let mut lt = tr.forward_lanes(&self.ar, &steps, l, stats);
+                        lt.outputs.pop().unwrap_or_default()
+                    }
+                    (_, Some(cell)) => {
+                        let mut state = vec![0.0; cell.state_size() * l];
+                        let mut hidden = vec![0.0; cell.hidden_size() * l];
+                        let mut ws = Workspace::default();
+                        for x in xs.chunks_exact(n * l) {
+                            cell.step_lanes(
+                                &self.ar,
+                                &mut state,
+                                x,
+                                l,
+                                &mut hidden,
+                                &mut ws,
+                                stats,
+                            );
+                        }
+                        self.output(cell, &hidden, l, stats)
+                    }
+                    (_, None) => unreachable!("every model but the Transformer is a cell"),
+                }
             }
-            (_, None) => unreachable!("every model but the Transformer is a cell"),
         };
         (0..l).map(|b| scatter(&last, l, b)).collect()
     }

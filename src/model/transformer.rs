@@ -606,7 +606,7 @@ pub fn sinusoid(t: usize, d: usize) -> Vec<f64> {
 }
 
 /// In place over `s` (`[j][L]`): `round(e_j / Σ e)` with `e_j = round(exp(round(s_j − max s)))`.
-fn softmax_lanes(ar: &Arith, s: &mut [f64], l: usize, z: &mut [f64], stats: &mut Stats) {
+pub(super) fn softmax_lanes(ar: &Arith, s: &mut [f64], l: usize, z: &mut [f64], stats: &mut Stats) {
     z.fill(f64::NEG_INFINITY);
     for row in s.chunks_exact(l) {
         for (m, &v) in z.iter_mut().zip(row) {
@@ -667,7 +667,7 @@ pub(crate) fn layer_norm(
 // ---- Last-position outputs of many continuations of one prefix (keys and values cached). ----
 
 /// Keys per block of the packed key panels (`scores_tile` names eight accumulators).
-const KEY_BLOCK: usize = 8;
+pub(super) const KEY_BLOCK: usize = 8;
 
 /// A sequence for `Prepared::last_outputs`: a cached prefix of one-hot tokens with some of its
 /// positions replaced, then one more token, whose output is computed.
@@ -732,7 +732,7 @@ struct EditRow<'a> {
 /// Whether every product of two numbers of the format is exact in `f64` (at most 26
 /// significant bits each, products inside the normal range), so that a fused multiply-add
 /// gives the bits of a multiply then an add.
-fn fused_products(prec: &crate::numeric::Precision) -> bool {
+pub(super) fn fused_products(prec: &crate::numeric::Precision) -> bool {
     use crate::numeric::Format;
     match prec.format() {
         Format::Fixed {
@@ -1130,7 +1130,7 @@ impl Transformer {
     }
 
     /// The rest of a layer after attention, as `forward_lanes`: `x += W_o u`, then the MLP.
-    fn finish_layer(
+    pub(super) fn finish_layer(
         &self,
         ar: &Arith,
         blk: &Block,
@@ -1405,7 +1405,7 @@ impl Transformer {
 /// exact, so a fused multiply-add gives the same bits). Cost: `⌈n/8⌉·8·d_k·L` multiply-adds,
 /// 8 keys × up to 16 lanes of accumulators in registers. Compiled for AVX-512 and AVX2 as well
 /// as the baseline; the variants perform the same IEEE operations in the same order.
-fn raw_scores(
+pub(super) fn raw_scores(
     panels: &[f64],
     dk: usize,
     n: usize,
