@@ -827,6 +827,10 @@ fn fixed(int_bits: u32, frac_bits: u32) -> Result<Precision, InputError> {
 /// result is the smallest that passed the last screen. `None` when no `F` passes, or when the
 /// result still fails the full check after the last round.
 pub fn smallest_fixed(design: &Design, seed: u64) -> Result<Option<Precision>, InputError> {
+    if design.n <= SCREEN_QUERIES {
+        // No screen: the search's checks already ran every query.
+        return search_fixed(design, seed, None);
+    }
     let found = search_confirmed(design, seed, |p| stop_early(design, p, seed, None))?;
     Ok(found.and_then(|(p, v)| v.correct.then_some(p)))
 }
