@@ -946,14 +946,20 @@ pub(crate) fn code_candidates(
 /// Largest integer or extra fraction bits [`search_sizes`] tries.
 const BITS_MAX: u32 = 24;
 
-/// Refuses a size search whose trials (`trials` of `trial` multiply-adds each) and final
-/// verification (`full`) would not finish in a few minutes.
+/// Refuses a size search whose trials (`trials` of `trial` operations each) and final
+/// verification (`full`) would not finish in a few minutes, or whose final verification alone
+/// [`refuse_work`] would refuse (before any trial runs).
 pub(crate) fn refuse_search(
     name: &str,
     trials: f64,
     trial: f64,
     full: f64,
 ) -> Result<(), InputError> {
+    if full > MAX_WORK {
+        return Err(InputError::new(format!(
+            "the {name} size search's final verification costs about {full:.1e} operations (limit {MAX_WORK:.0e}); lower --n or --samples"
+        )));
+    }
     let work = trials * trial + full;
     if work > 10.0 * MAX_WORK {
         return Err(InputError::new(format!(

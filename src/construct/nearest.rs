@@ -712,6 +712,9 @@ mod tests {
             ..opts(8)
         };
         assert!(construct(&huge).unwrap_err().message.contains("operations"));
+        // A search whose final verification would be refused is refused before any trial.
+        let e = smallest(&opts(4096)).unwrap_err();
+        assert!(e.message.contains("final verification"), "{e}");
     }
 
     #[test]
