@@ -1,5 +1,5 @@
-//! The recurrent constructions: Elman RNNs (ReLU, no biases) that solve Dyck-(2,2) with a
-//! constant-size state and index lookup with a width-`N` state, built as ordinary
+//! The recurrent constructions: Elman RNNs (ReLU) that solve Dyck-(2,2) with a constant-size
+//! state (no biases) and index lookup with a width-`N` state (an input bias), built as ordinary
 //! [`Model::Rnn`]s and verified with the model's own rounded forward pass. Proofs and the
 //! commands that check them: `proofs/dyck-rnn.md`.
 //!
@@ -17,15 +17,18 @@
 //! - **Index lookup, |Σ| = 2** ([`index_rnn`], [`index`]): `N` units form a rotating register.
 //!   A symbol token rotates the register by one and writes its bit into unit 0, so after the
 //!   `N` symbols unit `j` holds `s_{N−1−j}`; the query `@q` rotates once more and zeroes every
-//!   unit but `(N − q) mod N`, which then holds `s_q`; the head sums the units. State `N`
+//!   unit but `(N − q) mod N`, which then holds `s_q`; the head sums the units. The weights have
+//!   `O(N)` nonzeros (an input bias of −1 does the zeroing; the query column only touches unit
+//!   0 and unit `(N − q) mod N`) and are held sparse (`SparseMatrix`), so the model takes
+//!   `O(N)` memory and a step `O(N)` time, bit for bit the dense model's. State `N`
 //!   numbers of 2 bits (`fixed:1.0`): `m·p = 2N`, against Thm 3's `m·p ≥ N`, so Thm 3 is tight
 //!   up to the sign bit. Verified on all `2^N` strings × `N` queries for `N ≤ 16`; beyond, on the
 //!   strings with at most one 1 or at most one 0 and seeded random strings, every query, with
-//!   the weights checked to be exact after rounding (which the proof needs). The model's step
-//!   skips exact zeros (`W_hh` is a permutation, the inputs one-hot), so a step costs `O(N)`
-//!   instead of `O(N²)`; where even so the whole family exceeds the work limit, a seeded sample
-//!   of it is run and every report says "sampled" ([`index_plan`]); widths whose dense
-//!   matrices exceed [`MAX_INDEX_MEMORY`] are refused before they are built.
+//!   the weights checked to be exact after rounding (which the proof needs). Where the whole
+//!   family exceeds the work limit [`MAX_INDEX_WORK`], a seeded sample of it is run and every
+//!   report says "sampled" ([`index_plan`]); from `N = 2^14` even the smallest sample, one
+//!   block of 16 strings, exceeds it and is run all the same up to [`MAX_INDEX_BLOCK_WORK`]
+//!   (`N = 2^16`, about 20 CPU-minutes); wider is refused.
 //! - [`dyck_smallest`], [`index_smallest`]: the smallest fixed-point precision at which the
 //!   construction is correct at length `N`, beside the other architecture's bound.
 
@@ -33,11 +36,14 @@ use std::collections::HashMap;
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use serde_json::json;
 
 use super::{ConstructOptions, ConstructReport, Construction, SizePoint};
 use crate::error::InputError;
-use crate::model::{Linear, Matrix, Model, Nonlinearity, Prepared, RecurrentLayer, Rnn};
+use crate::model::{
+    Arith, Cell, Linear, Matrix, Model, Nonlinearity, Prepared, RecurrentLayer, Rnn, SparseMatrix,
+};
 use crate::numeric::{Precision, Stats};
 use crate::protocol::decode;
 use crate::task::{Dfa, Dyck, IndexLookup, Task, Token, Vocab};
@@ -56,9 +62,18 @@ pub const INDEX_EXHAUSTIVE_MAX: usize = 16;
 /// 4.5e10, took 89 CPU-seconds). Beyond it the check runs a sample.
 pub const MAX_INDEX_WORK: f64 = 5e10;
 
+/// Most work of the smallest sample, one block of 16 strings, which the check runs even over
+/// [`MAX_INDEX_WORK`] (from `N = 2^14`): 1.2e12, so that the size curve can reach `N = 2^16`
+/// (9.6e11); beyond it the width is refused. Measured (see `index_step_work`): `2^14` took
+/// 62 CPU-seconds, `2^15` 281; `2^16` should take about 20 CPU-minutes, of which the `N`
+/// symbol steps (half) run on one core and the `N` queries on all of them, so about fifteen
+/// minutes on two free cores.
+pub const MAX_INDEX_BLOCK_WORK: f64 = 1.2e12;
+
 /// Most memory the index RNN may hold while it is checked ([`index_memory`]): 4 GiB, within a
-/// CI runner and leaving room on a 24 GiB machine; `N = 2^13` (2 GiB) is the largest power of
-/// two below it.
+/// CI runner and leaving room on a 24 GiB machine. With its weights held sparse the model and
+/// its check grow as `N`, so every width up to the task's limit (`2^20`) fits; the work limits
+/// refuse far earlier.
 pub const MAX_INDEX_MEMORY: f64 = 4.0 * GIB;
 
 const GIB: f64 = (1u64 << 30) as f64;
@@ -140,8 +155,8 @@ pub fn dfa_rnn(dfa: &Dfa, token_names: &[String]) -> Result<(Model, Vec<String>)
         w_ih.set(started, t, 1.0);
     }
     let layer = RecurrentLayer {
-        w_ih,
-        w_hh,
+        w_ih: w_ih.into(),
+        w_hh: w_hh.into(),
         b_ih: None,
         b_hh: None,
     };
@@ -373,20 +388,21 @@ fn parameters(model: &Model) -> u64 {
     let Model::Rnn(rnn) = model else {
         return 0;
     };
-    let layers: usize = rnn
+    let layers = rnn
         .layers()
         .iter()
         .map(|l| {
-            l.w_ih.data().len()
-                + l.w_hh.data().len()
-                + l.b_ih.as_ref().map_or(0, Vec::len)
-                + l.b_hh.as_ref().map_or(0, Vec::len)
+            l.w_ih
+                .size()
+                .saturating_add(l.w_hh.size())
+                .saturating_add(l.b_ih.as_ref().map_or(0, Vec::len) as u64)
+                .saturating_add(l.b_hh.as_ref().map_or(0, Vec::len) as u64)
         })
-        .sum();
+        .fold(0u64, u64::saturating_add);
     let head = rnn.head().map_or(0, |h| {
-        h.weight().data().len() + h.bias().map_or(0, <[f64]>::len)
+        (h.weight().data().len() + h.bias().map_or(0, <[f64]>::len)) as u64
     });
-    (layers + head) as u64
+    layers.saturating_add(head)
 }
 
 /// Whether rounding every parameter to `prec` leaves the model unchanged.
@@ -540,30 +556,43 @@ pub fn dyck(opts: &ConstructOptions) -> Result<Construction, InputError> {
 }
 
 /// The width-`n` rotating-register RNN for index lookup over |Σ| = 2 (inputs: the one-hot
-/// tokens `0`, `1`, `@0 … @{n−1}` of `IndexLookup::new(2, n)`). Unit `j` computes
-/// `ReLU(h_{(j−1) mod n} + u_j(x))` with `u_j(1) = [j = 0]`, `u_j(0) = 0`,
-/// `u_j(@q) = 0` if `j = (n − q) mod n` and `−1` otherwise; the head is `Σ_j h_j`. No biases.
-/// Errors for `n = 0`, `n` beyond the task's limit, or a model whose dense matrices would
-/// exceed [`MAX_INDEX_MEMORY`] ([`index_memory`]); checked before anything is allocated.
+/// tokens `0`, `1`, `@0 … @{n−1}` of `IndexLookup::new(2, n)`), with `O(n)` nonzero weights,
+/// all in {−1, 0, 1}. Unit `j` computes `ReLU(h_{(j−1) mod n} + u_j(x) − [j ≥ 1])` (the `−1` is
+/// the input bias `b_ih`), where the symbol columns give `u_j(0) = [j ≥ 1]`,
+/// `u_j(1) = 1`, and the query column of `@q`, with `j* = (n − q) mod n`, gives
+/// `u_j(@q) = [j = j* ≥ 1] − [j = 0 ≠ j*]`: a symbol shifts the register and writes its bit into
+/// unit 0 (every other unit's `+1 − 1` cancels), a query keeps unit `j*` alone (its `+1`
+/// cancels its bias; unit 0's bias is 0, so it gets the `−1` unless `j* = 0`). The head is
+/// `Σ_j h_j`. `W_hh` (`n` ones) and `W_ih` (`4n − 3` nonzeros) are held sparse
+/// (`SparseMatrix`: only their nonzeros, bit for bit the dense product). Errors for `n = 0`,
+/// `n` beyond the task's limit, or a width whose check would exceed [`MAX_INDEX_MEMORY`]
+/// ([`index_memory`]); checked before anything is allocated.
 pub fn index_rnn(n: usize) -> Result<Model, InputError> {
     let task = IndexLookup::new(2, n)?;
     check_index_memory(n)?;
-    let inputs = task.vocab().len();
-    let mut w_ih = Matrix::zeros(n, inputs);
-    let mut w_hh = Matrix::zeros(n, n);
-    for j in 0..n {
-        w_hh.set(j, (j + n - 1) % n, 1.0);
-        for q in 0..n {
-            let keep = j == (n - q) % n;
-            w_ih.set(j, task.position(q) as usize, if keep { 0.0 } else { -1.0 });
+    let (zero, one) = (task.symbol(0) as usize, task.symbol(1) as usize);
+    let mut ih = Vec::with_capacity(4 * n);
+    ih.push((0, one, 1.0));
+    for j in 1..n {
+        ih.push((j, zero, 1.0));
+        ih.push((j, one, 1.0));
+    }
+    for q in 0..n {
+        let j = (n - q) % n;
+        if j != 0 {
+            let col = task.position(q) as usize;
+            ih.push((j, col, 1.0));
+            ih.push((0, col, -1.0));
         }
     }
-    w_ih.set(0, task.symbol(1) as usize, 1.0);
+    let w_ih = SparseMatrix::from_entries(n, task.vocab().len(), ih)?;
+    let w_hh = SparseMatrix::from_entries(n, n, (0..n).map(|j| (j, (j + n - 1) % n, 1.0)))?;
+    let b_ih = (0..n).map(|j| if j == 0 { 0.0 } else { -1.0 }).collect();
     let head = Linear::new(Matrix::new(1, n, vec![1.0; n])?, None)?;
     let layer = RecurrentLayer {
-        w_ih,
-        w_hh,
-        b_ih: None,
+        w_ih: w_ih.into(),
+        w_hh: w_hh.into(),
+        b_ih: Some(b_ih),
         b_hh: None,
     };
     Ok(Model::Rnn(Rnn::new(
@@ -573,25 +602,38 @@ pub fn index_rnn(n: usize) -> Result<Model, InputError> {
     )?))
 }
 
-/// Bytes the width-`n` index RNN holds while it is checked: its dense `N × N` `W_hh`,
-/// `N × (N + 2)` `W_ih` and `1 × N` head as `f64`, twice (the model and its prepared, rounded
-/// copy live together). The compressed `W_hh` (12 bytes a unit) and the check's buffers
-/// (64 states of `N` numbers) are small beside them. `16 · N · (2N + 3)`: 2 GiB at `N = 2^13`,
-/// 8 GiB at `2^14`.
+/// Bytes per unit the index RNN's check holds beyond the exhaustive range (the constant of
+/// [`index_memory`]): the model and its prepared copy (about `4N` + `N` stored weights at 12
+/// bytes, row starts, bias and head: about 190 bytes a unit), and the check's buffers, which
+/// dominate: [`INDEX_CHUNK`] strings of `N` symbols (512 bytes a unit), and per block of 16
+/// strings in flight and per share of its queries a state, an input, a hidden vector and a
+/// workspace in lane layout (about 768 bytes a unit each); rounded up. Measured peaks: 40 MiB
+/// at `N = 2^14`, 73 MiB at `2^15` (about 2.3 KiB a unit).
+const INDEX_BYTES_PER_UNIT: f64 = 4096.0;
+
+/// Bytes the width-`n` index RNN holds while it is checked: `INDEX_BYTES_PER_UNIT · N`
+/// (256 MiB at `N = 2^16`); nothing of it grows as `N²` (the weights are held sparse). For
+/// `N ≤ 16` the exhaustive check's `2^N` states of `N` numbers are added.
 pub fn index_memory(n: usize) -> f64 {
-    let n = n as f64;
-    2.0 * 8.0 * n * (2.0 * n + 3.0)
+    let units = n as f64;
+    let exhaustive = if n <= INDEX_EXHAUSTIVE_MAX {
+        2.0 * 8.0 * units * (1u64 << n) as f64
+    } else {
+        0.0
+    };
+    INDEX_BYTES_PER_UNIT * units + exhaustive
 }
 
-/// Refuses a width whose index RNN would need more than [`MAX_INDEX_MEMORY`].
+/// Refuses a width whose index RNN and its check would need more than [`MAX_INDEX_MEMORY`].
 fn check_index_memory(n: usize) -> Result<(), InputError> {
     let bytes = index_memory(n);
     if bytes > MAX_INDEX_MEMORY {
+        let largest = (MAX_INDEX_MEMORY / INDEX_BYTES_PER_UNIT) as u64;
         return Err(InputError::new(format!(
-            "index-rnn at N = {n}: the model and its rounded copy hold dense N × N and \
-             N × (N + 2) matrices, about {:.1} GiB (limit {:.0} GiB); lower N (N = 8192 needs \
-             about 2 GiB)",
+            "index-rnn at N = {n}: the model (held sparse) and its check need about {:.1} GiB \
+             (about {:.0} KiB a unit; limit {:.0} GiB); lower N (at most {largest})",
             bytes / GIB,
+            INDEX_BYTES_PER_UNIT / 1024.0,
             MAX_INDEX_MEMORY / GIB
         )));
     }
@@ -619,6 +661,9 @@ pub struct IndexCheck {
     /// work limit ([`index_plan`]): the check did not run the whole family the proof's premise
     /// check uses. Never true when exhaustive.
     pub sampled: bool,
+    /// The sample is one block of 16 strings run over [`MAX_INDEX_WORK`] (within
+    /// [`MAX_INDEX_BLOCK_WORK`]): the least the check runs.
+    pub over_limit: bool,
     /// Rounding to the precision left every weight unchanged.
     pub weights_exact: bool,
     /// The model's rounding events during the check.
@@ -635,6 +680,9 @@ pub struct IndexPlan {
     pub random: u64,
     /// Fewer family or random strings than the full check (the family and `samples`).
     pub sampled: bool,
+    /// Even the smallest sample, one block of 16 strings, exceeds the sampled work limit; it
+    /// is run because it fits the one-block limit ([`MAX_INDEX_BLOCK_WORK`]).
+    pub over_limit: bool,
 }
 
 /// The `i`-th string of the family of `2N + 2` (`i < 2N + 2`): all 0s, all 1s, then for each
@@ -652,10 +700,13 @@ fn index_family_string(n: usize, i: usize) -> Vec<usize> {
     }
 }
 
-/// Multiply-add equivalents per string and step of the index check with zero skipping: the
-/// recurrent product costs `nnz(W_hh) = N`, the one-hot input at most 2 nonzero columns × `N`
-/// rows, and the elementwise work around them (input rounding, add, ReLU, state copies)
-/// about `4N`.
+/// Multiply-add equivalents per string and step of the index check: the weights are held
+/// sparse, so a step is `O(N)`: the products over `W_hh`'s `N` and `W_ih`'s `4N` stored
+/// entries, and the elementwise work around them (rounding, bias, add, ReLU, state copies).
+/// Counted as `7N`, the unit the limits are set in: measured on the sparse model
+/// (`ccsep construct index-rnn`, blocks of 16 strings), about `9·10^8` of them take one
+/// CPU-second (`N = 2^13`: 53 strings, `5·10^10`, 50 CPU-seconds; `N = 2^14`: 16 strings,
+/// `6·10^10`, 62; `N = 2^15`: `2.4·10^11`, 281).
 fn index_step_work(n: usize) -> f64 {
     7.0 * n as f64
 }
@@ -678,13 +729,16 @@ fn index_string_work(n: usize) -> f64 {
 /// `max_work / index_string_work(n)` strings goes to the family first up to half of it (more
 /// if fewer random strings were asked for), the rest to random strings, and the family's
 /// strings are a seeded uniform sample (`seed`, drawn after the random strings from the same
-/// generator, so the random strings are the same as in a full check). Errors when not even
-/// one block of 16 strings fits (lower N).
+/// generator, so the random strings are the same as in a full check). Where the budget is less
+/// than one block of 16 strings, one block is run all the same if it fits `block_work` (the
+/// smallest sample: 8 family strings and 8 random ones when `samples ≥ 8`); errors when not
+/// even that fits (lower N).
 pub fn index_plan(
     n: usize,
     samples: u64,
     seed: u64,
     max_work: f64,
+    block_work: f64,
 ) -> Result<IndexPlan, InputError> {
     let family = 2 * n + 2;
     let per_string = index_string_work(n);
@@ -694,16 +748,26 @@ pub fn index_plan(
             family: (0..family).collect(),
             random: samples,
             sampled: false,
+            over_limit: false,
         });
     }
-    let budget = (max_work / per_string).floor() as u64;
+    let mut budget = (max_work / per_string).floor() as u64;
     if budget < LANES_PER_BLOCK {
-        return Err(InputError::new(format!(
-            "index-rnn at N = {n}: even a sample of {LANES_PER_BLOCK} strings needs about {:.1e} \
-             multiply-adds (limit {max_work:.0e}, about a minute); lower N",
-            LANES_PER_BLOCK as f64 * per_string
-        )));
+        let block = LANES_PER_BLOCK as f64 * per_string;
+        if block > block_work {
+            let mut fits = n;
+            while fits > 1 && LANES_PER_BLOCK as f64 * index_string_work(fits) > block_work {
+                fits /= 2;
+            }
+            return Err(InputError::new(format!(
+                "index-rnn at N = {n}: even the smallest sample, one block of {LANES_PER_BLOCK} \
+                 strings, needs about {block:.1e} multiply-adds (limit {block_work:.1e} for one \
+                 block, about 20 CPU-minutes); lower N (N = {fits} fits)"
+            )));
+        }
+        budget = LANES_PER_BLOCK;
     }
+    let over_limit = budget as f64 * per_string > max_work;
     let from_family = (family as u64).min((budget / 2).max(budget.saturating_sub(samples)));
     let random = samples.min(budget - from_family);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -718,6 +782,7 @@ pub fn index_plan(
         family: picked,
         random,
         sampled: true,
+        over_limit,
     })
 }
 
@@ -726,31 +791,134 @@ fn one_hot(vocab: &Vocab, t: Token) -> Result<Vec<f64>, InputError> {
     Ok(vocab.one_hot(&[t])?.remove(0))
 }
 
-/// The model's state after each symbol string, from the zero state, one step at a time for all
-/// strings together (so that no string's inputs are materialised: `N` one-hot vectors of
-/// `N + 2` numbers each would be `O(N²)` per string).
-fn index_prefixes(
-    prepared: &Prepared,
-    symbols: &[Vec<f64>; 2],
-    strings: &[Vec<usize>],
-    width: usize,
-    stats: &mut Stats,
-) -> Result<Vec<Vec<f64>>, InputError> {
-    let n = strings.first().map_or(0, Vec::len);
-    let mut states = vec![vec![0.0; width]; strings.len()];
-    for t in 0..n {
-        let starts: Vec<&[f64]> = states.iter().map(Vec::as_slice).collect();
-        let ins: Vec<&[Vec<f64>]> = strings
-            .iter()
-            .map(|s| std::slice::from_ref(&symbols[s[t]]))
-            .collect();
-        states = prepared
-            .run_many(&starts, &ins, false, stats)?
-            .into_iter()
-            .map(|(s, _)| s)
-            .collect();
+/// A recurrent model's cell (every architecture but the Transformer).
+fn cell_of(model: &Model) -> Option<&dyn Cell> {
+    match model {
+        Model::Rnn(m) => Some(m),
+        Model::Lstm(m) => Some(m),
+        Model::Gru(m) => Some(m),
+        Model::Ssm(m) => Some(m),
+        Model::LinearAttention(m) => Some(m),
+        Model::Transformer(_) => None,
     }
-    Ok(states)
+}
+
+/// What every query on some strings found; merged in a fixed order (the first error is the
+/// first one of the earliest part).
+#[derive(Clone, Debug, Default, PartialEq)]
+struct QueryTally {
+    instances: u64,
+    errors: u64,
+    first_error: Option<Vec<Token>>,
+    stats: Stats,
+}
+
+impl QueryTally {
+    fn merge(&mut self, other: QueryTally) {
+        self.instances += other.instances;
+        self.errors += other.errors;
+        if self.first_error.is_none() {
+            self.first_error = other.first_error;
+        }
+        self.stats.merge(other.stats);
+    }
+}
+
+/// Every query on a block of at most 16 strings (`strings[b]` in lane `b`), through the
+/// prepared model's own step and head exactly as `Prepared::run_many` runs them (inputs
+/// rounded, `Cell::step_lanes` on lane layout from the zero state, the head on the last hidden
+/// vector: the same bits and counts), but keeping the block's state in lane layout between
+/// steps instead of copying it in and out of a call per step: the `N` symbol steps, then from
+/// that state one step and output per query, the queries split among threads (in order when
+/// merged). A one-hot input's zeros round to themselves and count nothing, so its rounding is
+/// that of the value 1, counted once per lane and step. With `stop_early` each share of the
+/// queries stops at its first error. Order of the instances: query by query, lane by lane.
+fn index_block(
+    cell: &dyn Cell,
+    ar: &Arith,
+    task: &IndexLookup,
+    strings: &[Vec<usize>],
+    stop_early: bool,
+) -> Result<QueryTally, InputError> {
+    let (n, l) = (task.length(), strings.len());
+    let (width, inputs, hidden) = (cell.state_size(), cell.input_size(), cell.hidden_size());
+    let mut tally = QueryTally::default();
+    let mut one_stats = Stats::default();
+    let one = ar.round(1.0, &mut one_stats);
+    let lanes_stats = |stats: &mut Stats| (0..l).for_each(|_| stats.merge(one_stats));
+    let symbols = [task.symbol(0) as usize, task.symbol(1) as usize];
+    let mut state = vec![0.0; width * l];
+    let mut x = vec![0.0; inputs * l];
+    let mut h = vec![0.0; hidden * l];
+    let mut ws = Default::default();
+    for t in 0..n {
+        for (b, s) in strings.iter().enumerate() {
+            let bit = usize::from(s[t] != 0);
+            x[symbols[bit] * l + b] = one;
+            x[symbols[1 - bit] * l + b] = 0.0;
+        }
+        lanes_stats(&mut tally.stats);
+        cell.step_lanes(ar, &mut state, &x, l, &mut h, &mut ws, &mut tally.stats);
+    }
+    drop((x, h, ws));
+    let threads = rayon::current_num_threads().max(1);
+    let share = n.div_ceil(4 * threads).max(1);
+    let shares: Vec<std::ops::Range<usize>> = (0..n)
+        .step_by(share)
+        .map(|q| q..(q + share).min(n))
+        .collect();
+    let state = &state;
+    let parts: Vec<Result<QueryTally, InputError>> = shares
+        .into_par_iter()
+        .map(|range| {
+            let mut part = QueryTally::default();
+            let mut tokens = strings
+                .iter()
+                .map(|s| task.sequence(s, 0))
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut st = vec![0.0; width * l];
+            let mut x = vec![0.0; inputs * l];
+            let mut h = vec![0.0; hidden * l];
+            let mut ws = Default::default();
+            let mut out = Vec::new();
+            let mut lane_out = Vec::new();
+            for q in range {
+                let col = task.position(q) as usize;
+                x[col * l..(col + 1) * l].fill(one);
+                lanes_stats(&mut part.stats);
+                st.copy_from_slice(state);
+                cell.step_lanes(ar, &mut st, &x, l, &mut h, &mut ws, &mut part.stats);
+                x[col * l..(col + 1) * l].fill(0.0);
+                match cell.head() {
+                    Some(head) => {
+                        out.resize(head.out_size() * l, 0.0);
+                        head.apply(ar, &h, l, &mut out, &mut part.stats);
+                    }
+                    None => out.clone_from(&h),
+                }
+                for (b, tok) in tokens.iter_mut().enumerate() {
+                    lane_out.clear();
+                    lane_out.extend(out.iter().skip(b).step_by(l));
+                    tok[n] = task.position(q);
+                    let want = task.label(tok)?;
+                    let got = u32::from(decode(&lane_out));
+                    part.instances += 1;
+                    if !matches!(want, crate::task::Label::Symbol { token, .. } if token == got) {
+                        part.errors += 1;
+                        part.first_error.get_or_insert_with(|| tok.clone());
+                        if stop_early {
+                            return Ok(part);
+                        }
+                    }
+                }
+            }
+            Ok(part)
+        })
+        .collect();
+    for part in parts {
+        tally.merge(part?);
+    }
+    Ok(tally)
 }
 
 /// Runs every query from each state in `states` (state `i` after `strings[i]`) and compares the
@@ -792,9 +960,12 @@ fn index_queries(
 /// steps: all `2^n` strings × `n` queries for `n ≤ 16` (prefix tree, one step per node);
 /// otherwise every query on the strings [`index_plan`] picks within [`MAX_INDEX_WORK`]: the
 /// `2n + 2` strings with at most one 1 or at most one 0 and `samples` seeded random strings,
-/// or, where those do not fit, a seeded sample of both (`sampled`). With `stop_early` it
-/// returns at the first error (for the precision search). Errors when the model does not read
-/// the task's inputs or not even a sample fits the work limit (lower N).
+/// or, where those do not fit, a seeded sample of both (`sampled`), at least one block of 16
+/// (within [`MAX_INDEX_BLOCK_WORK`]). These run in blocks of 16 lanes through the model's own
+/// step and head (`index_block`); the first error reported is the first in block order, then
+/// query, then lane. With `stop_early` it returns at the first error (for the precision
+/// search). Errors when the model does not read the task's inputs or not even one block fits
+/// the block limit (lower N).
 pub fn verify_index(
     model: &Model,
     n: usize,
@@ -803,10 +974,19 @@ pub fn verify_index(
     seed: u64,
     stop_early: bool,
 ) -> Result<IndexCheck, InputError> {
-    verify_index_within(model, n, prec, samples, seed, stop_early, MAX_INDEX_WORK)
+    verify_index_within(
+        model,
+        n,
+        prec,
+        samples,
+        seed,
+        stop_early,
+        (MAX_INDEX_WORK, MAX_INDEX_BLOCK_WORK),
+    )
 }
 
-/// [`verify_index`] with the work limit `max_work` (tests use small ones).
+/// [`verify_index`] with the work limits `(max_work, block_work)` of [`index_plan`] (tests use
+/// small ones).
 fn verify_index_within(
     model: &Model,
     n: usize,
@@ -814,7 +994,7 @@ fn verify_index_within(
     samples: u64,
     seed: u64,
     stop_early: bool,
-    max_work: f64,
+    (max_work, block_work): (f64, f64),
 ) -> Result<IndexCheck, InputError> {
     let task = IndexLookup::new(2, n)?;
     let exhaustive = n <= INDEX_EXHAUSTIVE_MAX;
@@ -828,7 +1008,7 @@ fn verify_index_within(
         }
         None
     } else {
-        Some(index_plan(n, samples, seed, max_work)?)
+        Some(index_plan(n, samples, seed, max_work, block_work)?)
     };
     let symbols = [
         one_hot(task.vocab(), task.symbol(0))?,
@@ -847,6 +1027,7 @@ fn verify_index_within(
         strings: 0,
         family_strings: 0,
         sampled: plan.as_ref().is_some_and(|p| p.sampled),
+        over_limit: plan.as_ref().is_some_and(|p| p.over_limit),
         weights_exact: prepared.model() == model,
         stats: Stats::default(),
     };
@@ -889,15 +1070,34 @@ fn verify_index_within(
             }
             check.family_strings = plan.family.len() as u64;
             check.strings = strings.len() as u64;
+            let cell = cell_of(prepared.model()).ok_or_else(|| {
+                InputError::new("a Transformer has no state to run; the index check needs an RNN")
+            })?;
+            if cell.input_size() != task.vocab().len() {
+                return Err(InputError::new(format!(
+                    "the model reads {} numbers a step; index lookup at N = {n} has {} tokens",
+                    cell.input_size(),
+                    task.vocab().len()
+                )));
+            }
+            let mut tally = QueryTally::default();
             for chunk in strings.chunks(INDEX_CHUNK) {
-                let states = index_prefixes(&prepared, &symbols, chunk, width, &mut stats)?;
-                index_queries(
-                    &prepared, &task, &states, chunk, &mut check, stop_early, &mut stats,
-                )?;
-                if stop_early && check.errors > 0 {
+                let blocks: Vec<&[Vec<usize>]> = chunk.chunks(LANES_PER_BLOCK as usize).collect();
+                let parts: Vec<Result<QueryTally, InputError>> = blocks
+                    .into_par_iter()
+                    .map(|b| index_block(cell, prepared.arith(), &task, b, stop_early))
+                    .collect();
+                for part in parts {
+                    tally.merge(part?);
+                }
+                if stop_early && tally.errors > 0 {
                     break;
                 }
             }
+            check.instances = tally.instances;
+            check.errors = tally.errors;
+            check.first_error = tally.first_error;
+            stats.merge(tally.stats);
         }
     }
     check.stats = stats;
@@ -921,8 +1121,14 @@ fn index_verified_on(c: &IndexCheck, n: usize, opts: &ConstructOptions) -> Strin
     if c.exhaustive {
         format!("all 2^{n} strings × {n} queries, run through the model")
     } else if c.sampled {
+        let limit = if c.over_limit {
+            "the full family exceeds the work limit at this N, and so does this smallest \
+             sample, one block of 16 strings, which runs up to a limit of its own"
+        } else {
+            "the full family exceeds the work limit at this N"
+        };
         format!(
-            "sampled (the full family exceeds the work limit at this N): every query on {} \
+            "sampled ({limit}): every query on {} \
              strings run through the model: {} of the {} with at most one 1 or at most one 0 \
              (a seeded sample) and {} seeded random ones (seed {}); all 2^{n} strings by the \
              proof in proofs/dyck-rnn.md, which needs the weights exact after rounding ({exact}), \
@@ -950,8 +1156,10 @@ fn index_verified_on(c: &IndexCheck, n: usize, opts: &ConstructOptions) -> Strin
 /// width-`N` index RNN ([`index_rnn`]) and checks it ([`verify_index`]) at `P`, or at the
 /// smallest fixed-point format found correct when no precision is given (the search's last,
 /// error-free check at that format is the final one: a check that stops at the first error
-/// and finds none ran everything). Refuses before building when the model would exceed
-/// [`MAX_INDEX_MEMORY`] or not even a sampled check fits [`MAX_INDEX_WORK`].
+/// and finds none ran everything; beyond the exhaustive range a format that changes a weight
+/// is not run, since the check could not be correct there). Refuses before building when the
+/// model and its check would exceed [`MAX_INDEX_MEMORY`] or not even one block of 16 strings
+/// fits [`MAX_INDEX_BLOCK_WORK`].
 pub fn index(opts: &ConstructOptions) -> Result<Construction, InputError> {
     let n = opts.n;
     IndexLookup::new(2, n)?;
@@ -965,11 +1173,23 @@ pub fn index(opts: &ConstructOptions) -> Result<Construction, InputError> {
             )));
         }
     } else {
-        index_plan(n, opts.samples, opts.seed, MAX_INDEX_WORK)?;
+        index_plan(
+            n,
+            opts.samples,
+            opts.seed,
+            MAX_INDEX_WORK,
+            MAX_INDEX_BLOCK_WORK,
+        )?;
     }
     let model = index_rnn(n)?;
     let mut last: Option<(Precision, IndexCheck)> = None;
     let (prec, search) = choose_precision(opts, |p| {
+        // Beyond the exhaustive range `index_correct` needs the weights exact after rounding:
+        // a format that changes one is not correct, whatever the run would find, so it is not
+        // run (at `N = 2^16` that run alone would take minutes).
+        if n > INDEX_EXHAUSTIVE_MAX && !weights_exact(&model, p)? {
+            return Ok(false);
+        }
         let c = verify_index(&model, n, p, opts.samples, opts.seed, true)?;
         let ok = index_correct(&c);
         last = Some((*p, c));
@@ -1004,6 +1224,7 @@ pub fn index(opts: &ConstructOptions) -> Result<Construction, InputError> {
             "strings_run": c.strings,
             "family_strings_run": c.family_strings,
             "sampled": c.sampled,
+            "sample_over_work_limit": c.over_limit,
             "weights_exact": c.weights_exact,
             "saturated": c.stats.saturated,
             "nan": c.stats.nan,
@@ -1062,6 +1283,8 @@ pub fn index_smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Weight;
+    use crate::numeric::Accumulate;
 
     fn p(s: &str) -> Precision {
         Precision::parse(s).unwrap()
@@ -1154,7 +1377,8 @@ mod tests {
                         layer.w_ih.get(r, col)
                     } else {
                         layer.w_hh.get(r, col)
-                    };
+                    }
+                    .unwrap();
                     let deltas: &[f64] = match (r + 1 == h, w > 0.0) {
                         (false, true) => &[1.0, -1.0],
                         (false, false) => &[1.0],
@@ -1168,7 +1392,7 @@ mod tests {
                             } else {
                                 &mut l.w_hh
                             };
-                            m.set(r, col, w + delta);
+                            m.set(r, col, w + delta).unwrap();
                         });
                         if dyck_check(&broken, &p("f64"), 8).unwrap().errors == 0 {
                             missed.push((which, r, col, delta));
@@ -1178,7 +1402,7 @@ mod tests {
             }
         }
         assert!(missed.is_empty(), "changes not caught: {missed:?}");
-        let broken = with_layer(&model, |l| l.w_hh.set(0, 12, 0.0));
+        let broken = with_layer(&model, |l| l.w_hh.set(0, 12, 0.0).unwrap());
         let c = dyck_check(&broken, &prec, 4).unwrap();
         assert!(c.errors > 0 && c.first_error.is_some());
     }
@@ -1201,14 +1425,254 @@ mod tests {
         let n = 6;
         let model = index_rnn(n).unwrap();
         // Unit 3 forgets what unit 2 held.
-        let broken = with_layer(&model, |l| l.w_hh.set(3, 2, 0.0));
+        let broken = with_layer(&model, |l| l.w_hh.set(3, 2, 0.0).unwrap());
         let c = verify_index(&broken, n, &p("fixed:1.0"), 0, 0, false).unwrap();
         assert!(c.errors > 0 && c.first_error.is_some());
         // The same break is caught by the single-1 family at a length beyond the exhaustive one.
         let n = 20;
-        let broken = with_layer(&index_rnn(n).unwrap(), |l| l.w_hh.set(7, 6, 0.0));
+        let broken = with_layer(&index_rnn(n).unwrap(), |l| l.w_hh.set(7, 6, 0.0).unwrap());
         let c = verify_index(&broken, n, &p("fixed:1.0"), 0, 0, false).unwrap();
         assert!(!c.exhaustive && c.errors > 0);
+    }
+
+    /// Every nonzero weight of the index RNN (recurrent, input, bias) matters: setting any one
+    /// of them to 0 is caught by the exhaustive check at `N = 5`, and the `−1` of unit 0 in a
+    /// query column, the query's `+1` and a unit's bias by the family at `N = 20`.
+    #[test]
+    fn index_rnn_every_nonzero_weight_set_to_zero_is_caught() {
+        let n = 5;
+        let model = index_rnn(n).unwrap();
+        let Model::Rnn(rnn) = &model else {
+            unreachable!("an RNN")
+        };
+        let layer = &rnn.layers()[0];
+        let prec = p("fixed:1.0");
+        let mut breaks = 0;
+        for (which, cols) in [("w_ih", n + 2), ("w_hh", n)] {
+            for r in 0..n {
+                for c in 0..cols {
+                    let w = if which == "w_ih" {
+                        &layer.w_ih
+                    } else {
+                        &layer.w_hh
+                    };
+                    if w.get(r, c).unwrap() == 0.0 {
+                        continue;
+                    }
+                    let broken = with_layer(&model, |l| {
+                        let m = if which == "w_ih" {
+                            &mut l.w_ih
+                        } else {
+                            &mut l.w_hh
+                        };
+                        m.set(r, c, 0.0).unwrap();
+                    });
+                    let check = verify_index(&broken, n, &prec, 0, 0, false).unwrap();
+                    assert!(check.errors > 0, "{which}[{r}][{c}] = 0 not caught");
+                    breaks += 1;
+                }
+            }
+        }
+        assert_eq!(breaks, (4 * n - 3) + n);
+        for j in 1..n {
+            let broken = with_layer(&model, |l| l.b_ih.as_mut().unwrap()[j] = 0.0);
+            assert!(verify_index(&broken, n, &prec, 0, 0, false).unwrap().errors > 0);
+        }
+        let n = 20;
+        let model = index_rnn(n).unwrap();
+        let task = IndexLookup::new(2, n).unwrap();
+        let q = 5;
+        let col = task.position(q) as usize;
+        type Edit = Box<dyn Fn(&mut RecurrentLayer)>;
+        let edits: [(&str, Edit); 3] = [
+            (
+                "the −1 of unit 0 for @5",
+                Box::new(move |l| l.w_ih.set(0, col, 0.0).unwrap()),
+            ),
+            (
+                "the +1 of unit N − 5 for @5",
+                Box::new(move |l| l.w_ih.set(n - q, col, 0.0).unwrap()),
+            ),
+            (
+                "the bias of unit 9",
+                Box::new(|l| l.b_ih.as_mut().unwrap()[9] = 0.0),
+            ),
+        ];
+        for (what, edit) in edits {
+            let broken = with_layer(&model, edit);
+            let c = verify_index(&broken, n, &prec, 0, 0, false).unwrap();
+            assert!(!c.exhaustive && c.errors > 0, "{what} not caught");
+        }
+    }
+
+    /// The construction's shape: `W_hh` is the rotation (`N` ones), `W_ih` has `4N − 3`
+    /// nonzeros, all weights are in {−1, 0, 1}, both matrices are held sparse (also when
+    /// prepared), and the model is the same matrix as its dense copy (`Weight` equality).
+    #[test]
+    fn index_rnn_is_sparse_with_entries_in_minus_one_zero_one() {
+        for n in [1, 2, 7, 64] {
+            let model = index_rnn(n).unwrap();
+            let Model::Rnn(rnn) = &model else {
+                unreachable!("an RNN")
+            };
+            let l = &rnn.layers()[0];
+            let (Weight::Sparse(ih), Weight::Sparse(hh)) = (&l.w_ih, &l.w_hh) else {
+                panic!("the index RNN's weights are held sparse")
+            };
+            assert_eq!((ih.nnz(), hh.nnz()), (4 * n - 3, n));
+            for m in [ih, hh] {
+                for r in 0..m.rows() {
+                    assert!(m.row_entries(r).all(|(_, v)| v == 1.0 || v == -1.0));
+                }
+            }
+            let bias = l.b_ih.as_ref().unwrap();
+            assert!(bias[0] == 0.0 && bias[1..].iter().all(|&b| b == -1.0));
+            for j in 0..n {
+                assert_eq!(hh.get(j, (j + n - 1) % n), Some(1.0));
+            }
+            let prepared = model
+                .prepare(&p("fixed:1.0"), &mut Stats::default())
+                .unwrap();
+            let Model::Rnn(prnn) = prepared.model() else {
+                unreachable!("an RNN")
+            };
+            assert!(matches!(prnn.layers()[0].w_ih, Weight::Sparse(_)));
+            assert!(matches!(prnn.layers()[0].w_hh, Weight::Sparse(_)));
+            assert!(prepared.model() == &model);
+        }
+    }
+
+    /// The index RNN with its weights held sparse and the same RNN with dense copies of them
+    /// give the same check (instances, errors, first error, rounding counts) at several
+    /// precisions, exhaustively and on samples, correct or broken.
+    #[test]
+    fn index_rnn_sparse_and_dense_copies_check_the_same() {
+        let densify = |model: &Model| {
+            with_layer(model, |l| {
+                for w in [&mut l.w_ih, &mut l.w_hh] {
+                    let mut d = Matrix::zeros(w.rows(), w.cols());
+                    for r in 0..w.rows() {
+                        for c in 0..w.cols() {
+                            d.set(r, c, w.get(r, c).unwrap());
+                        }
+                    }
+                    *w = d.into();
+                }
+            })
+        };
+        for n in [6, 20, 70] {
+            let model = index_rnn(n).unwrap();
+            let broken = with_layer(&model, |l| l.w_ih.set(0, 2 + n / 2, 0.0).unwrap());
+            for m in [&model, &broken] {
+                let dense = densify(m);
+                assert!(matches!(
+                    &dense,
+                    Model::Rnn(r) if r.layers()[0].w_ih.as_dense().is_some()
+                ));
+                assert!(&dense == m);
+                for spec in ["fixed:1.0", "fixed:0.1", "bf16", "f64"] {
+                    let prec = p(spec);
+                    let sparse = verify_index(m, n, &prec, 5, 2, false).unwrap();
+                    let dense = verify_index(&dense, n, &prec, 5, 2, false).unwrap();
+                    assert_eq!(sparse, dense, "N = {n} {spec}");
+                }
+            }
+        }
+    }
+
+    /// The tally of `index_block` computed the slow way, through `Prepared::run_many` one call
+    /// per step (symbols from the zero state, then one call per query), in the same order.
+    fn tally_by_run_many(
+        prepared: &Prepared,
+        task: &IndexLookup,
+        strings: &[Vec<usize>],
+    ) -> QueryTally {
+        let n = task.length();
+        let vocab = task.vocab();
+        let symbols = [
+            one_hot(vocab, task.symbol(0)).unwrap(),
+            one_hot(vocab, task.symbol(1)).unwrap(),
+        ];
+        let width = prepared.model().state_size().unwrap();
+        let mut tally = QueryTally::default();
+        let mut states = vec![vec![0.0; width]; strings.len()];
+        for t in 0..n {
+            let starts: Vec<&[f64]> = states.iter().map(Vec::as_slice).collect();
+            let ins: Vec<&[Vec<f64>]> = strings
+                .iter()
+                .map(|s| std::slice::from_ref(&symbols[s[t]]))
+                .collect();
+            states = prepared
+                .run_many(&starts, &ins, false, &mut tally.stats)
+                .unwrap()
+                .into_iter()
+                .map(|(s, _)| s)
+                .collect();
+        }
+        for q in 0..n {
+            let x = [one_hot(vocab, task.position(q)).unwrap()];
+            let starts: Vec<&[f64]> = states.iter().map(Vec::as_slice).collect();
+            let ins: Vec<&[Vec<f64>]> = vec![&x[..]; states.len()];
+            let outs = prepared
+                .run_many(&starts, &ins, true, &mut tally.stats)
+                .unwrap();
+            for (s, (_, out)) in strings.iter().zip(outs) {
+                let tokens = task.sequence(s, q).unwrap();
+                let want = task.label(&tokens).unwrap();
+                let got = u32::from(out.as_deref().is_some_and(decode));
+                tally.instances += 1;
+                if !matches!(want, crate::task::Label::Symbol { token, .. } if token == got) {
+                    tally.errors += 1;
+                    tally.first_error.get_or_insert(tokens);
+                }
+            }
+        }
+        tally
+    }
+
+    /// The block driver of the sampled check (state kept in lane layout, queries split among
+    /// threads, the input's rounding counted once per lane) gives exactly what `run_many`
+    /// gives, one call per step: same answers, first error and rounding counts, for full and
+    /// partial blocks, correct and broken models, at formats that saturate the inputs
+    /// (`fixed:0.1`), round the weights (`fixed:0.1`, `e4m3`) or not, with both accumulations.
+    #[test]
+    fn index_block_driver_equals_run_many_step_by_step() {
+        let n = 21;
+        let task = IndexLookup::new(2, n).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let strings: Vec<Vec<usize>> = (0..16)
+            .map(|i| match i {
+                0..4 => index_family_string(n, i),
+                _ => (0..n).map(|_| usize::from(rng.random_bool(0.5))).collect(),
+            })
+            .collect();
+        let model = index_rnn(n).unwrap();
+        let broken = with_layer(&model, |l| l.w_hh.set(4, 3, 0.0).unwrap());
+        let biased = with_layer(&model, |l| l.b_ih.as_mut().unwrap()[2] = 0.5);
+        for m in [&model, &broken, &biased] {
+            for spec in ["fixed:1.0", "fixed:0.1", "fixed:2.3", "e4m3", "f64"] {
+                for acc in [Accumulate::Wide, Accumulate::Format] {
+                    let prec = p(spec).with_accumulate(acc);
+                    let prepared = m.prepare(&prec, &mut Stats::default()).unwrap();
+                    let cell = cell_of(prepared.model()).unwrap();
+                    for block in [&strings[..], &strings[..5], &strings[3..4]] {
+                        let fast =
+                            index_block(cell, prepared.arith(), &task, block, false).unwrap();
+                        let slow = tally_by_run_many(&prepared, &task, block);
+                        assert_eq!(fast, slow, "{spec} {acc:?} {} lanes", block.len());
+                        assert_eq!(fast.instances, (block.len() * n) as u64);
+                    }
+                }
+            }
+        }
+        // The broken models are wrong somewhere, and `stop_early` stops there.
+        let prepared = broken
+            .prepare(&p("fixed:1.0"), &mut Stats::default())
+            .unwrap();
+        let cell = cell_of(prepared.model()).unwrap();
+        let all = index_block(cell, prepared.arith(), &task, &strings, false).unwrap();
+        let early = index_block(cell, prepared.arith(), &task, &strings, true).unwrap();
+        assert!(all.errors > 0 && early.errors >= 1 && early.instances < all.instances);
     }
 
     #[test]
@@ -1224,7 +1688,17 @@ mod tests {
         assert_eq!(r.instances, (2 * 24 + 2 + 20) * 24);
         assert_eq!(r.precision.as_deref(), Some("fixed:1.0"));
         assert_eq!(r.state_bits, Some(48));
-        assert_eq!(r.parameters, 24 * 26 + 24 * 24 + 24);
+        // W_ih, W_hh, b_ih and the head, zeros included.
+        assert_eq!(r.parameters, 24 * 26 + 24 * 24 + 24 + 24);
+        // The search skipped the run at `fixed:0.1` (it rounds the weights, so it cannot be
+        // correct beyond the exhaustive range) and found `fixed:1.0`.
+        assert_eq!(
+            r.details["precision_search"]["tried"],
+            json!([
+                { "precision": "fixed:0.1", "correct": false },
+                { "precision": "fixed:1.0", "correct": true },
+            ])
+        );
         let point = index_smallest(&opts).unwrap();
         assert_eq!(
             (point.width, point.size_bits, point.other_bound_bits),
@@ -1239,20 +1713,20 @@ mod tests {
     fn index_check_samples_the_family_where_it_does_not_fit() {
         let n = 20;
         let per_string = index_string_work(n);
-        let full = index_plan(n, 5, 1, 1e12).unwrap();
+        let full = index_plan(n, 5, 1, 1e12, 1e12).unwrap();
         assert_eq!(full.family, (0..2 * n + 2).collect::<Vec<_>>());
         assert!(!full.sampled && full.random == 5);
         let max = 32.5 * per_string;
-        let plan = index_plan(n, 100, 1, max).unwrap();
+        let plan = index_plan(n, 100, 1, max, max).unwrap();
         assert!(plan.sampled && plan.family.len() == 16 && plan.random == 16);
         assert!(plan.family.windows(2).all(|w| w[0] < w[1]) && plan.family[15] < 2 * n + 2);
-        assert_eq!(plan, index_plan(n, 100, 1, max).unwrap());
-        assert_ne!(plan.family, index_plan(n, 100, 2, max).unwrap().family);
+        assert_eq!(plan, index_plan(n, 100, 1, max, max).unwrap());
+        assert_ne!(plan.family, index_plan(n, 100, 2, max, max).unwrap().family);
         // Few random strings asked for: the family takes the rest of the budget.
-        let plan = index_plan(n, 4, 1, max).unwrap();
+        let plan = index_plan(n, 4, 1, max, max).unwrap();
         assert_eq!((plan.family.len(), plan.random), (28, 4));
         let model = index_rnn(n).unwrap();
-        let c = verify_index_within(&model, n, &p("fixed:1.0"), 100, 1, false, max).unwrap();
+        let c = verify_index_within(&model, n, &p("fixed:1.0"), 100, 1, false, (max, max)).unwrap();
         assert!(c.sampled && !c.exhaustive && index_correct(&c));
         assert_eq!((c.family_strings, c.strings), (16, 32));
         assert_eq!(c.instances, 32 * n as u64);
@@ -1263,13 +1737,69 @@ mod tests {
         assert!(index_verified_on(&c, n, &opts).starts_with("sampled"));
         // The broken register weight is still caught on the sample (the all-1 string and the
         // single-1 strings are not needed for it).
-        let broken = with_layer(&model, |l| l.w_hh.set(7, 6, 0.0));
-        let c = verify_index_within(&broken, n, &p("fixed:1.0"), 100, 1, false, max).unwrap();
+        let broken = with_layer(&model, |l| l.w_hh.set(7, 6, 0.0).unwrap());
+        let c =
+            verify_index_within(&broken, n, &p("fixed:1.0"), 100, 1, false, (max, max)).unwrap();
         assert!(c.errors > 0);
         // A full check is not sampled.
         let c = verify_index(&model, n, &p("fixed:1.0"), 3, 1, false).unwrap();
         assert!(!c.sampled && c.family_strings == 2 * n as u64 + 2);
         assert!(!index_verified_on(&c, n, &opts).contains("sampled"));
+    }
+
+    /// The memory estimate grows as `N` (the weights are held sparse): `N = 2^16` needs well
+    /// under 1 GiB and is accepted, and the index RNN at `2^15` is built at once; only widths
+    /// beyond what 4 GiB holds are refused, with the estimate and the largest width that fits.
+    #[test]
+    fn index_memory_is_linear_and_refuses_only_what_does_not_fit() {
+        assert!(index_memory(1 << 16) < 0.5 * GIB);
+        assert!(check_index_memory(1 << 16).is_ok() && check_index_memory(1 << 20).is_ok());
+        assert_eq!(index_memory(1 << 17), 2.0 * index_memory(1 << 16));
+        let err = check_index_memory(1 << 21).unwrap_err().to_string();
+        assert!(
+            err.contains("8.0 GiB") && err.contains("limit 4 GiB") && err.contains("lower N"),
+            "{err}"
+        );
+        let model = index_rnn(1 << 15).unwrap();
+        assert_eq!(model.state_size(), Some(1 << 15));
+    }
+
+    /// Over the sampled work limit, one block of 16 strings still runs while it fits the block
+    /// limit (8 of the family and 8 random, or 16 of the family without random strings); beyond
+    /// that the width is refused with the estimate and the largest width that fits. At the real
+    /// limits `N = 2^14 … 2^16` run one block and `2^17` is refused.
+    #[test]
+    fn index_plan_runs_one_block_over_the_limit_up_to_the_block_limit() {
+        let n = 40;
+        let per_string = index_string_work(n);
+        let plan = index_plan(n, 100, 3, 5.0 * per_string, 16.0 * per_string).unwrap();
+        assert!(plan.sampled && (plan.family.len(), plan.random) == (8, 8));
+        let plan = index_plan(n, 0, 3, 5.0 * per_string, 16.0 * per_string).unwrap();
+        assert!(plan.sampled && (plan.family.len(), plan.random) == (16, 0));
+        let err = index_plan(n, 100, 3, 5.0 * per_string, 15.0 * per_string)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("{:.1e}", 16.0 * per_string))
+                && err.contains("lower N (N = 20 fits)"),
+            "{err}"
+        );
+        for e in 14..=16 {
+            let plan = index_plan(1 << e, 1000, 0, MAX_INDEX_WORK, MAX_INDEX_BLOCK_WORK).unwrap();
+            assert!(
+                plan.sampled && plan.family.len() as u64 + plan.random == 16,
+                "2^{e}"
+            );
+        }
+        let err = index_plan(1 << 17, 1000, 0, MAX_INDEX_WORK, MAX_INDEX_BLOCK_WORK)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("lower N (N = 65536 fits)"), "{err}");
+        let opts = ConstructOptions {
+            n: 1 << 17,
+            ..ConstructOptions::default()
+        };
+        assert!(index(&opts).is_err());
     }
 
     #[test]
@@ -1279,16 +1809,18 @@ mod tests {
             ..ConstructOptions::default()
         };
         assert!(dyck(&zero).is_err() && index(&zero).is_err());
-        // Refused by the memory estimate before anything is built.
+        // Beyond the task's limit (2^20) the task refuses the width before anything is built.
         let huge = ConstructOptions {
-            n: 1 << 15,
+            n: (1 << 20) + 1,
             ..ConstructOptions::default()
         };
-        let err = index(&huge).unwrap_err().to_string();
-        assert!(err.contains("GiB") && err.contains("lower N"), "{err}");
-        assert!(index_rnn(1 << 15).is_err());
-        // Not even 16 strings fit the work limit.
-        assert!(index_plan(400, 0, 0, 1e6).is_err());
+        assert!(index(&huge).is_err() && index_rnn((1 << 20) + 1).is_err());
+        // Not even 16 strings fit the work limits.
+        let err = index_plan(400, 0, 0, 1e6, 1e6).unwrap_err().to_string();
+        assert!(
+            err.contains("16 strings") && err.contains("lower N"),
+            "{err}"
+        );
         let long = ConstructOptions {
             n: MAX_DYCK_N + 1,
             ..ConstructOptions::default()

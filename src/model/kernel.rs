@@ -24,6 +24,8 @@
 //! chosen at run time; all variants perform the same IEEE operations in the same order (no
 //! fused multiply-add), so the choice never changes a result.
 
+use std::borrow::Cow;
+
 use crate::error::InputError;
 use crate::numeric::{Accumulate, Format, Precision, Rounding, Stats};
 
@@ -362,46 +364,109 @@ impl Arith {
         if !SPARSE_PATHS.load(std::sync::atomic::Ordering::Relaxed) {
             return self.matvec(w, cols, x, lanes, out, stats);
         }
+        debug_assert_eq!(w.len(), out.len() / lanes * cols);
+        let row = |r: usize| Cow::Borrowed(&w[r * cols..(r + 1) * cols]);
         if let Some(csr) = &sparsity.csr
             && all_finite(x)
         {
-            let entries = |r: usize| {
-                let span = csr.starts[r]..csr.starts[r + 1];
-                csr.cols[span.clone()]
-                    .iter()
-                    .zip(&csr.vals[span])
-                    .map(|(&k, &v)| (k as usize, v))
-            };
-            self.matvec_entries(w, cols, entries, x, lanes, out, stats);
+            self.matvec_entries(|r| csr.row(r), &row, x, lanes, out, stats);
         } else if let Some(nz) = sparsity
             .finite
             .then(|| nonzero_columns(x, cols, lanes, cols / SPARSE_INPUT_RATIO))
             .flatten()
         {
             let entries = |r: usize| nz.iter().map(move |&k| (k, w[r * cols + k]));
-            self.matvec_entries(w, cols, entries, x, lanes, out, stats);
+            self.matvec_entries(entries, &row, x, lanes, out, stats);
         } else {
             self.matvec(w, cols, x, lanes, out, stats);
         }
     }
 
-    /// `matvec` over the products `entries(r)` lists for row `r` (column, weight; columns
-    /// ascending), every other product of the dense `w` being an exact zero times a finite
-    /// number (the caller's guarantee; see `matvec_sparse` for why the bits then agree).
-    #[allow(clippy::too_many_arguments)]
-    fn matvec_entries<I: Iterator<Item = (usize, f64)>>(
+    /// `matvec` of the `rows × cols` matrix held only as `csr` (`+0` at every entry it does
+    /// not list; `rows = out.len() / lanes`): the same bits in `out` and counts in `stats` as
+    /// `matvec` on its dense form, which is never built. A finite `x` costs about
+    /// `nnz · L` (the compressed-row path of `matvec_sparse`, whose rare fallbacks read a
+    /// dense copy of one row); an `x` with a NaN or `±∞` (where `+0 · ∞` is NaN) runs `matvec`
+    /// on dense blocks of rows, `O(rows · cols · L)` but never more than a block in memory.
+    /// `csr` must have `rows + 1` starts and columns below `cols`.
+    pub(crate) fn matvec_csr(
         &self,
-        w: &[f64],
+        csr: &Csr,
         cols: usize,
-        entries: impl Fn(usize) -> I,
+        x: &[f64],
+        lanes: usize,
+        out: &mut [f64],
+        stats: &mut Stats,
+    ) {
+        debug_assert_eq!(csr.starts.len(), out.len() / lanes + 1);
+        debug_assert_eq!(x.len(), cols * lanes);
+        #[cfg(test)]
+        if !SPARSE_PATHS.load(std::sync::atomic::Ordering::Relaxed) {
+            return self.matvec_csr_dense(csr, cols, x, lanes, out, stats);
+        }
+        if all_finite_simd(x) {
+            let row = |r: usize| Cow::Owned(csr.dense_row(r, cols));
+            if lanes == LANES && self.prec.accumulate() == Accumulate::Wide {
+                // `matvec_entries`' `Wide` path, with its loops compiled per CPU.
+                csr_wide_lanes(&csr.starts, &csr.cols, &csr.vals, x, out);
+                if any_negative_zero_simd(out) {
+                    fix_negative_zeros(&row, x, lanes, out);
+                }
+                self.round_slice(out, stats);
+            } else {
+                self.matvec_entries(|r| csr.row(r), &row, x, lanes, out, stats);
+            }
+        } else {
+            self.matvec_csr_dense(csr, cols, x, lanes, out, stats);
+        }
+    }
+
+    /// `matvec_csr` through `matvec` on dense blocks of rows. A block has a multiple of 64 rows
+    /// (its `out` then starts on a 64-number boundary, so `round_slice` sees the same chunks as
+    /// on the whole `out`) and about `DENSE_BLOCK_ENTRIES` entries; rows are independent in
+    /// `matvec`, so the bits and counts are those of the whole dense matrix.
+    fn matvec_csr_dense(
+        &self,
+        csr: &Csr,
+        cols: usize,
         x: &[f64],
         lanes: usize,
         out: &mut [f64],
         stats: &mut Stats,
     ) {
         let rows = out.len() / lanes;
-        debug_assert_eq!(w.len(), rows * cols);
-        debug_assert_eq!(x.len(), cols * lanes);
+        let block = (DENSE_BLOCK_ENTRIES / cols.max(1))
+            .max(1)
+            .next_multiple_of(64);
+        let mut w = Vec::new();
+        for r0 in (0..rows).step_by(block) {
+            let r1 = (r0 + block).min(rows);
+            w.clear();
+            w.resize((r1 - r0) * cols, 0.0);
+            for r in r0..r1 {
+                for (k, v) in csr.row(r) {
+                    w[(r - r0) * cols + k] = v;
+                }
+            }
+            self.matvec(&w, cols, x, lanes, &mut out[r0 * lanes..r1 * lanes], stats);
+        }
+    }
+
+    /// `matvec` over the products `entries(r)` lists for row `r` (column, weight; columns
+    /// ascending), every other product of the dense matrix being an exact zero times a finite
+    /// number (the caller's guarantee; see `matvec_sparse` for why the bits then agree; the
+    /// list may also hold zero weights, which that argument allows). `row(r)` is the dense row
+    /// `r`, read only by the rare fallbacks (a `−0` sum, a `Format` lane that meets `−0` or NaN).
+    fn matvec_entries<'w, I: Iterator<Item = (usize, f64)>>(
+        &self,
+        entries: impl Fn(usize) -> I,
+        row: &dyn Fn(usize) -> Cow<'w, [f64]>,
+        x: &[f64],
+        lanes: usize,
+        out: &mut [f64],
+        stats: &mut Stats,
+    ) {
+        let rows = out.len() / lanes;
         match self.prec.accumulate() {
             Accumulate::Wide => {
                 match lanes {
@@ -419,19 +484,7 @@ impl Arith {
                         }
                     }
                 }
-                for r in 0..rows {
-                    if !any_negative_zero(&out[r * lanes..(r + 1) * lanes]) {
-                        continue;
-                    }
-                    for b in 0..lanes {
-                        let o = &mut out[r * lanes + b];
-                        if o.to_bits() == NEG_ZERO_BITS
-                            && has_positive_zero_product(&w[r * cols..(r + 1) * cols], x, lanes, b)
-                        {
-                            *o = 0.0;
-                        }
-                    }
-                }
+                fix_negative_zeros(row, x, lanes, out);
                 self.round_slice(out, stats);
             }
             Accumulate::Format => {
@@ -449,7 +502,7 @@ impl Arith {
                             stats.merge(local);
                             acc
                         } else {
-                            self.dot_format(&w[r * cols..(r + 1) * cols], x, lanes, b, stats)
+                            self.dot_format(&row(r), x, lanes, b, stats)
                         };
                     }
                 }
@@ -753,6 +806,9 @@ pub(crate) fn dense_only<T>(f: impl FnOnce() -> T) -> T {
 /// Bits of `−0.0`.
 const NEG_ZERO_BITS: u64 = 0x8000_0000_0000_0000;
 
+/// Entries of a dense block of rows in `Arith::matvec_csr`'s fallback (rounded up to 64 rows).
+const DENSE_BLOCK_ENTRIES: usize = 1 << 16;
+
 /// Matrices with fewer entries run dense: below this the bookkeeping of the sparse paths costs
 /// about what it saves.
 const SPARSE_MIN_ENTRIES: usize = 4096;
@@ -777,12 +833,34 @@ pub(crate) struct Sparsity {
 }
 
 /// Compressed sparse rows: row `r`'s entries are `cols[starts[r]..starts[r + 1]]` with values
-/// `vals[…]` at the same places.
-#[derive(Clone, Debug)]
-struct Csr {
-    starts: Vec<usize>,
-    cols: Vec<u32>,
-    vals: Vec<f64>,
+/// `vals[…]` at the same places, columns ascending within a row. In a `Sparsity` they are the
+/// entries of the dense matrix beside it that are not `±0`; a matrix held only as a `Csr`
+/// (`Arith::matvec_csr`) has `+0` at every entry not listed, and may list zeros.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Csr {
+    pub(crate) starts: Vec<usize>,
+    pub(crate) cols: Vec<u32>,
+    pub(crate) vals: Vec<f64>,
+}
+
+impl Csr {
+    /// Row `r`'s entries (column, value), columns ascending.
+    pub(crate) fn row(&self, r: usize) -> impl Iterator<Item = (usize, f64)> + '_ {
+        let span = self.starts[r]..self.starts[r + 1];
+        self.cols[span.clone()]
+            .iter()
+            .zip(&self.vals[span])
+            .map(|(&k, &v)| (k as usize, v))
+    }
+
+    /// Row `r` as `cols` dense numbers (`+0` where nothing is listed).
+    fn dense_row(&self, r: usize, cols: usize) -> Vec<f64> {
+        let mut row = vec![0.0; cols];
+        for (k, v) in self.row(r) {
+            row[k] = v;
+        }
+        row
+    }
 }
 
 impl Sparsity {
@@ -860,13 +938,67 @@ fn nonzero_columns(x: &[f64], cols: usize, lanes: usize, max: usize) -> Option<V
     )
 }
 
+/// The sign fix of a `Wide` sum that skipped zero products (see `Arith::matvec_sparse`): a lane
+/// whose sum is `−0` becomes `+0` where some product of the dense row `row(r)` is `+0`.
+#[inline(always)]
+fn fix_negative_zeros<'w>(
+    row: &dyn Fn(usize) -> Cow<'w, [f64]>,
+    x: &[f64],
+    lanes: usize,
+    out: &mut [f64],
+) {
+    for r in 0..out.len() / lanes {
+        if !any_negative_zero(&out[r * lanes..(r + 1) * lanes]) {
+            continue;
+        }
+        let dense = row(r);
+        for b in 0..lanes {
+            let o = &mut out[r * lanes + b];
+            if o.to_bits() == NEG_ZERO_BITS && has_positive_zero_product(&dense, x, lanes, b) {
+                *o = 0.0;
+            }
+        }
+    }
+}
+
+multiversion! {
+    /// `all_finite`, compiled per CPU (for `Arith::matvec_csr`).
+    fn all_finite_simd(xs: &[f64]) -> bool {
+        all_finite(xs)
+    }
+}
+
+multiversion! {
+    /// `any_negative_zero`, compiled per CPU (for `Arith::matvec_csr`).
+    fn any_negative_zero_simd(xs: &[f64]) -> bool {
+        any_negative_zero(xs)
+    }
+}
+
+multiversion! {
+    /// `sparse_wide` for `LANES` lanes over a matrix held as a `Csr` (its parts), compiled per
+    /// CPU: the same IEEE operations in the same order in every variant.
+    fn csr_wide_lanes(starts: &[usize], cols: &[u32], vals: &[f64], x: &[f64], out: &mut [f64]) {
+        let entries = |r: usize| {
+            let span = starts[r]..starts[r + 1];
+            cols[span.clone()]
+                .iter()
+                .zip(&vals[span])
+                .map(|(&k, &v)| (k as usize, v))
+        };
+        sparse_wide::<LANES, _>(starts.len() - 1, &entries, x, out);
+    }
+}
+
 /// Whether every value of `xs` is finite (branch-free in blocks, so that it vectorises).
+#[inline(always)]
 fn all_finite(xs: &[f64]) -> bool {
     xs.chunks(64)
         .all(|c| c.iter().fold(true, |all, v| all & v.is_finite()))
 }
 
 /// Whether some value of `xs` is `−0.0` (branch-free in blocks, so that it vectorises).
+#[inline(always)]
 fn any_negative_zero(xs: &[f64]) -> bool {
     xs.chunks(64).any(|c| {
         c.iter()
@@ -1374,6 +1506,23 @@ mod sparse_tests {
         x
     }
 
+    /// The `Csr` of a `ROWS × COLS` matrix held without it: every entry other than `+0`
+    /// (`−0` included).
+    fn held_sparse(w: &[f64]) -> Csr {
+        let mut csr = Csr::default();
+        csr.starts.push(0);
+        for row in w.chunks_exact(COLS) {
+            for (k, &v) in row.iter().enumerate() {
+                if v.to_bits() != 0 {
+                    csr.cols.push(k as u32);
+                    csr.vals.push(v);
+                }
+            }
+            csr.starts.push(csr.cols.len());
+        }
+        csr
+    }
+
     fn same(a: &[f64], b: &[f64]) -> bool {
         a.len() == b.len()
             && a.iter()
@@ -1407,6 +1556,7 @@ mod sparse_tests {
                             let mut w = weights(&mut rng, density, huge);
                             let mut st = Stats::default();
                             ar.round_slice(&mut w, &mut st);
+                            let csr = held_sparse(&w);
                             let forms = [
                                 Sparsity::build(&w, ROWS, COLS, true),
                                 Sparsity::build(&w, ROWS, COLS, false),
@@ -1438,6 +1588,16 @@ mod sparse_tests {
                                         assert!(same(&got, &want), "{case}: {got:?} != {want:?}");
                                         assert_eq!(got_st, want_st, "{case}");
                                     }
+                                    // Held only as its entries other than `+0`.
+                                    let mut got = vec![1.0; ROWS * lanes];
+                                    let mut got_st = Stats::default();
+                                    ar.matvec_csr(&csr, COLS, &x, lanes, &mut got, &mut got_st);
+                                    let case = format!(
+                                        "{spec} {acc:?} {rounding:?} density {density} trial \
+                                         {trial} lanes {lanes} input {kind} held sparse"
+                                    );
+                                    assert!(same(&got, &want), "{case}: {got:?} != {want:?}");
+                                    assert_eq!(got_st, want_st, "{case}");
                                     paths[0] += usize::from(x.iter().all(|v| v.is_finite()));
                                     paths[1] += usize::from(
                                         nonzero_columns(&x, COLS, lanes, COLS / SPARSE_INPUT_RATIO)

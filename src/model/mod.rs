@@ -55,7 +55,7 @@ use serde::Serialize;
 pub use gru::Gru;
 pub(crate) use kernel::Act;
 pub use kernel::Arith;
-pub use linear::{Linear, Matrix};
+pub use linear::{Linear, Matrix, SparseMatrix, Weight};
 pub use linear_attention::LinearAttention;
 pub use lstm::Lstm;
 pub use rnn::{Nonlinearity, Rnn};
@@ -275,11 +275,11 @@ impl Model {
         w.meta("ccsep.arch", self.arch().name());
         match self {
             Model::Rnn(m) => {
-                m.stack.save(&mut w);
+                m.stack.save(&mut w)?;
                 w.meta("ccsep.nonlinearity", m.nonlinearity.name());
             }
-            Model::Lstm(m) => m.stack.save(&mut w),
-            Model::Gru(m) => m.stack.save(&mut w),
+            Model::Lstm(m) => m.stack.save(&mut w)?,
+            Model::Gru(m) => m.stack.save(&mut w)?,
             Model::Ssm(m) => m.save(&mut w),
             Model::LinearAttention(m) => m.save(&mut w),
             Model::Transformer(m) => m.save(&mut w),

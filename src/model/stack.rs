@@ -10,16 +10,18 @@
 use rand_chacha::ChaCha8Rng;
 
 use super::kernel::Arith;
-use super::linear::{Linear, Matrix, rounded_vec, uniform_vec};
-use super::weights::{TensorWriter, Tensors};
+use super::linear::{Linear, Matrix, Weight, rounded_vec, uniform_vec};
+use super::weights::{MAX_DENSE_SAVE_BYTES, TensorWriter, Tensors};
 use crate::error::InputError;
 use crate::numeric::Stats;
 
-/// One layer's parameters, in PyTorch's layout (gates stacked along the rows).
+/// One layer's parameters, in PyTorch's layout (gates stacked along the rows). The weights
+/// are dense when loaded or drawn at random; a construction may hold them sparse
+/// (`Weight::Sparse`), which runs with the same bits.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RecurrentLayer {
-    pub w_ih: Matrix,
-    pub w_hh: Matrix,
+    pub w_ih: Weight,
+    pub w_hh: Weight,
     pub b_ih: Option<Vec<f64>>,
     pub b_hh: Option<Vec<f64>>,
 }
@@ -120,8 +122,8 @@ impl Stack {
             }
             let in_k = if k == 0 { input } else { hidden };
             layers.push(RecurrentLayer {
-                w_ih: t.matrix(&name("weight_ih"), rows, in_k)?,
-                w_hh: t.matrix(&name("weight_hh"), rows, hidden)?,
+                w_ih: t.matrix(&name("weight_ih"), rows, in_k)?.into(),
+                w_hh: t.matrix(&name("weight_hh"), rows, hidden)?.into(),
                 b_ih: t.get_opt(&name("bias_ih"), &[rows])?,
                 b_hh: t.get_opt(&name("bias_hh"), &[rows])?,
             });
@@ -129,10 +131,33 @@ impl Stack {
         Stack::new(layers, gates)
     }
 
-    pub fn save(&self, w: &mut TensorWriter) {
+    /// Writes every layer in PyTorch's names, each weight as a dense tensor. Fails, before
+    /// writing anything, for a stack holding a sparse weight whose dense weight tensors would
+    /// exceed [`MAX_DENSE_SAVE_BYTES`] together (the file, and the buffers that make it, would
+    /// be far larger than the model in memory).
+    pub fn save(&self, w: &mut TensorWriter) -> Result<(), InputError> {
+        let weights = || self.layers.iter().flat_map(|l| [&l.w_ih, &l.w_hh]);
+        if weights().any(|m| m.as_dense().is_none()) {
+            let bytes: u128 = weights()
+                .map(|m| m.rows() as u128 * m.cols() as u128 * 8)
+                .sum();
+            if bytes > MAX_DENSE_SAVE_BYTES {
+                let shapes: Vec<String> = weights()
+                    .map(|m| format!("{}×{}", m.rows(), m.cols()))
+                    .collect();
+                return Err(InputError::new(format!(
+                    "this model holds its recurrent weights sparse (only their nonzeros), but a \
+                     safetensors file holds them dense: {} matrices, about {:.1} MiB (limit \
+                     {:.0} MiB = 1 GiB); save a smaller model (lower N)",
+                    shapes.join(", "),
+                    bytes as f64 / (1u64 << 20) as f64,
+                    MAX_DENSE_SAVE_BYTES as f64 / (1u64 << 20) as f64
+                )));
+            }
+        }
         for (k, l) in self.layers.iter().enumerate() {
-            w.matrix(format!("weight_ih_l{k}"), &l.w_ih);
-            w.matrix(format!("weight_hh_l{k}"), &l.w_hh);
+            w.weight(format!("weight_ih_l{k}"), &l.w_ih)?;
+            w.weight(format!("weight_hh_l{k}"), &l.w_hh)?;
             if let Some(b) = &l.b_ih {
                 w.vector(format!("bias_ih_l{k}"), b);
             }
@@ -140,6 +165,7 @@ impl Stack {
                 w.vector(format!("bias_hh_l{k}"), b);
             }
         }
+        Ok(())
     }
 
     /// PyTorch's initialisation: every parameter uniform in `±1/√H`.
@@ -160,8 +186,8 @@ impl Stack {
             .map(|k| {
                 let in_k = if k == 0 { input } else { hidden };
                 RecurrentLayer {
-                    w_ih: Matrix::uniform(gates * hidden, in_k, bound, rng),
-                    w_hh: Matrix::uniform(gates * hidden, hidden, bound, rng),
+                    w_ih: Matrix::uniform(gates * hidden, in_k, bound, rng).into(),
+                    w_hh: Matrix::uniform(gates * hidden, hidden, bound, rng).into(),
                     b_ih: Some(uniform_vec(gates * hidden, bound, rng)),
                     b_hh: Some(uniform_vec(gates * hidden, bound, rng)),
                 }
@@ -170,8 +196,9 @@ impl Stack {
         Stack::new(layers, gates)
     }
 
-    /// Every parameter rounded to `ar`'s precision: the prepared stack. Each weight matrix
-    /// keeps its sparsity beside it (`Matrix::rounded`), found here once.
+    /// Every parameter rounded to `ar`'s precision: the prepared stack. Each dense weight
+    /// matrix keeps its sparsity beside it (`Matrix::rounded`), found here once; a sparse one
+    /// stays sparse (`Weight::rounded`).
     pub fn rounded(&self, ar: &Arith, stats: &mut Stats) -> Self {
         let layers = self
             .layers
@@ -189,7 +216,8 @@ impl Stack {
     /// `gi = round(round(W_ih x) + b_ih)` and `gh = round(round(W_hh h) + b_hh)` for layer `k`.
     /// On a prepared stack (`rounded`) the products skip exact zeros (`Matrix::matvec`): a
     /// sparse `W_hh` costs `nnz · L` and a one-hot `x` about `(nonzero columns) · G·H · L`
-    /// instead of the dense `G·H · cols · L`, with the same bits.
+    /// instead of the dense `G·H · cols · L`, with the same bits; a weight held sparse costs
+    /// `nnz · L` (`SparseMatrix::matvec`).
     #[allow(clippy::too_many_arguments)]
     pub fn pre(
         &self,
@@ -286,7 +314,8 @@ mod tests {
                 for c in 0..l.w_hh.cols() {
                     if rng.random_bool(0.9) {
                         l.w_hh
-                            .set(r, c, if rng.random_bool(0.5) { 0.0 } else { -0.0 });
+                            .set(r, c, if rng.random_bool(0.5) { 0.0 } else { -0.0 })
+                            .unwrap();
                     }
                 }
             }
@@ -340,9 +369,10 @@ mod tests {
         }
     }
 
-    /// The index RNN at `N = 64` (beyond the exhaustive range; its `W_hh` is kept compressed
-    /// when prepared) checked with zero skipping and without gives the same `IndexCheck`,
-    /// correct or broken, at two precisions.
+    /// The index RNN at `N = 64` (beyond the exhaustive range; its weights are held sparse, and
+    /// stay so when prepared) checked with zero skipping and without (where the held-sparse
+    /// product runs the dense `matvec` on blocks of rows) gives the same `IndexCheck`, correct
+    /// or broken, at two precisions.
     #[test]
     fn index_rnn_check_is_the_same_through_the_sparse_and_dense_paths() {
         let n = 64;
@@ -352,12 +382,11 @@ mod tests {
         };
         let ar = Arith::new(&Precision::parse("fixed:1.0").unwrap()).unwrap();
         let prepared = rnn.stack.rounded(&ar, &mut Stats::default());
-        assert!(
-            prepared.layers[0].w_hh.is_compressed() && !prepared.layers[0].w_ih.is_compressed()
-        );
+        assert!(prepared.layers[0].w_hh.is_compressed() && prepared.layers[0].w_ih.is_compressed());
+        assert!(prepared.layers[0].w_ih.as_dense().is_none());
         let mut broken = model.clone();
         if let crate::model::Model::Rnn(rnn) = &mut broken {
-            rnn.stack.layers[0].w_hh.set(7, 6, 0.0);
+            rnn.stack.layers[0].w_hh.set(7, 6, 0.0).unwrap();
         }
         for m in [&model, &broken] {
             for spec in ["fixed:1.0", "bf16"] {
@@ -369,5 +398,48 @@ mod tests {
                 assert!(sparse.instances > 0 && !sparse.exhaustive);
             }
         }
+    }
+    /// A model whose recurrent weights are held sparse saves as dense tensors (written from
+    /// the stored entries) and loads back as the same model, dense; one whose dense tensors
+    /// would exceed 1 GiB is refused with an `InputError` (exit code 2), before any file is
+    /// written or any dense matrix built.
+    #[test]
+    fn sparse_models_save_dense_or_are_refused_when_too_large() {
+        use crate::model::{Model, Nonlinearity, Rnn, SparseMatrix, load};
+        let dir = tempfile::tempdir().unwrap();
+        let model = index_rnn(40).unwrap();
+        let path = dir.path().join("index.safetensors");
+        model.save(&path).unwrap();
+        let back = load("rnn", &path, &Default::default()).unwrap();
+        let Model::Rnn(rnn) = &back else {
+            panic!("an RNN")
+        };
+        assert!(rnn.layers()[0].w_ih.as_dense().is_some() && back == model);
+        // 16384² numbers are 2 GiB: refused, whichever matrix is sparse.
+        let n = 1 << 14;
+        let rotation = || SparseMatrix::from_entries(n, n, (0..n).map(|j| (j, j, 1.0))).unwrap();
+        let layer = RecurrentLayer {
+            w_ih: SparseMatrix::from_entries(n, 3, [(0, 0, 1.0)])
+                .unwrap()
+                .into(),
+            w_hh: rotation().into(),
+            b_ih: None,
+            b_hh: None,
+        };
+        let huge = Model::Rnn(Rnn::new(vec![layer], Nonlinearity::Relu, None).unwrap());
+        let path = dir.path().join("huge.safetensors");
+        let err = huge.save(&path).unwrap_err();
+        let input = err.downcast_ref::<InputError>().expect("an InputError");
+        assert!(
+            input.message.contains("about 2048.4 MiB")
+                && input.message.contains("limit 1024 MiB = 1 GiB")
+                && input.message.contains(&format!("{n}×{n}")),
+            "{input}"
+        );
+        assert!(!path.exists());
+        // One tensor alone over the limit is refused by the writer too.
+        let mut w = TensorWriter::new();
+        assert!(w.weight("w", &rotation().into()).is_err());
+        assert!(w.weight("w", &Weight::from(Matrix::zeros(2, 2))).is_ok());
     }
 }

@@ -12,8 +12,15 @@ use std::path::{Path, PathBuf};
 
 use safetensors::{Dtype, SafeTensors};
 
-use super::linear::{Linear, Matrix};
+use super::linear::{Linear, Matrix, Weight};
 use crate::error::InputError;
+
+/// Most bytes of dense tensors a model whose recurrent weights are held sparse may write
+/// (`TensorWriter::weight`, `Stack::save`): 1 GiB. A file holds every matrix dense, so a sparse
+/// model of width `N` writes about `16·N²` bytes (`N = 4096` fits; `N = 8192` does not).
+pub const MAX_DENSE_SAVE_BYTES: u128 = 1 << 30;
+
+const MIB: f64 = (1u64 << 20) as f64;
 
 /// A tensor: shape and values (row-major).
 #[derive(Clone, Debug, PartialEq)]
@@ -223,6 +230,39 @@ impl TensorWriter {
 
     pub fn matrix(&mut self, name: impl Into<String>, m: &Matrix) {
         self.tensor(name, vec![m.rows(), m.cols()], m.data());
+    }
+
+    /// A recurrent weight as a dense `[rows, cols]` tensor; a sparse one is written dense
+    /// (zero bytes, then its stored entries) without building the dense `f64` matrix, and is
+    /// refused when that tensor alone would exceed [`MAX_DENSE_SAVE_BYTES`] (`Stack::save`
+    /// bounds all of a model's together).
+    pub fn weight(&mut self, name: impl Into<String>, w: &Weight) -> Result<(), InputError> {
+        match w {
+            Weight::Dense(m) => self.matrix(name, m),
+            Weight::Sparse(m) => {
+                let name = name.into();
+                if m.dense_bytes() > MAX_DENSE_SAVE_BYTES {
+                    return Err(InputError::new(format!(
+                        "tensor '{name}' is held sparse but is written dense: {}×{} numbers, \
+                         about {:.1} MiB (limit {:.0} MiB = 1 GiB); save a smaller model",
+                        m.rows(),
+                        m.cols(),
+                        m.dense_bytes() as f64 / MIB,
+                        MAX_DENSE_SAVE_BYTES as f64 / MIB
+                    )));
+                }
+                let cols = m.cols();
+                let mut bytes = vec![0u8; m.rows() * cols * 8];
+                for r in 0..m.rows() {
+                    for (c, v) in m.row_entries(r) {
+                        let at = (r * cols + c) * 8;
+                        bytes[at..at + 8].copy_from_slice(&v.to_le_bytes());
+                    }
+                }
+                self.tensors.push((name, vec![m.rows(), cols], bytes));
+            }
+        }
+        Ok(())
     }
 
     pub fn vector(&mut self, name: impl Into<String>, v: &[f64]) {
