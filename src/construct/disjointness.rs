@@ -397,7 +397,15 @@ fn verify(
         let ex = task.generate(&mut example_rng(opts.seed, i));
         case(&task, ex.tokens)
     });
-    tally(model, prec, fixed_cases.chain(random), stop)
+    let total = p.pairs.len() + p.samples;
+    tally(
+        model,
+        prec,
+        fixed_cases.chain(random),
+        stop,
+        total,
+        &opts.progress,
+    )
 }
 
 fn build_and_verify(

@@ -27,6 +27,8 @@
 //! The helpers shared with `disjointness` and `nearest` (the score gap that makes a softmax hard
 //! at a precision, sign codes, the verification tally, parameter counts) live here too.
 
+use std::time::{Duration, Instant};
+
 use serde_json::json;
 
 use super::subspace::Residual;
@@ -336,12 +338,18 @@ pub(crate) fn one_hot_flat(tokens: &[Token], size: usize) -> Result<Vec<f64>, In
 /// answers, reading each output with [`decode`]; with `stop`, no batch after the first wrong
 /// answer is run, and the batches start at one block of 16 and double (a model that fails,
 /// often on its first instances, then costs little even where each instance is dear).
+/// Every [`PROGRESS_EVERY`] a long tally says how far it is (`total`: the instances it will
+/// run unless it stops).
 pub(crate) fn tally<'a>(
     model: &Model,
     prec: &Precision,
     cases: impl Iterator<Item = Result<Case<'a>, InputError>>,
     stop: bool,
+    total: u64,
+    progress: &Progress,
 ) -> Result<Tally, InputError> {
+    let start = Instant::now();
+    let mut said = Duration::ZERO;
     let mut stats = Stats::default();
     let prepared = model.prepare(prec, &mut stats)?;
     let mut out = Tally::default();
@@ -381,6 +389,17 @@ pub(crate) fn tally<'a>(
         chunk.push(case);
         if chunk.len() == limit || numbers >= CHUNK_NUMBERS {
             flush(&mut chunk, &mut out)?;
+            if start.elapsed() >= said + PROGRESS_EVERY {
+                said = start.elapsed();
+                progress.say(|| {
+                    format!(
+                        "  {} of {total} instances checked, {} wrong ({:.0} s)",
+                        out.instances,
+                        out.errors,
+                        said.as_secs_f64()
+                    )
+                });
+            }
             numbers = 0;
             limit = (2 * limit).min(CHUNK);
             if stop && out.errors > 0 {
@@ -819,7 +838,15 @@ fn verify(
         let ex = task.generate(&mut example_rng(opts.seed, i));
         case(&task, ex.tokens)
     });
-    tally(model, prec, fixed_cases.chain(random), stop)
+    let total = p.pairs.len() + p.samples;
+    tally(
+        model,
+        prec,
+        fixed_cases.chain(random),
+        stop,
+        total,
+        &opts.progress,
+    )
 }
 
 /// `ccsep construct equality --n N`: builds the Thm 6 Transformer for `n` bits per party with
@@ -1013,6 +1040,9 @@ fn saturated(c: &Construction) -> u64 {
 /// curves to `n = 4096` the hint was 0 (16 searches), 1 (9) or 2 (1) bits above the integer
 /// bits found, and the curves came out the same with and without this skip.
 const HINT_SLACK: u32 = 2;
+
+/// How often a long verification reports its count of instances checked.
+const PROGRESS_EVERY: Duration = Duration::from_secs(30);
 
 /// Largest integer or extra fraction bits [`search_sizes`] tries.
 const BITS_MAX: u32 = 24;

@@ -532,7 +532,15 @@ fn verify(
         let ex = task.generate(&mut example_rng(opts.seed, i));
         case(task, ex.tokens, ex.points)
     });
-    let t = tally(model, prec, adv.chain(random), depth.stops())?;
+    let total = family.len() as u64 + samples;
+    let t = tally(
+        model,
+        prec,
+        adv.chain(random),
+        depth.stops(),
+        total,
+        &opts.progress,
+    )?;
     let words = format!(
         "{}adversarial: {} as the nearest at similarity {:?}, for each of the {} address bits every point with the other value of that bit at exactly γ = {} below it (the rest at −1), and every other point at the margin; its label 0 or 1 and all others' the opposite ({} instances){}",
         if sampled {
