@@ -339,7 +339,10 @@ pub(crate) fn one_hot_flat(tokens: &[Token], size: usize) -> Result<Vec<f64>, In
 /// answer is run, and the batches start at one block of 16 and double (a model that fails,
 /// often on its first instances, then costs little even where each instance is dear).
 /// Every [`PROGRESS_EVERY`] a long tally says how far it is (`total`: the instances it will
-/// run unless it stops).
+/// run unless it stops). With `stop` (a search's check) it runs nothing when the first
+/// instance's length needs a position-only attention layer computed the plain way
+/// (`Prepared::dense_attention`): the tally then has no instance, so the report is not
+/// correct, and `first_error` says why.
 pub(crate) fn tally<'a>(
     model: &Model,
     prec: &Precision,
@@ -383,8 +386,19 @@ pub(crate) fn tally<'a>(
         chunk.clear();
         Ok(())
     };
+    let mut first = true;
     for case in cases {
         let case = case?;
+        if std::mem::take(&mut first) && stop {
+            let len = case.inputs.len() / model.input_size().max(1);
+            if prepared.dense_attention(len) {
+                out.first_error = Some(format!(
+                    "not run: at {} a position-only attention layer keeps too many nonzero weights at length {len} (its softmax is far from hard), so each instance would cost O(T²·d); a search counts the precision as failed",
+                    prec.name()
+                ));
+                return Ok(out);
+            }
+        }
         numbers += case.inputs.len();
         chunk.push(case);
         if chunk.len() == limit || numbers >= CHUNK_NUMBERS {
@@ -1016,6 +1030,7 @@ pub(crate) fn trial_outcome(r: &Result<Option<Construction>, InputError>) -> Str
             c.report.instances,
             saturated(c)
         ),
+        Ok(Some(c)) if c.report.instances == 0 => c.report.first_error.clone().unwrap_or_default(),
         Ok(Some(c)) => format!(
             "wrong ({} errors in {} instances, {} saturated roundings)",
             c.report.errors,
