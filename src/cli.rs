@@ -12,7 +12,7 @@ use crate::certificate::CertificateFile;
 use crate::certificate::check;
 use crate::certificate::dot::protocol_dot;
 use crate::certificate::{Claim, ProtocolCert};
-use crate::construct::{self, ConstructOptions};
+use crate::construct::{self, ConstructOptions, Progress};
 use crate::error::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, InputError};
 use crate::matrix::CommMatrix;
 use crate::measures::Limits;
@@ -189,6 +189,15 @@ pub struct ConstructArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// The most work a verification may cost before it is refused, in the construction's
+    /// operations (default 1e12, about 11 minutes on two cores; equality, disjointness,
+    /// nearest). Raise it to verify larger N on a larger machine.
+    #[arg(long, value_name = "OPS")]
+    pub max_work: Option<f64>,
+    /// Print each step of a long build or size search (each trial: what, outcome, seconds) to
+    /// stderr.
+    #[arg(long, short)]
+    pub verbose: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -473,11 +482,22 @@ fn run_verify(args: &VerifyArgs) -> anyhow::Result<i32> {
     Ok(if bad_input { EXIT_BAD_INPUT } else { code })
 }
 
-fn construct_options(args: &ConstructArgs, n: usize) -> Result<ConstructOptions, InputError> {
+fn construct_options(
+    args: &ConstructArgs,
+    n: usize,
+    pb: &ProgressBar,
+) -> Result<ConstructOptions, InputError> {
     if !(args.gamma > 0.0 && args.gamma < 1.0) {
         return Err(InputError::new(format!(
             "--gamma {}: the margin must be strictly between 0 and 1",
             args.gamma
+        )));
+    }
+    if let Some(w) = args.max_work
+        && !(w.is_finite() && w > 0.0)
+    {
+        return Err(InputError::new(format!(
+            "--max-work {w}: the work limit must be a positive number of operations (e.g. 2e12)"
         )));
     }
     Ok(ConstructOptions {
@@ -490,6 +510,21 @@ fn construct_options(args: &ConstructArgs, n: usize) -> Result<ConstructOptions,
         gamma: args.gamma,
         seed: args.seed,
         samples: args.samples,
+        max_work: args.max_work,
+        progress: construct_progress(pb, args.verbose),
+    })
+}
+
+/// Progress lines of a construction: the spinner's message, and with `--verbose` a line on
+/// stderr each (time since the start first).
+fn construct_progress(pb: &ProgressBar, verbose: bool) -> Progress {
+    let pb = pb.clone();
+    let start = std::time::Instant::now();
+    Progress::to(move |line| {
+        if verbose {
+            pb.suspend(|| eprintln!("[{:>7.1} s] {line}", start.elapsed().as_secs_f64()));
+        }
+        pb.set_message(line.to_string());
     })
 }
 
@@ -504,8 +539,8 @@ fn run_construct(args: &ConstructArgs) -> anyhow::Result<i32> {
         ))
         .into());
     };
-    let opts = construct_options(args, n)?;
     let pb = spinner();
+    let opts = construct_options(args, n, &pb)?;
     pb.set_message(format!("building and verifying {} at n = {n}", args.name));
     let built = construct::construct(&args.name, &opts);
     pb.finish_and_clear();
@@ -566,7 +601,7 @@ fn run_curve(args: &ConstructArgs, curve: &str) -> anyhow::Result<i32> {
             continue;
         }
         pb.set_message(format!("{} at n = 2^{e} = {n}", args.name));
-        let mut line = match construct::smallest(&args.name, &construct_options(args, n)?) {
+        let mut line = match construct::smallest(&args.name, &construct_options(args, n, &pb)?) {
             Ok(point) => serde_json::to_value(&point).expect("size points serialise"),
             Err(err) => {
                 failed = true;

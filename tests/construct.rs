@@ -138,6 +138,55 @@ fn two_party_curve_points_count_both_strings_in_the_length() {
 }
 
 #[test]
+fn verbose_prints_each_trial_of_a_size_search() {
+    let out = ccsep()
+        .args(["construct", "disjointness", "--curve", "4..4", "--verbose"])
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    let line: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.get_output().stdout).trim()).unwrap();
+    // Each trial is announced, then its outcome with the time it took; the point found is the
+    // last full verification that came out correct.
+    assert!(
+        err.contains("(screen)") && err.contains("(full verification)"),
+        "{err}"
+    );
+    let found = format!(
+        "width {} at {} (full verification): correct on",
+        line["width"].as_u64().unwrap(),
+        line["precision"].as_str().unwrap()
+    );
+    assert!(err.contains(&found), "{found} not in {err}");
+    assert!(err.lines().any(|l| l.contains(" s)")), "{err}");
+    // Without --verbose nothing of it reaches stderr.
+    let quiet = ccsep()
+        .args(["construct", "disjointness", "--curve", "4..4"])
+        .assert()
+        .success();
+    assert!(!String::from_utf8_lossy(&quiet.get_output().stderr).contains("screen"));
+}
+
+#[test]
+fn a_verification_over_the_work_limit_is_refused_with_the_way_to_raise_it() {
+    ccsep()
+        .args(["construct", "equality", "--n", "64", "--max-work", "1e5"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--max-work"))
+        .stderr(predicate::str::contains("limit 1e5"));
+    ccsep()
+        .args(["construct", "equality", "--n", "64", "--max-work", "1e9"])
+        .assert()
+        .success();
+    ccsep()
+        .args(["construct", "equality", "--n", "64", "--max-work=-3"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("positive"));
+}
+
+#[test]
 fn bad_input_exits_2() {
     ccsep()
         .args(["construct", "nonsense", "--n", "4"])

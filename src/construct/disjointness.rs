@@ -397,7 +397,15 @@ fn verify(
         let ex = task.generate(&mut example_rng(opts.seed, i));
         case(&task, ex.tokens)
     });
-    tally(model, prec, fixed_cases.chain(random), stop)
+    let total = p.pairs.len() + p.samples;
+    tally(
+        model,
+        prec,
+        fixed_cases.chain(random),
+        stop,
+        total,
+        &opts.progress,
+    )
 }
 
 fn build_and_verify(
@@ -414,6 +422,7 @@ fn build_and_verify(
         p.pairs.len() + p.samples,
         design.work(),
         design.setup_work(),
+        opts,
     )?;
     let model = design.model()?;
     let t = verify(&model, prec, n, opts, &p, depth.stops())?;
@@ -482,6 +491,7 @@ pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
         probe.work() * Pairs::structured(n, Depth::Screen).len() as f64 + probe.setup_work(),
         probe.work() * (plan(n, opts, Depth::Search).pairs.len() + opts.samples) as f64
             + probe.setup_work(),
+        opts,
     )?;
     let width = |c: &CodeCandidate| 2 * c.codes.cols() + 6;
     let hint = |c: &CodeCandidate, f: u32| integer_bits_hint(f, c.codes.cols(), c.worst);
@@ -505,6 +515,7 @@ pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
         HEADS,
         hint,
         trial,
+        &opts.progress,
     )?;
     Ok(SizePoint::of(
         &c.report,

@@ -27,11 +27,13 @@
 //! The helpers shared with `disjointness` and `nearest` (the score gap that makes a softmax hard
 //! at a precision, sign codes, the verification tally, parameter counts) live here too.
 
+use std::time::{Duration, Instant};
+
 use serde_json::json;
 
 use super::subspace::Residual;
 use super::vectors::{codes, worst_inner};
-use super::{ConstructOptions, ConstructReport, Construction, SizePoint};
+use super::{ConstructOptions, ConstructReport, Construction, Progress, SizePoint};
 use crate::error::InputError;
 use crate::model::{Block, Linear, Matrix, Model, PosCode, Transformer};
 use crate::numeric::{Format, Precision, Rounding, Stats};
@@ -281,12 +283,18 @@ pub(crate) const SCREEN_INDICES: usize = 256;
 /// The indices `0 … n−1` a verification at `depth` runs its per-index cases at: all, or for a
 /// screen at most [`SCREEN_INDICES`] of them, evenly spread with both ends.
 pub(crate) fn indices(n: usize, depth: Depth) -> Vec<usize> {
-    if depth.full() || n <= SCREEN_INDICES {
+    if depth.full() {
         return (0..n).collect();
     }
-    let mut v: Vec<usize> = (0..SCREEN_INDICES)
-        .map(|i| i * (n - 1) / (SCREEN_INDICES - 1))
-        .collect();
+    spread(n, SCREEN_INDICES)
+}
+
+/// `k ≥ 2` of the indices `0 … n−1`, evenly spread with both ends (all of them when `n ≤ k`).
+pub(crate) fn spread(n: usize, k: usize) -> Vec<usize> {
+    if n <= k {
+        return (0..n).collect();
+    }
+    let mut v: Vec<usize> = (0..k).map(|i| i * (n - 1) / (k - 1)).collect();
     v.dedup();
     v
 }
@@ -330,12 +338,21 @@ pub(crate) fn one_hot_flat(tokens: &[Token], size: usize) -> Result<Vec<f64>, In
 /// answers, reading each output with [`decode`]; with `stop`, no batch after the first wrong
 /// answer is run, and the batches start at one block of 16 and double (a model that fails,
 /// often on its first instances, then costs little even where each instance is dear).
+/// Every [`PROGRESS_EVERY`] a long tally says how far it is (`total`: the instances it will
+/// run unless it stops). With `stop` (a search's check) it runs nothing when the first
+/// instance's length needs a position-only attention layer computed the plain way
+/// (`Prepared::dense_attention`): the tally then has no instance, so the report is not
+/// correct, and `first_error` says why.
 pub(crate) fn tally<'a>(
     model: &Model,
     prec: &Precision,
     cases: impl Iterator<Item = Result<Case<'a>, InputError>>,
     stop: bool,
+    total: u64,
+    progress: &Progress,
 ) -> Result<Tally, InputError> {
+    let start = Instant::now();
+    let mut said = Duration::ZERO;
     let mut stats = Stats::default();
     let prepared = model.prepare(prec, &mut stats)?;
     let mut out = Tally::default();
@@ -369,12 +386,34 @@ pub(crate) fn tally<'a>(
         chunk.clear();
         Ok(())
     };
+    let mut first = true;
     for case in cases {
         let case = case?;
+        if std::mem::take(&mut first) && stop {
+            let len = case.inputs.len() / model.input_size().max(1);
+            if prepared.dense_attention(len) {
+                out.first_error = Some(format!(
+                    "not run: at {} a position-only attention layer keeps too many nonzero weights at length {len} (its softmax is far from hard), so each instance would cost O(T²·d); a search counts the precision as failed",
+                    prec.name()
+                ));
+                return Ok(out);
+            }
+        }
         numbers += case.inputs.len();
         chunk.push(case);
         if chunk.len() == limit || numbers >= CHUNK_NUMBERS {
             flush(&mut chunk, &mut out)?;
+            if start.elapsed() >= said + PROGRESS_EVERY {
+                said = start.elapsed();
+                progress.say(|| {
+                    format!(
+                        "  {} of {total} instances checked, {} wrong ({:.0} s)",
+                        out.instances,
+                        out.errors,
+                        said.as_secs_f64()
+                    )
+                });
+            }
             numbers = 0;
             limit = (2 * limit).min(CHUNK);
             if stop && out.errors > 0 {
@@ -577,23 +616,43 @@ pub(crate) fn finish(
     }
 }
 
+/// The work limit of `opts`: `--max-work`, or [`MAX_WORK`].
+pub(crate) fn work_limit(opts: &ConstructOptions) -> f64 {
+    opts.max_work.unwrap_or(MAX_WORK)
+}
+
 /// Refuses verifying construction `name` at `n` on `instances` instances of `per_instance`
 /// operations each, after `setup` operations once (the fast pass's attention weights), when
-/// that exceeds [`MAX_WORK`].
+/// that exceeds the work limit of `opts` ([`work_limit`]).
 pub(crate) fn refuse_work(
     name: &str,
     n: usize,
     instances: u64,
     per_instance: f64,
     setup: f64,
+    opts: &ConstructOptions,
 ) -> Result<(), InputError> {
     let work = setup + per_instance * instances as f64;
-    if work > MAX_WORK {
+    let limit = work_limit(opts);
+    if work > limit {
         return Err(InputError::new(format!(
-            "verifying the {name} construction at n = {n} on {instances} instances costs about {work:.1e} operations (limit {MAX_WORK:.0e}); lower --n or --samples"
+            "verifying the {name} construction at n = {n} on {instances} instances costs about {work:.1e} operations (limit {limit:.0e}, about {} on two cores); lower --n or --samples, or raise --max-work",
+            minutes(limit)
         )));
     }
     Ok(())
+}
+
+/// What `work` operations of the two-layer verifications take on two cores, in words (about
+/// 130 ns of one core per position at 100 operations a position, measured on the 2-core dev
+/// machine).
+fn minutes(work: f64) -> String {
+    let secs = work / OPS_PER_POSITION * 130e-9 / 2.0;
+    if secs < 90.0 {
+        format!("{secs:.0} s")
+    } else {
+        format!("{:.0} min", secs / 60.0)
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -793,7 +852,15 @@ fn verify(
         let ex = task.generate(&mut example_rng(opts.seed, i));
         case(&task, ex.tokens)
     });
-    tally(model, prec, fixed_cases.chain(random), stop)
+    let total = p.pairs.len() + p.samples;
+    tally(
+        model,
+        prec,
+        fixed_cases.chain(random),
+        stop,
+        total,
+        &opts.progress,
+    )
 }
 
 /// `ccsep construct equality --n N`: builds the Thm 6 Transformer for `n` bits per party with
@@ -824,6 +891,7 @@ fn build_and_verify(
         p.pairs.len() + p.samples,
         design.work(),
         design.setup_work(),
+        opts,
     )?;
     let model = design.model()?;
     let t = verify(&model, prec, n, opts, &p, depth.stops())?;
@@ -880,6 +948,7 @@ pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
         probe.work() * plan(n, opts, Depth::Screen).pairs.len() as f64 + probe.setup_work(),
         probe.work() * (plan(n, opts, Depth::Search).pairs.len() + opts.samples) as f64
             + probe.setup_work(),
+        opts,
     )?;
     let candidates = code_candidates(rows, opts.seed);
     let width = |c: &CodeCandidate| c.codes.cols() + 2 * ALPHABET + 3;
@@ -894,7 +963,17 @@ pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
         };
         build_and_verify(&design, prec, &opts, Depth::of_trial(full)).map(Some)
     };
-    let (size, c) = search_sizes("equality", n, candidates, f_min, width, 1, hint, trial)?;
+    let (size, c) = search_sizes(
+        "equality",
+        n,
+        candidates,
+        f_min,
+        width,
+        1,
+        hint,
+        trial,
+        &opts.progress,
+    )?;
     Ok(SizePoint::of(
         &c.report,
         size,
@@ -943,28 +1022,69 @@ pub(crate) fn code_candidates(
         })
 }
 
+/// A size-search trial's outcome in words, for progress lines.
+pub(crate) fn trial_outcome(r: &Result<Option<Construction>, InputError>) -> String {
+    match r {
+        Ok(Some(c)) if c.report.correct => format!(
+            "correct on {} instances, {} saturated roundings",
+            c.report.instances,
+            saturated(c)
+        ),
+        Ok(Some(c)) if c.report.instances == 0 => c.report.first_error.clone().unwrap_or_default(),
+        Ok(Some(c)) => format!(
+            "wrong ({} errors in {} instances, {} saturated roundings)",
+            c.report.errors,
+            c.report.instances,
+            saturated(c)
+        ),
+        Ok(None) => "the design refuses this precision".into(),
+        Err(e) => format!("error: {e}"),
+    }
+}
+
+/// The roundings of a construction's verification that saturated (its report's
+/// `saturated_roundings`; 0 when it does not say).
+fn saturated(c: &Construction) -> u64 {
+    c.report.details["saturated_roundings"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+/// How far below its integer-bits hint [`search_sizes`] still tries a code that can only beat
+/// the best size with fewer integer bits than the hint says. On the equality and disjointness
+/// curves to `n = 4096` the hint was 0 (16 searches), 1 (9) or 2 (1) bits above the integer
+/// bits found, and the curves came out the same with and without this skip.
+const HINT_SLACK: u32 = 2;
+
+/// How often a long verification reports its count of instances checked.
+const PROGRESS_EVERY: Duration = Duration::from_secs(30);
+
 /// Largest integer or extra fraction bits [`search_sizes`] tries.
 const BITS_MAX: u32 = 24;
 
 /// Refuses a size search whose trials (`trials` of `trial` operations each) and final
-/// verification (`full`) would not finish in a few minutes, or whose final verification alone
-/// [`refuse_work`] would refuse (before any trial runs).
+/// verification (`full`) would not finish in a few minutes (ten times the work limit of
+/// `opts`), or whose final verification alone [`refuse_work`] would refuse (before any trial
+/// runs).
 pub(crate) fn refuse_search(
     name: &str,
     trials: f64,
     trial: f64,
     full: f64,
+    opts: &ConstructOptions,
 ) -> Result<(), InputError> {
-    if full > MAX_WORK {
+    let limit = work_limit(opts);
+    if full > limit {
         return Err(InputError::new(format!(
-            "the {name} size search's final verification costs about {full:.1e} operations (limit {MAX_WORK:.0e}); lower --n or --samples"
+            "the {name} size search's final verification costs about {full:.1e} operations (limit {limit:.0e}, about {} on two cores); lower --n or --samples, or raise --max-work",
+            minutes(limit)
         )));
     }
     let work = trials * trial + full;
-    if work > 10.0 * MAX_WORK {
+    if work > 10.0 * limit {
         return Err(InputError::new(format!(
-            "the {name} size search costs about {work:.1e} operations (limit {:.0e}); lower --n or --samples",
-            10.0 * MAX_WORK
+            "the {name} size search costs about {work:.1e} operations (limit {:.0e}: ten times --max-work); lower --n or --samples, or raise --max-work",
+            10.0 * limit
         )));
     }
     Ok(())
@@ -990,6 +1110,12 @@ pub(crate) fn integer_bits_hint(frac_bits: u32, k: usize, gamma: f64) -> u32 {
 /// to beat the best size.
 /// The bisection assumes more integer bits never hurt at a fixed `F` (the weights do not
 /// change, only the range grows); the full verification does not rely on it.
+/// Once a size is found, a candidate whose `hint(c, F)` exceeds the most integer bits that could
+/// still beat it by more than [`HINT_SLACK`] is dropped without a trial: the hint grows with `F`
+/// (a finer grid needs a larger temperature to keep the softmax hard, so larger scores) and that
+/// cap shrinks. This is a heuristic that saves the wider codes' hopeless trials (each costs
+/// `O(T²)` at length `T` for the position-only attention); it may miss a smaller size, never
+/// admits a wrong one.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn search_sizes<C>(
     name: &str,
@@ -1000,9 +1126,23 @@ pub(crate) fn search_sizes<C>(
     heads: usize,
     hint: impl Fn(&C, u32) -> u32,
     trial: impl Fn(&C, &Precision, bool) -> Result<Option<Construction>, InputError>,
+    progress: &Progress,
 ) -> Result<(u64, Construction), InputError> {
     let passes = |c: &C, i: u32, f: u32, full: bool| -> Result<Option<Construction>, InputError> {
-        Ok(trial(c, &fixed(i, f)?, full)?.filter(|c| c.report.correct))
+        let prec = fixed(i, f)?;
+        let out = progress.timed(
+            || {
+                format!(
+                    "{name} n = {n}: width {} at {} ({})",
+                    width(c),
+                    prec.name(),
+                    if full { "full verification" } else { "screen" }
+                )
+            },
+            || trial(c, &prec, full),
+            trial_outcome,
+        )?;
+        Ok(out.filter(|c| c.report.correct))
     };
     let correct = |c: &C, i: u32, f: u32| Ok::<bool, InputError>(passes(c, i, f, false)?.is_some());
     let mut best: Option<(u64, Construction)> = None;
@@ -1027,7 +1167,18 @@ pub(crate) fn search_sizes<C>(
             if cap < 1 {
                 break;
             }
-            let start = hint(&cand, f).clamp(1, cap);
+            let needs = hint(&cand, f);
+            if best.is_some() && needs > cap + HINT_SLACK {
+                // The hint only grows with F and the cap only shrinks: no F left for this code.
+                progress.say(|| {
+                    format!(
+                        "{name} n = {n}: width {} skipped from fixed:·.{f} on: it needs about {needs} integer bits, at most {cap} could beat the best size",
+                        width(&cand)
+                    )
+                });
+                break;
+            }
+            let start = needs.clamp(1, cap);
             let found = if correct(&cand, start, f)? {
                 let mut i = start;
                 while i > 1 && correct(&cand, i - 1, f)? {
@@ -1049,6 +1200,12 @@ pub(crate) fn search_sizes<C>(
                 None
             };
             let Some(i_min) = found else { continue };
+            progress.say(|| {
+                format!(
+                    "{name} n = {n}: width {} at F = {f}: fewest integer bits {i_min} (hint {needs})",
+                    width(&cand)
+                )
+            });
             let mut accepted = false;
             for i in i_min..=(i_min + 3).min(cap) {
                 match passes(&cand, i, f, true)? {

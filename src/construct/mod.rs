@@ -25,6 +25,9 @@ pub mod recurrent;
 pub mod subspace;
 pub mod vectors;
 
+use std::sync::Arc;
+use std::time::Instant;
+
 use serde::Serialize;
 
 use crate::error::InputError;
@@ -56,6 +59,70 @@ pub struct ConstructOptions {
     /// Random instances checked on top of the worst-case family when `N` is too large to be
     /// exhaustive.
     pub samples: u64,
+    /// The most work (the construction's estimate, in operations) a verification may cost
+    /// before it is refused; `None`: the construction's default. Used by the two-layer
+    /// constructions (`equality`, `disjointness`, `nearest`).
+    pub max_work: Option<f64>,
+    /// Where a long build or size search says what it is doing (silent by default).
+    pub progress: Progress,
+}
+
+/// A sink for progress lines of long work (each trial of a size search, with its outcome and
+/// time), for a spinner or a log; silent when empty. It only receives text: nothing it does
+/// can change a result.
+#[derive(Clone, Default)]
+pub struct Progress(Option<Arc<Sink>>);
+
+/// What receives progress lines.
+type Sink = dyn Fn(&str) + Send + Sync;
+
+impl Progress {
+    /// Progress lines go to `sink`.
+    pub fn to(sink: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        Progress(Some(Arc::new(sink)))
+    }
+
+    /// Sends the line `line()` (made only when someone listens).
+    pub fn say(&self, line: impl FnOnce() -> String) {
+        if let Some(sink) = &self.0 {
+            sink(&line());
+        }
+    }
+
+    /// Runs `work`, announcing it as `what` and then its outcome (`outcome` of the result) and
+    /// how long it took.
+    pub fn timed<T>(
+        &self,
+        what: impl FnOnce() -> String,
+        work: impl FnOnce() -> T,
+        outcome: impl FnOnce(&T) -> String,
+    ) -> T {
+        if self.0.is_none() {
+            return work();
+        }
+        let what = what();
+        self.say(|| format!("{what} …"));
+        let start = Instant::now();
+        let out = work();
+        self.say(|| {
+            format!(
+                "{what}: {} ({:.1} s)",
+                outcome(&out),
+                start.elapsed().as_secs_f64()
+            )
+        });
+        out
+    }
+}
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Progress(on)"
+        } else {
+            "Progress(off)"
+        })
+    }
 }
 
 impl Default for ConstructOptions {
@@ -66,6 +133,8 @@ impl Default for ConstructOptions {
             gamma: 0.25,
             seed: 0,
             samples: 1000,
+            max_work: None,
+            progress: Progress::default(),
         }
     }
 }

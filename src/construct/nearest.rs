@@ -28,11 +28,12 @@
 
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use serde_json::json;
 
 use super::equality::{
     Case, Depth, Tally, finish, fixed, indices, indices_words, place, refuse_search, refuse_work,
-    resolve, round_up, score_scale, search_sizes, select, step_at, tally,
+    resolve, round_up, score_scale, search_sizes, select, spread, step_at, tally, work_limit,
 };
 use super::subspace::Residual;
 use super::{ConstructOptions, Construction, SizePoint};
@@ -57,9 +58,15 @@ pub const MAX_N: usize = 1 << 15;
 /// The weight layer 1 puts on the nearest point, at least (the paper's 9/10).
 const NEAREST_WEIGHT: f64 = 0.9;
 
-/// The random stream of the adversarial instances' vectors (the random instances use streams
-/// `0 … samples − 1`).
+/// The random stream of adversarial instance `i` (in the order of [`Instance::index`]) is
+/// `ADVERSARIAL_STREAM − i`: one stream per instance, far above the random instances' streams
+/// `0 … samples − 1`, so that instances are made in parallel and an instance is the same
+/// whichever subset of the family is run.
 const ADVERSARIAL_STREAM: u64 = u64::MAX;
+
+/// Nearest points the adversarial family takes when every point's instances together exceed
+/// the work limit: this many, evenly spread (both ends), and the report says `sampled`.
+const SAMPLED_POINTS: usize = 512;
 
 /// The task's slack below the margin, kept by the adversarial instances too.
 const SLACK: f64 = 1e-9;
@@ -315,34 +322,59 @@ fn unit(rng: &mut ChaCha8Rng, dim: usize, against: Option<&[f64]>) -> Vec<f64> {
     }
 }
 
-/// An adversarial instance against address bit `bit` (`None`: against all bits at once): the
-/// query; point `nearest` at similarity `top`; every point whose address differs from the
-/// nearest's in `bit` (every other point, for `None`) at exactly `top − γ − 10⁻⁹`, all of them
-/// at the margin and pulling `addr_read` the wrong way in that bit; every other point at
-/// similarity −1; label `label` for the nearest point and `!label` for all others.
-#[allow(clippy::too_many_arguments)]
-fn adversarial<'a>(
-    task: &'a Nearest,
+/// One instance of the adversarial family: the point `nearest` at similarity `tops[top]` to the
+/// query, pulled against address bit `bit` (`None`: against all bits at once), its label
+/// `label`.
+#[derive(Clone, Copy, Debug)]
+struct Instance {
+    nearest: usize,
+    bit: Option<usize>,
+    top: usize,
+    label: bool,
+}
+
+impl Instance {
+    /// Its place in the whole family (every point, every bit then `None`, every similarity of
+    /// [`tops`], both labels), which names its random stream.
+    fn index(&self, bits: usize) -> u64 {
+        let bit = self.bit.unwrap_or(bits);
+        (((self.nearest * (bits + 1) + bit) * 3 + self.top) * 2 + usize::from(self.label)) as u64
+    }
+}
+
+/// The tokens and vectors of adversarial instance `inst` (from its own stream): the query; the
+/// nearest point at similarity `tops(margin)[inst.top]`; every point whose address differs from
+/// the nearest's in `inst.bit` (every other point, for `None`) at exactly `top − γ − 10⁻⁹`, all
+/// of them at the margin and pulling `addr_read` the wrong way in that bit; every other point
+/// at similarity −1 (exactly `−query`); label `inst.label` for the nearest point and the
+/// opposite for all others.
+fn adversarial(
     n: usize,
     dim: usize,
     margin: f64,
-    nearest: usize,
-    bit: Option<usize>,
-    top: f64,
-    label: bool,
-    rng: &mut ChaCha8Rng,
-) -> Result<Case<'a>, InputError> {
-    let query = unit(rng, dim, None);
+    inst: Instance,
+    seed: u64,
+) -> (Vec<u32>, Vec<Vec<f64>>) {
+    let bits = address_bits(n);
+    let mut rng = example_rng(seed, ADVERSARIAL_STREAM - inst.index(bits));
+    let top = tops(margin)[inst.top];
+    let query = unit(&mut rng, dim, None);
     let mut points: Vec<Vec<f64>> = (0..n)
         .map(|i| {
-            let c = if i == nearest {
+            let c = if i == inst.nearest {
                 top
-            } else if bit.is_none_or(|r| (i >> r) & 1 != (nearest >> r) & 1) {
+            } else if inst
+                .bit
+                .is_none_or(|r| (i >> r) & 1 != (inst.nearest >> r) & 1)
+            {
                 (top - margin - SLACK).max(-1.0)
             } else {
                 -1.0
             };
-            let u = unit(rng, dim, Some(&query));
+            if c == -1.0 {
+                return query.iter().map(|q| -q).collect();
+            }
+            let u = unit(&mut rng, dim, Some(&query));
             let s = (1.0 - c * c).max(0.0).sqrt();
             query.iter().zip(&u).map(|(q, u)| c * q + s * u).collect()
         })
@@ -350,35 +382,54 @@ fn adversarial<'a>(
     let mut tokens = Vec::with_capacity(2 * n + 1);
     for i in 0..n {
         tokens.push(0);
-        tokens.push(Nearest::label_token(if i == nearest {
-            label
+        tokens.push(Nearest::label_token(if i == inst.nearest {
+            inst.label
         } else {
-            !label
+            !inst.label
         }));
     }
     tokens.push(0);
     points.push(query);
-    case(task, tokens, points)
+    (tokens, points)
+}
+
+/// Address bits of `n` labelled points: `⌈log2 n⌉`, at least 1.
+fn address_bits(n: usize) -> usize {
+    (usize::BITS - (n.max(2) - 1).leading_zeros()) as usize
+}
+
+/// The model's inputs and the task's answer of an instance (what [`Case`] holds besides its
+/// text), made in parallel.
+fn inputs_and_label(
+    task: &Nearest,
+    tokens: &[u32],
+    points: &[Vec<f64>],
+) -> Result<(Vec<f64>, bool), InputError> {
+    let expected = task
+        .label(tokens, points)?
+        .as_bit()
+        .ok_or_else(|| InputError::new("nearest: the task's label is not a bit"))?;
+    Ok((task.embed(tokens, points)?.concat(), expected))
+}
+
+/// The instance as text, for `first_error`.
+fn render(task: &Nearest, tokens: &[u32], points: &[Vec<f64>]) -> String {
+    let sims = task.similarities(tokens, points).unwrap_or_default();
+    format!(
+        "{} (similarities {:?})",
+        task.vocab().render(tokens),
+        sims.iter()
+            .map(|s| (s * 1e4).round() / 1e4)
+            .collect::<Vec<f64>>()
+    )
 }
 
 fn case(task: &Nearest, tokens: Vec<u32>, points: Vec<Vec<f64>>) -> Result<Case<'_>, InputError> {
-    let expected = task
-        .label(&tokens, &points)?
-        .as_bit()
-        .ok_or_else(|| InputError::new("nearest: the task's label is not a bit"))?;
+    let (inputs, expected) = inputs_and_label(task, &tokens, &points)?;
     Ok(Case {
-        inputs: task.embed(&tokens, &points)?.concat(),
+        inputs,
         expected,
-        text: Box::new(move || {
-            let sims = task.similarities(&tokens, &points).unwrap_or_default();
-            format!(
-                "{} (similarities {:?})",
-                task.vocab().render(&tokens),
-                sims.iter()
-                    .map(|s| (s * 1e4).round() / 1e4)
-                    .collect::<Vec<f64>>()
-            )
-        }),
+        text: Box::new(move || render(task, &tokens, &points)),
     })
 }
 
@@ -388,21 +439,42 @@ fn tops(margin: f64) -> [f64; 3] {
     [-1.0 + margin + 1e-6, 0.0, 1.0]
 }
 
-/// The similarities of the nearest point the search's trials use: the bottom only, where every
-/// kind of key sits at the margin.
-fn tops_for(margin: f64, full: bool) -> Vec<f64> {
-    if full {
-        tops(margin).to_vec()
-    } else {
-        vec![tops(margin)[0]]
+/// The similarities (indices into [`tops`]) of the nearest point a check uses: all three, or
+/// for the search's screen the bottom only, where every kind of key sits at the margin.
+fn tops_for(full: bool) -> &'static [usize] {
+    if full { &[0, 1, 2] } else { &[0] }
+}
+
+/// Instances in the adversarial family over `points` nearest points with `bits` address bits.
+fn family_count(points: usize, bits: usize, full: bool) -> u64 {
+    (points * (bits + 1) * 2 * tops_for(full).len()) as u64
+}
+
+/// The nearest points of the adversarial family at `depth`, and whether they are a sample:
+/// every point (the screen's evenly spread ones for `Depth::Screen`), or, when every point's
+/// instances and `samples` random ones would exceed the work limit of `opts`,
+/// [`SAMPLED_POINTS`] evenly spread ones.
+fn family_points(
+    d: &Design,
+    depth: Depth,
+    samples: u64,
+    opts: &ConstructOptions,
+) -> (Vec<usize>, bool) {
+    let all = indices(d.n, depth);
+    if !depth.full() || d.n <= SAMPLED_POINTS {
+        return (all, false);
     }
+    let count = family_count(all.len(), d.bits, true) + samples;
+    if d.work() * count as f64 <= work_limit(opts) {
+        return (all, false);
+    }
+    (spread(d.n, SAMPLED_POINTS), true)
 }
 
-/// Instances in the adversarial family at `n` points with `bits` address bits.
-fn adversarial_count(n: usize, bits: usize, depth: Depth) -> u64 {
-    (indices(n, depth).len() * (bits + 1) * 2) as u64 * if depth.full() { 3 } else { 1 }
-}
-
+/// The adversarial family over `points` (each instance from its own stream, made in parallel a
+/// block at a time) then `samples` random instances, through the model; and what was run, in
+/// words.
+#[allow(clippy::too_many_arguments)]
 fn verify(
     d: &Design,
     model: &Model,
@@ -412,37 +484,82 @@ fn verify(
     depth: Depth,
 ) -> Result<(Tally, String), InputError> {
     let task = Nearest::new(d.n, d.dim, d.margin)?;
+    let task = &task;
     let full = depth.full();
-    let mut rng = example_rng(opts.seed, ADVERSARIAL_STREAM);
-    let tops = tops_for(d.margin, full);
-    // Generated as they are checked (one random stream, in this order).
-    let adv = indices(d.n, depth)
-        .into_iter()
-        .flat_map(|nearest| {
-            (0..d.bits)
-                .map(Some)
-                .chain([None])
-                .map(move |bit| (nearest, bit))
+    let (points, sampled) = family_points(d, depth, samples, opts);
+    let (n, dim, margin, seed) = (d.n, d.dim, d.margin, opts.seed);
+    let family: Vec<Instance> = points
+        .iter()
+        .flat_map(|&nearest| {
+            (0..d.bits).map(Some).chain([None]).flat_map(move |bit| {
+                tops_for(full).iter().flat_map(move |&top| {
+                    [false, true].map(move |label| Instance {
+                        nearest,
+                        bit,
+                        top,
+                        label,
+                    })
+                })
+            })
         })
-        .flat_map(|(nearest, bit)| tops.iter().map(move |&top| (nearest, bit, top)))
-        .flat_map(|(nearest, bit, top)| [false, true].map(|label| (nearest, bit, top, label)))
-        .map(|(nearest, bit, top, label)| {
-            adversarial(
-                &task, d.n, d.dim, d.margin, nearest, bit, top, label, &mut rng,
-            )
-        });
+        .collect();
+    // About 2^19 points made at once (a block holds its instances' inputs).
+    let block = ((1usize << 19) / n.max(1)).clamp(16, 1024);
+    let adv = family.chunks(block).flat_map(move |insts| {
+        let made: Vec<Result<(Vec<f64>, bool), InputError>> = insts
+            .par_iter()
+            .map(|&inst| {
+                let (tokens, points) = adversarial(n, dim, margin, inst, seed);
+                inputs_and_label(task, &tokens, &points)
+            })
+            .collect();
+        insts
+            .iter()
+            .zip(made)
+            .map(move |(&inst, r)| {
+                r.map(|(inputs, expected)| Case {
+                    inputs,
+                    expected,
+                    text: Box::new(move || {
+                        let (tokens, points) = adversarial(n, dim, margin, inst, seed);
+                        render(task, &tokens, &points)
+                    }),
+                })
+            })
+            .collect::<Vec<_>>()
+    });
     let random = (0..samples).map(|i| {
         let ex = task.generate(&mut example_rng(opts.seed, i));
-        case(&task, ex.tokens, ex.points)
+        case(task, ex.tokens, ex.points)
     });
-    let t = tally(model, prec, adv.chain(random), depth.stops())?;
+    let total = family.len() as u64 + samples;
+    let t = tally(
+        model,
+        prec,
+        adv.chain(random),
+        depth.stops(),
+        total,
+        &opts.progress,
+    )?;
     let words = format!(
-        "adversarial: {} as the nearest at similarity {:?}, for each of the {} address bits every point with the other value of that bit at exactly γ = {} below it (the rest at −1), and every other point at the margin; its label 0 or 1 and all others' the opposite ({} instances){}",
-        indices_words(d.n, depth, "points"),
-        tops_for(d.margin, full),
+        "{}adversarial: {} as the nearest at similarity {:?}, for each of the {} address bits every point with the other value of that bit at exactly γ = {} below it (the rest at −1), and every other point at the margin; its label 0 or 1 and all others' the opposite ({} instances){}",
+        if sampled {
+            "sampled (every point's instances together exceed the work limit at this n; --max-work raises it): "
+        } else {
+            ""
+        },
+        if sampled {
+            format!("{} of the {n} points (evenly spread)", points.len())
+        } else {
+            indices_words(n, depth, "points")
+        },
+        tops_for(full)
+            .iter()
+            .map(|&i| tops(d.margin)[i])
+            .collect::<Vec<f64>>(),
         d.bits,
         d.margin,
-        adversarial_count(d.n, d.bits, depth),
+        family.len(),
         if samples > 0 {
             format!(
                 ", plus {samples} random instances of the task's generator (seed {})",
@@ -462,8 +579,9 @@ fn build_and_verify(
     depth: Depth,
 ) -> Result<Construction, InputError> {
     let samples = if depth.full() { opts.samples } else { 0 };
-    let instances = adversarial_count(design.n, design.bits, depth) + samples;
-    refuse_work("nearest", design.n, instances, design.work(), 0.0)?;
+    let (points, _) = family_points(design, depth, samples, opts);
+    let instances = family_count(points.len(), design.bits, depth.full()) + samples;
+    refuse_work("nearest", design.n, instances, design.work(), 0.0, opts)?;
     let model = design.model(prec)?;
     let (t, words) = verify(design, &model, prec, opts, samples, depth)?;
     let details = json!({
@@ -510,7 +628,7 @@ pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
         n,
         dim: DIM,
         margin: MARGIN,
-        bits: (usize::BITS - (n.max(2) - 1).leading_zeros()) as usize,
+        bits: address_bits(n),
         margin_eff: MARGIN,
         eta: 1.0,
         eta2: 1.0,
@@ -519,8 +637,16 @@ pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
     refuse_search(
         "nearest",
         20.0,
-        probe.work() * adversarial_count(n, probe.bits, Depth::Screen) as f64,
-        probe.work() * (adversarial_count(n, probe.bits, Depth::Search) + opts.samples) as f64,
+        probe.work() * family_count(indices(n, Depth::Screen).len(), probe.bits, false) as f64,
+        probe.work()
+            * (family_count(
+                family_points(&probe, Depth::Search, opts.samples, opts)
+                    .0
+                    .len(),
+                probe.bits,
+                true,
+            ) + opts.samples) as f64,
+        opts,
     )?;
     let width = probe.layout().dim();
     let hint = |_: &(), f: u32| {
@@ -545,6 +671,7 @@ pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
         1,
         hint,
         trial,
+        &opts.progress,
     )?;
     Ok(SizePoint::of(
         &c.report,
@@ -712,9 +839,73 @@ mod tests {
             ..opts(8)
         };
         assert!(construct(&huge).unwrap_err().message.contains("operations"));
-        // A search whose final verification would be refused is refused before any trial.
-        let e = smallest(&opts(4096)).unwrap_err();
+        // A search whose final verification would be refused is refused before any trial
+        // (even the sample of points is over this limit).
+        let tight = ConstructOptions {
+            max_work: Some(1e6),
+            ..opts(4096)
+        };
+        let e = smallest(&tight).unwrap_err();
         assert!(e.message.contains("final verification"), "{e}");
+        assert!(e.message.contains("--max-work"), "{e}");
+    }
+
+    #[test]
+    fn over_the_work_limit_the_family_is_a_labelled_sample_of_spread_points() {
+        let prec = design_precision(600, DIM, MARGIN).unwrap();
+        let d = Design::new(600, DIM, MARGIN, &prec).unwrap();
+        // Every point's instances fit the default limit; under 90% of their work 512 spread
+        // points do.
+        let (all, sampled) = family_points(&d, Depth::Full, 0, &opts(600));
+        assert_eq!((all.len(), sampled), (600, false));
+        let family = family_count(600, d.bits, true) as f64 * d.work();
+        let low = ConstructOptions {
+            max_work: Some(family * 0.9),
+            samples: 0,
+            ..opts(600)
+        };
+        let (some, sampled) = family_points(&d, Depth::Full, 0, &low);
+        assert!(sampled);
+        assert_eq!(some, spread(600, SAMPLED_POINTS));
+        assert_eq!((some[0], some[SAMPLED_POINTS - 1]), (0, 599));
+        let c = build_and_verify(&d, &prec, &low, Depth::Full).unwrap();
+        assert!(c.report.correct, "{:?}", c.report.first_error);
+        assert!(
+            c.report.verified_on.starts_with("sampled"),
+            "{}",
+            c.report.verified_on
+        );
+        assert!(c.report.verified_on.contains("512 of the 600 points"));
+        assert_eq!(
+            c.report.instances,
+            family_count(SAMPLED_POINTS, d.bits, true)
+        );
+    }
+
+    #[test]
+    fn an_instance_is_the_same_in_a_sample_and_in_the_whole_family() {
+        let inst = Instance {
+            nearest: 5,
+            bit: Some(2),
+            top: 1,
+            label: true,
+        };
+        let (t1, p1) = adversarial(9, DIM, MARGIN, inst, 3);
+        let (t2, p2) = adversarial(9, DIM, MARGIN, inst, 3);
+        assert_eq!((t1, p1.clone()), (t2, p2));
+        let other = Instance {
+            label: false,
+            ..inst
+        };
+        assert_ne!(adversarial(9, DIM, MARGIN, other, 3).1, p1);
+        // Streams never meet the random instances' streams 0 … samples − 1.
+        let last = Instance {
+            nearest: MAX_N - 1,
+            bit: None,
+            top: 2,
+            label: true,
+        };
+        assert!(ADVERSARIAL_STREAM - last.index(address_bits(MAX_N)) > 1 << 40);
     }
 
     #[test]

@@ -219,6 +219,9 @@ struct Entry {
     /// without a positional code).
     pos: Vec<f64>,
     bytes: usize,
+    /// A position-only layer's weights did not fit the budget: it is computed the plain way,
+    /// `O(T²·d)` per sequence.
+    dense: bool,
 }
 
 /// Whether no value of the forward pass can be infinite or NaN, whatever the (non-NaN) inputs:
@@ -354,6 +357,13 @@ impl LastPass {
         out
     }
 
+    /// Whether sequences of length `len` have a position-only layer whose attention weights
+    /// do not fit the budget (so that each costs `O(T²·d)` for it): the weights are computed
+    /// (and kept for the outputs) until they overflow it.
+    pub(crate) fn dense(&self, tr: &Transformer, ar: &Arith, len: usize) -> bool {
+        len > 0 && self.entry(tr, ar, len, !self.finite).dense
+    }
+
     /// The plan and stored weights for length `len` (`exact`: the exact plan's), from the
     /// cache or computed (outside the lock; a concurrent duplicate is identical and dropped).
     fn entry(&self, tr: &Transformer, ar: &Arith, len: usize, exact: bool) -> Arc<Entry> {
@@ -406,12 +416,14 @@ impl LastPass {
         });
         let mut budget = self.budget;
         let mut weights = vec![None; tr.blocks().len()];
+        let mut dense = false;
         let plan = Plan::new(tr, exact, &self.position_only, |li, all_rows| {
             if !self.position_only[li] {
                 return false;
             }
             let Some(xref) = &xref else { return false };
             weights[li] = head_weights(tr, ar, li, xref, tn, all_rows, &mut budget);
+            dense |= weights[li].is_none();
             weights[li].is_some()
         });
         let pos: Vec<f64> = if pos_rows.is_empty() {
@@ -428,6 +440,7 @@ impl LastPass {
             weights,
             pos,
             bytes,
+            dense,
         }
     }
 }

@@ -498,6 +498,18 @@ impl Prepared {
         Ok(self.outputs_of_flat(&flat, stats))
     }
 
+    /// Whether [`final_outputs`](Self::final_outputs) on sequences of `len` positions must
+    /// compute some position-only attention layer the plain way, `O(T²·d)` per sequence,
+    /// because its nonzero weights exceed the pass's budget (a softmax that is far from hard,
+    /// e.g. over saturated scores). Computes and keeps what those outputs then reuse. `false`
+    /// for models other than Transformers.
+    pub fn dense_attention(&self, len: usize) -> bool {
+        match (&self.model, &self.last) {
+            (Model::Transformer(t), Some(last)) => last.dense(t, &self.ar, len),
+            _ => false,
+        }
+    }
+
     /// [`final_outputs`](Self::final_outputs) on sequences given flat: sequence `i` is its
     /// inputs one after another (`T · I` numbers, `T ≥ 1`), one allocation per sequence however
     /// long it is.

@@ -1020,3 +1020,32 @@ fn final_outputs_do_not_depend_on_the_thread_count() {
         }
     }
 }
+
+#[test]
+fn dense_position_only_attention_is_reported_before_any_sequence_runs() {
+    for (name, m, own) in constructions() {
+        let Model::Transformer(tr) = &m else {
+            unreachable!()
+        };
+        let len = tr.max_len().unwrap();
+        let pm = m.prepare(&own, &mut Stats::default()).unwrap();
+        let Model::Transformer(pt) = pm.model() else {
+            unreachable!()
+        };
+        // The constructions' layer-1 attention is hard: a few weights per row fit easily.
+        assert!(!pm.dense_attention(len), "{name}");
+        // With no budget for stored weights, a layer whose weights depend on the position only
+        // (equality's and disjointness's layer 1) must be computed the plain way.
+        let starved = last_position::LastPass::with_budget(pt, &pm.ar, 0);
+        let position_only = name != "nearest";
+        assert_eq!(starved.dense(pt, &pm.ar, len), position_only, "{name}");
+    }
+    // Not a Transformer: never.
+    for spec in specs() {
+        let m = random_init(&spec, 1).unwrap();
+        if !matches!(m, Model::Transformer(_)) {
+            let pm = m.prepare(&p("f32"), &mut Stats::default()).unwrap();
+            assert!(!pm.dense_attention(5), "{:?}", m.arch());
+        }
+    }
+}
