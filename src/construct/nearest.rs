@@ -32,8 +32,9 @@ use rayon::prelude::*;
 use serde_json::json;
 
 use super::equality::{
-    Case, Depth, Tally, finish, fixed, indices, indices_words, place, refuse_search, refuse_work,
-    resolve, round_up, score_scale, search_sizes, select, spread, step_at, tally, work_limit,
+    Case, Depth, SCREEN_INDICES, Tally, finish, fixed, indices, indices_words, place,
+    refuse_search, refuse_work, resolve, round_up, score_scale, search_sizes, select, spread,
+    step_at, tally, work_limit,
 };
 use super::subspace::Residual;
 use super::{ConstructOptions, Construction, SizePoint};
@@ -64,8 +65,10 @@ const NEAREST_WEIGHT: f64 = 0.9;
 /// whichever subset of the family is run.
 const ADVERSARIAL_STREAM: u64 = u64::MAX;
 
-/// Nearest points the adversarial family takes when every point's instances together exceed
-/// the work limit: this many, evenly spread (both ends), and the report says `sampled`.
+/// Most nearest points the adversarial family takes when every point's instances together
+/// exceed the work limit: as many evenly spread points (both ends) as fit the limit, at most
+/// this many and at least [`SCREEN_INDICES`] (a sample that does not fit then is refused); the
+/// report says `sampled`.
 const SAMPLED_POINTS: usize = 512;
 
 /// The task's slack below the margin, kept by the adversarial instances too.
@@ -452,8 +455,8 @@ fn family_count(points: usize, bits: usize, full: bool) -> u64 {
 
 /// The nearest points of the adversarial family at `depth`, and whether they are a sample:
 /// every point (the screen's evenly spread ones for `Depth::Screen`), or, when every point's
-/// instances and `samples` random ones would exceed the work limit of `opts`,
-/// [`SAMPLED_POINTS`] evenly spread ones.
+/// instances and `samples` random ones would exceed the work limit of `opts`, as many evenly
+/// spread ones as fit it, between [`SCREEN_INDICES`] and [`SAMPLED_POINTS`].
 fn family_points(
     d: &Design,
     depth: Depth,
@@ -465,10 +468,16 @@ fn family_points(
         return (all, false);
     }
     let count = family_count(all.len(), d.bits, true) + samples;
-    if d.work() * count as f64 <= work_limit(opts) {
+    let limit = work_limit(opts);
+    if d.work() * count as f64 <= limit {
         return (all, false);
     }
-    (spread(d.n, SAMPLED_POINTS), true)
+    let fit = (limit / d.work()).floor() as u64;
+    let points = (fit.saturating_sub(samples) / family_count(1, d.bits, true)) as usize;
+    (
+        spread(d.n, points.clamp(SCREEN_INDICES, SAMPLED_POINTS)),
+        true,
+    )
 }
 
 /// The adversarial family over `points` (each instance from its own stream, made in parallel a
@@ -868,6 +877,26 @@ mod tests {
         assert!(sampled);
         assert_eq!(some, spread(600, SAMPLED_POINTS));
         assert_eq!((some[0], some[SAMPLED_POINTS - 1]), (0, 599));
+        // Under a lower limit, as many as fit (here 300), and never fewer than the screen's.
+        let per_point = family_count(1, d.bits, true) as f64 * d.work();
+        let fits_300 = ConstructOptions {
+            max_work: Some(300.5 * per_point),
+            samples: 0,
+            ..opts(600)
+        };
+        assert_eq!(
+            family_points(&d, Depth::Full, 0, &fits_300).0,
+            spread(600, 300)
+        );
+        let tiny = ConstructOptions {
+            max_work: Some(10.0 * per_point),
+            ..fits_300.clone()
+        };
+        assert_eq!(
+            family_points(&d, Depth::Full, 0, &tiny).0.len(),
+            SCREEN_INDICES
+        );
+        assert!(build_and_verify(&d, &prec, &tiny, Depth::Full).is_err());
         let c = build_and_verify(&d, &prec, &low, Depth::Full).unwrap();
         assert!(c.report.correct, "{:?}", c.report.first_error);
         assert!(
