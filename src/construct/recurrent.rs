@@ -791,18 +791,6 @@ fn one_hot(vocab: &Vocab, t: Token) -> Result<Vec<f64>, InputError> {
     Ok(vocab.one_hot(&[t])?.remove(0))
 }
 
-/// A recurrent model's cell (every architecture but the Transformer).
-fn cell_of(model: &Model) -> Option<&dyn Cell> {
-    match model {
-        Model::Rnn(m) => Some(m),
-        Model::Lstm(m) => Some(m),
-        Model::Gru(m) => Some(m),
-        Model::Ssm(m) => Some(m),
-        Model::LinearAttention(m) => Some(m),
-        Model::Transformer(_) => None,
-    }
-}
-
 /// What every query on some strings found; merged in a fixed order (the first error is the
 /// first one of the earliest part).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1070,7 +1058,7 @@ fn verify_index_within(
             }
             check.family_strings = plan.family.len() as u64;
             check.strings = strings.len() as u64;
-            let cell = cell_of(prepared.model()).ok_or_else(|| {
+            let cell = prepared.model().cell().ok_or_else(|| {
                 InputError::new("a Transformer has no state to run; the index check needs an RNN")
             })?;
             if cell.input_size() != task.vocab().len() {
@@ -1654,7 +1642,7 @@ mod tests {
                 for acc in [Accumulate::Wide, Accumulate::Format] {
                     let prec = p(spec).with_accumulate(acc);
                     let prepared = m.prepare(&prec, &mut Stats::default()).unwrap();
-                    let cell = cell_of(prepared.model()).unwrap();
+                    let cell = prepared.model().cell().unwrap();
                     for block in [&strings[..], &strings[..5], &strings[3..4]] {
                         let fast =
                             index_block(cell, prepared.arith(), &task, block, false).unwrap();
@@ -1669,7 +1657,7 @@ mod tests {
         let prepared = broken
             .prepare(&p("fixed:1.0"), &mut Stats::default())
             .unwrap();
-        let cell = cell_of(prepared.model()).unwrap();
+        let cell = prepared.model().cell().unwrap();
         let all = index_block(cell, prepared.arith(), &task, &strings, false).unwrap();
         let early = index_block(cell, prepared.arith(), &task, &strings, true).unwrap();
         assert!(all.errors > 0 && early.errors >= 1 && early.instances < all.instances);

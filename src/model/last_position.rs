@@ -1160,42 +1160,16 @@ fn run(
         let mut vv = vec![0.0; vd * tl];
         let mut qq = vec![0.0; if lp.q.is_empty() { 0 } else { qk * n }];
         for (lo, hi) in tiles(p, l) {
-            for r in &lp.k {
-                apply_row(
-                    ar,
-                    r,
-                    input,
-                    n,
-                    lo,
-                    hi,
-                    &mut kk[r.out * tl + lo..r.out * tl + hi],
-                    stats,
-                );
-            }
-            for r in &lp.v {
-                apply_row(
-                    ar,
-                    r,
-                    input,
-                    n,
-                    lo,
-                    hi,
-                    &mut vv[r.out * tl + lo..r.out * tl + hi],
-                    stats,
-                );
-            }
-            for r in &lp.q {
-                apply_row(
-                    ar,
-                    r,
-                    input,
-                    n,
-                    lo,
-                    hi,
-                    &mut qq[r.out * n + lo..r.out * n + hi],
-                    stats,
-                );
-            }
+            // Each of k, v, q: its rows into `out` (a row every `stride` numbers).
+            let mut rows = |rows: &[Row], out: &mut [f64], stride: usize| {
+                for r in rows {
+                    let at = r.out * stride;
+                    apply_row(ar, r, input, n, lo, hi, &mut out[at + lo..at + hi], stats);
+                }
+            };
+            rows(&lp.k, &mut kk, tl);
+            rows(&lp.v, &mut vv, tl);
+            rows(&lp.q, &mut qq, n);
         }
         drop(a);
         for r in 0..vd {

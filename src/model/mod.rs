@@ -184,7 +184,8 @@ impl Model {
         }
     }
 
-    fn cell(&self) -> Option<&dyn Cell> {
+    /// The recurrent cell (every architecture but the Transformer).
+    pub(crate) fn cell(&self) -> Option<&dyn Cell> {
         match self {
             Model::Rnn(m) => Some(m),
             Model::Lstm(m) => Some(m),
