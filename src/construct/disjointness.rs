@@ -25,10 +25,10 @@
 use serde_json::json;
 
 use super::equality::{
-    Case, CodeCandidate, Depth, OPS_PER_POSITION, Tally, code_candidates, design_precision, finish,
-    hard_gap, indices, indices_words, integer_bits_hint, one_hot_flat, place, refuse_search,
-    refuse_work, resolve, round_up, score_scale, search_sizes, sign_codes, step_at, tally,
-    uniform_weight,
+    CodeCandidate, Depth, OPS_PER_POSITION, Tally, all_pairs, code_candidates, design_precision,
+    finish, hard_gap, indices, indices_words, integer_bits_hint, place, refuse_search, refuse_work,
+    resolve, round_up, score_scale, search_sizes, sign_codes, step_at, uniform_weight,
+    verify_pairs,
 };
 use super::subspace::Residual;
 use super::vectors::worst_inner;
@@ -36,7 +36,7 @@ use super::{ConstructOptions, Construction, SizePoint};
 use crate::error::InputError;
 use crate::model::{Block, Linear, Matrix, Model, PosCode, Transformer};
 use crate::numeric::Precision;
-use crate::task::{Disjointness, Task, Token, example_rng};
+use crate::task::{Disjointness, Token};
 
 /// The paper's result this module realises.
 pub const RESULT: &str = "Thm 13";
@@ -248,18 +248,6 @@ fn tokens(x: &[bool], y: &[bool]) -> Vec<Token> {
         .collect()
 }
 
-fn case(task: &Disjointness, tokens: Vec<Token>) -> Result<Case<'_>, InputError> {
-    let expected = task
-        .label(&tokens)?
-        .as_bit()
-        .ok_or_else(|| InputError::new("disjointness: the task's label is not a bit"))?;
-    Ok(Case {
-        inputs: one_hot_flat(&tokens, task.vocab().len())?,
-        expected,
-        text: Box::new(move || task.vocab().render(&tokens)),
-    })
-}
-
 /// The instances a verification at `n` runs, and their description.
 struct Plan {
     pairs: Pairs,
@@ -318,11 +306,7 @@ impl Pairs {
     fn iter(&self) -> Box<dyn Iterator<Item = (Vec<bool>, Vec<bool>)> + '_> {
         let not = |v: &[bool]| v.iter().map(|b| !b).collect::<Vec<bool>>();
         match self {
-            &Pairs::All(n) => {
-                let bits = move |v: u64| (0..n).map(|i| (v >> i) & 1 == 1).collect::<Vec<bool>>();
-                let all = 1u64 << n;
-                Box::new((0..all).flat_map(move |x| (0..all).map(move |y| (bits(x), bits(y)))))
-            }
+            &Pairs::All(n) => Box::new(all_pairs(n)),
             Pairs::Structured { pats, at } => {
                 let n = pats[0].len();
                 let disjoint = pats.iter().map(move |s| (s.clone(), not(s)));
@@ -392,19 +376,9 @@ fn verify(
     stop: bool,
 ) -> Result<Tally, InputError> {
     let task = Disjointness::new(2 * n)?;
-    let fixed_cases = p.pairs.iter().map(|(x, y)| case(&task, tokens(&x, &y)));
-    let random = (0..p.samples).map(|i| {
-        let ex = task.generate(&mut example_rng(opts.seed, i));
-        case(&task, ex.tokens)
-    });
-    let total = p.pairs.len() + p.samples;
-    tally(
-        model,
-        prec,
-        fixed_cases.chain(random),
-        stop,
-        total,
-        &opts.progress,
+    let (pairs, count) = (p.pairs.iter(), p.pairs.len());
+    verify_pairs(
+        model, prec, &task, pairs, count, tokens, p.samples, opts, stop,
     )
 }
 
@@ -530,6 +504,7 @@ mod tests {
     use super::*;
     use crate::numeric::Stats;
     use crate::protocol::decode;
+    use crate::task::Task;
 
     fn opts(n: usize) -> ConstructOptions {
         ConstructOptions {

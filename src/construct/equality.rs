@@ -334,6 +334,59 @@ pub(crate) fn one_hot_flat(tokens: &[Token], size: usize) -> Result<Vec<f64>, In
     Ok(v)
 }
 
+/// The case of an instance `tokens` of a two-party bit task (equality, disjointness): its
+/// one-hot inputs over the task's vocabulary, and the task's own label as the answer.
+pub(crate) fn bit_case<T: Task>(task: &T, tokens: Vec<Token>) -> Result<Case<'_>, InputError> {
+    let expected = task.label(&tokens)?.as_bit().ok_or_else(|| {
+        InputError::new(format!("{}: the task's label is not a bit", task.name()))
+    })?;
+    Ok(Case {
+        inputs: one_hot_flat(&tokens, task.vocab().len())?,
+        expected,
+        text: Box::new(move || task.vocab().render(&tokens)),
+    })
+}
+
+/// Every pair `(x, y)` of `n`-bit strings (`4^n` of them), `x` major, bit `i` of a string
+/// being bit `i` of its number.
+pub(crate) fn all_pairs(n: usize) -> impl Iterator<Item = (Vec<bool>, Vec<bool>)> {
+    let bits = move |v: u64| (0..n).map(|i| (v >> i) & 1 == 1).collect::<Vec<bool>>();
+    let all = 1u64 << n;
+    (0..all).flat_map(move |x| (0..all).map(move |y| (bits(x), bits(y))))
+}
+
+/// Verifies `model` at `prec` on the `count` pairs of `pairs` (each written as an instance of
+/// `task` by `tokens`), then on `samples` of the task's own random instances (instance `i`
+/// drawn from `example_rng(opts.seed, i)`): the [`tally`] of the verifications of equality and
+/// disjointness, which differ only in their pairs and tokens.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn verify_pairs<'a, T: Task>(
+    model: &Model,
+    prec: &Precision,
+    task: &'a T,
+    pairs: impl Iterator<Item = (Vec<bool>, Vec<bool>)> + 'a,
+    count: u64,
+    tokens: impl Fn(&[bool], &[bool]) -> Vec<Token> + 'a,
+    samples: u64,
+    opts: &ConstructOptions,
+    stop: bool,
+) -> Result<Tally, InputError> {
+    let fixed = pairs.map(move |(x, y)| bit_case(task, tokens(&x, &y)));
+    let seed = opts.seed;
+    let random = (0..samples).map(move |i| {
+        let ex = task.generate(&mut example_rng(seed, i));
+        bit_case(task, ex.tokens)
+    });
+    tally(
+        model,
+        prec,
+        fixed.chain(random),
+        stop,
+        count + samples,
+        &opts.progress,
+    )
+}
+
 /// Runs `model` at `prec` on every case (batched, `final_outputs_flat`) and counts wrong
 /// answers, reading each output with [`decode`]; with `stop`, no batch after the first wrong
 /// answer is run, and the batches start at one block of 16 and double (a model that fails,
@@ -728,18 +781,6 @@ fn bits_to_tokens(task: &Equality, x: &[bool], y: &[bool]) -> Vec<Token> {
         .collect()
 }
 
-fn case(task: &Equality, tokens: Vec<Token>) -> Result<Case<'_>, InputError> {
-    let expected = task
-        .label(&tokens)?
-        .as_bit()
-        .ok_or_else(|| InputError::new("equality: the task's label is not a bit"))?;
-    Ok(Case {
-        inputs: one_hot_flat(&tokens, task.vocab().len())?,
-        expected,
-        text: Box::new(move || task.vocab().render(&tokens)),
-    })
-}
-
 /// The pairs `(x, y)` of a verification, made as they are checked (at `n = 2^15` the
 /// structured family alone would hold 8 GiB).
 enum Pairs {
@@ -763,11 +804,7 @@ impl Pairs {
 
     fn iter(&self) -> Box<dyn Iterator<Item = (Vec<bool>, Vec<bool>)> + '_> {
         match self {
-            &Pairs::All(n) => {
-                let bits = move |v: u64| (0..n).map(|i| (v >> i) & 1 == 1).collect::<Vec<bool>>();
-                let all = 1u64 << n;
-                Box::new((0..all).flat_map(move |x| (0..all).map(move |y| (bits(x), bits(y)))))
-            }
+            &Pairs::All(n) => Box::new(all_pairs(n)),
             Pairs::Structured { xs, flips } => Box::new(xs.iter().flat_map(move |x| {
                 let not = x.iter().map(|b| !b).collect();
                 [(x.clone(), x.clone()), (x.clone(), not)]
@@ -844,22 +881,10 @@ fn verify(
     stop: bool,
 ) -> Result<Tally, InputError> {
     let task = task(n)?;
-    let fixed_cases = p
-        .pairs
-        .iter()
-        .map(|(x, y)| case(&task, bits_to_tokens(&task, &x, &y)));
-    let random = (0..p.samples).map(|i| {
-        let ex = task.generate(&mut example_rng(opts.seed, i));
-        case(&task, ex.tokens)
-    });
-    let total = p.pairs.len() + p.samples;
-    tally(
-        model,
-        prec,
-        fixed_cases.chain(random),
-        stop,
-        total,
-        &opts.progress,
+    let tokens = |x: &[bool], y: &[bool]| bits_to_tokens(&task, x, y);
+    let (pairs, count) = (p.pairs.iter(), p.pairs.len());
+    verify_pairs(
+        model, prec, &task, pairs, count, tokens, p.samples, opts, stop,
     )
 }
 
