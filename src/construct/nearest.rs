@@ -480,22 +480,51 @@ fn family_points(
     )
 }
 
-/// The adversarial family over `points` (each instance from its own stream, made in parallel a
-/// block at a time) then `samples` random instances, through the model; and what was run, in
-/// words.
-#[allow(clippy::too_many_arguments)]
+/// The instances a verification runs: the adversarial family over the nearest points `points`
+/// (an evenly spread sample of them when `sampled`), then `samples` random instances.
+struct Plan {
+    points: Vec<usize>,
+    sampled: bool,
+    samples: u64,
+}
+
+impl Plan {
+    /// The plan at `depth`: the random instances only for a full verification.
+    fn new(d: &Design, depth: Depth, opts: &ConstructOptions) -> Plan {
+        let samples = if depth.full() { opts.samples } else { 0 };
+        let (points, sampled) = family_points(d, depth, samples, opts);
+        Plan {
+            points,
+            sampled,
+            samples,
+        }
+    }
+
+    /// How many instances the plan runs.
+    fn instances(&self, d: &Design, depth: Depth) -> u64 {
+        family_count(self.points.len(), d.bits, depth.full()) + self.samples
+    }
+}
+
+/// The plan's adversarial family (each instance from its own stream, made in parallel a block
+/// at a time) then its random instances, through the model; and what was run, in words.
 fn verify(
     d: &Design,
     model: &Model,
     prec: &Precision,
     opts: &ConstructOptions,
-    samples: u64,
+    plan: &Plan,
     depth: Depth,
 ) -> Result<(Tally, String), InputError> {
     let task = Nearest::new(d.n, d.dim, d.margin)?;
     let task = &task;
     let full = depth.full();
-    let (points, sampled) = family_points(d, depth, samples, opts);
+    let Plan {
+        points,
+        sampled,
+        samples,
+    } = plan;
+    let (sampled, samples) = (*sampled, *samples);
     let (n, dim, margin, seed) = (d.n, d.dim, d.margin, opts.seed);
     let family: Vec<Instance> = points
         .iter()
@@ -587,12 +616,11 @@ fn build_and_verify(
     opts: &ConstructOptions,
     depth: Depth,
 ) -> Result<Construction, InputError> {
-    let samples = if depth.full() { opts.samples } else { 0 };
-    let (points, _) = family_points(design, depth, samples, opts);
-    let instances = family_count(points.len(), design.bits, depth.full()) + samples;
+    let plan = Plan::new(design, depth, opts);
+    let instances = plan.instances(design, depth);
     refuse_work("nearest", design.n, instances, design.work(), 0.0, opts)?;
     let model = design.model(prec)?;
-    let (t, words) = verify(design, &model, prec, opts, samples, depth)?;
+    let (t, words) = verify(design, &model, prec, opts, &plan, depth)?;
     let details = json!({
         "dim": design.dim,
         "margin": design.margin,
@@ -706,6 +734,14 @@ mod tests {
         }
     }
 
+    /// The full verification of `model` (built from `d` for `n`) with `samples` random
+    /// instances.
+    fn full_verify(d: &Design, model: &Model, prec: &Precision, n: usize, samples: u64) -> Tally {
+        let o = ConstructOptions { samples, ..opts(n) };
+        let plan = Plan::new(d, Depth::Full, &o);
+        verify(d, model, prec, &o, &plan, Depth::Full).unwrap().0
+    }
+
     #[test]
     fn correct_on_adversarial_and_random_instances() {
         for n in [1, 2, 5, 16] {
@@ -737,9 +773,7 @@ mod tests {
 
     fn check(d: &Design, prec: &Precision) -> Tally {
         let model = d.model(prec).unwrap();
-        verify(d, &model, prec, &opts(d.n), 300, Depth::Full)
-            .unwrap()
-            .0
+        full_verify(d, &model, prec, d.n, 300)
     }
 
     #[test]
@@ -777,16 +811,7 @@ mod tests {
             true,
         )
         .unwrap();
-        let t = verify(
-            &d,
-            &Model::Transformer(broken),
-            &prec,
-            &opts(8),
-            50,
-            Depth::Full,
-        )
-        .unwrap()
-        .0;
+        let t = full_verify(&d, &Model::Transformer(broken), &prec, 8, 50);
         assert!(t.errors > 0);
     }
 
@@ -815,16 +840,7 @@ mod tests {
             true,
         )
         .unwrap();
-        let t = verify(
-            &d,
-            &Model::Transformer(broken),
-            &prec,
-            &opts(4),
-            0,
-            Depth::Full,
-        )
-        .unwrap()
-        .0;
+        let t = full_verify(&d, &Model::Transformer(broken), &prec, 4, 0);
         assert!(t.errors > 0);
     }
 
@@ -957,7 +973,7 @@ mod tests {
             let Ok(prec) = fixed(i, f) else { continue };
             if let Ok(d) = Design::new(4, DIM, MARGIN, &prec) {
                 let model = d.model(&prec).unwrap();
-                let t = verify(&d, &model, &prec, &o, 0, Depth::Full).unwrap().0;
+                let t = full_verify(&d, &model, &prec, 4, 0);
                 assert!(t.errors > 0, "{} also works", prec.name());
             }
         }
