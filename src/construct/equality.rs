@@ -391,7 +391,7 @@ pub(crate) fn verify_pairs<'a, T: Task>(
 /// answers, reading each output with [`decode`]; with `stop`, no batch after the first wrong
 /// answer is run, and the batches start at one block of 16 and double (a model that fails,
 /// often on its first instances, then costs little even where each instance is dear).
-/// Every [`PROGRESS_EVERY`] a long tally says how far it is (`total`: the instances it will
+/// Every `progress.interval()` (30 s unless set) a long tally says how far it is (`total`: the instances it will
 /// run unless it stops). With `stop` (a search's check) it runs nothing when the first
 /// instance's length needs a position-only attention layer computed the plain way
 /// (`Prepared::dense_attention`): the tally then has no instance, so the report is not
@@ -456,7 +456,7 @@ pub(crate) fn tally<'a>(
         chunk.push(case);
         if chunk.len() == limit || numbers >= CHUNK_NUMBERS {
             flush(&mut chunk, &mut out)?;
-            if start.elapsed() >= said + PROGRESS_EVERY {
+            if start.elapsed() >= said + progress.interval() {
                 said = start.elapsed();
                 progress.say(|| {
                     format!(
@@ -1081,9 +1081,6 @@ fn saturated(c: &Construction) -> u64 {
 /// bits found, and the curves came out the same with and without this skip.
 const HINT_SLACK: u32 = 2;
 
-/// How often a long verification reports its count of instances checked.
-const PROGRESS_EVERY: Duration = Duration::from_secs(30);
-
 /// Largest integer or extra fraction bits [`search_sizes`] tries.
 const BITS_MAX: u32 = 24;
 
@@ -1266,6 +1263,36 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_long_verification_says_how_many_instances_it_has_checked() {
+        use std::sync::{Arc, Mutex};
+        let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+        let sink = Arc::clone(&lines);
+        let o = ConstructOptions {
+            samples: 5000,
+            // A count after every batch of `CHUNK` instances instead of every 30 s.
+            progress: Progress::to(move |l| sink.lock().unwrap().push(l.to_string()))
+                .every(Duration::ZERO),
+            ..opts(64)
+        };
+        let c = construct(&o).unwrap();
+        let total = c.report.instances;
+        let counts: Vec<u64> = lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|l| {
+                let (done, rest) = l.trim().split_once(" of ")?;
+                assert!(
+                    rest.starts_with(&format!("{total} instances checked, 0 wrong (")),
+                    "{l}"
+                );
+                done.parse().ok()
+            })
+            .collect();
+        let batches = (1..).map(|b| b * CHUNK as u64).take_while(|&c| c < total);
+        assert_eq!(counts, batches.collect::<Vec<u64>>());
+    }
     #[test]
     fn exhaustive_small_n_is_correct() {
         for n in [1, 2, 3, 5, 6] {

@@ -26,7 +26,7 @@ pub mod subspace;
 pub mod vectors;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -70,21 +70,50 @@ pub struct ConstructOptions {
 /// A sink for progress lines of long work (each trial of a size search, with its outcome and
 /// time), for a spinner or a log; silent when empty. It only receives text: nothing it does
 /// can change a result.
-#[derive(Clone, Default)]
-pub struct Progress(Option<Arc<Sink>>);
+#[derive(Clone)]
+pub struct Progress {
+    sink: Option<Arc<Sink>>,
+    /// How often a long verification says how many instances it has checked.
+    every: Duration,
+}
 
 /// What receives progress lines.
 type Sink = dyn Fn(&str) + Send + Sync;
 
+/// How often a long verification reports its count of instances checked, by default.
+pub const PROGRESS_EVERY: Duration = Duration::from_secs(30);
+
+impl Default for Progress {
+    fn default() -> Self {
+        Progress {
+            sink: None,
+            every: PROGRESS_EVERY,
+        }
+    }
+}
+
 impl Progress {
-    /// Progress lines go to `sink`.
+    /// Progress lines go to `sink`; counts every [`PROGRESS_EVERY`].
     pub fn to(sink: impl Fn(&str) + Send + Sync + 'static) -> Self {
-        Progress(Some(Arc::new(sink)))
+        Progress {
+            sink: Some(Arc::new(sink)),
+            every: PROGRESS_EVERY,
+        }
+    }
+
+    /// The same sink, with a long verification's count every `every` instead.
+    pub fn every(self, every: Duration) -> Self {
+        Progress { every, ..self }
+    }
+
+    /// How often a long verification says how many instances it has checked.
+    pub fn interval(&self) -> Duration {
+        self.every
     }
 
     /// Sends the line `line()` (made only when someone listens).
     pub fn say(&self, line: impl FnOnce() -> String) {
-        if let Some(sink) = &self.0 {
+        if let Some(sink) = &self.sink {
             sink(&line());
         }
     }
@@ -97,7 +126,7 @@ impl Progress {
         work: impl FnOnce() -> T,
         outcome: impl FnOnce(&T) -> String,
     ) -> T {
-        if self.0.is_none() {
+        if self.sink.is_none() {
             return work();
         }
         let what = what();
@@ -117,7 +146,7 @@ impl Progress {
 
 impl std::fmt::Debug for Progress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() {
+        f.write_str(if self.sink.is_some() {
             "Progress(on)"
         } else {
             "Progress(off)"
