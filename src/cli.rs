@@ -100,9 +100,10 @@ pub struct RunArgs {
 #[derive(Args, Debug)]
 pub struct CheckArgs {
     /// index, recall, equality (eq, ineq), mqar, disjointness (disj), dyck (Dyck-(2,2), odd /
-    /// even split: transformer only) or dyck-halves (first / second half).
-    #[arg(long)]
-    pub task: String,
+    /// even split: transformer only) or dyck-halves (first / second half). With --construct,
+    /// the task it is built for unless given.
+    #[arg(long, required_unless_present = "construct")]
+    pub task: Option<String>,
     /// rnn, lstm, gru, ssm, linear-attention (prefix / suffix protocol, Thm 2) or transformer
     /// (one layer, any partition: the Thm 4 protocol). Not with --construct.
     #[arg(
@@ -125,9 +126,10 @@ pub struct CheckArgs {
     #[arg(long, default_value_t = 1)]
     pub outputs: usize,
     /// Number format (fixed:I.F, paper:K, float:E.M, e4m3, e5m2, bf16, f16, f32, f64), or a grid
-    /// axis: a range fixed:1.1..fixed:1.7 or a comma list.
-    #[arg(long)]
-    pub precision: String,
+    /// axis: a range fixed:1.1..fixed:1.7 or a comma list. With --construct, the precision
+    /// `ccsep construct` reports for it unless given.
+    #[arg(long, required_unless_present = "construct")]
+    pub precision: Option<String>,
     /// Bits per party (INDEX, EQ, DISJ), or the string length (dyck, dyck-halves).
     #[arg(long)]
     pub n: u32,
@@ -790,11 +792,12 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<i32> {
         )
         .into());
     }
+    let (task, precision) = task_and_precision(args)?;
     let widths = sweep::parse_usize_axis("--width", &args.width)?;
-    let precisions = sweep::parse_precision_axis(&args.precision)?;
-    let reduction = Reduction::new(reduction_kind(&args.task)?, args.n)?;
+    let precisions = sweep::parse_precision_axis(&precision)?;
+    let reduction = Reduction::new(reduction_kind(&task)?, args.n)?;
     if widths.len() > 1 || precisions.len() > 1 || args.out.is_some() {
-        return run_check_grid(args, &widths, &precisions, &reduction);
+        return run_check_grid(args, &task, &widths, &precisions, &reduction);
     }
     let (width, precision) = (widths[0], precisions[0]);
     let source = check_source(args, width, &precision)?;
@@ -830,6 +833,42 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<i32> {
     Ok(EXIT_OK)
 }
 
+/// The check's `--task` and `--precision`; with `--construct`, each one not given is the
+/// construction's own: the task it is built for ([`construct::check_task`]) and the precision
+/// `ccsep construct NAME --n N --seed S` reports (built once here to learn it).
+fn task_and_precision(args: &CheckArgs) -> Result<(String, String), InputError> {
+    let (Some(name), task, precision) = (&args.construct, &args.task, &args.precision) else {
+        // clap requires both without --construct.
+        return Ok((
+            args.task.clone().unwrap_or_default(),
+            args.precision.clone().unwrap_or_default(),
+        ));
+    };
+    let task = match task {
+        Some(t) => t.clone(),
+        None => construct::check_task(name)?.to_string(),
+    };
+    let precision = match precision {
+        Some(p) => p.clone(),
+        None => {
+            let opts = ConstructOptions {
+                n: args.n as usize,
+                seed: args.seed,
+                ..ConstructOptions::default()
+            };
+            construct::construct(name, &opts)?
+                .report
+                .precision
+                .ok_or_else(|| {
+                    InputError::new(format!(
+                        "the construction {name} reports no precision: give one with --precision"
+                    ))
+                })?
+        }
+    };
+    Ok((task, precision))
+}
+
 /// The key of a grid point in a results line: its settings, width and precision.
 fn grid_key(config: &str, width: usize, precision: &str) -> String {
     format!("{config}|{width}|{precision}")
@@ -837,10 +876,10 @@ fn grid_key(config: &str, width: usize, precision: &str) -> String {
 
 /// Everything but the axes that a grid point's result depends on, as one string: lines of a
 /// results file written with other settings are not taken for this grid's points.
-fn grid_config(args: &CheckArgs) -> String {
+fn grid_config(args: &CheckArgs, task: &str) -> String {
     format!(
         "task={} n={} arch={:?} init={:?} weights={:?} construct={:?} seed={} layers={} outputs={} heads={:?} sample={:?}",
-        args.task,
+        task,
         args.n,
         args.arch,
         args.init,
@@ -860,6 +899,7 @@ fn grid_config(args: &CheckArgs) -> String {
 /// others still run, and the exit code is then 2.
 fn run_check_grid(
     args: &CheckArgs,
+    task: &str,
     widths: &[usize],
     precisions: &[Precision],
     reduction: &Reduction,
@@ -892,7 +932,7 @@ fn run_check_grid(
     for &(w, p) in &points {
         check_source(args, w, p)?;
     }
-    let config = grid_config(args);
+    let config = grid_config(args, task);
     let key_of = |v: &serde_json::Value| {
         let g = v.get("grid")?;
         Some(grid_key(

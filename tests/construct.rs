@@ -51,6 +51,36 @@ fn dyck_rnn_is_correct_and_passes_the_contiguous_split() {
     assert_eq!(c["exhaustive"], true);
     assert_eq!(c["verdict"]["tag"], "enough_messages");
     assert!(c["distinct_messages"].as_u64().unwrap() <= 7);
+    // Without --task and --precision the check takes the construction's own: the same check.
+    let bare =
+        success_json(ccsep().args(["check", "--construct", "dyck-rnn", "--n", "8", "--json"]));
+    assert_eq!(bare, c);
+}
+
+/// `check --construct NAME --n N` alone checks the one-layer index-lookup Transformer on INDEX
+/// at the precision `construct` reports, through the Thm 4 protocol; constructions that are no
+/// one-hot token model are refused with the reason.
+#[test]
+fn check_takes_the_task_and_precision_of_the_construction() {
+    let v = success_json(ccsep().args(["construct", "index-lookup", "--n", "8", "--json"]));
+    let c =
+        success_json(ccsep().args(["check", "--construct", "index-lookup", "--n", "8", "--json"]));
+    assert_eq!(c["precision"], v["precision"]);
+    assert_eq!(c["task"], "index-lookup");
+    assert_eq!(c["accuracy"], 1.0);
+    assert_eq!(c["protocol"], "thm4-any-partition");
+    for (name, why) in [("nearest", "real-valued"), ("vectors", "not a model")] {
+        ccsep()
+            .args(["check", "--construct", name, "--n", "4"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(why));
+    }
+    ccsep()
+        .args(["check", "--task", "index", "--n", "4", "--init", "random"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--precision"));
 }
 
 /// The width-N index RNN saved to safetensors is the same model when `check --weights` loads

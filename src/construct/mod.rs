@@ -314,6 +314,26 @@ fn smallest_of(name: &str, opts: &ConstructOptions) -> Result<SizePoint, InputEr
     }
 }
 
+/// The `ccsep check` task a construction is built for, used when `check --construct NAME` names
+/// no `--task`: index lookup for both index constructions, the halves split of Dyck-(2,2) for
+/// the Dyck RNN (its contiguous split), and each two-party construction's own task (whose
+/// two-layer models the check then explains it cannot turn into a protocol).
+pub fn check_task(name: &str) -> Result<&'static str, InputError> {
+    match name {
+        "index-lookup" | "index-rnn" => Ok("index"),
+        "dyck-rnn" => Ok("dyck-halves"),
+        "equality" => Ok("equality"),
+        "disjointness" => Ok("disjointness"),
+        "nearest" => Err(InputError::new(
+            "nearest reads real-valued points, and `ccsep check` runs one-hot token tasks: verify it with `ccsep construct nearest --n N`",
+        )),
+        "vectors" => Err(InputError::new(
+            "`vectors` builds codes, not a model: there is nothing to check as a protocol",
+        )),
+        other => Err(unknown(other)),
+    }
+}
+
 fn unknown(name: &str) -> InputError {
     InputError::new(format!(
         "unknown construction {name:?}; choose one of {}",
