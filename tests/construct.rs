@@ -197,6 +197,44 @@ fn verbose_prints_each_trial_of_a_size_search() {
     assert!(!String::from_utf8_lossy(&quiet.get_output().stderr).contains("screen"));
 }
 
+/// The one-layer and recurrent searches say their trials too: the point index-lookup keeps
+/// is its last correct full verification, and the RNNs' precision is the first one correct.
+#[test]
+fn verbose_prints_the_trials_of_index_lookup_and_the_rnns() {
+    let out = ccsep()
+        .args(["construct", "index-lookup", "--curve", "3..3", "-v"])
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    let line: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.get_output().stdout).trim()).unwrap();
+    let found = format!(
+        "index-lookup N = 8: width {} (k = ",
+        line["width"].as_u64().unwrap()
+    );
+    let kept = format!(
+        "at {} (full verification): correct on",
+        line["precision"].as_str().unwrap()
+    );
+    assert!(
+        err.lines().any(|l| l.contains(&found) && l.contains(&kept)),
+        "{found} … {kept} not in {err}"
+    );
+    for name in ["dyck-rnn", "index-rnn"] {
+        let out = ccsep()
+            .args(["construct", name, "--n", "8", "--json", "-v"])
+            .assert()
+            .success();
+        let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+        let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        let said = format!(
+            "{name} n = 8: at {}: correct",
+            v["precision"].as_str().unwrap()
+        );
+        assert!(err.contains(&said), "{said} not in {err}");
+    }
+}
+
 #[test]
 fn a_verification_over_the_work_limit_is_refused_with_the_way_to_raise_it() {
     ccsep()

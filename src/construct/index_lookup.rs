@@ -50,7 +50,7 @@ use serde_json::json;
 
 use super::subspace::Residual;
 use super::vectors::{self, random_signs, worst_inner};
-use super::{ConstructOptions, ConstructReport, Construction, SizePoint};
+use super::{ConstructOptions, ConstructReport, Construction, Progress, SizePoint};
 use crate::error::InputError;
 use crate::model::{Block, Continuation, Linear, Matrix, Model, PosCode, Prepared, Transformer};
 use crate::numeric::{Accumulate, Format, Precision, Rounding, Stats};
@@ -702,15 +702,75 @@ fn exhaustive_check(
     Ok(())
 }
 
+/// What a precision search runs with: the seed of its random strings, and where it says each
+/// trial and its outcome.
+pub struct Search {
+    pub seed: u64,
+    pub progress: Progress,
+}
+
+impl Search {
+    /// A search of `opts`: its seed and its progress sink.
+    pub fn of(opts: &ConstructOptions) -> Search {
+        Search {
+            seed: opts.seed,
+            progress: opts.progress.clone(),
+        }
+    }
+
+    /// A search with `seed` that says nothing.
+    pub fn quiet(seed: u64) -> Search {
+        Search {
+            seed,
+            progress: Progress::default(),
+        }
+    }
+
+    /// Runs the check `work` of `design` at `prec` (`what`: which instances), saying it and
+    /// its outcome.
+    fn trial(
+        &self,
+        design: &Design,
+        prec: &Precision,
+        what: &str,
+        work: impl FnOnce() -> Result<Verification, InputError>,
+    ) -> Result<Verification, InputError> {
+        self.progress.timed(
+            || {
+                format!(
+                    "{NAME} N = {}: width {} (k = {}) at {} ({what})",
+                    design.n,
+                    design.layout().dim(),
+                    design.k(),
+                    prec.name()
+                )
+            },
+            work,
+            |r| match r {
+                Ok(v) if v.correct => format!("correct on {} instances", v.instances),
+                Ok(v) => format!("wrong ({} errors in {} instances)", v.errors, v.instances),
+                Err(e) => format!("error: {e}"),
+            },
+        )
+    }
+}
+
 /// A search check: the worst-case family (or every instance) on every query, or on the
 /// queries of `screen`, stopping at the first error.
 fn passes(
     design: &Design,
     prec: &Precision,
-    seed: u64,
+    search: &Search,
     screen: Option<&[usize]>,
 ) -> Result<bool, InputError> {
-    Ok(stop_early(design, prec, seed, screen)?.correct)
+    let what = match screen {
+        Some(q) => format!("screen of {} queries", q.len()),
+        None => "every query".to_string(),
+    };
+    let v = search.trial(design, prec, &what, || {
+        stop_early(design, prec, search.seed, screen)
+    })?;
+    Ok(v.correct)
 }
 
 /// [`verify_queries`] with no random strings, stopping at the first error.
@@ -764,13 +824,13 @@ fn screen_of(design: &Design, extra: &[usize]) -> Option<Vec<usize>> {
 /// The F-then-I search of [`smallest_fixed`] on one screen (`None`: every query).
 fn search_fixed(
     design: &Design,
-    seed: u64,
+    search: &Search,
     screen: Option<&[usize]>,
 ) -> Result<Option<Precision>, InputError> {
     for f in 0..=MAX_FRAC_BITS {
-        if passes(design, &fixed(MAX_INT_BITS, f)?, seed, screen)? {
+        if passes(design, &fixed(MAX_INT_BITS, f)?, search, screen)? {
             for i in 0..MAX_INT_BITS {
-                if i + f >= 1 && passes(design, &fixed(i, f)?, seed, screen)? {
+                if i + f >= 1 && passes(design, &fixed(i, f)?, search, screen)? {
                     return Ok(Some(fixed(i, f)?));
                 }
             }
@@ -787,13 +847,13 @@ fn search_fixed(
 /// still be incorrect after the last round), or `None` when no precision passed the screen.
 fn search_confirmed(
     design: &Design,
-    seed: u64,
+    search: &Search,
     confirm: impl Fn(&Precision) -> Result<Verification, InputError>,
 ) -> Result<Option<(Precision, Verification)>, InputError> {
     let mut extra = Vec::new();
     for round in 0..=SCREEN_ROUNDS {
         let screen = screen_of(design, &extra);
-        let Some(prec) = search_fixed(design, seed, screen.as_deref())? else {
+        let Some(prec) = search_fixed(design, search, screen.as_deref())? else {
             return Ok(None);
         };
         let v = confirm(&prec)?;
@@ -826,26 +886,30 @@ fn fixed(int_bits: u32, frac_bits: u32) -> Result<Precision, InputError> {
 /// hardest queries and the result is checked on all of them ([`search_confirmed`]), so the
 /// result is the smallest that passed the last screen. `None` when no `F` passes, or when the
 /// result still fails the full check after the last round.
-pub fn smallest_fixed(design: &Design, seed: u64) -> Result<Option<Precision>, InputError> {
+pub fn smallest_fixed(design: &Design, search: &Search) -> Result<Option<Precision>, InputError> {
     if design.n <= SCREEN_QUERIES {
         // No screen: the search's checks already ran every query.
-        return search_fixed(design, seed, None);
+        return search_fixed(design, search, None);
     }
-    let found = search_confirmed(design, seed, |p| stop_early(design, p, seed, None))?;
+    let found = search_confirmed(design, search, |p| {
+        search.trial(design, p, "every query", || {
+            stop_early(design, p, search.seed, None)
+        })
+    })?;
     Ok(found.and_then(|(p, v)| v.correct.then_some(p)))
 }
 
 /// The smallest `paper:K` (the paper's grid: step and range `(N + 1)^∓K`, rounding down) at
 /// which `design` is correct, trying `K = 1, 2, …` while the grid fits in `f64`; `None` when
 /// none does.
-pub fn smallest_paper(design: &Design, seed: u64) -> Result<Option<Precision>, InputError> {
+pub fn smallest_paper(design: &Design, search: &Search) -> Result<Option<Precision>, InputError> {
     for k in 1..=8 {
         let Ok(prec) = Precision::new(Format::Paper { k }, Rounding::Down, Accumulate::Wide)
             .and_then(|p| resolve(&p, design.n))
         else {
             break;
         };
-        if passes(design, &prec, seed, None)? {
+        if passes(design, &prec, search, None)? {
             return Ok(Some(prec));
         }
     }
@@ -876,7 +940,7 @@ fn precision_for(
 ) -> Result<Option<Precision>, InputError> {
     match &opts.precision {
         Some(p) => resolve(p, design.n).map(Some),
-        None => smallest_fixed(design, opts.seed),
+        None => smallest_fixed(design, &Search::of(opts)),
     }
 }
 
@@ -1034,10 +1098,11 @@ pub fn construct(opts: &ConstructOptions) -> Result<Construction, InputError> {
 /// `m·p ≥ N` bits of state (Thm 3).
 pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
     let paper = paper_design(opts)?;
+    let search = &Search::of(opts);
     let seed = opts.seed;
     let paper_prec = match &opts.precision {
         Some(p) => Some(resolve(p, opts.n)?),
-        None => search_fixed(&paper, seed, screen_of(&paper, &[]).as_deref())?,
+        None => search_fixed(&paper, search, screen_of(&paper, &[]).as_deref())?,
     };
     let Some(paper_prec) = paper_prec else {
         return Ok(size_point(
@@ -1058,24 +1123,26 @@ pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
     // The design at its precision (given, or searched then confirmed), fully verified.
     let settle = |d: &Design| -> Result<Option<(Precision, Verification)>, InputError> {
         let model = d.model()?;
-        let full = |p: &Precision| verify(&model, 2, opts.n, p, &check);
+        let what = "full verification";
+        let full =
+            |p: &Precision| search.trial(d, p, what, || verify(&model, 2, opts.n, p, &check));
         match opts.precision {
             Some(_) => Ok(Some((paper_prec, full(&paper_prec)?))),
-            None => search_confirmed(d, seed, full),
+            None => search_confirmed(d, search, full),
         }
     };
     let size = |d: &Design, p: &Precision| {
         d.layout().dim() as u64 * u64::from(p.bits().unwrap_or(u32::MAX))
     };
     let mut kept: Option<(Design, Precision, Verification)> = None;
-    if passes(&paper, &probe, seed, screen_of(&paper, &[]).as_deref())? {
+    if passes(&paper, &probe, search, screen_of(&paper, &[]).as_deref())? {
         let random = |k: usize| Design::new(2, opts.n, &random_signs(opts.n, k, seed), paper.eta);
         let (mut lo, mut hi) = (0, paper.k());
         let mut design = paper.clone();
         while hi - lo > 1 {
             let mid = (lo + hi) / 2;
             let d = random(mid)?;
-            if passes(&d, &probe, seed, screen_of(&d, &[]).as_deref())? {
+            if passes(&d, &probe, search, screen_of(&d, &[]).as_deref())? {
                 hi = mid;
                 design = d;
             } else {
@@ -1431,14 +1498,22 @@ mod tests {
                 !passes(
                     &design,
                     &fixed(MAX_INT_BITS, frac_bits - 1).unwrap(),
-                    0,
+                    &Search::quiet(0),
                     None
                 )
                 .unwrap()
             );
         }
         if int_bits > 0 && int_bits + frac_bits > 1 {
-            assert!(!passes(&design, &fixed(int_bits - 1, frac_bits).unwrap(), 0, None).unwrap());
+            assert!(
+                !passes(
+                    &design,
+                    &fixed(int_bits - 1, frac_bits).unwrap(),
+                    &Search::quiet(0),
+                    None
+                )
+                .unwrap()
+            );
         }
         // Beyond the exhaustive range: the worst-case family and random strings.
         let mut o = opts(100);
@@ -1468,19 +1543,19 @@ mod tests {
     #[test]
     fn paper_grid_search_finds_the_smallest_k() {
         let design = paper_design(&opts(8)).unwrap();
-        let prec = smallest_paper(&design, 0).unwrap().unwrap();
+        let prec = smallest_paper(&design, &Search::quiet(0)).unwrap().unwrap();
         let Format::PaperGrid { k, n, .. } = prec.format() else {
             panic!("{prec:?}")
         };
         assert_eq!(n, 9, "resolved with the input length N + 1");
-        assert!(passes(&design, &prec, 0, None).unwrap());
+        assert!(passes(&design, &prec, &Search::quiet(0), None).unwrap());
         if k > 1 {
             let smaller = resolve(&p(&format!("paper:{}", k - 1)), 8).unwrap();
-            assert!(!passes(&design, &smaller, 0, None).unwrap());
+            assert!(!passes(&design, &smaller, &Search::quiet(0), None).unwrap());
         }
         // A design too cold for any grid is found at none.
         let cold = Design::new(2, 8, &design.codes, 0.25).unwrap();
-        assert_eq!(smallest_paper(&cold, 0).unwrap(), None);
+        assert_eq!(smallest_paper(&cold, &Search::quiet(0)).unwrap(), None);
     }
 
     #[test]
@@ -1509,7 +1584,7 @@ mod tests {
         // with it, and what it returns is the second full check.
         let outside = (0..n).find(|q| !screen.contains(q)).unwrap();
         let calls = std::cell::Cell::new(0);
-        let (prec, v) = search_confirmed(&design, 0, |p| {
+        let (prec, v) = search_confirmed(&design, &Search::quiet(0), |p| {
             calls.set(calls.get() + 1);
             let mut v = stop_early(&design, p, 0, None)?;
             if calls.get() == 1 {
@@ -1522,7 +1597,10 @@ mod tests {
         .unwrap();
         assert_eq!(calls.get(), 2);
         assert!(v.correct && !v.exhaustive && v.first_error_query.is_none());
-        assert_eq!(smallest_fixed(&design, 0).unwrap(), Some(prec));
+        assert_eq!(
+            smallest_fixed(&design, &Search::quiet(0)).unwrap(),
+            Some(prec)
+        );
         assert!(
             stop_early(&design, &prec, 0, None).unwrap().correct,
             "on every query"

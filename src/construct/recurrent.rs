@@ -358,11 +358,12 @@ fn smallest_fixed(
 }
 
 /// The precision to verify at: the one asked for (with `paper:K` resolved at length `n`), or
-/// the smallest fixed-point format found correct (with the formats tried), or `f64` when none
-/// up to 16 bits is.
+/// the smallest fixed-point format found correct (with the formats tried, each said with its
+/// verdict on `opts.progress`), or `f64` when none up to 16 bits is.
 fn choose_precision(
+    name: &str,
     opts: &ConstructOptions,
-    correct: impl FnMut(&Precision) -> Result<bool, InputError>,
+    mut correct: impl FnMut(&Precision) -> Result<bool, InputError>,
 ) -> Result<(Precision, serde_json::Value), InputError> {
     match opts.precision {
         Some(p) => Ok((
@@ -370,7 +371,17 @@ fn choose_precision(
             json!({ "requested": p.name() }),
         )),
         None => {
-            let (found, tried) = smallest_fixed(correct)?;
+            let (found, tried) = smallest_fixed(|p| {
+                opts.progress.timed(
+                    || format!("{name} n = {}: at {}", opts.n, p.name()),
+                    || correct(p),
+                    |r| match r {
+                        Ok(true) => "correct".to_string(),
+                        Ok(false) => "wrong".to_string(),
+                        Err(e) => format!("error: {e}"),
+                    },
+                )
+            })?;
             let p = found.unwrap_or_else(|| Precision::parse("f64").expect("f64 parses"));
             Ok((
                 p,
@@ -497,7 +508,9 @@ pub fn dyck(opts: &ConstructOptions) -> Result<Construction, InputError> {
     let n = opts.n;
     check_dyck_n(n)?;
     let (model, units) = dyck_model()?;
-    let (prec, search) = choose_precision(opts, |p| Ok(dyck_correct(&dyck_check(&model, p, n)?)))?;
+    let (prec, search) = choose_precision("dyck-rnn", opts, |p| {
+        Ok(dyck_correct(&dyck_check(&model, p, n)?))
+    })?;
     let c = dyck_check(&model, &prec, n)?;
     let task = dyck_task()?;
     let all_lengths = c.closed_at.is_some() && dyck_correct(&c);
@@ -1171,7 +1184,7 @@ pub fn index(opts: &ConstructOptions) -> Result<Construction, InputError> {
     }
     let model = index_rnn(n)?;
     let mut last: Option<(Precision, IndexCheck)> = None;
-    let (prec, search) = choose_precision(opts, |p| {
+    let (prec, search) = choose_precision("index-rnn", opts, |p| {
         // Beyond the exhaustive range `index_correct` needs the weights exact after rounding:
         // a format that changes one is not correct, whatever the run would find, so it is not
         // run (at `N = 2^16` that run alone would take minutes).
