@@ -698,7 +698,11 @@ pub(crate) fn refuse_work(
 
 /// What `work` operations of the two-layer verifications take on two cores, in words (about
 /// 130 ns of one core per position at 100 operations a position, measured on the 2-core dev
-/// machine).
+/// machine). It holds while an instance fits in cache and is optimistic beyond: nearest
+/// neighbour on a quiet machine took 1.06 ns of a core per operation at `n = 256`
+/// (`benches/construct.rs`), 1.32 ns at `n = 4096` (20 280 instances, 59 s), but 3.07 ns at
+/// `n = 2^15` (26 824 instances of 65 537 positions, 35 MB of inputs each: 1531 s against the
+/// 650 s this gives).
 fn minutes(work: f64) -> String {
     let secs = work / OPS_PER_POSITION * 130e-9 / 2.0;
     if secs < 90.0 {
