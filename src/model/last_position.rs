@@ -1041,6 +1041,9 @@ fn all_finite(v: &[f64]) -> bool {
     v.iter().all(|x| x.is_finite())
 }
 
+/// Positions per block of [`Inputs::new`]'s transpose.
+const TRANSPOSE_BLOCK: usize = 256;
+
 /// The rounded inputs of a block of `L` sequences of `T` positions: before the last position
 /// one array per input coordinate (`early[i·(T−1)·L + t·L + b]`), and the last position in
 /// lane layout (`last[i·L + b]`).
@@ -1058,10 +1061,18 @@ impl Inputs {
         let l = seqs.len();
         let tn = seqs[0].len() / ni;
         let p = tn - 1;
-        let mut early = Vec::with_capacity(ni * p * l);
-        for i in 0..ni {
-            for t in 0..p {
-                early.extend(seqs.iter().map(|s| s[t * ni + i]));
+        // A blocked transpose: each sequence is read once, in order, and a block's writes
+        // (`ni` runs of `TRANSPOSE_BLOCK · L` numbers) stay in cache. Reading coordinate by
+        // coordinate instead streamed every sequence `ni` times from memory at large `T`.
+        let mut early = vec![0.0; ni * p * l];
+        for t0 in (0..p).step_by(TRANSPOSE_BLOCK) {
+            let t1 = (t0 + TRANSPOSE_BLOCK).min(p);
+            for (b, s) in seqs.iter().enumerate() {
+                for t in t0..t1 {
+                    for (i, &v) in s[t * ni..(t + 1) * ni].iter().enumerate() {
+                        early[(i * p + t) * l + b] = v;
+                    }
+                }
             }
         }
         let mut last = Vec::with_capacity(ni * l);
