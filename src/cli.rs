@@ -722,7 +722,8 @@ fn run_model(args: &RunArgs) -> anyhow::Result<i32> {
     Ok(EXIT_OK)
 }
 
-/// The model of one check: from `--weights`, or random at `width`.
+/// The model of one check: a `--construct` construction, from `--weights`, or random at
+/// `width`.
 fn check_source(
     args: &CheckArgs,
     width: usize,
@@ -792,10 +793,10 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<i32> {
         )
         .into());
     }
-    let (task, precision) = task_and_precision(args)?;
+    let task = check_task(args)?;
     let widths = sweep::parse_usize_axis("--width", &args.width)?;
-    let precisions = sweep::parse_precision_axis(&precision)?;
     let reduction = Reduction::new(reduction_kind(&task)?, args.n)?;
+    let precisions = sweep::parse_precision_axis(&check_precision(args)?)?;
     if widths.len() > 1 || precisions.len() > 1 || args.out.is_some() {
         return run_check_grid(args, &task, &widths, &precisions, &reduction);
     }
@@ -833,24 +834,30 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<i32> {
     Ok(EXIT_OK)
 }
 
-/// The check's `--task` and `--precision`; with `--construct`, each one not given is the
-/// construction's own: the task it is built for ([`construct::check_task`]) and the precision
-/// `ccsep construct NAME --n N --seed S` reports (built once here to learn it).
-fn task_and_precision(args: &CheckArgs) -> Result<(String, String), InputError> {
-    let (Some(name), task, precision) = (&args.construct, &args.task, &args.precision) else {
-        // clap requires both without --construct.
-        return Ok((
-            args.task.clone().unwrap_or_default(),
-            args.precision.clone().unwrap_or_default(),
-        ));
-    };
-    let task = match task {
-        Some(t) => t.clone(),
-        None => construct::check_task(name)?.to_string(),
-    };
-    let precision = match precision {
-        Some(p) => p.clone(),
-        None => {
+/// The check's `--task`; with `--construct`, the task the construction is built for when none
+/// is given ([`construct::check_task`], which also refuses a construction that is no one-hot
+/// token model, whatever the task).
+fn check_task(args: &CheckArgs) -> Result<String, InputError> {
+    let own = args
+        .construct
+        .as_deref()
+        .map(construct::check_task)
+        .transpose()?;
+    // clap requires --task without --construct.
+    Ok(args
+        .task
+        .clone()
+        .or(own.map(str::to_string))
+        .unwrap_or_default())
+}
+
+/// The check's `--precision`; with `--construct` and none given, the precision `ccsep
+/// construct NAME --n N --seed S` reports (the construction is built here to learn it, and
+/// again by the check at that precision).
+fn check_precision(args: &CheckArgs) -> Result<String, InputError> {
+    match (&args.precision, &args.construct) {
+        (Some(p), _) => Ok(p.clone()),
+        (None, Some(name)) => {
             let opts = ConstructOptions {
                 n: args.n as usize,
                 seed: args.seed,
@@ -863,10 +870,11 @@ fn task_and_precision(args: &CheckArgs) -> Result<(String, String), InputError> 
                     InputError::new(format!(
                         "the construction {name} reports no precision: give one with --precision"
                     ))
-                })?
+                })
         }
-    };
-    Ok((task, precision))
+        // clap requires --precision without --construct.
+        (None, None) => Ok(String::new()),
+    }
 }
 
 /// The key of a grid point in a results line: its settings, width and precision.

@@ -75,6 +75,12 @@ fn check_takes_the_task_and_precision_of_the_construction() {
             .assert()
             .code(2)
             .stderr(predicate::str::contains(why));
+        // Refused for the same reason whatever the task.
+        ccsep()
+            .args(["check", "--construct", name, "--task", "index", "--n", "4"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(why));
     }
     ccsep()
         .args(["check", "--task", "index", "--n", "4", "--init", "random"])
@@ -197,8 +203,9 @@ fn verbose_prints_each_trial_of_a_size_search() {
     assert!(!String::from_utf8_lossy(&quiet.get_output().stderr).contains("screen"));
 }
 
-/// The one-layer and recurrent searches say their trials too: the point index-lookup keeps
-/// is its last correct full verification, and the RNNs' precision is the first one correct.
+/// The one-layer and recurrent searches say their trials too: a trial line names the width
+/// and precision index-lookup keeps as a correct full verification, and the precision each RNN
+/// reports as correct.
 #[test]
 fn verbose_prints_the_trials_of_index_lookup_and_the_rnns() {
     let out = ccsep()

@@ -8,7 +8,7 @@ use std::path::Path;
 mod common;
 use common::{ccsep, success_json};
 
-/// The six curves: construction name and file.
+/// The constructions with a curve (`plots/data/curve-NAME.jsonl`).
 const CURVES: [&str; 6] = [
     "index-lookup",
     "dyck-rnn",

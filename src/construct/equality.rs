@@ -391,10 +391,10 @@ pub(crate) fn verify_pairs<'a, T: Task>(
 /// answers, reading each output with [`decode`]; with `stop`, no batch after the first wrong
 /// answer is run, and the batches start at one block of 16 and double (a model that fails,
 /// often on its first instances, then costs little even where each instance is dear).
-/// Every `progress.interval()` (30 s unless set) a long tally says how far it is (`total`: the instances it will
-/// run unless it stops). With `stop` (a search's check) it runs nothing when the first
-/// instance's length needs a position-only attention layer computed the plain way
-/// (`Prepared::dense_attention`): the tally then has no instance, so the report is not
+/// Every `progress.interval()` (30 s unless set) a long tally says how far it is (`total`:
+/// the instances it will run unless it stops). With `stop` (a search's check) it runs nothing
+/// when the first instance's length needs a position-only attention layer computed the plain
+/// way (`Prepared::dense_attention`): the tally then has no instance, so the report is not
 /// correct, and `first_error` says why.
 pub(crate) fn tally<'a>(
     model: &Model,

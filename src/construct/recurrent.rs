@@ -341,14 +341,33 @@ fn fixed_formats() -> impl Iterator<Item = Precision> {
     })
 }
 
-/// The first fixed-point format (fewest bits) at which `correct` holds, and every format tried
-/// with its verdict.
+/// A precision search's verdict on one format.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Trial {
+    Correct,
+    Wrong,
+    /// Not correct without running it, for the reason given.
+    NotRun(&'static str),
+}
+
+impl Trial {
+    fn of(correct: bool) -> Trial {
+        if correct {
+            Trial::Correct
+        } else {
+            Trial::Wrong
+        }
+    }
+}
+
+/// The first fixed-point format (fewest bits) at which `trial` is correct, and every format
+/// tried with its verdict (`"correct": false` for one not run).
 fn smallest_fixed(
-    mut correct: impl FnMut(&Precision) -> Result<bool, InputError>,
+    mut trial: impl FnMut(&Precision) -> Result<Trial, InputError>,
 ) -> Result<(Option<Precision>, Vec<serde_json::Value>), InputError> {
     let mut tried = Vec::new();
     for p in fixed_formats() {
-        let ok = correct(&p)?;
+        let ok = trial(&p)? == Trial::Correct;
         tried.push(json!({ "precision": p.name(), "correct": ok }));
         if ok {
             return Ok((Some(p), tried));
@@ -363,7 +382,7 @@ fn smallest_fixed(
 fn choose_precision(
     name: &str,
     opts: &ConstructOptions,
-    mut correct: impl FnMut(&Precision) -> Result<bool, InputError>,
+    mut trial: impl FnMut(&Precision) -> Result<Trial, InputError>,
 ) -> Result<(Precision, serde_json::Value), InputError> {
     match opts.precision {
         Some(p) => Ok((
@@ -374,10 +393,11 @@ fn choose_precision(
             let (found, tried) = smallest_fixed(|p| {
                 opts.progress.timed(
                     || format!("{name} n = {}: at {}", opts.n, p.name()),
-                    || correct(p),
+                    || trial(p),
                     |r| match r {
-                        Ok(true) => "correct".to_string(),
-                        Ok(false) => "wrong".to_string(),
+                        Ok(Trial::Correct) => "correct".to_string(),
+                        Ok(Trial::Wrong) => "wrong".to_string(),
+                        Ok(Trial::NotRun(why)) => format!("not run: {why}"),
                         Err(e) => format!("error: {e}"),
                     },
                 )
@@ -509,7 +529,7 @@ pub fn dyck(opts: &ConstructOptions) -> Result<Construction, InputError> {
     check_dyck_n(n)?;
     let (model, units) = dyck_model()?;
     let (prec, search) = choose_precision("dyck-rnn", opts, |p| {
-        Ok(dyck_correct(&dyck_check(&model, p, n)?))
+        Ok(Trial::of(dyck_correct(&dyck_check(&model, p, n)?)))
     })?;
     let c = dyck_check(&model, &prec, n)?;
     let task = dyck_task()?;
@@ -1189,12 +1209,12 @@ pub fn index(opts: &ConstructOptions) -> Result<Construction, InputError> {
         // a format that changes one is not correct, whatever the run would find, so it is not
         // run (at `N = 2^16` that run alone would take minutes).
         if n > INDEX_EXHAUSTIVE_MAX && !weights_exact(&model, p)? {
-            return Ok(false);
+            return Ok(Trial::NotRun("a weight changes when rounded"));
         }
         let c = verify_index(&model, n, p, opts.samples, opts.seed, true)?;
         let ok = index_correct(&c);
         last = Some((*p, c));
-        Ok(ok)
+        Ok(Trial::of(ok))
     })?;
     let c = match last {
         Some((p, c)) if p == prec && c.errors == 0 => c,
