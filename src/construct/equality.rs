@@ -1297,6 +1297,7 @@ mod tests {
         let batches = (1..).map(|b| b * CHUNK as u64).take_while(|&c| c < total);
         assert_eq!(counts, batches.collect::<Vec<u64>>());
     }
+
     #[test]
     fn exhaustive_small_n_is_correct() {
         for n in [1, 2, 3, 5, 6] {

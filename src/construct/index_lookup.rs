@@ -756,21 +756,30 @@ impl Search {
 }
 
 /// A search check: the worst-case family (or every instance) on every query, or on the
-/// queries of `screen`, stopping at the first error.
+/// queries of `screen`, stopping at the first error ([`stop_early`], said as a trial).
+fn search_check(
+    design: &Design,
+    prec: &Precision,
+    search: &Search,
+    screen: Option<&[usize]>,
+) -> Result<Verification, InputError> {
+    let what = match screen {
+        Some(q) => format!("screen of {} queries", q.len()),
+        None => "every query".to_string(),
+    };
+    search.trial(design, prec, &what, || {
+        stop_early(design, prec, search.seed, screen)
+    })
+}
+
+/// Whether [`search_check`] finds `design` correct at `prec`.
 fn passes(
     design: &Design,
     prec: &Precision,
     search: &Search,
     screen: Option<&[usize]>,
 ) -> Result<bool, InputError> {
-    let what = match screen {
-        Some(q) => format!("screen of {} queries", q.len()),
-        None => "every query".to_string(),
-    };
-    let v = search.trial(design, prec, &what, || {
-        stop_early(design, prec, search.seed, screen)
-    })?;
-    Ok(v.correct)
+    Ok(search_check(design, prec, search, screen)?.correct)
 }
 
 /// [`verify_queries`] with no random strings, stopping at the first error.
@@ -891,11 +900,7 @@ pub fn smallest_fixed(design: &Design, search: &Search) -> Result<Option<Precisi
         // No screen: the search's checks already ran every query.
         return search_fixed(design, search, None);
     }
-    let found = search_confirmed(design, search, |p| {
-        search.trial(design, p, "every query", || {
-            stop_early(design, p, search.seed, None)
-        })
-    })?;
+    let found = search_confirmed(design, search, |p| search_check(design, p, search, None))?;
     Ok(found.and_then(|(p, v)| v.correct.then_some(p)))
 }
 

@@ -314,10 +314,11 @@ fn smallest_of(name: &str, opts: &ConstructOptions) -> Result<SizePoint, InputEr
     }
 }
 
-/// The `ccsep check` task a construction is built for, used when `check --construct NAME` names
-/// no `--task`: index lookup for both index constructions, the halves split of Dyck-(2,2) for
-/// the Dyck RNN (its contiguous split), and each two-party construction's own task (whose
-/// two-layer models the check then explains it cannot turn into a protocol).
+/// The `ccsep check` task a construction is built for (what `check --construct NAME` runs
+/// when it names no `--task`): index lookup for both index constructions, the halves split of
+/// Dyck-(2,2) for the Dyck RNN (its contiguous split), and each two-party construction's own
+/// task (whose two-layer models the check then explains it cannot turn into a protocol). An
+/// error for a construction `check` cannot run on any task (nearest, vectors).
 pub fn check_task(name: &str) -> Result<&'static str, InputError> {
     match name {
         "index-lookup" | "index-rnn" => Ok("index"),

@@ -480,9 +480,10 @@ fn family_points(
     )
 }
 
-/// The instances a verification runs: the adversarial family over the nearest points `points`
-/// (an evenly spread sample of them when `sampled`), then `samples` random instances.
+/// The instances a verification at `depth` runs: the adversarial family over the nearest points
+/// `points` (an evenly spread sample of them when `sampled`), then `samples` random instances.
 struct Plan {
+    depth: Depth,
     points: Vec<usize>,
     sampled: bool,
     samples: u64,
@@ -494,15 +495,16 @@ impl Plan {
         let samples = if depth.full() { opts.samples } else { 0 };
         let (points, sampled) = family_points(d, depth, samples, opts);
         Plan {
+            depth,
             points,
             sampled,
             samples,
         }
     }
 
-    /// How many instances the plan runs.
-    fn instances(&self, d: &Design, depth: Depth) -> u64 {
-        family_count(self.points.len(), d.bits, depth.full()) + self.samples
+    /// How many instances the plan runs (`bits`: the design's address bits).
+    fn instances(&self, bits: usize) -> u64 {
+        family_count(self.points.len(), bits, self.depth.full()) + self.samples
     }
 }
 
@@ -514,17 +516,16 @@ fn verify(
     prec: &Precision,
     opts: &ConstructOptions,
     plan: &Plan,
-    depth: Depth,
 ) -> Result<(Tally, String), InputError> {
     let task = Nearest::new(d.n, d.dim, d.margin)?;
     let task = &task;
-    let full = depth.full();
     let Plan {
-        points,
+        depth,
+        ref points,
         sampled,
         samples,
-    } = plan;
-    let (sampled, samples) = (*sampled, *samples);
+    } = *plan;
+    let full = depth.full();
     let (n, dim, margin, seed) = (d.n, d.dim, d.margin, opts.seed);
     let family: Vec<Instance> = points
         .iter()
@@ -617,10 +618,10 @@ fn build_and_verify(
     depth: Depth,
 ) -> Result<Construction, InputError> {
     let plan = Plan::new(design, depth, opts);
-    let instances = plan.instances(design, depth);
+    let instances = plan.instances(design.bits);
     refuse_work("nearest", design.n, instances, design.work(), 0.0, opts)?;
     let model = design.model(prec)?;
-    let (t, words) = verify(design, &model, prec, opts, &plan, depth)?;
+    let (t, words) = verify(design, &model, prec, opts, &plan)?;
     let details = json!({
         "dim": design.dim,
         "margin": design.margin,
@@ -674,15 +675,8 @@ pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
     refuse_search(
         "nearest",
         20.0,
-        probe.work() * family_count(indices(n, Depth::Screen).len(), probe.bits, false) as f64,
-        probe.work()
-            * (family_count(
-                family_points(&probe, Depth::Search, opts.samples, opts)
-                    .0
-                    .len(),
-                probe.bits,
-                true,
-            ) + opts.samples) as f64,
+        probe.work() * Plan::new(&probe, Depth::Screen, opts).instances(probe.bits) as f64,
+        probe.work() * Plan::new(&probe, Depth::Search, opts).instances(probe.bits) as f64,
         opts,
     )?;
     let width = probe.layout().dim();
@@ -739,7 +733,7 @@ mod tests {
     fn full_verify(d: &Design, model: &Model, prec: &Precision, n: usize, samples: u64) -> Tally {
         let o = ConstructOptions { samples, ..opts(n) };
         let plan = Plan::new(d, Depth::Full, &o);
-        verify(d, model, prec, &o, &plan, Depth::Full).unwrap().0
+        verify(d, model, prec, &o, &plan).unwrap().0
     }
 
     #[test]
