@@ -46,7 +46,7 @@ use crate::model::{
 };
 use crate::numeric::{Precision, Stats};
 use crate::protocol::decode;
-use crate::task::{Dfa, Dyck, IndexLookup, Task, Token, Vocab};
+use crate::task::{Dfa, Dyck, IndexLookup, MAX_LENGTH, Task, Token, Vocab};
 
 /// Longest Dyck length `N` [`dyck`] verifies (strings of length `1 … N`).
 pub const MAX_DYCK_N: usize = 1 << 20;
@@ -70,11 +70,14 @@ pub const MAX_INDEX_WORK: f64 = 5e10;
 /// minutes on two free cores.
 pub const MAX_INDEX_BLOCK_WORK: f64 = 1.2e12;
 
-/// Most memory the index RNN may hold while it is checked ([`index_memory`]): 4 GiB, within a
-/// CI runner and leaving room on a 24 GiB machine. With its weights held sparse the model and
-/// its check grow as `N`, so every width up to the task's limit (`2^20`) fits; the work limits
-/// refuse far earlier.
+/// Most memory the index RNN may hold while it is checked: 4 GiB, within a CI runner and
+/// leaving room on a 24 GiB machine. With its weights held sparse the model and its check grow
+/// as `N` ([`INDEX_BYTES_PER_UNIT`] a unit), so every width up to the task's limit
+/// (`MAX_LENGTH = 2^20`) fits, which the assertion below keeps true; nothing checks it at run
+/// time, and the work limits refuse far earlier.
 pub const MAX_INDEX_MEMORY: f64 = 4.0 * GIB;
+
+const _: () = assert!(INDEX_BYTES_PER_UNIT * MAX_LENGTH as f64 <= MAX_INDEX_MEMORY);
 
 const GIB: f64 = (1u64 << 30) as f64;
 
@@ -597,12 +600,11 @@ pub fn dyck(opts: &ConstructOptions) -> Result<Construction, InputError> {
 /// unit 0 (every other unit's `+1 − 1` cancels), a query keeps unit `j*` alone (its `+1`
 /// cancels its bias; unit 0's bias is 0, so it gets the `−1` unless `j* = 0`). The head is
 /// `Σ_j h_j`. `W_hh` (`n` ones) and `W_ih` (`4n − 3` nonzeros) are held sparse
-/// (`SparseMatrix`: only their nonzeros, bit for bit the dense product). Errors for `n = 0`,
-/// `n` beyond the task's limit, or a width whose check would exceed [`MAX_INDEX_MEMORY`]
-/// ([`index_memory`]); checked before anything is allocated.
+/// (`SparseMatrix`: only their nonzeros, bit for bit the dense product). Errors for `n = 0` or
+/// `n` beyond the task's limit (every width within it fits [`MAX_INDEX_MEMORY`]), checked
+/// before anything is allocated.
 pub fn index_rnn(n: usize) -> Result<Model, InputError> {
     let task = IndexLookup::new(2, n)?;
-    check_index_memory(n)?;
     let (zero, one) = (task.symbol(0) as usize, task.symbol(1) as usize);
     let mut ih = Vec::with_capacity(4 * n);
     ih.push((0, one, 1.0));
@@ -635,43 +637,14 @@ pub fn index_rnn(n: usize) -> Result<Model, InputError> {
     )?))
 }
 
-/// Bytes per unit the index RNN's check holds beyond the exhaustive range (the constant of
-/// [`index_memory`]): the model and its prepared copy (about `4N` + `N` stored weights at 12
+/// Bytes per unit the index RNN's check holds beyond the exhaustive range (the exhaustive
+/// check's `2^N` states of `N` numbers add at most 16 MiB, at `N = 16`): the model and its prepared copy (about `4N` + `N` stored weights at 12
 /// bytes, row starts, bias and head: about 190 bytes a unit), and the check's buffers, which
 /// dominate: [`INDEX_CHUNK`] strings of `N` symbols (512 bytes a unit), and per block of 16
 /// strings in flight and per share of its queries a state, an input, a hidden vector and a
 /// workspace in lane layout (about 768 bytes a unit each); rounded up. Measured peaks: 40 MiB
 /// at `N = 2^14`, 73 MiB at `2^15` (about 2.3 KiB a unit).
 const INDEX_BYTES_PER_UNIT: f64 = 4096.0;
-
-/// Bytes the width-`n` index RNN holds while it is checked: `INDEX_BYTES_PER_UNIT · N`
-/// (256 MiB at `N = 2^16`); nothing of it grows as `N²` (the weights are held sparse). For
-/// `N ≤ 16` the exhaustive check's `2^N` states of `N` numbers are added.
-pub fn index_memory(n: usize) -> f64 {
-    let units = n as f64;
-    let exhaustive = if n <= INDEX_EXHAUSTIVE_MAX {
-        2.0 * 8.0 * units * (1u64 << n) as f64
-    } else {
-        0.0
-    };
-    INDEX_BYTES_PER_UNIT * units + exhaustive
-}
-
-/// Refuses a width whose index RNN and its check would need more than [`MAX_INDEX_MEMORY`].
-fn check_index_memory(n: usize) -> Result<(), InputError> {
-    let bytes = index_memory(n);
-    if bytes > MAX_INDEX_MEMORY {
-        let largest = (MAX_INDEX_MEMORY / INDEX_BYTES_PER_UNIT) as u64;
-        return Err(InputError::new(format!(
-            "index-rnn at N = {n}: the model (held sparse) and its check need about {:.1} GiB \
-             (about {:.0} KiB a unit; limit {:.0} GiB); lower N (at most {largest})",
-            bytes / GIB,
-            INDEX_BYTES_PER_UNIT / 1024.0,
-            MAX_INDEX_MEMORY / GIB
-        )));
-    }
-    Ok(())
-}
 
 /// What the index RNN's check found.
 #[derive(Clone, Debug, PartialEq)]
@@ -785,7 +758,9 @@ pub fn index_plan(
         });
     }
     let mut budget = (max_work / per_string).floor() as u64;
-    if budget < LANES_PER_BLOCK {
+    // Not even one block fits the work limit: the block runs up to a limit of its own.
+    let over_limit = budget < LANES_PER_BLOCK;
+    if over_limit {
         let block = LANES_PER_BLOCK as f64 * per_string;
         if block > block_work {
             let mut fits = n;
@@ -800,7 +775,6 @@ pub fn index_plan(
         }
         budget = LANES_PER_BLOCK;
     }
-    let over_limit = budget as f64 * per_string > max_work;
     let from_family = (family as u64).min((budget / 2).max(budget.saturating_sub(samples)));
     let random = samples.min(budget - from_family);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -1178,13 +1152,11 @@ fn index_verified_on(c: &IndexCheck, n: usize, opts: &ConstructOptions) -> Strin
 /// smallest fixed-point format found correct when no precision is given (the search's last,
 /// error-free check at that format is the final one: a check that stops at the first error
 /// and finds none ran everything; beyond the exhaustive range a format that changes a weight
-/// is not run, since the check could not be correct there). Refuses before building when the
-/// model and its check would exceed [`MAX_INDEX_MEMORY`] or not even one block of 16 strings
-/// fits [`MAX_INDEX_BLOCK_WORK`].
+/// is not run, since the check could not be correct there). Refuses before building when not
+/// even one block of 16 strings fits [`MAX_INDEX_BLOCK_WORK`].
 pub fn index(opts: &ConstructOptions) -> Result<Construction, InputError> {
     let n = opts.n;
     IndexLookup::new(2, n)?;
-    check_index_memory(n)?;
     if n <= INDEX_EXHAUSTIVE_MAX {
         let work = index_exhaustive_work(n);
         if work > MAX_INDEX_WORK {
@@ -1740,6 +1712,10 @@ mod tests {
         let max = 32.5 * per_string;
         let plan = index_plan(n, 100, 1, max, max).unwrap();
         assert!(plan.sampled && plan.family.len() == 16 && plan.random == 16);
+        assert!(
+            !full.over_limit && !plan.over_limit,
+            "32 strings fit the limit"
+        );
         assert!(plan.family.windows(2).all(|w| w[0] < w[1]) && plan.family[15] < 2 * n + 2);
         assert_eq!(plan, index_plan(n, 100, 1, max, max).unwrap());
         assert_ne!(plan.family, index_plan(n, 100, 2, max, max).unwrap().family);
@@ -1755,7 +1731,8 @@ mod tests {
             n,
             ..ConstructOptions::default()
         };
-        assert!(index_verified_on(&c, n, &opts).starts_with("sampled"));
+        let words = index_verified_on(&c, n, &opts);
+        assert!(words.starts_with("sampled") && !words.contains("limit of its own"));
         // The broken register weight is still caught on the sample (the all-1 string and the
         // single-1 strings are not needed for it).
         let broken = with_layer(&model, |l| l.w_hh.set(7, 6, 0.0).unwrap());
@@ -1768,23 +1745,6 @@ mod tests {
         assert!(!index_verified_on(&c, n, &opts).contains("sampled"));
     }
 
-    /// The memory estimate grows as `N` (the weights are held sparse): `N = 2^16` needs well
-    /// under 1 GiB and is accepted, and the index RNN at `2^15` is built at once; only widths
-    /// beyond what 4 GiB holds are refused, with the estimate and the largest width that fits.
-    #[test]
-    fn index_memory_is_linear_and_refuses_only_what_does_not_fit() {
-        assert!(index_memory(1 << 16) < 0.5 * GIB);
-        assert!(check_index_memory(1 << 16).is_ok() && check_index_memory(1 << 20).is_ok());
-        assert_eq!(index_memory(1 << 17), 2.0 * index_memory(1 << 16));
-        let err = check_index_memory(1 << 21).unwrap_err().to_string();
-        assert!(
-            err.contains("8.0 GiB") && err.contains("limit 4 GiB") && err.contains("lower N"),
-            "{err}"
-        );
-        let model = index_rnn(1 << 15).unwrap();
-        assert_eq!(model.state_size(), Some(1 << 15));
-    }
-
     /// Over the sampled work limit, one block of 16 strings still runs while it fits the block
     /// limit (8 of the family and 8 random, or 16 of the family without random strings); beyond
     /// that the width is refused with the estimate and the largest width that fits. At the real
@@ -1794,7 +1754,15 @@ mod tests {
         let n = 40;
         let per_string = index_string_work(n);
         let plan = index_plan(n, 100, 3, 5.0 * per_string, 16.0 * per_string).unwrap();
-        assert!(plan.sampled && (plan.family.len(), plan.random) == (8, 8));
+        assert!(plan.sampled && plan.over_limit && (plan.family.len(), plan.random) == (8, 8));
+        let model = index_rnn(n).unwrap();
+        let limits = (5.0 * per_string, 16.0 * per_string);
+        let c = verify_index_within(&model, n, &p("fixed:1.0"), 100, 3, false, limits).unwrap();
+        let opts = ConstructOptions {
+            n,
+            ..ConstructOptions::default()
+        };
+        assert!(c.over_limit && index_verified_on(&c, n, &opts).contains("limit of its own"));
         let plan = index_plan(n, 0, 3, 5.0 * per_string, 16.0 * per_string).unwrap();
         assert!(plan.sampled && (plan.family.len(), plan.random) == (16, 0));
         let err = index_plan(n, 100, 3, 5.0 * per_string, 15.0 * per_string)
