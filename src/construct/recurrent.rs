@@ -1005,15 +1005,11 @@ fn verify_index_within(
     } else {
         Some(index_plan(n, samples, seed, max_work, block_work)?)
     };
-    let symbols = [
-        one_hot(task.vocab(), task.symbol(0))?,
-        one_hot(task.vocab(), task.symbol(1))?,
-    ];
-    let width = model.state_size().ok_or_else(|| {
-        InputError::new("a Transformer has no state to run; the index check needs an RNN")
-    })?;
     let mut stats = Stats::default();
     let prepared = model.prepare(prec, &mut stats)?;
+    let cell = prepared.model().cell().ok_or_else(|| {
+        InputError::new("a Transformer has no state to run; the index check needs an RNN")
+    })?;
     let mut check = IndexCheck {
         instances: 0,
         errors: 0,
@@ -1028,8 +1024,12 @@ fn verify_index_within(
     };
     match plan {
         None => {
+            let symbols = [
+                one_hot(task.vocab(), task.symbol(0))?,
+                one_hot(task.vocab(), task.symbol(1))?,
+            ];
             // Level t holds the states after every t-symbol prefix; index bit i is s_i.
-            let mut states = vec![vec![0.0; width]];
+            let mut states = vec![vec![0.0; cell.state_size()]];
             for _ in 0..n {
                 let mut next = Vec::with_capacity(2 * states.len());
                 for x in &symbols {
@@ -1065,9 +1065,6 @@ fn verify_index_within(
             }
             check.family_strings = plan.family.len() as u64;
             check.strings = strings.len() as u64;
-            let cell = prepared.model().cell().ok_or_else(|| {
-                InputError::new("a Transformer has no state to run; the index check needs an RNN")
-            })?;
             if cell.input_size() != task.vocab().len() {
                 return Err(InputError::new(format!(
                     "the model reads {} numbers a step; index lookup at N = {n} has {} tokens",
@@ -1815,5 +1812,18 @@ mod tests {
             ..ConstructOptions::default()
         };
         assert!(dyck(&long).is_err());
+        // The index check runs recurrent models only, on both of its paths.
+        let opts = ConstructOptions {
+            n: 8,
+            ..ConstructOptions::default()
+        };
+        let transformer = crate::construct::index_lookup::paper_design(&opts)
+            .unwrap()
+            .model()
+            .unwrap();
+        for n in [8, 40] {
+            let err = verify_index(&transformer, n, &p("f32"), 0, 0, false).unwrap_err();
+            assert!(err.to_string().contains("needs an RNN"), "{err}");
+        }
     }
 }
