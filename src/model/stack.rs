@@ -11,7 +11,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::kernel::Arith;
 use super::linear::{Linear, Matrix, Weight, rounded_vec, uniform_vec};
-use super::weights::{MAX_DENSE_SAVE_BYTES, TensorWriter, Tensors};
+use super::weights::{MAX_DENSE_SAVE_BYTES, MIB, TensorWriter, Tensors};
 use crate::error::InputError;
 use crate::numeric::Stats;
 
@@ -138,9 +138,7 @@ impl Stack {
     pub fn save(&self, w: &mut TensorWriter) -> Result<(), InputError> {
         let weights = || self.layers.iter().flat_map(|l| [&l.w_ih, &l.w_hh]);
         if weights().any(|m| m.as_dense().is_none()) {
-            let bytes: u128 = weights()
-                .map(|m| m.rows() as u128 * m.cols() as u128 * 8)
-                .sum();
+            let bytes: u128 = weights().map(|m| u128::from(m.size()) * 8).sum();
             if bytes > MAX_DENSE_SAVE_BYTES {
                 let shapes: Vec<String> = weights()
                     .map(|m| format!("{}×{}", m.rows(), m.cols()))
@@ -150,8 +148,8 @@ impl Stack {
                      safetensors file holds them dense: {} matrices, about {:.1} MiB (limit \
                      {:.0} MiB = 1 GiB); save a smaller model (lower N)",
                     shapes.join(", "),
-                    bytes as f64 / (1u64 << 20) as f64,
-                    MAX_DENSE_SAVE_BYTES as f64 / (1u64 << 20) as f64
+                    bytes as f64 / MIB,
+                    MAX_DENSE_SAVE_BYTES as f64 / MIB
                 )));
             }
         }

@@ -20,7 +20,8 @@ use crate::error::InputError;
 /// model of width `N` writes about `16·N²` bytes (`N = 4096` fits; `N = 8192` does not).
 pub const MAX_DENSE_SAVE_BYTES: u128 = 1 << 30;
 
-const MIB: f64 = (1u64 << 20) as f64;
+/// Bytes in a MiB, for messages.
+pub(crate) const MIB: f64 = (1u64 << 20) as f64;
 
 /// A tensor: shape and values (row-major).
 #[derive(Clone, Debug, PartialEq)]
