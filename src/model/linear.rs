@@ -361,44 +361,44 @@ impl SparseMatrix {
     }
 }
 
+/// Whether two rows given as `(column, value)` entries in increasing column order (a column
+/// not listed holds `+0`) are equal entry by entry (`f64` equality: `−0 = +0`, NaN never
+/// equal). A dense row is every column's entry.
+fn same_row(a: impl Iterator<Item = (usize, f64)>, b: impl Iterator<Item = (usize, f64)>) -> bool {
+    let (mut a, mut b) = (a.peekable(), b.peekable());
+    loop {
+        let (x, y) = match (a.peek().copied(), b.peek().copied()) {
+            (None, None) => return true,
+            (Some((i, x)), Some((j, y))) if i == j => {
+                a.next();
+                b.next();
+                (x, y)
+            }
+            (Some((i, x)), Some((j, _))) if i < j => {
+                a.next();
+                (x, 0.0)
+            }
+            (Some((_, x)), None) => {
+                a.next();
+                (x, 0.0)
+            }
+            (_, Some((_, y))) => {
+                b.next();
+                (0.0, y)
+            }
+        };
+        if x != y {
+            return false;
+        }
+    }
+}
+
 /// Equal when the dense matrices they stand for are (`f64` equality entry by entry, as
 /// `Matrix`'s: `−0 = +0`, NaN never equal).
 impl PartialEq for SparseMatrix {
     fn eq(&self, other: &Self) -> bool {
-        if (self.rows, self.cols) != (other.rows, other.cols) {
-            return false;
-        }
-        (0..self.rows).all(|r| {
-            let (mut a, mut b) = (
-                self.row_entries(r).peekable(),
-                other.row_entries(r).peekable(),
-            );
-            loop {
-                let (x, y) = match (a.peek().copied(), b.peek().copied()) {
-                    (None, None) => return true,
-                    (Some((i, x)), Some((j, y))) if i == j => {
-                        a.next();
-                        b.next();
-                        (x, y)
-                    }
-                    (Some((i, x)), Some((j, _))) if i < j => {
-                        a.next();
-                        (x, 0.0)
-                    }
-                    (Some((_, x)), None) => {
-                        a.next();
-                        (x, 0.0)
-                    }
-                    (_, Some((_, y))) => {
-                        b.next();
-                        (0.0, y)
-                    }
-                };
-                if x != y {
-                    return false;
-                }
-            }
-        })
+        (self.rows, self.cols) == (other.rows, other.cols)
+            && (0..self.rows).all(|r| same_row(self.row_entries(r), other.row_entries(r)))
     }
 }
 
@@ -430,20 +430,8 @@ impl PartialEq for Weight {
             (Weight::Sparse(a), Weight::Sparse(b)) => a == b,
             (Weight::Dense(d), Weight::Sparse(s)) | (Weight::Sparse(s), Weight::Dense(d)) => {
                 (d.rows(), d.cols()) == (s.rows(), s.cols())
-                    && (0..d.rows()).all(|r| {
-                        let row = d.row(r);
-                        let mut stored = s.row_entries(r).peekable();
-                        row.iter().enumerate().all(|(c, &x)| {
-                            let y = match stored.peek() {
-                                Some(&(k, y)) if k == c => {
-                                    stored.next();
-                                    y
-                                }
-                                _ => 0.0,
-                            };
-                            x == y
-                        })
-                    })
+                    && (0..d.rows())
+                        .all(|r| same_row(d.row(r).iter().copied().enumerate(), s.row_entries(r)))
             }
         }
     }
