@@ -170,9 +170,10 @@ pub struct ConstructArgs {
     /// gives, or the smallest it finds correct; the report says which).
     #[arg(long)]
     pub precision: Option<String>,
-    /// Margin of the nearly orthogonal codes: every |<T_i, T_j>| <= gamma.
-    #[arg(long, default_value_t = 0.25)]
-    pub gamma: f64,
+    /// Margin of the nearly orthogonal codes: every |<T_i, T_j>| <= gamma (default 0.25; vectors,
+    /// index-lookup, equality and disjointness: the others have no such codes).
+    #[arg(long)]
+    pub gamma: Option<f64>,
     /// Seed of random codes and random test instances.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -489,12 +490,29 @@ fn construct_options(
     n: usize,
     pb: &ProgressBar,
 ) -> Result<ConstructOptions, InputError> {
-    if !(args.gamma > 0.0 && args.gamma < 1.0) {
-        return Err(InputError::new(format!(
-            "--gamma {}: the margin must be strictly between 0 and 1",
-            args.gamma
-        )));
-    }
+    let gamma = match args.gamma {
+        Some(_)
+            if construct::NAMES.contains(&args.name.as_str())
+                && !construct::reads_gamma(&args.name) =>
+        {
+            return Err(InputError::new(format!(
+                "--gamma sets the margin of nearly orthogonal codes, and {} has none{}: drop --gamma",
+                args.name,
+                if args.name == "nearest" {
+                    " (it uses the nearest task's margin 0.1)"
+                } else {
+                    ""
+                }
+            )));
+        }
+        Some(g) if !(g > 0.0 && g < 1.0) => {
+            return Err(InputError::new(format!(
+                "--gamma {g}: the margin must be strictly between 0 and 1"
+            )));
+        }
+        Some(g) => g,
+        None => ConstructOptions::default().gamma,
+    };
     if let Some(w) = args.max_work
         && !(w.is_finite() && w > 0.0)
     {
@@ -509,7 +527,7 @@ fn construct_options(
             .as_deref()
             .map(Precision::parse)
             .transpose()?,
-        gamma: args.gamma,
+        gamma,
         seed: args.seed,
         samples: args.samples,
         max_work: args.max_work,
@@ -580,9 +598,15 @@ fn run_curve(args: &ConstructArgs, curve: &str) -> anyhow::Result<i32> {
         ))
         .into());
     }
+    let margin = construct::margin_setting(
+        &args.name,
+        args.gamma.unwrap_or(ConstructOptions::default().gamma),
+    )
+    .map(|m| format!(" {m}"))
+    .unwrap_or_default();
     let config = format!(
-        "name={} gamma={} seed={} samples={} precision={:?}",
-        args.name, args.gamma, args.seed, args.samples, args.precision
+        "name={}{margin} seed={} samples={} precision={:?}",
+        args.name, args.seed, args.samples, args.precision
     );
     let key_of = |v: &serde_json::Value| {
         let c = v.get("curve")?.as_str()?;

@@ -278,6 +278,15 @@ fn bad_input_exits_2() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("gamma"));
+    // A margin the construction does not read is refused, not silently ignored (nearest checks
+    // the task's own margin, 0.1; the RNNs have none).
+    for (name, says) in [("nearest", "margin 0.1"), ("dyck-rnn", "drop --gamma")] {
+        ccsep()
+            .args(["construct", name, "--n", "4", "--gamma", "0.3"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(says));
+    }
     ccsep()
         .args(["construct", "dyck-rnn", "--curve", "3..50"])
         .assert()

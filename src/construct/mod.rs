@@ -314,6 +314,28 @@ fn smallest_of(name: &str, opts: &ConstructOptions) -> Result<SizePoint, InputEr
     }
 }
 
+/// The margin construction `name` is built with, as `key=value` for the settings a size curve
+/// records: `gamma=…` (the codes' `|<T_i, T_j>| ≤ γ`) for those that read
+/// [`ConstructOptions::gamma`], nearest's own fixed margin `margin=0.1` (it ignores `gamma`), and
+/// `None` for the RNNs, which have no margin.
+pub fn margin_setting(name: &str, gamma: f64) -> Option<String> {
+    if reads_gamma(name) {
+        Some(format!("gamma={gamma}"))
+    } else if name == "nearest" {
+        Some(format!("margin={}", nearest::MARGIN))
+    } else {
+        None
+    }
+}
+
+/// Whether construction `name` reads [`ConstructOptions::gamma`] (the others ignore it).
+pub fn reads_gamma(name: &str) -> bool {
+    matches!(
+        name,
+        "vectors" | "index-lookup" | "equality" | "disjointness"
+    )
+}
+
 /// The `ccsep check` task a construction is built for (what `check --construct NAME` runs
 /// when it names no `--task`): index lookup for both index constructions, the halves split of
 /// Dyck-(2,2) for the Dyck RNN (its contiguous split), and each two-party construction's own

@@ -13,13 +13,13 @@
 //!   (`c = round(1/√(d+1))`, the model's score scale), so the scores are
 //!   `η·<x_q, x_j>` at the points, `−η` at the labels and `η(|x_q|² − 2)` at the query itself:
 //!   every key but the nearest point scores at least `η·γ` below it. With
-//!   `η = ln(36n)/γ_eff` the nearest point gets weight `> 9/10`; the value is `addr`, so each
+//!   `η = ln(18n)/γ_eff` the nearest point gets weight `> 9/10`; the value is `addr`, so each
 //!   coordinate of `addr_read` has the sign of the nearest point's address and magnitude `≥ 0.8`;
 //! - layer 1 MLP, a clipped ReLU per address bit:
 //!   `addr_query_r = relu(2u_r + 1) − relu(2u_r − 1) − 1`, exactly `sign(u_r)` when `|u_r| ≥ 1/2`;
 //! - layer 2 attention: `q = (η₂/c₂)·[addr_query, one]`, `k = [addr, is_label]`: the label with
-//!   that address scores `η₂(b + 1)`, every other key at most `η₂·b`; `η₂ = ln(8n)` puts weight
-//!   `> 4/5` on it. The value is `label_bit`, into `answer`;
+//!   that address scores `η₂(b + 1)`, point `j*` `η₂·b` and every other key at most `η₂(b − 1)`;
+//!   `η₂ = ln(8n)` puts weight `> 0.85` on it. The value is `label_bit`, into `answer`;
 //! - head: `out = answer − 1/2`.
 //!
 //! `γ_eff` is the task's margin less what rounding the inputs can take off a similarity gap.

@@ -244,7 +244,7 @@ pub fn check(
     let n = r.n();
     let state_size = model.state_size().ok_or_else(|| {
         InputError::new(
-            "the Transformer has no recurrent state: its protocol is issue 4's Thm 4 half",
+            "the Transformer has no recurrent state: a one-layer Transformer runs as the Thm 4 protocol instead",
         )
     })?;
     let mut stats = Stats::default();
