@@ -1,6 +1,6 @@
 //! ccsep: communication-complexity separations between Transformers and recurrent networks,
-//! made runnable and checkable. See DESIGN.md for the pipeline; this crate is the library behind
-//! the `ccsep` command.
+//! made runnable and checkable. This crate is the library behind the `ccsep` command;
+//! `ARCHITECTURE.md` maps its modules and the layers they form.
 
 pub mod certificate;
 pub mod cli;

@@ -8,7 +8,7 @@
 //!   (one vector per step; nearest neighbour reads real vectors instead);
 //! - an exact **label** of any token sequence (`label`), which is the ground truth every generator,
 //!   reduction and model check is compared with;
-//! - a **seeded generator** following the paper's distribution (PAPER.md), with its settings
+//! - a **seeded generator** following the paper's distributions (each task's module says which), with its settings
 //!   validated when the task is built (`new` returns [`InputError`] for out-of-range values).
 //!
 //! Determinism: example `i` of a run with seed `s` is drawn from its own ChaCha8 stream
