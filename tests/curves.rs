@@ -37,10 +37,11 @@ fn fixed_bits(precision: &str) -> u64 {
     1 + i.parse::<u64>().unwrap() + f.parse::<u64>().unwrap()
 }
 
-/// The other architecture's lower bound at `n`, in the units the curve's `size_bits` is compared
-/// with: the RNN's `m·p ≥ N` for index lookup (Thm 3) and `m·p ≥ n` for the two-party tasks
-/// (Thm 11, DISJ for Thm 13 and Thm 8); for the Dyck RNN, the one-layer Transformer's Thm 5 in
-/// its own units, `m·H·(p + log₂ N) ≥ (N − 1)/3` — not the transcript length `N − 1`.
+/// The lower bound each curve is set beside, at `n`: the RNN's `m·p ≥ N` for both index
+/// constructions (Thm 3; the index RNN's own bound, which it meets) and `m·p ≥ n` for the
+/// two-party tasks (Thm 11, DISJ for Thm 13 and Thm 8), in `size_bits`' units; for the Dyck RNN
+/// the one-layer Transformer's Thm 5 in the units it is stated in, `m·H·(p + log₂ N) ≥ (N − 1)/3`
+/// — not the transcript length `N − 1`.
 fn other_bound(name: &str, n: u64) -> f64 {
     match name {
         "dyck-rnn" => (n - 1) as f64 / 3.0,
@@ -74,7 +75,7 @@ fn every_curve_reaches_2_16_with_correct_points_of_the_size_they_claim() {
             assert_eq!(
                 p["other_bound_bits"].as_f64(),
                 Some(other_bound(name, p["n"].as_u64().unwrap())),
-                "{at}: the other architecture's bound"
+                "{at}: the bound beside the curve"
             );
             assert!(!p["verified_on"].as_str().unwrap().is_empty(), "{at}");
         }

@@ -211,8 +211,8 @@ pub struct Construction {
     pub report: ConstructReport,
 }
 
-/// One point of a size curve: the smallest correct size found at length `n`, beside the lower
-/// bound of the other architecture.
+/// One point of a size curve: the smallest correct size found at length `n`, beside a lower
+/// bound (`other_bound` says which, and in what units).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SizePoint {
     pub name: String,
@@ -235,7 +235,8 @@ pub struct SizePoint {
     pub bits_per_number: u32,
     /// `width × bits_per_number` (× heads where it applies): the size the bounds constrain.
     pub size_bits: u64,
-    /// The other architecture's lower bound at this `n`, in bits, and what it is.
+    /// The lower bound set beside this point (usually the other architecture's) and what it is:
+    /// its formula and units.
     pub other_bound_bits: f64,
     pub other_bound: String,
 }

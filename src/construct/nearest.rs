@@ -19,7 +19,7 @@
 //!   `addr_query_r = relu(2u_r + 1) − relu(2u_r − 1) − 1`, exactly `sign(u_r)` when `|u_r| ≥ 1/2`;
 //! - layer 2 attention: `q = (η₂/c₂)·[addr_query, one]`, `k = [addr, is_label]`: the label with
 //!   that address scores `η₂(b + 1)`, point `j*` `η₂·b` and every other key at most `η₂(b − 1)`;
-//!   `η₂ = ln(8n)` puts weight `> 0.85` on it. The value is `label_bit`, into `answer`;
+//!   `η₂ = roundup(ln(8n))` puts weight `> 0.85` on it. The value is `label_bit`, into `answer`;
 //! - head: `out = answer − 1/2`.
 //!
 //! `γ_eff` is the task's margin less what rounding the inputs can take off a similarity gap.

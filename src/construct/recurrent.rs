@@ -1230,10 +1230,11 @@ pub fn index(opts: &ConstructOptions) -> Result<Construction, InputError> {
 
 /// The Dyck-(2,2) RNN's size at length `N`: 13 units at the smallest fixed-point precision
 /// found correct on every string of length `1 … N` (or at the requested one), beside the
-/// one-layer Transformer's bound in the units it constrains: the Thm 4 protocol for the
-/// odd/even split sends at most `3·m·H·(p + log₂ N)` bits and must send `N − 1` (Lemma 1), so
-/// `m·H·(p + log₂ N) ≥ (N − 1)/3` (Thm 5). `other_bound_bits` is that `(N − 1)/3`: a size in
-/// the Transformer's units `m·H·(p + log₂ N)`, not the transcript length `N − 1`.
+/// one-layer Transformer's bound in the units Thm 5 states it in: a Thm 4 transcript for the
+/// odd/even split, about `3·m·H·(p + log₂ N)` bits by the paper's estimate, must carry `N − 1`
+/// bits (Lemma 1), so `m·H·(p + log₂ N) ≥ (N − 1)/3`. `other_bound_bits` is that `(N − 1)/3`,
+/// in units of `m·H·(p + log₂ N)` — not the transcript length `N − 1`, and not `size_bits`'
+/// `m·H·p`, where it reads `p·(N − 1)/(3(p + log₂ N))` at `p` bits per number.
 pub fn dyck_smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
     let c = dyck(opts)?;
     let n = opts.n;
@@ -1243,9 +1244,10 @@ pub fn dyck_smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
         size,
         thm5_size_bound(n),
         format!(
-            "1-layer Transformer (Thm 5), in its size units m·H·(p + log₂N): its Thm 4 protocol \
-             for the odd/even split sends at most 3·m·H·(p + log₂N) bits and must send \
-             ≥ N − 1 = {} (Lemma 1), so m·H·(p + log₂N) ≥ (N − 1)/3 = {:.2}; the RNN's size \
+            "1-layer Transformer (Thm 5), in units of m·H·(p + log₂N): its Thm 4 transcripts for \
+             the odd/even split must carry N − 1 = {} bits (Lemma 1), about 3·m·H·(p + log₂N) \
+             by the paper's estimate, so m·H·(p + log₂N) ≥ (N − 1)/3 = {:.2}; in size_bits' \
+             units m·H·p that is p·(N − 1)/(3(p + log₂N)) at p bits per number; the RNN's size \
              does not grow with N",
             n.saturating_sub(1),
             thm5_size_bound(n)

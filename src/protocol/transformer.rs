@@ -95,7 +95,7 @@ impl<'a> Thm4<'a> {
     ) -> Result<Self, InputError> {
         if tr.blocks().len() != 1 {
             return Err(InputError::new(format!(
-                "the Thm 4 protocol is for one-layer Transformers; this one has {} layers (by Lemma 5, two layers admit no Thm-4-style protocol of o(m·p·H·N / log² N) bits, so none is run)",
+                "the Thm 4 protocol is for one-layer Transformers; this one has {} layers, and ccsep runs Thm 4's one-layer protocol only (Lemma 5: no protocol of o(m·p·H·N / log² N) bits simulates every two-layer Transformer)",
                 tr.blocks().len()
             )));
         }
