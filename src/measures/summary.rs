@@ -12,7 +12,9 @@ use crate::certificate::{
     CertificateFile, Claim, Direction, LowerBoundWitness, Of, ProtocolCert, RankCert, RectangleKind,
 };
 use crate::matrix::CommMatrix;
-use crate::measures::{Limits, ceil_log2, deterministic, fooling, one_way, rank, rectangles};
+use crate::measures::{
+    Limits, ceil_log2, deterministic, fooling, gf2_work, one_way, rank, rectangles,
+};
 use crate::problem::ProblemSpec;
 
 /// One bound on `D(f)`.
@@ -118,25 +120,38 @@ pub fn summarize(
         certs.push(("one_way_bob_to_alice.json".into(), Claim::OneWay(b2a)));
     }
 
-    progress("rank over GF(2) of M and J - M");
     let complement = m.complement();
-    let gf2_certs = certify.then(|| {
-        (
-            rank::certify_gf2(m, Of::Matrix),
-            rank::certify_gf2(&complement, Of::Complement),
-        )
-    });
-    let (gf2_m, gf2_c) = match &gf2_certs {
-        Some((cm, cc)) => (cm.rank, cc.rank),
-        None => (rank::gf2_rank(m), rank::gf2_rank(&complement)),
-    };
-    s.rank_gf2 = Some(gf2_m);
-    s.rank_gf2_complement = Some(gf2_c);
-    s.exact.rank_gf2 = true;
-    s.exact.rank_gf2_complement = true;
-    if let Some((cm, cc)) = &gf2_certs {
-        certs.push(("rank_gf2.json".into(), Claim::Rank(cm.clone())));
-        certs.push(("rank_gf2_complement.json".into(), Claim::Rank(cc.clone())));
+    let gf2_work = gf2_work(distinct_rows, m.cols() as u64);
+    let mut gf2_certs = None;
+    let mut gf2 = None;
+    if gf2_work <= limits.gf2_max_work {
+        progress("rank over GF(2) of M and J - M");
+        gf2_certs = certify.then(|| {
+            (
+                rank::certify_gf2(m, Of::Matrix),
+                rank::certify_gf2(&complement, Of::Complement),
+            )
+        });
+        let ranks = match &gf2_certs {
+            Some((cm, cc)) => (cm.rank, cc.rank),
+            None => (rank::gf2_rank(m), rank::gf2_rank(&complement)),
+        };
+        s.rank_gf2 = Some(ranks.0);
+        s.rank_gf2_complement = Some(ranks.1);
+        s.exact.rank_gf2 = true;
+        s.exact.rank_gf2_complement = true;
+        if let Some((cm, cc)) = &gf2_certs {
+            certs.push(("rank_gf2.json".into(), Claim::Rank(cm.clone())));
+            certs.push(("rank_gf2_complement.json".into(), Claim::Rank(cc.clone())));
+        }
+        gf2 = Some(ranks);
+    } else {
+        s.limits_hit.push(format!(
+            "GF(2) rank: about {:.1e} word operations ({distinct_rows} distinct rows x {} columns), over the limit of {:.1e} (raise --gf2-work)",
+            gf2_work as f64,
+            m.cols(),
+            limits.gf2_max_work as f64
+        ));
     }
 
     let distinct_entries = distinct_rows * m.cols() as u64;
@@ -252,8 +267,9 @@ pub fn summarize(
             Some((strip_dependencies(cm), strip_dependencies(cc))),
         )
     });
+    let gf2 = gf2.map(|(rm, rc)| (rm, rc, gf2_witness));
     for (field, (rm, rc, certs)) in [
-        ("GF(2)", (gf2_m, gf2_c, gf2_witness)),
+        ("GF(2)", gf2.unwrap_or((0, 0, None))),
         ("Q", rational.unwrap_or((0, 0, None))),
     ] {
         if rm == 0 && rc == 0 {
