@@ -15,7 +15,7 @@ use crate::matrix::CommMatrix;
 use crate::measures::{
     Limits, ceil_log2, deterministic, fooling, gf2_work, one_way, rank, rectangles,
 };
-use crate::problem::ProblemSpec;
+use crate::problem::{DEFAULT_MAX_MEMORY, ProblemSpec, human_bytes};
 
 /// One bound on `D(f)`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -77,6 +77,14 @@ pub struct Exact {
     pub cover_number_0: bool,
     pub deterministic_cc: bool,
 }
+
+/// Most memory the fooling-set search's compatibility graph may take: `V²/8` bytes for `V`
+/// entries of one value (the default ceiling on a matrix, `DEFAULT_MAX_MEMORY`).
+const FOOLING_MAX_GRAPH_BYTES: u64 = DEFAULT_MAX_MEMORY;
+
+/// Most entries of one value the fooling-set search takes, whatever `--fooling-entries` says:
+/// `⌊√(8 · FOOLING_MAX_GRAPH_BYTES)⌋` (185 363 for 4 GiB), so that its graph fits.
+const FOOLING_MAX_GRAPH_ENTRIES: u64 = 185_363;
 
 /// Largest matrix (entries) whose protocol tree is written as a certificate: the tree lists
 /// inputs at every level, so it grows as `(rows + cols) · depth`.
@@ -185,6 +193,12 @@ pub fn summarize(
         ));
     }
 
+    // The compatibility graph of V entries takes V²/8 bytes: however far --fooling-entries is
+    // raised, no more entries than fit in FOOLING_MAX_GRAPH_BYTES.
+    let fooling_limits = Limits {
+        fooling_max_entries: limits.fooling_max_entries.min(FOOLING_MAX_GRAPH_ENTRIES),
+        ..limits.clone()
+    };
     let mut fooling_certs = Vec::new();
     for value in [true, false] {
         progress(if value {
@@ -192,7 +206,7 @@ pub fn summarize(
         } else {
             "maximum 0-fooling set"
         });
-        match fooling::max_fooling_set(m, value, limits) {
+        match fooling::max_fooling_set(m, value, &fooling_limits) {
             Some(c) => {
                 let size = c.pairs.len() as u64;
                 if value {
@@ -210,6 +224,14 @@ pub fn summarize(
                     ));
                 }
                 fooling_certs.push(c);
+            }
+            None if fooling_limits.fooling_max_entries < limits.fooling_max_entries => {
+                s.limits_hit.push(format!(
+                    "{}-fooling set: more {}-entries than {FOOLING_MAX_GRAPH_ENTRIES}, whose compatibility graph (entries^2 / 8 bytes) would take more than {} (--fooling-entries above {FOOLING_MAX_GRAPH_ENTRIES} cannot help)",
+                    u8::from(value),
+                    u8::from(value),
+                    human_bytes(u128::from(FOOLING_MAX_GRAPH_BYTES))
+                ))
             }
             None => s.limits_hit.push(format!(
                 "{}-fooling set: more {}-entries than the limit of {} (raise --fooling-entries)",
@@ -456,5 +478,43 @@ fn strip_dependencies(c: &RankCert) -> RankCert {
     RankCert {
         dependencies: None,
         ..c.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The entry cap is the largest V whose V²/8-byte graph fits.
+    #[test]
+    fn the_fooling_graph_cap_fits_its_memory() {
+        let bytes = |v: u64| u128::from(v) * u128::from(v) / 8;
+        assert!(bytes(FOOLING_MAX_GRAPH_ENTRIES) <= u128::from(FOOLING_MAX_GRAPH_BYTES));
+        assert!(bytes(FOOLING_MAX_GRAPH_ENTRIES + 1) > u128::from(FOOLING_MAX_GRAPH_BYTES));
+    }
+
+    /// `--fooling-entries` at its largest no longer lets the search allocate an adjacency of
+    /// entries² bits (DISJ_12: 3^12 one-entries, 35 GB, which aborted): over the cap the
+    /// fooling sets are not computed, and the reason says raising the flag cannot help.
+    #[test]
+    fn raising_fooling_entries_past_the_graph_cap_is_not_computed() {
+        let spec = ProblemSpec::Disj { n: 12 };
+        let m = spec.matrix().unwrap();
+        let limits = Limits {
+            fooling_max_entries: u64::MAX,
+            search_nodes: 1,
+            rational_max_entries: 0,
+            gf2_max_work: 0,
+            ..Limits::default()
+        };
+        let s = summarize(&spec, &m, &limits, false, &|_| {});
+        assert_eq!(s.max_fooling_set_1, None);
+        assert!(
+            s.limits_hit
+                .iter()
+                .any(|l| l.starts_with("1-fooling set") && l.contains("cannot help")),
+            "{:?}",
+            s.limits_hit
+        );
     }
 }
