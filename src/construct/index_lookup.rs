@@ -1128,6 +1128,17 @@ pub fn construct(opts: &ConstructOptions) -> Result<Construction, InputError> {
 /// point counts only after that full verification. `other_bound_bits = N`: an RNN needs
 /// `m·p ≥ N` bits of state (Thm 3).
 pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
+    check_opts(opts)?;
+    // The first check of the search (no random strings, at the given precision or at
+    // fixed:24.0) costs at least this with the shortest code possible: when even that is over
+    // the limit, the search would be refused at its first check, so refuse before the codes
+    // are built (the same error, without the wait).
+    let planned = match &opts.precision {
+        Some(p) => resolve(p, opts.n)?,
+        None => fixed(MAX_INT_BITS, 0)?,
+    };
+    let shortest = shortest_code(opts.n, opts.gamma);
+    check_work(2, opts.n, shortest, 0, &planned, opts.max_work)?;
     let paper = paper_design(opts)?;
     let search = &Search::of(opts);
     let seed = opts.seed;
@@ -1675,6 +1686,8 @@ mod tests {
         big.max_work = Some(1e6);
         let e = construct(&big).unwrap_err();
         assert!(e.message.contains("multiply-adds"), "{e}");
+        let e = smallest(&big).unwrap_err();
+        assert!(e.message.contains("--max-work"), "{e}");
         // Over the default limit, under a raised one.
         let f = p("f32").with_accumulate(Accumulate::Format);
         assert!(check_work(2, 1 << 12, 100, 1 << 20, &f, None).is_err());
