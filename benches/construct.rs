@@ -74,6 +74,7 @@ fn index_lookup_verify(bencher: Bencher, n: usize) {
         samples: 1,
         seed: 0,
         stop_at_first_error: false,
+        max_work: None,
     };
     bencher.bench(|| black_box(verify(&model, 2, n, &prec, &check).expect("verifies")));
 }

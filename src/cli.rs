@@ -37,7 +37,8 @@ use crate::task::{self, TaskOptions};
     about = "Communication-complexity separations between Transformers and recurrent networks, run and checked exhaustively"
 )]
 pub struct Cli {
-    /// Worker threads (default: all cores). Results do not depend on it.
+    /// Worker threads (default: all cores; at most 4 × the cores, more is refused). Results do
+    /// not depend on it.
     #[arg(long, global = true, value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
     #[command(subcommand)]
@@ -193,8 +194,9 @@ pub struct ConstructArgs {
     #[arg(long)]
     pub json: bool,
     /// The most work a verification may cost before it is refused, in the construction's
-    /// operations (default 1e12, about 11 minutes on two cores; equality, disjointness,
-    /// nearest). Raise it to verify larger N on a larger machine.
+    /// operations (default 1e12, about 11 minutes on two cores, for equality, disjointness and
+    /// nearest; 2e12 multiply-adds, a few minutes, for index-lookup). Raise it to verify larger
+    /// N on a larger machine.
     #[arg(long, value_name = "OPS")]
     pub max_work: Option<f64>,
     /// Print each step of a long build or size search (each trial: what, outcome, seconds) to
@@ -291,6 +293,11 @@ pub struct CcArgs {
     /// Most entries (distinct rows x columns) for the exact rational rank.
     #[arg(long, default_value_t = Limits::default().rational_max_entries)]
     pub rational_entries: u64,
+    /// Most word operations for the GF(2) ranks: distinct rows x ceil(columns / 64) x
+    /// ceil(min(distinct rows, columns) / 64) (EQ_14 takes 1.1e9, a few seconds on two cores;
+    /// EQ_15 8.6e9). Over it the ranks are not computed.
+    #[arg(long, default_value_t = Limits::default().gf2_max_work, value_name = "OPS")]
+    pub gf2_work: u64,
 }
 
 #[derive(Args, Debug)]
@@ -307,6 +314,7 @@ pub struct VerifyArgs {
 /// Runs the parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     if let Some(t) = cli.threads {
+        check_threads(t)?;
         rayon::ThreadPoolBuilder::new()
             .num_threads(usize::from(t))
             .build_global()
@@ -320,6 +328,25 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Tasks(TasksCommand::Sample(args)) => run_sample(&args),
         Command::Construct(args) => run_construct(&args),
     }
+}
+
+/// Most worker threads per core `--threads` may ask for.
+const MAX_THREADS_PER_CORE: usize = 4;
+
+/// Refuses `--threads` above [`MAX_THREADS_PER_CORE`] × the cores: every parallel loop splits
+/// its work into at least as many pieces as threads, so thousands of threads only add
+/// start-up and scheduling time (`cc eq --n 3` took minutes with `--threads 10000`).
+fn check_threads(threads: u16) -> Result<(), InputError> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let max = MAX_THREADS_PER_CORE * cores;
+    if usize::from(threads) > max {
+        return Err(InputError::new(format!(
+            "--threads {threads} is more than {MAX_THREADS_PER_CORE} per core: this machine has \
+             {cores} cores, so at most --threads {max} (results do not depend on the thread \
+             count; omit --threads to use every core)"
+        )));
+    }
+    Ok(())
 }
 
 fn problem_of(args: &CcArgs) -> Result<(ProblemSpec, CommMatrix), InputError> {
@@ -367,6 +394,7 @@ fn run_cc(args: &CcArgs) -> anyhow::Result<i32> {
         rectangle_max_cells: args.rectangle_cells,
         protocol_max_classes: args.protocol_classes,
         rational_max_entries: args.rational_entries,
+        gf2_max_work: args.gf2_work,
     };
     let pb = spinner();
     pb.set_message("building the matrix");

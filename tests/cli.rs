@@ -278,3 +278,106 @@ fn run_matches_the_pytorch_fixture_and_rejects_bad_input() {
         .code(2)
         .stderr(predicate::str::contains("JSON list"));
 }
+
+/// A random model at the largest sizes the flags allow (`--width 4096 --layers 64`: about
+/// 69 GB of LSTM weights; a Transformer as wide with 4096 heads) is refused with the memory
+/// estimate and what to lower, before any weight is drawn (it used to abort).
+#[test]
+fn the_largest_random_models_are_refused_with_the_estimate() {
+    for (arch, heads) in [("lstm", None), ("gru", None), ("transformer", Some("4096"))] {
+        let mut cmd = ccsep();
+        cmd.args([
+            "check",
+            "--task",
+            "index",
+            "--arch",
+            arch,
+            "--init",
+            "random",
+            "--width",
+            "4096",
+            "--layers",
+            "64",
+            "--precision",
+            "f32",
+            "--n",
+            "4",
+        ]);
+        if let Some(h) = heads {
+            cmd.args(["--heads", h]);
+        }
+        cmd.assert()
+            .code(2)
+            .stderr(predicate::str::contains("GiB of memory"))
+            .stderr(predicate::str::contains("--width"))
+            .stderr(predicate::str::contains("--layers"));
+    }
+}
+
+/// `--depth` at its largest is Dyck with no effective bound (m ≥ N/2): the same examples as
+/// m = N/2 (it used to reserve m stack slots and abort).
+#[test]
+fn tasks_sample_takes_the_largest_depth_bound() {
+    let run = |depth: &str| {
+        success_stdout(ccsep().args([
+            "tasks", "sample", "--task", "dyck", "--n", "12", "--count", "20", "--depth", depth,
+        ]))
+    };
+    let bounded = run("6");
+    assert_eq!(run("4294967295"), bounded);
+    assert_eq!(run("18446744073709551615"), bounded);
+}
+
+/// The GF(2) ranks have a work limit like the other measures: over it they are `null`, not
+/// exact, and the limit says which flag raises it (EQ_15 and EQ_16 used to run for minutes).
+#[test]
+fn gf2_rank_over_its_limit_is_not_computed() {
+    let v = success_json(ccsep().args(["cc", "eq", "--n", "8", "--json", "--gf2-work", "10"]));
+    assert!(v["rank_gf2"].is_null(), "{v}");
+    assert!(v["rank_gf2_complement"].is_null(), "{v}");
+    assert_eq!(v["exact"]["rank_gf2"], false);
+    let hit = v["limits_hit"].to_string();
+    assert!(
+        hit.contains("GF(2) rank") && hit.contains("--gf2-work"),
+        "{hit}"
+    );
+    // The rational ranks still give the rank bound, and D is still settled.
+    assert_eq!(v["rank_rational"], 256);
+    assert_eq!(v["deterministic_cc"], 9);
+    let full = success_json(ccsep().args(["cc", "eq", "--n", "8", "--json"]));
+    assert_eq!(full["rank_gf2"], 256);
+    assert_eq!(full["exact"]["rank_gf2"], true);
+    let table = success_stdout(ccsep().args(["cc", "eq", "--n", "8", "--gf2-work", "10"]));
+    let table = String::from_utf8(table).unwrap();
+    assert!(table.contains("not computed (limit)"), "{table}");
+}
+
+/// `--threads` far above the cores is refused with the largest accepted (10000 threads made
+/// `cc eq --n 3` take minutes).
+#[test]
+fn threads_far_above_the_cores_are_refused() {
+    ccsep()
+        .args(["--threads", "10000", "cc", "eq", "--n", "3"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--threads 10000"))
+        .stderr(predicate::str::contains("at most --threads"));
+}
+
+/// `construct index-lookup` obeys `--max-work` (it used to ignore it and keep its own 2e12).
+#[test]
+fn construct_index_lookup_obeys_max_work() {
+    ccsep()
+        .args([
+            "construct",
+            "index-lookup",
+            "--n",
+            "64",
+            "--max-work",
+            "1000",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("multiply-adds"))
+        .stderr(predicate::str::contains("--max-work"));
+}

@@ -54,6 +54,7 @@ use super::{ConstructOptions, ConstructReport, Construction, Progress, SizePoint
 use crate::error::InputError;
 use crate::model::{Block, Continuation, Linear, Matrix, Model, PosCode, Prepared, Transformer};
 use crate::numeric::{Accumulate, Format, Precision, Rounding, Stats};
+use crate::problem::human_seconds;
 use crate::protocol::decode;
 use crate::task::{IndexLookup, Label, Task, example_rng};
 
@@ -70,8 +71,8 @@ pub const MAX_N: usize = vectors::MAX_N;
 /// strings are checked instead.
 pub const EXHAUSTIVE_MAX_INSTANCES: u64 = 1 << 20;
 
-/// Most multiply-adds one verification may cost before it is refused (about 1e10 run per
-/// second on two cores, so a few minutes; see [`work`]).
+/// Most multiply-adds one verification may cost before it is refused unless `--max-work`
+/// says otherwise (about 1e10 run per second on two cores, so a few minutes; see [`work`]).
 pub const MAX_WORK: f64 = 2e12;
 
 /// Largest integer bits of the fixed-point search.
@@ -270,7 +271,7 @@ fn place(d: usize, cols: usize, to: usize) -> Matrix {
 }
 
 /// How to verify a model.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Check {
     /// Random instances on top of the worst-case family (when not exhaustive), rounded up to
     /// whole random strings, each with all `N` queries.
@@ -279,6 +280,9 @@ pub struct Check {
     pub seed: u64,
     /// Stop at the first wrong answer (the searches); counts then cover what was checked.
     pub stop_at_first_error: bool,
+    /// The most multiply-adds ([`work`]) the verification may cost before it is refused
+    /// (`--max-work`); `None`: [`MAX_WORK`].
+    pub max_work: Option<f64>,
 }
 
 /// What a verification found.
@@ -348,22 +352,25 @@ pub fn work(alphabet: usize, n: usize, k: usize, samples: u64, accumulate: Accum
     }
 }
 
+/// Refuses a verification whose [`work`] exceeds `max_work` (`None`: [`MAX_WORK`]).
 fn check_work(
     alphabet: usize,
     n: usize,
     k: usize,
     samples: u64,
     prec: &Precision,
+    max_work: Option<f64>,
 ) -> Result<(), InputError> {
     let w = work(alphabet, n, k, samples, prec.accumulate());
-    if w > MAX_WORK {
+    let limit = max_work.unwrap_or(MAX_WORK);
+    if w > limit {
         return Err(InputError::new(format!(
             "index lookup: verifying N = {n}, k = {k} at {} ({:?} accumulation) would take about \
-             {w:.1e} multiply-adds, about {:.0} s on two cores (limit {MAX_WORK:.0e}); choose a \
-             smaller N or fewer --samples{}",
+             {w:.1e} multiply-adds, about {} on two cores (limit {limit:.0e}); choose a \
+             smaller N or fewer --samples{}, or raise --max-work",
             prec.name(),
             prec.accumulate(),
-            w / 1e10,
+            human_seconds(w / 1e10),
             match prec.accumulate() {
                 Accumulate::Format => ", or wide accumulation",
                 Accumulate::Wide => "",
@@ -371,6 +378,14 @@ fn check_work(
         )));
     }
     Ok(())
+}
+
+/// The shortest code any `N` unit vectors with every `|<T_i, T_j>| ≤ γ` can have (Welch's
+/// bound: `γ² ≥ (N − k) / (k·(N − 1))`, so `k ≥ N / (1 + γ²·(N − 1))`), rounded down: what
+/// [`construct`] refuses on before it builds the codes.
+fn shortest_code(n: usize, gamma: f64) -> usize {
+    let n = n as f64;
+    (n / (1.0 + gamma * gamma * (n - 1.0))).floor().max(1.0) as usize
 }
 
 /// Resolves `paper:K` with the model's input length `N + 1`.
@@ -521,7 +536,7 @@ fn verify_queries(
         .first()
         .map_or(t.d_model(), |blk| blk.q.out_size());
     let prec = resolve(prec, n)?;
-    check_work(alphabet, n, k, check.samples, &prec)?;
+    check_work(alphabet, n, k, check.samples, &prec, check.max_work)?;
     let mut stats = Stats::default();
     let pm = model.prepare(&prec, &mut stats)?;
     let (exhaustive, _, _) = plan_size(alphabet, n, check.samples);
@@ -707,6 +722,8 @@ fn exhaustive_check(
 pub struct Search {
     pub seed: u64,
     pub progress: Progress,
+    /// The work limit of each check (`--max-work`; `None`: [`MAX_WORK`]).
+    pub max_work: Option<f64>,
 }
 
 impl Search {
@@ -715,6 +732,7 @@ impl Search {
         Search {
             seed: opts.seed,
             progress: opts.progress.clone(),
+            max_work: opts.max_work,
         }
     }
 
@@ -723,6 +741,7 @@ impl Search {
         Search {
             seed,
             progress: Progress::default(),
+            max_work: None,
         }
     }
 
@@ -768,7 +787,7 @@ fn search_check(
         None => "every query".to_string(),
     };
     search.trial(design, prec, &what, || {
-        stop_early(design, prec, search.seed, screen)
+        stop_early(design, prec, search, screen)
     })
 }
 
@@ -786,13 +805,14 @@ fn passes(
 fn stop_early(
     design: &Design,
     prec: &Precision,
-    seed: u64,
+    search: &Search,
     screen: Option<&[usize]>,
 ) -> Result<Verification, InputError> {
     let check = Check {
         samples: 0,
-        seed,
+        seed: search.seed,
         stop_at_first_error: true,
+        max_work: search.max_work,
     };
     verify_queries(
         &design.model()?,
@@ -1061,17 +1081,23 @@ pub fn report(
 /// ([`smallest_fixed`]) when none is given, and verified with `opts.samples` random instances
 /// on top of the worst-case family (or on every instance at small `N`).
 pub fn construct(opts: &ConstructOptions) -> Result<Construction, InputError> {
-    let design = paper_design(opts)?;
-    // Refuse before the precision search when the final verification would be refused.
+    check_opts(opts)?;
+    // Refuse before the precision search when the final verification would be refused, and
+    // before the codes are built (which takes up to a minute at the largest N) when even the
+    // shortest code possible would be.
     let planned = match &opts.precision {
         Some(p) => resolve(p, opts.n)?,
         None => fixed(MAX_INT_BITS, 0)?,
     };
-    check_work(2, opts.n, design.k(), opts.samples, &planned)?;
+    let shortest = shortest_code(opts.n, opts.gamma);
+    check_work(2, opts.n, shortest, opts.samples, &planned, opts.max_work)?;
+    let design = paper_design(opts)?;
+    check_work(2, opts.n, design.k(), opts.samples, &planned, opts.max_work)?;
     let check = Check {
         samples: opts.samples,
         seed: opts.seed,
         stop_at_first_error: false,
+        max_work: opts.max_work,
     };
     match precision_for(&design, opts)? {
         Some(prec) => report(&design, &prec, &check),
@@ -1102,6 +1128,17 @@ pub fn construct(opts: &ConstructOptions) -> Result<Construction, InputError> {
 /// point counts only after that full verification. `other_bound_bits = N`: an RNN needs
 /// `m·p ≥ N` bits of state (Thm 3).
 pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
+    check_opts(opts)?;
+    // The first check of the search (no random strings, at the given precision or at
+    // fixed:24.0) costs at least this with the shortest code possible: when even that is over
+    // the limit, the search would be refused at its first check, so refuse before the codes
+    // are built (the same error, without the wait).
+    let planned = match &opts.precision {
+        Some(p) => resolve(p, opts.n)?,
+        None => fixed(MAX_INT_BITS, 0)?,
+    };
+    let shortest = shortest_code(opts.n, opts.gamma);
+    check_work(2, opts.n, shortest, 0, &planned, opts.max_work)?;
     let paper = paper_design(opts)?;
     let search = &Search::of(opts);
     let seed = opts.seed;
@@ -1124,6 +1161,7 @@ pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
         samples: opts.samples,
         seed,
         stop_at_first_error: false,
+        max_work: opts.max_work,
     };
     // The design at its precision (given, or searched then confirmed), fully verified.
     let settle = |d: &Design| -> Result<Option<(Precision, Verification)>, InputError> {
@@ -1239,6 +1277,7 @@ mod tests {
             samples: 0,
             seed: 0,
             stop_at_first_error: false,
+            max_work: None,
         }
     }
 
@@ -1355,6 +1394,7 @@ mod tests {
             samples: 0,
             seed: 0,
             stop_at_first_error: false,
+            max_work: None,
         };
         let v = verify(&twin.model().unwrap(), 2, n, &p("f32"), &check).unwrap();
         assert!(!v.correct && !v.exhaustive, "{v:?}");
@@ -1591,7 +1631,7 @@ mod tests {
         let calls = std::cell::Cell::new(0);
         let (prec, v) = search_confirmed(&design, &Search::quiet(0), |p| {
             calls.set(calls.get() + 1);
-            let mut v = stop_early(&design, p, 0, None)?;
+            let mut v = stop_early(&design, p, &Search::quiet(0), None)?;
             if calls.get() == 1 {
                 v.correct = false;
                 v.first_error_query = Some(outside);
@@ -1607,7 +1647,9 @@ mod tests {
             Some(prec)
         );
         assert!(
-            stop_early(&design, &prec, 0, None).unwrap().correct,
+            stop_early(&design, &prec, &Search::quiet(0), None)
+                .unwrap()
+                .correct,
             "on every query"
         );
     }
@@ -1628,6 +1670,43 @@ mod tests {
             e.message.contains("--samples") && !e.message.contains("wide"),
             "{e}"
         );
+    }
+
+    /// `--max-work` is the limit of index lookup too (it used to be ignored there: the
+    /// default 2e12 held whatever was given), both ways, and at a large N a limit that even
+    /// the shortest code possible exceeds is refused before the codes are built.
+    #[test]
+    fn max_work_is_the_limit() {
+        let mut o = opts(64);
+        o.max_work = Some(1e3);
+        let e = construct(&o).unwrap_err();
+        assert!(e.message.contains("--max-work"), "{e}");
+        assert!(e.message.contains("limit 1e3"), "{e}");
+        let mut big = opts(MAX_N);
+        big.max_work = Some(1e6);
+        let e = construct(&big).unwrap_err();
+        assert!(e.message.contains("multiply-adds"), "{e}");
+        let e = smallest(&big).unwrap_err();
+        assert!(e.message.contains("--max-work"), "{e}");
+        // Over the default limit, under a raised one.
+        let f = p("f32").with_accumulate(Accumulate::Format);
+        assert!(check_work(2, 1 << 12, 100, 1 << 20, &f, None).is_err());
+        assert!(check_work(2, 1 << 12, 100, 1 << 20, &f, Some(1e15)).is_ok());
+    }
+
+    /// Welch's bound is below every code `vectors::codes` finds.
+    #[test]
+    fn the_shortest_code_is_a_lower_bound() {
+        for n in [1, 2, 8, 64, 500] {
+            for gamma in [0.1, 0.25, 0.4] {
+                let codes = vectors::codes(n, gamma, 0).unwrap();
+                assert!(
+                    shortest_code(n, gamma) <= codes.cols(),
+                    "N = {n}, γ = {gamma}"
+                );
+            }
+        }
+        assert_eq!(shortest_code(1, 0.25), 1);
     }
 
     #[test]
@@ -1662,6 +1741,7 @@ mod tests {
             4000,
             1 << 20,
             &p("f32").with_accumulate(Accumulate::Format),
+            None,
         )
         .unwrap_err();
         assert!(e.message.contains("multiply-adds"), "{e}");

@@ -26,6 +26,8 @@ pub struct Limits {
     pub protocol_max_classes: usize,
     /// Most entries (`distinct rows × cols`) for the exact rational rank.
     pub rational_max_entries: u64,
+    /// Most word operations ([`gf2_work`]) for the GF(2) ranks.
+    pub gf2_max_work: u64,
 }
 
 impl Default for Limits {
@@ -36,8 +38,21 @@ impl Default for Limits {
             rectangle_max_cells: 64,
             protocol_max_classes: 64,
             rational_max_entries: 1 << 24,
+            gf2_max_work: 1 << 31,
         }
     }
+}
+
+/// The work of one GF(2) elimination of a matrix with `distinct_rows` distinct rows and `cols`
+/// columns, in 64-bit word operations: `distinct rows × ⌈cols/64⌉ × ⌈min(distinct rows,
+/// cols)/64⌉` (each of at most `min(..)/64` pivot words clears every row; `rank::gf2_rank`).
+/// It is cubic in the side of a square matrix (EQ_14: about 1.1e9, a few seconds on two cores;
+/// EQ_16: 6.9e10) and small for a tall one (INDEX_24: 1.7e7), which is why the limit is on
+/// work and not on entries. Saturating.
+pub fn gf2_work(distinct_rows: u64, cols: u64) -> u64 {
+    distinct_rows
+        .saturating_mul(cols.div_ceil(64))
+        .saturating_mul(distinct_rows.min(cols).div_ceil(64))
 }
 
 /// `ceil(log2 k)` for `k ≥ 1`; 0 for `k ≤ 1`.
@@ -57,5 +72,18 @@ mod tests {
             .map(super::ceil_log2)
             .to_vec();
         assert_eq!(got, vec![0, 0, 1, 2, 2, 3, 3, 4, 20]);
+    }
+
+    /// The GF(2) work of the built-in problems: EQ_14 within the default limit, EQ_15 over it,
+    /// INDEX_24 (tall, every row distinct) far within it.
+    #[test]
+    fn gf2_work_is_cubic_for_square_matrices_only() {
+        let limit = super::Limits::default().gf2_max_work;
+        assert_eq!(super::gf2_work(1 << 14, 1 << 14), 1 << 30);
+        assert!(super::gf2_work(1 << 14, 1 << 14) <= limit);
+        assert!(super::gf2_work(1 << 15, 1 << 15) > limit);
+        assert_eq!(super::gf2_work(1 << 24, 24), 1 << 24);
+        assert_eq!(super::gf2_work(u64::MAX, u64::MAX), u64::MAX);
+        assert_eq!(super::gf2_work(0, 5), 0);
     }
 }

@@ -12,8 +12,10 @@ use crate::certificate::{
     CertificateFile, Claim, Direction, LowerBoundWitness, Of, ProtocolCert, RankCert, RectangleKind,
 };
 use crate::matrix::CommMatrix;
-use crate::measures::{Limits, ceil_log2, deterministic, fooling, one_way, rank, rectangles};
-use crate::problem::ProblemSpec;
+use crate::measures::{
+    Limits, ceil_log2, deterministic, fooling, gf2_work, one_way, rank, rectangles,
+};
+use crate::problem::{DEFAULT_MAX_MEMORY, ProblemSpec, human_bytes};
 
 /// One bound on `D(f)`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -76,6 +78,14 @@ pub struct Exact {
     pub deterministic_cc: bool,
 }
 
+/// Most memory the fooling-set search's compatibility graph may take: `V²/8` bytes for `V`
+/// entries of one value (the default ceiling on a matrix, `DEFAULT_MAX_MEMORY`).
+const FOOLING_MAX_GRAPH_BYTES: u64 = DEFAULT_MAX_MEMORY;
+
+/// Most entries of one value the fooling-set search takes, whatever `--fooling-entries` says:
+/// `⌊√(8 · FOOLING_MAX_GRAPH_BYTES)⌋` (185 363 for 4 GiB), so that its graph fits.
+const FOOLING_MAX_GRAPH_ENTRIES: u64 = 185_363;
+
 /// Largest matrix (entries) whose protocol tree is written as a certificate: the tree lists
 /// inputs at every level, so it grows as `(rows + cols) · depth`.
 const PROTOCOL_CERT_MAX_ENTRIES: u64 = 1 << 24;
@@ -118,25 +128,38 @@ pub fn summarize(
         certs.push(("one_way_bob_to_alice.json".into(), Claim::OneWay(b2a)));
     }
 
-    progress("rank over GF(2) of M and J - M");
     let complement = m.complement();
-    let gf2_certs = certify.then(|| {
-        (
-            rank::certify_gf2(m, Of::Matrix),
-            rank::certify_gf2(&complement, Of::Complement),
-        )
-    });
-    let (gf2_m, gf2_c) = match &gf2_certs {
-        Some((cm, cc)) => (cm.rank, cc.rank),
-        None => (rank::gf2_rank(m), rank::gf2_rank(&complement)),
-    };
-    s.rank_gf2 = Some(gf2_m);
-    s.rank_gf2_complement = Some(gf2_c);
-    s.exact.rank_gf2 = true;
-    s.exact.rank_gf2_complement = true;
-    if let Some((cm, cc)) = &gf2_certs {
-        certs.push(("rank_gf2.json".into(), Claim::Rank(cm.clone())));
-        certs.push(("rank_gf2_complement.json".into(), Claim::Rank(cc.clone())));
+    let gf2_work = gf2_work(distinct_rows, m.cols() as u64);
+    let mut gf2_certs = None;
+    let mut gf2 = None;
+    if gf2_work <= limits.gf2_max_work {
+        progress("rank over GF(2) of M and J - M");
+        gf2_certs = certify.then(|| {
+            (
+                rank::certify_gf2(m, Of::Matrix),
+                rank::certify_gf2(&complement, Of::Complement),
+            )
+        });
+        let ranks = match &gf2_certs {
+            Some((cm, cc)) => (cm.rank, cc.rank),
+            None => (rank::gf2_rank(m), rank::gf2_rank(&complement)),
+        };
+        s.rank_gf2 = Some(ranks.0);
+        s.rank_gf2_complement = Some(ranks.1);
+        s.exact.rank_gf2 = true;
+        s.exact.rank_gf2_complement = true;
+        if let Some((cm, cc)) = &gf2_certs {
+            certs.push(("rank_gf2.json".into(), Claim::Rank(cm.clone())));
+            certs.push(("rank_gf2_complement.json".into(), Claim::Rank(cc.clone())));
+        }
+        gf2 = Some(ranks);
+    } else {
+        s.limits_hit.push(format!(
+            "GF(2) rank: about {:.1e} word operations ({distinct_rows} distinct rows x {} columns), over the limit of {:.1e} (raise --gf2-work)",
+            gf2_work as f64,
+            m.cols(),
+            limits.gf2_max_work as f64
+        ));
     }
 
     let distinct_entries = distinct_rows * m.cols() as u64;
@@ -170,6 +193,12 @@ pub fn summarize(
         ));
     }
 
+    // The compatibility graph of V entries takes V²/8 bytes: however far --fooling-entries is
+    // raised, no more entries than fit in FOOLING_MAX_GRAPH_BYTES.
+    let fooling_limits = Limits {
+        fooling_max_entries: limits.fooling_max_entries.min(FOOLING_MAX_GRAPH_ENTRIES),
+        ..limits.clone()
+    };
     let mut fooling_certs = Vec::new();
     for value in [true, false] {
         progress(if value {
@@ -177,7 +206,7 @@ pub fn summarize(
         } else {
             "maximum 0-fooling set"
         });
-        match fooling::max_fooling_set(m, value, limits) {
+        match fooling::max_fooling_set(m, value, &fooling_limits) {
             Some(c) => {
                 let size = c.pairs.len() as u64;
                 if value {
@@ -195,6 +224,14 @@ pub fn summarize(
                     ));
                 }
                 fooling_certs.push(c);
+            }
+            None if fooling_limits.fooling_max_entries < limits.fooling_max_entries => {
+                s.limits_hit.push(format!(
+                    "{}-fooling set: more {}-entries than {FOOLING_MAX_GRAPH_ENTRIES}, whose compatibility graph (entries^2 / 8 bytes) would take more than {} (--fooling-entries above {FOOLING_MAX_GRAPH_ENTRIES} cannot help)",
+                    u8::from(value),
+                    u8::from(value),
+                    human_bytes(u128::from(FOOLING_MAX_GRAPH_BYTES))
+                ))
             }
             None => s.limits_hit.push(format!(
                 "{}-fooling set: more {}-entries than the limit of {} (raise --fooling-entries)",
@@ -252,8 +289,9 @@ pub fn summarize(
             Some((strip_dependencies(cm), strip_dependencies(cc))),
         )
     });
+    let gf2 = gf2.map(|(rm, rc)| (rm, rc, gf2_witness));
     for (field, (rm, rc, certs)) in [
-        ("GF(2)", (gf2_m, gf2_c, gf2_witness)),
+        ("GF(2)", gf2.unwrap_or((0, 0, None))),
         ("Q", rational.unwrap_or((0, 0, None))),
     ] {
         if rm == 0 && rc == 0 {
@@ -440,5 +478,43 @@ fn strip_dependencies(c: &RankCert) -> RankCert {
     RankCert {
         dependencies: None,
         ..c.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The entry cap is the largest V whose V²/8-byte graph fits.
+    #[test]
+    fn the_fooling_graph_cap_fits_its_memory() {
+        let bytes = |v: u64| u128::from(v) * u128::from(v) / 8;
+        assert!(bytes(FOOLING_MAX_GRAPH_ENTRIES) <= u128::from(FOOLING_MAX_GRAPH_BYTES));
+        assert!(bytes(FOOLING_MAX_GRAPH_ENTRIES + 1) > u128::from(FOOLING_MAX_GRAPH_BYTES));
+    }
+
+    /// `--fooling-entries` at its largest no longer lets the search allocate an adjacency of
+    /// entries² bits (DISJ_12: 3^12 one-entries, 35 GB, which aborted): over the cap the
+    /// fooling sets are not computed, and the reason says raising the flag cannot help.
+    #[test]
+    fn raising_fooling_entries_past_the_graph_cap_is_not_computed() {
+        let spec = ProblemSpec::Disj { n: 12 };
+        let m = spec.matrix().unwrap();
+        let limits = Limits {
+            fooling_max_entries: u64::MAX,
+            search_nodes: 1,
+            rational_max_entries: 0,
+            gf2_max_work: 0,
+            ..Limits::default()
+        };
+        let s = summarize(&spec, &m, &limits, false, &|_| {});
+        assert_eq!(s.max_fooling_set_1, None);
+        assert!(
+            s.limits_hit
+                .iter()
+                .any(|l| l.starts_with("1-fooling set") && l.contains("cannot help")),
+            "{:?}",
+            s.limits_hit
+        );
     }
 }

@@ -877,9 +877,100 @@ pub enum Spec {
     Transformer(TransformerSpec),
 }
 
+/// Most memory a random model may take (bytes, as [`Spec::memory`] estimates it): 8 GiB, a
+/// third of a 24 GiB machine. `ccsep check --init random` allows `--width 4096 --layers 64`,
+/// whose weights alone would take about 69 GB.
+pub const MAX_RANDOM_MODEL_BYTES: u128 = 8 << 30;
+
+impl Spec {
+    /// The numbers (weights, biases, positional table) of the model [`random_init`] builds,
+    /// counted without building it (in `u128`, so that no size overflows).
+    pub fn parameters(&self) -> u128 {
+        let u = |x: usize| x as u128;
+        // A `Linear` from `i` to `o` numbers, with its bias.
+        let linear = |i: usize, o: usize| u(o) * (u(i) + 1);
+        let head = |o: Option<usize>, h: usize| o.map_or(0, |o| linear(h, o));
+        // A recurrent stack of `gates` gates: PyTorch's weights and both biases per layer.
+        let stack = |input: usize, hidden: usize, layers: usize, gates: usize| {
+            let rows = u(gates) * u(hidden);
+            let first = rows * (u(input) + u(hidden) + 2);
+            let above = rows * (2 * u(hidden) + 2);
+            first + u(layers.saturating_sub(1)) * above
+        };
+        match *self {
+            Spec::Rnn {
+                input,
+                hidden,
+                layers,
+                output,
+                ..
+            } => stack(input, hidden, layers, 1) + head(output, hidden),
+            Spec::Lstm {
+                input,
+                hidden,
+                layers,
+                output,
+            } => stack(input, hidden, layers, 4) + head(output, hidden),
+            Spec::Gru {
+                input,
+                hidden,
+                layers,
+                output,
+            } => stack(input, hidden, layers, 3) + head(output, hidden),
+            Spec::Ssm {
+                input,
+                state,
+                output,
+            } => u(state) * (1 + u(input) + u(output)),
+            Spec::LinearAttention {
+                input,
+                key,
+                value,
+                output,
+            } => 2 * linear(input, key) + linear(input, value) + head(output, value),
+            Spec::Transformer(t) => {
+                let d = t.d_model;
+                let norms = if t.layer_norm { 4 * u(d) } else { 0 };
+                let mlp = t.d_ff.map_or(0, |f| linear(d, f) + linear(f, d));
+                let block = 4 * linear(d, d) + norms + mlp;
+                let pos = match t.pos {
+                    PosSpec::Learned { max_len } => u(max_len) * u(d),
+                    PosSpec::None | PosSpec::Sinusoidal => 0,
+                };
+                let ln_f = if t.layer_norm { 2 * u(d) } else { 0 };
+                linear(t.input, d) + pos + u(t.layers) * block + ln_f + head(t.output, d)
+            }
+        }
+    }
+
+    /// Memory the model takes while it is checked, about: 16 bytes a parameter, its `f64`
+    /// weights and the rounded copy that `Model::prepare` makes of them.
+    pub fn memory(&self) -> u128 {
+        self.parameters().saturating_mul(16)
+    }
+}
+
+/// Refuses a random model whose memory ([`Spec::memory`]) exceeds [`MAX_RANDOM_MODEL_BYTES`],
+/// before anything is drawn.
+fn check_random_size(spec: &Spec) -> Result<(), InputError> {
+    let bytes = spec.memory();
+    if bytes > MAX_RANDOM_MODEL_BYTES {
+        return Err(InputError::new(format!(
+            "a random model of this size has {} parameters: about {} of memory with the rounded \
+             copy a check makes (limit {}); choose a smaller --width or fewer --layers",
+            spec.parameters(),
+            crate::problem::human_bytes(bytes),
+            crate::problem::human_bytes(MAX_RANDOM_MODEL_BYTES),
+        )));
+    }
+    Ok(())
+}
+
 /// A model with random weights drawn from a ChaCha8 stream seeded by `seed` (PyTorch's default
-/// initialisation ranges). Same spec and seed, same weights.
+/// initialisation ranges). Same spec and seed, same weights. Refuses, before drawing anything,
+/// a model over [`MAX_RANDOM_MODEL_BYTES`] ([`Spec::memory`]).
 pub fn random_init(spec: &Spec, seed: u64) -> Result<Model, InputError> {
+    check_random_size(spec)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let head = |o: Option<usize>, h: usize, rng: &mut ChaCha8Rng| {
         o.map(|o| Linear::random(h, o, true, rng))

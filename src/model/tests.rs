@@ -1049,3 +1049,54 @@ fn dense_position_only_attention_is_reported_before_any_sequence_runs() {
         }
     }
 }
+
+/// `Spec::parameters` counts, without building the model, every number `save` writes.
+#[test]
+fn parameters_are_counted_before_the_model_is_built() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, spec) in specs().iter().enumerate() {
+        let m = random_init(spec, i as u64).unwrap();
+        let path = dir.path().join(format!("m{i}.safetensors"));
+        m.save(&path).unwrap();
+        let t = weights::Tensors::read(&path).unwrap();
+        let saved: u128 = t
+            .names()
+            .map(|n| t.shape(n).unwrap().iter().product::<usize>() as u128)
+            .sum();
+        assert_eq!(spec.parameters(), saved, "{spec:?}");
+        assert_eq!(spec.memory(), 16 * saved);
+    }
+}
+
+/// The largest random models `check` accepts flags for (`--width 4096 --layers 64`: about
+/// 69 GB of LSTM weights) are refused with the estimate before anything is drawn; 4096 wide
+/// with one layer still fits.
+#[test]
+fn random_models_over_the_memory_limit_are_refused_before_drawing() {
+    let lstm = |hidden, layers| Spec::Lstm {
+        input: 8,
+        hidden,
+        layers,
+        output: Some(1),
+    };
+    let e = random_init(&lstm(4096, 64), 0).unwrap_err();
+    assert!(e.message.contains("GiB of memory"), "{e}");
+    assert!(
+        e.message.contains("--width") && e.message.contains("--layers"),
+        "{e}"
+    );
+    let wide = Spec::Transformer(TransformerSpec {
+        input: 8,
+        d_model: 4096,
+        heads: 4096,
+        layers: 64,
+        d_ff: Some(8192),
+        output: Some(1),
+        layer_norm: true,
+        pos: PosSpec::Sinusoidal,
+        causal: true,
+    });
+    assert!(random_init(&wide, 0).is_err());
+    assert!(lstm(4096, 1).memory() <= MAX_RANDOM_MODEL_BYTES);
+    assert!(lstm(4096, 64).memory() > MAX_RANDOM_MODEL_BYTES);
+}

@@ -226,7 +226,9 @@ fn log_add(a: f64, b: f64) -> f64 {
 /// The stack check: every closing bracket matches the innermost open one, the height never
 /// exceeds `depth`, and the string ends balanced. Tokens must be brackets (`2t`, `2t+1`).
 fn stack_member(depth: usize, tokens: &[Token]) -> bool {
-    let mut stack: Vec<Token> = Vec::with_capacity(depth);
+    // The stack never holds more than the tokens read, whatever the bound m (which may be any
+    // usize): reserving m itself would abort for a large m.
+    let mut stack: Vec<Token> = Vec::with_capacity(depth.min(tokens.len()));
     for &t in tokens {
         if t % 2 == 0 {
             if stack.len() == depth {
@@ -299,7 +301,7 @@ pub fn enumerate(types: usize, depth: usize, length: usize) -> Result<Vec<Vec<To
     }
     let mut out = Vec::with_capacity(count as usize);
     let mut prefix = Vec::with_capacity(length);
-    let mut stack = Vec::with_capacity(depth);
+    let mut stack = Vec::with_capacity(depth.min(length));
     extend(types, depth, length, &mut prefix, &mut stack, &mut out);
     Ok(out)
 }
@@ -396,6 +398,10 @@ impl Dfa {
         for _ in 0..=depth {
             states = states.saturating_add(layer);
             layer = layer.saturating_mul(types);
+            // Past the limit the count only grows: stop rather than loop up to m times.
+            if states > MAX_DFA_STATES {
+                break;
+            }
         }
         if states > MAX_DFA_STATES {
             return Err(InputError::new(format!(
@@ -662,5 +668,23 @@ mod tests {
         assert!(Dyck::new(2, 1 << 20, 1 << 20).is_err());
         assert!(enumerate(2, 2, 60).is_err());
         assert!(Dfa::for_dyck(4, 30).is_err());
+    }
+
+    /// The depth bound m is any usize (`--depth` at its largest): nothing reserves m itself,
+    /// and m above N/2 is the same language as m = N/2 on strings of length N.
+    #[test]
+    fn the_largest_depth_bound_neither_reserves_nor_loops() {
+        for m in [u32::MAX as usize, usize::MAX] {
+            let dyck = Dyck::new(2, m, 8).unwrap();
+            let same = Dyck::new(2, 4, 8).unwrap();
+            for i in 0..20 {
+                let ex = dyck.generate(&mut example_rng(3, i));
+                assert_eq!(ex, same.generate(&mut example_rng(3, i)));
+                assert_eq!(dyck.label(&ex.tokens).unwrap(), ex.label);
+            }
+            assert_eq!(enumerate(2, m, 8).unwrap(), enumerate(2, 4, 8).unwrap());
+            assert!(Dfa::for_dyck(1, m).is_err());
+            assert!(Dfa::for_dyck(2, m).is_err());
+        }
     }
 }
