@@ -174,8 +174,10 @@ fn scan_results(
                         tail = Tail::Unterminated;
                     }
                 }
-                // The last line, unterminated and incomplete: a torn write.
-                Err(_) if !terminated => tail = Tail::Torn { keep: start as u64 },
+                // The last line, unterminated, and a prefix of a JSON line: a torn write.
+                Err(_) if !terminated && is_torn_json(line) => {
+                    tail = Tail::Torn { keep: start as u64 };
+                }
                 Err(e) if line.contains(&0) || std::str::from_utf8(line).is_err() => {
                     return Err((lines, format!("binary bytes, not a JSON line ({e})")));
                 }
@@ -185,6 +187,22 @@ fn scan_results(
         start += line.len() + 1;
     }
     Ok(Scan { done, lines, tail })
+}
+
+/// Whether `line` is the start of a JSON value cut off by a killed write: text (up to a
+/// multi-byte character cut at its end) on which the parser runs out of input. A line of
+/// binary bytes or NULs (a block zeroed by a crash) is no such prefix.
+fn is_torn_json(line: &[u8]) -> bool {
+    let text = match std::str::from_utf8(line) {
+        Ok(t) => t,
+        // Cut inside the last character: what comes before it.
+        Err(e) if e.error_len().is_none() => {
+            std::str::from_utf8(&line[..e.valid_up_to()]).unwrap_or_default()
+        }
+        Err(_) => return false,
+    };
+    !text.contains('\0')
+        && serde_json::from_str::<serde_json::Value>(text).is_err_and(|e| e.is_eof())
 }
 
 /// An append-only JSON-lines results file, with the keys of the points already done.
@@ -234,7 +252,7 @@ impl Results {
                 let scan = scan_results(&bytes, &key).map_err(|(line, why)| {
                     InputError::new(format!(
                         "{}, line {line}: {why}. Only a last line cut off by a killed run is repaired; \
-                         this one is in the middle, so the file is corrupt or not this command's: \
+                         this line is not one, so the file is corrupt or not this command's: \
                          delete that line (or use a new --out file) and rerun",
                         path.display()
                     ))
@@ -376,6 +394,11 @@ mod tests {
         // Complete JSON of the wrong shape is refused even as the last, unterminated line.
         let last = open_with(b"{\"k\": 1}\n{\"other\": 1}").err().unwrap();
         assert!(last.contains("line 2"), "{last}");
+        // So are NULs (a block zeroed by a crash) or binary bytes there: no torn JSON line.
+        let zeros = open_with(b"{\"k\": 1}\n\0\0\0\0").err().unwrap();
+        assert!(zeros.contains("line 2: binary bytes"), "{zeros}");
+        let junk = open_with(b"{\"k\": 1}\n{\"k\": \xff\xfe 2").err().unwrap();
+        assert!(junk.contains("line 2"), "{junk}");
     }
 
     #[test]
