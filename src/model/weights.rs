@@ -173,6 +173,16 @@ impl Tensors {
                     )));
                 }
             };
+            // A NaN or infinite weight is a damaged or mis-exported file: every output it reaches
+            // is NaN or saturated, which a run would only report as a count.
+            if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+                return Err(InputError::new(format!(
+                    "tensor '{name}' in '{}' holds {} at flat index {i} (shape {}); weights must be finite numbers: check how the file was exported",
+                    path.display(),
+                    data[i],
+                    shape_str(view.shape())
+                )));
+            }
             tensors.insert(
                 name.to_string(),
                 Tensor {
@@ -422,6 +432,25 @@ mod tests {
         // A valid file followed by endless bytes.
         let e = read((&small_file()[..]).chain(std::io::repeat(0))).unwrap_err();
         assert!(e.contains("bytes past"), "{e}");
+    }
+
+    #[test]
+    fn non_finite_weights_are_refused_by_name_and_index() {
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let mut w = TensorWriter::new();
+            w.tensor("ok", vec![1], &[0.5]);
+            w.tensor("layer.weight", vec![2, 2], &[1.0, 2.0, bad, 4.0]);
+            let e = read(&w.to_bytes().unwrap()[..]).unwrap_err();
+            assert!(e.contains("'layer.weight'") && e.contains("index 2"), "{e}");
+            assert!(e.contains("finite"), "{e}");
+        }
+        // In half precision too.
+        let raw = half::f16::NAN.to_le_bytes();
+        let header = br#"{"h":{"dtype":"F16","shape":[1],"data_offsets":[0,2]}}"#;
+        let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+        bytes.extend_from_slice(header);
+        bytes.extend_from_slice(&raw);
+        assert!(read(&bytes[..]).unwrap_err().contains("'h'"));
     }
 
     #[test]
