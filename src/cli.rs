@@ -375,6 +375,13 @@ fn run_cc(args: &CcArgs) -> anyhow::Result<i32> {
     pb.set_message("building the matrix");
     let (spec, m) = problem_of(args)?;
     if let Some(dir) = &args.certify {
+        if dir.exists() && !dir.is_dir() {
+            return Err(InputError::new(format!(
+                "--certify {}: it is a file, not a directory; name a directory (it is created if missing)",
+                dir.display()
+            ))
+            .into());
+        }
         std::fs::create_dir_all(dir).map_err(|e| {
             InputError::new(format!(
                 "could not create the certificate directory {}: {e}",

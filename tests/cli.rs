@@ -292,8 +292,9 @@ fn cr_only_line_endings_keep_the_rows_apart() {
 #[test]
 fn devices_and_binary_files_are_refused_at_their_first_bad_byte() {
     // Before, /dev/urandom as a matrix, inputs or weights file was read without end, and
-    // /dev/zero until memory ran out. (Runs under `timeout` would fail on the old code; here a
-    // hang would hold the test until the harness's own timeout.)
+    // /dev/zero until memory ran out. The timeout only turns such a hang into a failure; the
+    // refusals take milliseconds.
+    let hang_guard = std::time::Duration::from_secs(120);
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let weights = root.join("lstm_f64.safetensors");
     let dir = tempfile::tempdir().unwrap();
@@ -305,18 +306,21 @@ fn devices_and_binary_files_are_refused_at_their_first_bad_byte() {
         }
         ccsep()
             .args(["cc", "--matrix", dev])
+            .timeout(hang_guard)
             .assert()
             .code(2)
             .stderr(predicate::str::contains("line 1, column 1"));
         ccsep()
             .args(["run", "--arch", "lstm", "--inputs", dev, "--weights"])
             .arg(&weights)
+            .timeout(hang_guard)
             .assert()
             .code(2)
             .stderr(predicate::str::contains("JSON list"));
         ccsep()
             .args(["run", "--arch", "lstm", "--weights", dev, "--inputs"])
             .arg(&inputs)
+            .timeout(hang_guard)
             .assert()
             .code(2)
             .stderr(predicate::str::contains("not a valid safetensors file"));
@@ -454,6 +458,14 @@ fn unwritable_outputs_are_refused_before_the_work_with_exit_2() {
             .stdout(predicate::str::is_empty())
             .stderr(predicate::str::contains("--certify /proc"));
     }
+    let file = dir.path().join("f.txt");
+    std::fs::write(&file, "x").unwrap();
+    ccsep()
+        .args(["cc", "eq", "--n", "2", "--certify"])
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not a directory"));
     // The probe leaves nothing behind when the run then writes nothing (here: a bad task).
     let w = dir.path().join("w.json");
     ccsep()
