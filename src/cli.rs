@@ -912,6 +912,10 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<i32> {
     if let Some(path) = &args.witness_out {
         check_output_file(path, "--witness-out")?;
     }
+    // Before a --construct model is built to learn its precision (the grid reads the file later).
+    if let Some(path) = &args.out {
+        check_output_file(path, "--out")?;
+    }
     if args.construct.is_some() && (args.width != "2" || args.layers != 1 || args.outputs != 1) {
         return Err(InputError::new(
             "--width, --layers and --outputs size a random model; a --construct model has its own sizes, so drop them",

@@ -458,6 +458,13 @@ fn unwritable_outputs_are_refused_before_the_work_with_exit_2() {
             .stdout(predicate::str::is_empty())
             .stderr(predicate::str::contains("--certify /proc"));
     }
+    // --out too, before a --construct model is built to learn its precision.
+    ccsep()
+        .args(["check", "--construct", "dyck-rnn", "--n", "8", "--out"])
+        .arg(dir.path().join("no/such/dir/g.jsonl"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--out").and(predicate::str::contains("exists")));
     let file = dir.path().join("f.txt");
     std::fs::write(&file, "x").unwrap();
     ccsep()
