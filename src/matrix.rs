@@ -293,7 +293,7 @@ impl CommMatrix {
 
     /// Parses the text format: one row per line of `0`/`1`; spaces and tabs are ignored, `#`
     /// starts a comment that runs to the end of the line, blank lines are skipped. Lines end at
-    /// `\n`, `\r\n` or a lone `\r` (old Mac files).
+    /// `\n`, `\r\n` or a lone `\r` (old Mac files); a leading UTF-8 byte-order mark is skipped.
     pub fn parse(text: &str) -> Result<CommMatrix, InputError> {
         Self::read(text.as_bytes())
     }
@@ -306,6 +306,7 @@ impl CommMatrix {
         use std::io::BufRead;
         let mut reader = std::io::BufReader::with_capacity(1 << 16, reader);
         let mut p = RowParser::default();
+        let mut first = true;
         loop {
             let chunk = match reader.fill_buf() {
                 Ok(c) => c,
@@ -314,6 +315,11 @@ impl CommMatrix {
             };
             if chunk.is_empty() {
                 break;
+            }
+            // A UTF-8 byte-order mark, as Windows editors write, is no entry.
+            if std::mem::take(&mut first) && chunk.starts_with(b"\xef\xbb\xbf") {
+                reader.consume(3);
+                continue;
             }
             let n = chunk.len();
             p.feed(chunk)?;
@@ -477,6 +483,9 @@ mod tests {
             assert_eq!((m.rows(), m.cols()), (2, 4), "{text:?}");
             assert_eq!(m.row_string(1), "0101", "{text:?}");
         }
+        // As Notepad saves it: a byte-order mark, CRLF.
+        let m = CommMatrix::read(&b"\xef\xbb\xbf1010\r\n0101\r\n"[..]).unwrap();
+        assert_eq!((m.rows(), m.cols()), (2, 4));
         let e = CommMatrix::parse("10\r1x\r\n").unwrap_err();
         assert!(e.to_string().contains("line 2, column 2"), "{e}");
         let e = CommMatrix::parse("10\r\n01\r101").unwrap_err();
