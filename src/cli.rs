@@ -610,6 +610,14 @@ fn run_construct(args: &ConstructArgs) -> anyhow::Result<i32> {
         .into());
     };
     if let Some(path) = &args.save {
+        // `vectors` is the one construction that builds codes, not a model: refused before the
+        // build rather than after it (the check after the build stays, for any other).
+        if args.name == "vectors" {
+            return Err(InputError::new(
+                "vectors builds codes, not a model, so there is nothing to --save; drop --save",
+            )
+            .into());
+        }
         check_output_file(path, "--save")?;
     }
     let pb = spinner();

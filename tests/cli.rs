@@ -458,6 +458,14 @@ fn unwritable_outputs_are_refused_before_the_work_with_exit_2() {
             .stdout(predicate::str::is_empty())
             .stderr(predicate::str::contains("--certify /proc"));
     }
+    // A construction without a model is refused on --save before it is built (here --n 0 would
+    // have been the first complaint, after the build started).
+    ccsep()
+        .args(["construct", "vectors", "--n", "0", "--save"])
+        .arg(dir.path().join("v.safetensors"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("nothing to --save"));
     // --out too, before a --construct model is built to learn its precision.
     ccsep()
         .args(["check", "--construct", "dyck-rnn", "--n", "8", "--out"])
