@@ -667,13 +667,13 @@ fn run_curve(args: &ConstructArgs, curve: &str) -> anyhow::Result<i32> {
         let c = v.get("curve")?.as_str()?;
         Some(format!("{c}|{}", v.get("n")?.as_u64()?))
     };
-    let pb = spinner();
     // The options are the same at every length: refused once, before anything runs.
-    construct_options(args, 1, &pb)?;
+    construct_options(args, 1, &ProgressBar::hidden())?;
     let mut results = match &args.out {
         Some(path) => Some(sweep::Results::open(path, key_of)?),
         None => None,
     };
+    let pb = spinner();
     let mut failed = false;
     for e in exps {
         let n = 1usize << e;
