@@ -14,6 +14,7 @@ use crate::certificate::dot::protocol_dot;
 use crate::certificate::{Claim, ProtocolCert};
 use crate::construct::{self, ConstructOptions, Progress};
 use crate::error::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, InputError};
+use crate::input;
 use crate::matrix::CommMatrix;
 use crate::measures::Limits;
 use crate::measures::summary::summarize;
@@ -351,13 +352,16 @@ fn check_threads(threads: u16) -> Result<(), InputError> {
 
 fn problem_of(args: &CcArgs) -> Result<(ProblemSpec, CommMatrix), InputError> {
     if let Some(path) = &args.matrix {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            InputError::new(format!(
-                "could not read matrix file {}: {e}",
-                path.display()
-            ))
-        })?;
-        let m = CommMatrix::parse(&text)
+        // Read as a stream and bounded: a matrix file holds at least a byte per entry, so one
+        // over --max-memory bytes would not fit anyway; /dev/zero or a binary file stops at its
+        // first byte.
+        let file = input::open_bounded(
+            path,
+            "matrix file",
+            args.max_memory,
+            "raise --max-memory BYTES if the machine has the memory",
+        )?;
+        let m = CommMatrix::read(file)
             .map_err(|e| InputError::new(format!("{}: {}", path.display(), e.message)))?;
         return Ok((ProblemSpec::from_matrix(&m), m));
     }
@@ -400,12 +404,20 @@ fn run_cc(args: &CcArgs) -> anyhow::Result<i32> {
     pb.set_message("building the matrix");
     let (spec, m) = problem_of(args)?;
     if let Some(dir) = &args.certify {
+        if dir.exists() && !dir.is_dir() {
+            return Err(InputError::new(format!(
+                "--certify {}: it is a file, not a directory; name a directory (it is created if missing)",
+                dir.display()
+            ))
+            .into());
+        }
         std::fs::create_dir_all(dir).map_err(|e| {
             InputError::new(format!(
                 "could not create the certificate directory {}: {e}",
                 dir.display()
             ))
         })?;
+        check_output_dir(dir, "--certify")?;
     }
     let mut summary = summarize(&spec, &m, &limits, args.certify.is_some(), &|stage| {
         pb.set_message(stage.to_string())
@@ -440,6 +452,62 @@ fn write_json(path: &Path, cert: &CertificateFile) -> anyhow::Result<()> {
         .with_context(|| format!("could not write certificate file {}", path.display()))?;
     std::io::Write::flush(&mut w)
         .with_context(|| format!("could not write certificate file {}", path.display()))?;
+    Ok(())
+}
+
+/// Refuses, before any work, an output file that cannot be written: a directory, a path in a
+/// missing directory, a read-only place. A regular file is opened for writing without
+/// truncating it (one that did not exist is removed again, so a run that ends up writing
+/// nothing leaves nothing behind); a device such as /dev/stdout is left to the write.
+fn check_output_file(path: &Path, flag: &str) -> Result<(), InputError> {
+    let cannot = |why: String| {
+        InputError::new(format!(
+            "{flag} {}: cannot write there: {why}",
+            path.display()
+        ))
+    };
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => {
+            return Err(cannot(format!(
+                "it is a directory; name a file in it (e.g. {})",
+                path.join("out").display()
+            )));
+        }
+        Ok(m) if !m.is_file() => return Ok(()),
+        _ => {}
+    }
+    let existed = path.exists();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| {
+            cannot(format!(
+                "{e}; check that the directory exists and is writable"
+            ))
+        })?;
+    if !existed {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(())
+}
+
+/// Refuses, before any work, a directory that files cannot be created in (e.g. one under /proc),
+/// by creating and removing a probe file in it.
+fn check_output_dir(dir: &Path, flag: &str) -> Result<(), InputError> {
+    let probe = dir.join(format!(".ccsep-write-check-{}", std::process::id()));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .map_err(|e| {
+            InputError::new(format!(
+                "{flag} {}: cannot create files there ({e}); name a writable directory",
+                dir.display()
+            ))
+        })?;
+    let _ = std::fs::remove_file(&probe);
     Ok(())
 }
 
@@ -587,6 +655,17 @@ fn run_construct(args: &ConstructArgs) -> anyhow::Result<i32> {
         ))
         .into());
     };
+    if let Some(path) = &args.save {
+        // `vectors` is the one construction that builds codes, not a model: refused before the
+        // build rather than after it (the check after the build stays, for any other).
+        if args.name == "vectors" {
+            return Err(InputError::new(
+                "vectors builds codes, not a model, so there is nothing to --save; drop --save",
+            )
+            .into());
+        }
+        check_output_file(path, "--save")?;
+    }
     let pb = spinner();
     let opts = construct_options(args, n, &pb)?;
     pb.set_message(format!("building and verifying {} at n = {n}", args.name));
@@ -640,6 +719,8 @@ fn run_curve(args: &ConstructArgs, curve: &str) -> anyhow::Result<i32> {
         let c = v.get("curve")?.as_str()?;
         Some(format!("{c}|{}", v.get("n")?.as_u64()?))
     };
+    // The options are the same at every length: refused once, before anything runs.
+    construct_options(args, 1, &ProgressBar::hidden())?;
     let mut results = match &args.out {
         Some(path) => Some(sweep::Results::open(path, key_of)?),
         None => None,
@@ -673,6 +754,11 @@ fn run_curve(args: &ConstructArgs, curve: &str) -> anyhow::Result<i32> {
 }
 
 fn run_sample(args: &SampleArgs) -> anyhow::Result<i32> {
+    if args.count == 0 {
+        return Err(
+            InputError::new("--count 0 asks for no examples: give --count 1 or more").into(),
+        );
+    }
     let options = TaskOptions {
         alphabet: args.alphabet,
         types: args.types,
@@ -727,8 +813,28 @@ fn precision_of(
     }))
 }
 
+/// Most bytes of a `run --inputs` file: 64 MiB, millions of steps.
+const MAX_INPUTS_BYTES: u64 = 64 << 20;
+
 fn run_model(args: &RunArgs) -> anyhow::Result<i32> {
     let prec = precision_of(&args.precision, args.rounding.as_deref(), &args.accumulate)?;
+    // Flags that only some architectures read are refused on the others (as `check` does),
+    // rather than ignored.
+    let arch = model::Arch::parse(&args.arch)?;
+    if args.nonlinearity.is_some() && arch != model::Arch::Rnn {
+        return Err(InputError::new(format!(
+            "--nonlinearity applies to an rnn (an Elman RNN's activation), not to {}; drop it",
+            arch.name()
+        ))
+        .into());
+    }
+    if args.heads.is_some() && arch != model::Arch::Transformer {
+        return Err(InputError::new(format!(
+            "--heads applies to a transformer, not to {}; drop it",
+            arch.name()
+        ))
+        .into());
+    }
     let options = LoadOptions {
         prefix: args.prefix.clone(),
         nonlinearity: args
@@ -739,19 +845,8 @@ fn run_model(args: &RunArgs) -> anyhow::Result<i32> {
         heads: args.heads,
         ..LoadOptions::default()
     };
+    let inputs = read_inputs(&args.inputs)?;
     let model = model::load(&args.arch, &args.weights, &options)?;
-    let text = std::fs::read_to_string(&args.inputs).map_err(|e| {
-        InputError::new(format!(
-            "could not read inputs {}: {e}",
-            args.inputs.display()
-        ))
-    })?;
-    let inputs: Vec<Vec<f64>> = serde_json::from_str(&text).map_err(|e| {
-        InputError::new(format!(
-            "{}: expected a JSON list of input vectors (one list of numbers per step): {e}",
-            args.inputs.display()
-        ))
-    })?;
     let mut stats = Stats::default();
     let trace = model.forward(&inputs, &prec, &mut stats)?;
     if args.json {
@@ -772,6 +867,41 @@ fn run_model(args: &RunArgs) -> anyhow::Result<i32> {
         print!("{}", report::trace_table(&trace, &prec.name(), &stats));
     }
     Ok(EXIT_OK)
+}
+
+/// The `run --inputs` file: a JSON list of steps, each a list of numbers, streamed and bounded
+/// (a binary file or a device is refused at its first bad byte), with at least one step.
+fn read_inputs(path: &Path) -> Result<Vec<Vec<f64>>, InputError> {
+    let mut file = input::open_bounded(
+        path,
+        "inputs",
+        MAX_INPUTS_BYTES,
+        "split the sequence into several runs",
+    )?;
+    let parsed = serde_json::from_reader(std::io::BufReader::new(&mut file));
+    let inputs: Vec<Vec<f64>> = match parsed {
+        Ok(v) => v,
+        Err(_) if file.over() => {
+            return Err(InputError::new(format!(
+                "could not read inputs {}: {}",
+                path.display(),
+                file.over_message()
+            )));
+        }
+        Err(e) => {
+            return Err(InputError::new(format!(
+                "{}: expected a JSON list of input vectors (one list of numbers per step): {e}",
+                path.display()
+            )));
+        }
+    };
+    if inputs.is_empty() {
+        return Err(InputError::new(format!(
+            "{} is an empty list: give at least one step, e.g. [[0.5, -1.0]] for one step of two numbers",
+            path.display()
+        )));
+    }
+    Ok(inputs)
 }
 
 /// The model of one check: a `--construct` construction, from `--weights`, or random at
@@ -839,6 +969,13 @@ fn check_point(
 }
 
 fn run_check(args: &CheckArgs) -> anyhow::Result<i32> {
+    if let Some(path) = &args.witness_out {
+        check_output_file(path, "--witness-out")?;
+    }
+    // Before a --construct model is built to learn its precision (the grid reads the file later).
+    if let Some(path) = &args.out {
+        check_output_file(path, "--out")?;
+    }
     if args.construct.is_some() && (args.width != "2" || args.layers != 1 || args.outputs != 1) {
         return Err(InputError::new(
             "--width, --layers and --outputs size a random model; a --construct model has its own sizes, so drop them",
@@ -875,6 +1012,7 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<i32> {
             answers: [w.answer, w.answer],
         };
         let text = serde_json::to_string_pretty(&file).expect("witnesses serialise");
+        // Writability was checked before the work; what fails now is the disk.
         std::fs::write(path, text)
             .with_context(|| format!("could not write witness file {}", path.display()))?;
     }
@@ -982,7 +1120,11 @@ fn run_check_grid(
         .collect();
     if points.len() > sweep::MAX_POINTS {
         return Err(InputError::new(format!(
-            "the grid has {} points (limit {}); split it into several runs with --out FILE",
+            "the grid has {} widths x {} precisions = {} points, more than one run takes ({}); \
+             split it into several runs over narrower --width or --precision ranges (the same \
+             --out FILE collects them all)",
+            widths.len(),
+            precisions.len(),
             points.len(),
             sweep::MAX_POINTS
         ))

@@ -6,6 +6,7 @@ pub mod certificate;
 pub mod cli;
 pub mod construct;
 pub mod error;
+pub mod input;
 pub mod matrix;
 pub mod measures;
 pub mod model;

@@ -292,52 +292,152 @@ impl CommMatrix {
     }
 
     /// Parses the text format: one row per line of `0`/`1`; spaces and tabs are ignored, `#`
-    /// starts a comment that runs to the end of the line, blank lines are skipped.
+    /// starts a comment that runs to the end of the line, blank lines are skipped. Lines end at
+    /// `\n`, `\r\n` or a lone `\r` (old Mac files); a leading UTF-8 byte-order mark is skipped.
     pub fn parse(text: &str) -> Result<CommMatrix, InputError> {
-        let mut rows: Vec<Vec<bool>> = Vec::new();
-        let mut first_len_line = 0;
-        for (ln, line) in text.lines().enumerate() {
-            let mut row = Vec::new();
-            for (col, ch) in line.chars().enumerate() {
-                match ch {
-                    '#' => break,
-                    '0' => row.push(false),
-                    '1' => row.push(true),
-                    ' ' | '\t' | '\r' => {}
-                    other => {
-                        return Err(InputError::new(format!(
-                            "line {}, column {}: unexpected character {:?}; a matrix file holds only 0, 1, spaces and # comments",
-                            ln + 1,
-                            col + 1,
-                            other
-                        )));
-                    }
-                }
+        Self::read(text.as_bytes())
+    }
+
+    /// [`CommMatrix::parse`] on a stream: the bytes are read once, in chunks, and the first byte
+    /// that cannot be in a matrix file ends the read with an error naming its line and column, so
+    /// a binary file or a device is refused at once. Rows are packed as they are read. An error
+    /// of the reader (a file over a limit) is passed on in the message.
+    pub fn read<R: std::io::Read>(reader: R) -> Result<CommMatrix, InputError> {
+        use std::io::BufRead;
+        let mut reader = std::io::BufReader::with_capacity(1 << 16, reader);
+        let mut p = RowParser::default();
+        let mut first = true;
+        loop {
+            let chunk = match reader.fill_buf() {
+                Ok(c) => c,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(InputError::new(e.to_string())),
+            };
+            if chunk.is_empty() {
+                break;
             }
-            if row.is_empty() {
+            // A UTF-8 byte-order mark, as Windows editors write, is no entry.
+            if std::mem::take(&mut first) && chunk.starts_with(b"\xef\xbb\xbf") {
+                reader.consume(3);
                 continue;
             }
-            if let Some(first) = rows.first() {
-                if first.len() != row.len() {
+            let n = chunk.len();
+            p.feed(chunk)?;
+            reader.consume(n);
+        }
+        p.finish()
+    }
+}
+
+/// The state of [`CommMatrix::read`]: the rows packed so far and the row being read.
+#[derive(Default)]
+struct RowParser {
+    /// Rows done, `stride` words each (`stride` is known once the first row ends).
+    words: Vec<u64>,
+    rows: usize,
+    /// Entries of the first row, and the line it was on.
+    cols: Option<(usize, usize)>,
+    /// The row being read, and its number of entries.
+    cur: Vec<u64>,
+    cur_len: usize,
+    /// 1-based line number, and bytes of it seen so far (its column).
+    line: usize,
+    col: usize,
+    in_comment: bool,
+    /// The last byte was a `\r`: a `\n` right after it ends no further line.
+    after_cr: bool,
+}
+
+impl RowParser {
+    fn feed(&mut self, chunk: &[u8]) -> Result<(), InputError> {
+        for (i, &b) in chunk.iter().enumerate() {
+            if std::mem::take(&mut self.after_cr) && b == b'\n' {
+                continue;
+            }
+            if b == b'\n' || b == b'\r' {
+                self.end_line()?;
+                self.after_cr = b == b'\r';
+                continue;
+            }
+            self.col += 1;
+            if self.in_comment {
+                continue;
+            }
+            match b {
+                b'#' => self.in_comment = true,
+                b'0' | b'1' => {
+                    let k = self.cur_len;
+                    if k / 64 == self.cur.len() {
+                        self.cur.push(0);
+                    }
+                    self.cur[k / 64] |= u64::from(b - b'0') << (k % 64);
+                    self.cur_len += 1;
+                }
+                b' ' | b'\t' => {}
+                _ => {
+                    let what = match std::str::from_utf8(&chunk[i..chunk.len().min(i + 4)]) {
+                        _ if b.is_ascii() => format!("character {:?}", b as char),
+                        Ok(s) => format!("character {:?}", s.chars().next().unwrap_or('?')),
+                        Err(e) if e.valid_up_to() > 0 => {
+                            let s = std::str::from_utf8(&chunk[i..i + e.valid_up_to()])
+                                .unwrap_or_default();
+                            format!("character {:?}", s.chars().next().unwrap_or('?'))
+                        }
+                        Err(_) => format!("byte 0x{b:02x} (this is not a text file)"),
+                    };
                     return Err(InputError::new(format!(
-                        "line {}: ragged matrix: this row has {} entries but the first row (line {}) has {}",
-                        ln + 1,
-                        row.len(),
-                        first_len_line,
-                        first.len()
+                        "line {}, column {}: unexpected {what}; a matrix file holds only 0, 1, spaces and # comments",
+                        self.line(),
+                        self.col
                     )));
                 }
-            } else {
-                first_len_line = ln + 1;
             }
-            rows.push(row);
         }
-        if rows.is_empty() {
+        Ok(())
+    }
+
+    fn line(&self) -> usize {
+        self.line + 1
+    }
+
+    /// Ends the current line: a row if it had entries.
+    fn end_line(&mut self) -> Result<(), InputError> {
+        if self.cur_len > 0 {
+            match self.cols {
+                Some((cols, first_line)) if cols != self.cur_len => {
+                    return Err(InputError::new(format!(
+                        "line {}: ragged matrix: this row has {} entries but the first row (line {}) has {}",
+                        self.line(),
+                        self.cur_len,
+                        first_line,
+                        cols
+                    )));
+                }
+                Some(_) => {}
+                None => self.cols = Some((self.cur_len, self.line())),
+            }
+            self.cur.resize(words_for(self.cur_len), 0);
+            self.words.append(&mut self.cur);
+            self.rows += 1;
+            self.cur_len = 0;
+        }
+        self.line += 1;
+        self.col = 0;
+        self.in_comment = false;
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<CommMatrix, InputError> {
+        self.end_line()?;
+        let Some((cols, _)) = self.cols else {
             return Err(InputError::new(
                 "the matrix file has no rows: write one row per line of 0/1",
             ));
-        }
-        Self::from_rows(&rows)
+        };
+        CommMatrix::check_dims(self.rows, cols)?;
+        Ok(CommMatrix::from_words_unchecked(
+            self.rows, cols, self.words,
+        ))
     }
 }
 
@@ -367,6 +467,69 @@ mod tests {
         let e = CommMatrix::parse("10\n101\n").unwrap_err();
         assert!(e.to_string().contains("ragged"), "{e}");
         assert!(CommMatrix::parse("# nothing\n").is_err());
+    }
+
+    #[test]
+    fn every_line_ending_separates_rows() {
+        // A lone \r (old Mac files) ends a line like \n and \r\n; before, CR-only rows merged
+        // into one (2x4 read as 1x8).
+        for text in [
+            "1010\r0101\r",
+            "1010\n0101\n",
+            "1010\r\n0101\r\n",
+            "1010\r\n\r\n0101",
+        ] {
+            let m = CommMatrix::parse(text).unwrap();
+            assert_eq!((m.rows(), m.cols()), (2, 4), "{text:?}");
+            assert_eq!(m.row_string(1), "0101", "{text:?}");
+        }
+        // As Notepad saves it: a byte-order mark, CRLF.
+        let m = CommMatrix::read(&b"\xef\xbb\xbf1010\r\n0101\r\n"[..]).unwrap();
+        assert_eq!((m.rows(), m.cols()), (2, 4));
+        let e = CommMatrix::parse("10\r1x\r\n").unwrap_err();
+        assert!(e.to_string().contains("line 2, column 2"), "{e}");
+        let e = CommMatrix::parse("10\r\n01\r101").unwrap_err();
+        assert!(e.to_string().contains("line 3: ragged"), "{e}");
+    }
+
+    #[test]
+    fn binary_bytes_are_refused_where_they_are() {
+        let e = CommMatrix::read(&b"01\n1\xff0\n"[..]).unwrap_err();
+        assert!(e.to_string().contains("line 2, column 2"), "{e}");
+        assert!(e.to_string().contains("0xff"), "{e}");
+        let e = CommMatrix::read(&b"\0\0\0"[..]).unwrap_err();
+        assert!(e.to_string().contains("line 1, column 1"), "{e}");
+        let e = CommMatrix::parse("01\n1\u{e9}\n").unwrap_err();
+        assert!(e.to_string().contains("'\u{e9}'"), "{e}");
+        // Comments may hold anything but a line end.
+        let m = CommMatrix::read(&b"# \xff\xfe caf\xc3\xa9\n01\n"[..]).unwrap();
+        assert_eq!((m.rows(), m.cols()), (1, 2));
+    }
+
+    #[test]
+    fn an_endless_stream_stops_at_the_readers_limit() {
+        // An endless row of 0s (a FIFO, say) is cut off by the bounded reader, not read forever.
+        let endless =
+            crate::input::Bounded::new(std::io::repeat(b'0'), 1 << 20, "use a smaller file");
+        let e = CommMatrix::read(endless).unwrap_err();
+        assert!(e.to_string().contains("use a smaller file"), "{e}");
+    }
+
+    #[test]
+    fn rows_wider_than_a_word_pack_as_from_fn_does() {
+        let text: String = (0..3)
+            .map(|x| {
+                (0..130)
+                    .map(|y| if (x * y) % 7 == 1 { '1' } else { '0' })
+                    .collect::<String>()
+                    + "\n"
+            })
+            .collect();
+        let m = CommMatrix::parse(&text).unwrap();
+        let want = CommMatrix::from_fn(3, 130, |x, y| (x * y) % 7 == 1).unwrap();
+        assert_eq!(m, want);
+        let one = CommMatrix::parse("0 1 1 0").unwrap();
+        assert_eq!((one.rows(), one.cols()), (1, 4));
     }
 
     #[test]

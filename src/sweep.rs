@@ -2,9 +2,11 @@
 //! an append-only results file that a rerun resumes.
 //!
 //! Invariant of a results file: every line is one complete JSON object, written and flushed
-//! before the next point starts, so an interrupted grid keeps every finished point; a line that
-//! does not parse (a torn last write) is ignored on resume and its point is run again. A point
-//! is done when a line with its key and no `"error"` exists.
+//! before the next point starts, so an interrupted grid keeps every finished point. Only the last
+//! line can be torn (a run killed while writing it): on resume it is cut off, with a note, and
+//! its point is run again. Any other line that is not a result of the command (not JSON, binary,
+//! JSON of another shape) is corruption or another file: the resume is refused, naming the line.
+//! A point is done when a line with its key and no `"error"` exists.
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
@@ -31,16 +33,30 @@ pub fn parse_usize_axis(what: &str, spec: &str) -> Result<Vec<usize>, InputError
             Some((a, b)) => {
                 let a: usize = a.trim().parse().map_err(|_| bad())?;
                 let b: usize = b.trim().parse().map_err(|_| bad())?;
-                if a > b || b - a >= MAX_POINTS {
-                    return Err(bad());
+                if a > b {
+                    return Err(InputError::new(format!(
+                        "{what} {spec:?}: the range {part} is reversed; write the smaller end first ({b}..{a})"
+                    )));
+                }
+                if b - a >= MAX_POINTS {
+                    return Err(too_many(what, spec, (b - a) as u128 + 1));
                 }
                 out.extend(a..=b);
             }
             None => out.push(part.parse().map_err(|_| bad())?),
         }
+        if out.len() > MAX_POINTS {
+            return Err(too_many(what, spec, out.len() as u128));
+        }
     }
     dedup_in_order(&mut out);
     Ok(out)
+}
+
+fn too_many(what: &str, spec: &str, values: u128) -> InputError {
+    InputError::new(format!(
+        "{what} {spec:?} has {values} values, more than one run takes ({MAX_POINTS}); split it into several runs over narrower ranges"
+    ))
 }
 
 /// A precision, a comma list, or a range of fixed-point formats `fixed:I.F..fixed:I'.F'` in
@@ -72,6 +88,12 @@ pub fn parse_precision_axis(spec: &str) -> Result<Vec<Precision>, InputError> {
                     (f0..=f1).map(|f| format!("fixed:{i0}.{f}")).collect()
                 } else if f0 == f1 && i0 <= i1 {
                     (i0..=i1).map(|i| format!("fixed:{i}.{f0}")).collect()
+                } else if i0 == i1 || f0 == f1 {
+                    return Err(InputError::new(format!(
+                        "precision range {part:?} is reversed; write the smaller format first ({}..{})",
+                        b.trim(),
+                        a.trim()
+                    )));
                 } else {
                     return Err(InputError::new(format!(
                         "precision range {part:?}: exactly one of the integer and fraction bits may change, upwards (fixed:1.1..fixed:1.7 or fixed:1.4..fixed:4.4)"
@@ -93,6 +115,96 @@ fn dedup_in_order(v: &mut Vec<usize>) {
     v.retain(|x| seen.insert(*x));
 }
 
+/// Largest results file a resume reads: 256 MiB, some ten thousand times a full grid's lines.
+pub const MAX_RESULTS_BYTES: u64 = 256 << 20;
+
+/// How a results file ends.
+#[derive(Debug, PartialEq, Eq)]
+enum Tail {
+    /// With a newline (or empty).
+    Clean,
+    /// With a complete result but no newline.
+    Unterminated,
+    /// With a torn line: keep the first `keep` bytes.
+    Torn { keep: u64 },
+}
+
+/// What a results file holds: the keys done, the number of lines, how it ends.
+struct Scan {
+    done: HashSet<String>,
+    lines: usize,
+    tail: Tail,
+}
+
+/// Reads the lines of a results file; `Err((line, why))` for a line other than the last that is
+/// not a result (blank lines are skipped).
+fn scan_results(
+    bytes: &[u8],
+    key: &impl Fn(&serde_json::Value) -> Option<String>,
+) -> Result<Scan, (usize, String)> {
+    let mut done = HashSet::new();
+    let mut tail = Tail::Clean;
+    let mut start = 0usize;
+    let mut lines = 0usize;
+    while start < bytes.len() {
+        let (line, terminated) = match bytes[start..].iter().position(|&b| b == b'\n') {
+            Some(end) => (&bytes[start..start + end], true),
+            None => (&bytes[start..], false),
+        };
+        lines += 1;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            if !terminated {
+                // Blank bytes after the last newline: cut them off.
+                tail = Tail::Torn { keep: start as u64 };
+            }
+        } else {
+            match serde_json::from_slice::<serde_json::Value>(line) {
+                Ok(v) => {
+                    let Some(k) = key(&v) else {
+                        return Err((
+                            lines,
+                            "a JSON line that is not a result of this command (it lacks the keys of a point)"
+                                .to_string(),
+                        ));
+                    };
+                    if v.get("error").is_none() {
+                        done.insert(k);
+                    }
+                    if !terminated {
+                        tail = Tail::Unterminated;
+                    }
+                }
+                // The last line, unterminated, and a prefix of a JSON line: a torn write.
+                Err(_) if !terminated && is_torn_json(line) => {
+                    tail = Tail::Torn { keep: start as u64 };
+                }
+                Err(e) if line.contains(&0) || std::str::from_utf8(line).is_err() => {
+                    return Err((lines, format!("binary bytes, not a JSON line ({e})")));
+                }
+                Err(e) => return Err((lines, format!("not a complete JSON line ({e})"))),
+            }
+        }
+        start += line.len() + 1;
+    }
+    Ok(Scan { done, lines, tail })
+}
+
+/// Whether `line` is the start of a JSON value cut off by a killed write: text (up to a
+/// multi-byte character cut at its end) on which the parser runs out of input. A line of
+/// binary bytes or NULs (a block zeroed by a crash) is no such prefix.
+fn is_torn_json(line: &[u8]) -> bool {
+    let text = match std::str::from_utf8(line) {
+        Ok(t) => t,
+        // Cut inside the last character: what comes before it.
+        Err(e) if e.error_len().is_none() => {
+            std::str::from_utf8(&line[..e.valid_up_to()]).unwrap_or_default()
+        }
+        Err(_) => return false,
+    };
+    !text.contains('\0')
+        && serde_json::from_str::<serde_json::Value>(text).is_err_and(|e| e.is_eof())
+}
+
 /// An append-only JSON-lines results file, with the keys of the points already done.
 pub struct Results {
     path: PathBuf,
@@ -102,7 +214,12 @@ pub struct Results {
 
 impl Results {
     /// Opens (creating) `path` and reads the points already done; `key` names a point from its
-    /// line.
+    /// line, and is `None` for a line this command did not write.
+    ///
+    /// Refused, before anything is run or written: a path that is not a regular file (a
+    /// directory, a device, a FIFO), a file over [`MAX_RESULTS_BYTES`], and a file with a line
+    /// other than the last that is not one of this command's results (the message names the
+    /// line). A torn last line is cut off with a note on stderr.
     pub fn open(
         path: &Path,
         key: impl Fn(&serde_json::Value) -> Option<String>,
@@ -115,25 +232,56 @@ impl Results {
         };
         let mut done = HashSet::new();
         let mut torn = false;
-        if path.exists() {
-            // Bytes, not text: a line torn inside a multi-byte character is skipped too.
-            let bytes = std::fs::read(path).map_err(io)?;
-            for line in bytes.split(|&b| b == b'\n') {
-                if let Ok(v) = serde_json::from_slice::<serde_json::Value>(line)
-                    && v.get("error").is_none()
-                    && let Some(k) = key(&v)
-                {
-                    done.insert(k);
+        match std::fs::metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(e)),
+            Ok(meta) if !meta.is_file() => {
+                return Err(InputError::new(format!(
+                    "{} is not a regular file (a directory, device or pipe); a results file is read to resume and appended to: name a file",
+                    path.display()
+                )));
+            }
+            Ok(_) => {
+                // Bytes, not text: a line torn inside a multi-byte character is handled too.
+                let bytes = crate::input::read_bytes(
+                    path,
+                    "the results file",
+                    MAX_RESULTS_BYTES,
+                    "continue in a new file with another --out",
+                )?;
+                let scan = scan_results(&bytes, &key).map_err(|(line, why)| {
+                    InputError::new(format!(
+                        "{}, line {line}: {why}. Only a last line cut off by a killed run is repaired; \
+                         this line is not one, so the file is corrupt or not this command's: \
+                         delete that line (or use a new --out file) and rerun",
+                        path.display()
+                    ))
+                })?;
+                done = scan.done;
+                match scan.tail {
+                    Tail::Clean => {}
+                    Tail::Unterminated => torn = true,
+                    Tail::Torn { keep } => {
+                        eprintln!(
+                            "note: {}: the last line (line {}) was cut off, as by a run killed while writing it; dropped it, and its point runs again",
+                            path.display(),
+                            scan.lines
+                        );
+                        OpenOptions::new()
+                            .write(true)
+                            .open(path)
+                            .and_then(|f| f.set_len(keep))
+                            .map_err(io)?;
+                    }
                 }
             }
-            torn = bytes.last().is_some_and(|&b| b != b'\n');
         }
         let mut file = OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
             .map_err(io)?;
-        // A torn last line (no newline) must not glue onto the next record.
+        // A complete last line without its newline must not glue onto the next record.
         if torn {
             file.write_all(b"\n").map_err(io)?;
         }
@@ -208,5 +356,92 @@ mod tests {
         // Exactly the two complete, error-free lines are done.
         assert!(r.is_done("1") && r.is_done("4"));
         assert!(!r.is_done("2") && !r.is_done("3"));
+        // The torn bytes were cut off, not left in the middle of the file.
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 3, "{text}");
+        assert!(!text.contains("\"s\""), "{text}");
+    }
+
+    fn key(v: &serde_json::Value) -> Option<String> {
+        v.get("k").map(|k| k.to_string())
+    }
+
+    /// Opens a results file holding `bytes`; the error message if refused.
+    fn open_with(bytes: &[u8]) -> Result<Results, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.jsonl");
+        std::fs::write(&path, bytes).unwrap();
+        Results::open(&path, key).map_err(|e| e.message)
+    }
+
+    #[test]
+    fn a_bad_line_in_the_middle_is_refused_by_number() {
+        // Before, each of these was skipped silently and the grid ran on.
+        let torn = open_with(b"{\"k\": 1}\n{\"k\": 2, \"s\n{\"k\": 3}\n")
+            .err()
+            .unwrap();
+        assert!(torn.contains("line 2: not a complete JSON line"), "{torn}");
+        assert!(torn.contains("delete that line"), "{torn}");
+        let binary = open_with(b"{\"k\": 1}\n\0\0\0\0\n{\"k\": 3}\n")
+            .err()
+            .unwrap();
+        assert!(binary.contains("line 2: binary bytes"), "{binary}");
+        let shape = open_with(b"{\"k\": 1}\n[1, 2]\n").err().unwrap();
+        assert!(
+            shape.contains("line 2: a JSON line that is not a result"),
+            "{shape}"
+        );
+        // Complete JSON of the wrong shape is refused even as the last, unterminated line.
+        let last = open_with(b"{\"k\": 1}\n{\"other\": 1}").err().unwrap();
+        assert!(last.contains("line 2"), "{last}");
+        // So are NULs (a block zeroed by a crash) or binary bytes there: no torn JSON line.
+        let zeros = open_with(b"{\"k\": 1}\n\0\0\0\0").err().unwrap();
+        assert!(zeros.contains("line 2: binary bytes"), "{zeros}");
+        let junk = open_with(b"{\"k\": 1}\n{\"k\": \xff\xfe 2").err().unwrap();
+        assert!(junk.contains("line 2"), "{junk}");
+    }
+
+    #[test]
+    fn a_complete_last_line_without_newline_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.jsonl");
+        std::fs::write(&path, b"{\"k\": 1}\n\n{\"k\": 2}").unwrap();
+        let mut r = Results::open(&path, key).unwrap();
+        assert!(r.is_done("1") && r.is_done("2"));
+        r.append(&serde_json::json!({"k": 3})).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, "{\"k\": 1}\n\n{\"k\": 2}\n{\"k\":3}\n");
+    }
+
+    #[test]
+    fn only_regular_files_are_results_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = Results::open(dir.path(), key).err().unwrap();
+        assert!(e.message.contains("not a regular file"), "{e}");
+        if Path::new("/dev/zero").exists() {
+            let e = Results::open(Path::new("/dev/zero"), key).err().unwrap();
+            assert!(e.message.contains("not a regular file"), "{e}");
+        }
+    }
+
+    #[test]
+    fn axis_messages_say_what_is_wrong() {
+        let e = parse_usize_axis("--width", "16..1").unwrap_err();
+        assert!(
+            e.message.contains("reversed") && e.message.contains("1..16"),
+            "{e}"
+        );
+        let e = parse_usize_axis("--width", "1..100000").unwrap_err();
+        assert!(
+            e.message.contains("100000 values") && e.message.contains("split"),
+            "{e}"
+        );
+        let e = parse_usize_axis("--width", "1..4000,5000..9000").unwrap_err();
+        assert!(e.message.contains("split"), "{e}");
+        let e = parse_precision_axis("fixed:1.7..fixed:1.1").unwrap_err();
+        assert!(
+            e.message.contains("reversed") && e.message.contains("fixed:1.1..fixed:1.7"),
+            "{e}"
+        );
     }
 }

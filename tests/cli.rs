@@ -381,3 +381,311 @@ fn construct_index_lookup_obeys_max_work() {
         .stderr(predicate::str::contains("multiply-adds"))
         .stderr(predicate::str::contains("--max-work"));
 }
+
+#[test]
+fn cr_only_line_endings_keep_the_rows_apart() {
+    // Before, a file with lone \r line ends was read as one row (2x4 as 1x8), exit 0.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cr.txt");
+    std::fs::write(&path, "1010\r0101\r").unwrap();
+    let v = success_json(ccsep().args(["cc", "--json", "--matrix"]).arg(&path));
+    assert_eq!((v["rows"].as_u64(), v["cols"].as_u64()), (Some(2), Some(4)));
+}
+
+#[test]
+fn devices_and_binary_files_are_refused_at_their_first_bad_byte() {
+    // Before, /dev/urandom as a matrix, inputs or weights file was read without end, and
+    // /dev/zero until memory ran out. The timeout only turns such a hang into a failure; the
+    // refusals take milliseconds.
+    let hang_guard = std::time::Duration::from_secs(120);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let weights = root.join("lstm_f64.safetensors");
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = dir.path().join("x.json");
+    std::fs::write(&inputs, "[[1, 2, 3, 4]]").unwrap();
+    for dev in ["/dev/zero", "/dev/urandom"] {
+        if !std::path::Path::new(dev).exists() {
+            continue;
+        }
+        ccsep()
+            .args(["cc", "--matrix", dev])
+            .timeout(hang_guard)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("line 1, column 1"));
+        ccsep()
+            .args(["run", "--arch", "lstm", "--inputs", dev, "--weights"])
+            .arg(&weights)
+            .timeout(hang_guard)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("JSON list"));
+        ccsep()
+            .args(["run", "--arch", "lstm", "--weights", dev, "--inputs"])
+            .arg(&inputs)
+            .timeout(hang_guard)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("not a valid safetensors file"));
+    }
+    let binary = dir.path().join("m.bin");
+    std::fs::write(&binary, b"01\n1\xff\n").unwrap();
+    ccsep()
+        .args(["cc", "--matrix"])
+        .arg(&binary)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "line 2, column 2: unexpected byte 0xff",
+        ));
+}
+
+#[test]
+fn a_truncated_weights_file_says_so() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let bytes = std::fs::read(root.join("lstm_f64.safetensors")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.safetensors");
+    std::fs::write(&cut, &bytes[..bytes.len() - 100]).unwrap();
+    let inputs = dir.path().join("x.json");
+    std::fs::write(&inputs, "[[1, 2, 3, 4]]").unwrap();
+    ccsep()
+        .args(["run", "--arch", "lstm", "--weights"])
+        .arg(&cut)
+        .arg("--inputs")
+        .arg(&inputs)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("truncated"));
+}
+
+#[test]
+fn run_refuses_flags_its_architecture_does_not_read() {
+    // Before, `run` ignored them (where `check` refuses them) and exited 0.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = dir.path().join("x.json");
+    std::fs::write(&inputs, "[[1, 2, 3, 4]]").unwrap();
+    let cases: [(&str, &str, [&str; 2], &str); 3] = [
+        (
+            "lstm",
+            "lstm_f64",
+            ["--nonlinearity", "relu"],
+            "--nonlinearity applies to an rnn",
+        ),
+        (
+            "rnn",
+            "rnn_relu_f64",
+            ["--heads", "2"],
+            "--heads applies to a transformer",
+        ),
+        (
+            "gru",
+            "gru_f64",
+            ["--heads", "1"],
+            "--heads applies to a transformer",
+        ),
+    ];
+    for (arch, file, flag, msg) in cases {
+        ccsep()
+            .args(["run", "--arch", arch])
+            .args(flag)
+            .arg("--weights")
+            .arg(root.join(format!("{file}.safetensors")))
+            .arg("--inputs")
+            .arg(&inputs)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(msg));
+    }
+    // An empty sequence printed nothing with exit 0.
+    std::fs::write(&inputs, "[]").unwrap();
+    ccsep()
+        .args(["run", "--arch", "lstm", "--weights"])
+        .arg(root.join("lstm_f64.safetensors"))
+        .arg("--inputs")
+        .arg(&inputs)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("at least one step"));
+}
+
+#[test]
+fn tasks_sample_refuses_count_zero() {
+    ccsep()
+        .args([
+            "tasks", "sample", "--task", "dyck", "--n", "4", "--count", "0",
+        ])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains("--count 1 or more"));
+}
+
+#[test]
+fn unwritable_outputs_are_refused_before_the_work_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no/such/dir/w.json");
+    ccsep()
+        .args([
+            "check",
+            "--task",
+            "index",
+            "--arch",
+            "rnn",
+            "--init",
+            "random",
+            "--n",
+            "3",
+            "--precision",
+            "fixed:1.1",
+            "--witness-out",
+        ])
+        .arg(&missing)
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains("--witness-out").and(predicate::str::contains("exists")));
+    ccsep()
+        .args(["construct", "equality", "--n", "4", "--save"])
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains("--save").and(predicate::str::contains("is a directory")));
+    if std::path::Path::new("/proc/self").is_dir() {
+        ccsep()
+            .args(["cc", "eq", "--n", "3", "--certify", "/proc"])
+            .assert()
+            .code(2)
+            .stdout(predicate::str::is_empty())
+            .stderr(predicate::str::contains("--certify /proc"));
+    }
+    // A construction without a model is refused on --save before it is built (here --n 0 would
+    // have been the first complaint, after the build started).
+    ccsep()
+        .args(["construct", "vectors", "--n", "0", "--save"])
+        .arg(dir.path().join("v.safetensors"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("nothing to --save"));
+    // --out too, before a --construct model is built to learn its precision.
+    ccsep()
+        .args(["check", "--construct", "dyck-rnn", "--n", "8", "--out"])
+        .arg(dir.path().join("no/such/dir/g.jsonl"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--out").and(predicate::str::contains("exists")));
+    let file = dir.path().join("f.txt");
+    std::fs::write(&file, "x").unwrap();
+    ccsep()
+        .args(["cc", "eq", "--n", "2", "--certify"])
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not a directory"));
+    // The probe leaves nothing behind when the run then writes nothing (here: a bad task).
+    let w = dir.path().join("w.json");
+    ccsep()
+        .args([
+            "check",
+            "--task",
+            "nope",
+            "--arch",
+            "rnn",
+            "--init",
+            "random",
+            "--n",
+            "2",
+            "--precision",
+            "f64",
+            "--witness-out",
+        ])
+        .arg(&w)
+        .assert()
+        .code(2);
+    assert!(!w.exists());
+}
+
+#[test]
+fn reversed_and_overlong_ranges_say_so() {
+    let check = [
+        "check",
+        "--task",
+        "index",
+        "--arch",
+        "rnn",
+        "--init",
+        "random",
+        "--n",
+        "3",
+        "--precision",
+        "f32",
+    ];
+    ccsep()
+        .args(check)
+        .args(["--width", "16..1"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("reversed").and(predicate::str::contains("1..16")));
+    ccsep()
+        .args(check)
+        .args(["--width", "1..10000"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("10000 values").and(predicate::str::contains("split")));
+    ccsep()
+        .args(["construct", "vectors", "--curve", "10..4"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("reversed").and(predicate::str::contains("4..10")));
+}
+
+#[test]
+fn a_corrupt_line_in_the_middle_of_a_results_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("grid.jsonl");
+    let grid = [
+        "check",
+        "--task",
+        "index",
+        "--arch",
+        "rnn",
+        "--init",
+        "random",
+        "--n",
+        "2",
+        "--precision",
+        "fixed:1.1,fixed:1.2",
+        "--out",
+    ];
+    ccsep().args(grid).arg(&out).assert().success();
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(text.lines().count(), 2);
+    // A torn last line (a killed run): cut off with a note, and its point runs again.
+    let first = text.lines().next().unwrap();
+    std::fs::write(&out, format!("{first}\n{}", &first[..first.len() / 2])).unwrap();
+    ccsep()
+        .args(grid)
+        .arg(&out)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("line 2").and(predicate::str::contains("cut off")));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(
+        text.lines()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok())
+    );
+    // The same torn bytes in the middle: corruption, refused by line, the file untouched.
+    let lines: Vec<&str> = text.lines().collect();
+    let corrupt = format!("{}\n{}\n{}\n", lines[0], &lines[1][..10], lines[1]);
+    std::fs::write(&out, &corrupt).unwrap();
+    ccsep()
+        .args(grid)
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("line 2"));
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), corrupt);
+}

@@ -20,6 +20,13 @@ use crate::error::InputError;
 /// model of width `N` writes about `16·N²` bytes (`N = 4096` fits; `N = 8192` does not).
 pub const MAX_DENSE_SAVE_BYTES: u128 = 1 << 30;
 
+/// Most numbers (elements of all tensors together) a weights file may declare to be loaded:
+/// 2^28, 2 GiB as `f64`: twice what [`MAX_DENSE_SAVE_BYTES`] lets a model save.
+pub const MAX_LOAD_NUMBERS: u128 = 1 << 28;
+
+/// The safetensors format's limit on its JSON header.
+const MAX_HEADER_BYTES: u64 = 100_000_000;
+
 /// Bytes in a MiB, for messages.
 pub(crate) const MIB: f64 = (1u64 << 20) as f64;
 
@@ -44,13 +51,87 @@ fn shape_str(shape: &[usize]) -> String {
 
 impl Tensors {
     /// Reads a file. Unreadable files, malformed headers and unsupported dtypes are input errors.
+    ///
+    /// The file is read as its header declares, not to its end: the 8-byte header length (at
+    /// most the format's 100 MB), the header, then exactly the tensor bytes it declares, refused
+    /// first if they hold more than [`MAX_LOAD_NUMBERS`] numbers. So `/dev/zero`, `/dev/urandom`
+    /// or an endless pipe is refused after a few bytes, and a truncated file or one with bytes
+    /// past its tensors says which.
     pub fn read(path: &Path) -> Result<Self, InputError> {
-        let bytes = std::fs::read(path).map_err(|e| {
+        Self::read_from(crate::input::open(path, "weights file")?, path)
+    }
+
+    /// [`Tensors::read`] from a stream (`path` only names it in messages).
+    pub fn read_from(mut file: impl std::io::Read, path: &Path) -> Result<Self, InputError> {
+        use std::io::Read;
+        let bad = |why: String| {
+            InputError::new(format!(
+                "'{}' is not a valid safetensors file: {why}",
+                path.display()
+            ))
+        };
+        let io = |e: std::io::Error| {
             InputError::new(format!(
                 "could not read weights file '{}': {e}",
                 path.display()
             ))
-        })?;
+        };
+        // Reads up to `n` more bytes onto `bytes`; how many came.
+        let mut take = |bytes: &mut Vec<u8>, n: u64| -> Result<u64, InputError> {
+            (&mut file)
+                .take(n)
+                .read_to_end(bytes)
+                .map_err(io)
+                .map(|k| k as u64)
+        };
+        let mut bytes = Vec::new();
+        if take(&mut bytes, 8)? < 8 {
+            return Err(bad(format!(
+                "it is {} bytes long, shorter than the 8-byte header length that starts one",
+                bytes.len()
+            )));
+        }
+        let n = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
+        if n > MAX_HEADER_BYTES {
+            return Err(bad(format!(
+                "its first 8 bytes declare a header of {n} bytes, more than the format allows ({MAX_HEADER_BYTES})"
+            )));
+        }
+        let got = take(&mut bytes, n)?;
+        if got < n {
+            return Err(bad(format!(
+                "it ends {got} bytes into its header of {n} bytes: the file is truncated (copy or save it again)"
+            )));
+        }
+        let header: safetensors::tensor::Metadata = serde_json::from_slice(&bytes[8..])
+            .map_err(|e| bad(format!("its header is not valid: {e}")))?;
+        let numbers = header.tensors().values().try_fold(0u128, |acc, info| {
+            info.shape
+                .iter()
+                .try_fold(1u128, |p, &d| p.checked_mul(d as u128))
+                .and_then(|k| acc.checked_add(k))
+        });
+        if numbers.is_none_or(|k| k > MAX_LOAD_NUMBERS) {
+            return Err(InputError::new(format!(
+                "'{}' declares {} numbers in its tensors, more than ccsep loads ({MAX_LOAD_NUMBERS}, {:.0} MiB as f64); use a smaller model",
+                path.display(),
+                numbers.map_or_else(|| "more than 2^128".to_string(), |k| k.to_string()),
+                (MAX_LOAD_NUMBERS * 8) as f64 / MIB
+            )));
+        }
+        let data = header.data_len() as u64;
+        // One byte past the declared end tells a file with trailing bytes.
+        let got = take(&mut bytes, data + 1)?;
+        if got < data {
+            return Err(bad(format!(
+                "its header declares {data} bytes of tensor data but the file ends after {got}: the file is truncated (copy or save it again)"
+            )));
+        }
+        if got > data {
+            return Err(bad(format!(
+                "it has bytes past the {data} bytes of tensor data its header declares (two files joined, or a damaged copy?)"
+            )));
+        }
         Self::from_bytes(&bytes, path)
     }
 
@@ -92,6 +173,16 @@ impl Tensors {
                     )));
                 }
             };
+            // A NaN or infinite weight is a damaged or mis-exported file: every output it reaches
+            // is NaN or saturated, which a run would only report as a count.
+            if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+                return Err(InputError::new(format!(
+                    "tensor '{name}' in '{}' holds {} at flat index {i} (shape {}); weights must be finite numbers: check how the file was exported",
+                    path.display(),
+                    data[i],
+                    shape_str(view.shape())
+                )));
+            }
             tensors.insert(
                 name.to_string(),
                 Tensor {
@@ -301,5 +392,95 @@ impl TensorWriter {
         let bytes = self.to_bytes()?;
         std::fs::write(path, bytes)
             .with_context(|| format!("could not write weights file '{}'", path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    fn small_file() -> Vec<u8> {
+        let mut w = TensorWriter::new();
+        w.tensor("a", vec![2, 3], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        w.meta("ccsep.arch", "rnn");
+        w.to_bytes().unwrap()
+    }
+
+    fn read(bytes: impl Read) -> Result<Tensors, String> {
+        Tensors::read_from(bytes, Path::new("w.safetensors")).map_err(|e| e.message)
+    }
+
+    #[test]
+    fn a_whole_file_reads_as_written() {
+        let t = read(&small_file()[..]).unwrap();
+        assert_eq!(
+            t.get("a", &[2, 3]).unwrap(),
+            &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+        );
+        assert_eq!(t.meta("ccsep.arch"), Some("rnn"));
+    }
+
+    #[test]
+    fn endless_streams_stop_after_the_declared_bytes() {
+        // /dev/zero: a header of length 0, which is no header.
+        let e = read(std::io::repeat(0)).unwrap_err();
+        assert!(e.contains("header is not valid"), "{e}");
+        // /dev/urandom-like: a header length far past the format's limit.
+        let e = read(std::io::repeat(0xff)).unwrap_err();
+        assert!(e.contains("more than the format allows"), "{e}");
+        // A valid file followed by endless bytes.
+        let e = read((&small_file()[..]).chain(std::io::repeat(0))).unwrap_err();
+        assert!(e.contains("bytes past"), "{e}");
+    }
+
+    #[test]
+    fn non_finite_weights_are_refused_by_name_and_index() {
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let mut w = TensorWriter::new();
+            w.tensor("ok", vec![1], &[0.5]);
+            w.tensor("layer.weight", vec![2, 2], &[1.0, 2.0, bad, 4.0]);
+            let e = read(&w.to_bytes().unwrap()[..]).unwrap_err();
+            assert!(e.contains("'layer.weight'") && e.contains("index 2"), "{e}");
+            assert!(e.contains("finite"), "{e}");
+        }
+        // In half precision too.
+        let raw = half::f16::NAN.to_le_bytes();
+        let header = br#"{"h":{"dtype":"F16","shape":[1],"data_offsets":[0,2]}}"#;
+        let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+        bytes.extend_from_slice(header);
+        bytes.extend_from_slice(&raw);
+        assert!(read(&bytes[..]).unwrap_err().contains("'h'"));
+    }
+
+    #[test]
+    fn truncated_files_say_so() {
+        let bytes = small_file();
+        for cut in [0, 5, 12, bytes.len() - 1] {
+            let e = read(&bytes[..cut]).unwrap_err();
+            assert!(
+                e.contains("truncated") || e.contains("shorter"),
+                "{cut}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn huge_declared_shapes_are_refused_before_their_data_is_read() {
+        // Consistent offsets for 2^29 F64 numbers (4 GiB), and no data behind them: refused on
+        // the declaration, without reading (or allocating) the 4 GiB.
+        let header =
+            br#"{"a":{"dtype":"F64","shape":[32768,16384],"data_offsets":[0,4294967296]}}"#;
+        let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+        bytes.extend_from_slice(header);
+        let e = read(&bytes[..]).unwrap_err();
+        assert!(
+            e.contains("536870912 numbers") && e.contains("smaller model"),
+            "{e}"
+        );
+        let header = br#"{"a":{"dtype":"F64","shape":[4611686018427387904,4611686018427387904,16],"data_offsets":[0,0]}}"#;
+        let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+        bytes.extend_from_slice(header);
+        assert!(read(&bytes[..]).is_err());
     }
 }
