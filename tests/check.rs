@@ -545,3 +545,52 @@ fn grid_errors() {
         .code(2)
         .stderr(predicate::str::contains("fixed-point"));
 }
+
+/// Sizes past the check's limits are refused with exit code 2 before anything is allocated
+/// (at n = 40 the list of Alice's inputs alone would take 8 TiB): for the Transformer on every
+/// task and the index-lookup construction, and for recurrent models whose Bob inputs alone
+/// exceed the runs allowed, even with `--sample 1`; each message says what to do.
+#[test]
+fn large_n_is_refused_before_allocating() {
+    for task in [
+        "eq",
+        "disj",
+        "mqar",
+        "dyck",
+        "dyck-halves",
+        "index",
+        "recall",
+    ] {
+        ccsep()
+            .args(check_args(task, "transformer", "2", "fixed:2.4", "40"))
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("--sample").or(predicate::str::contains("smaller n")));
+    }
+    ccsep()
+        .args(["check", "--construct", "index-lookup", "--n", "40"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--sample K with K ≤"));
+    for task in ["eq", "disj", "mqar", "dyck-halves"] {
+        ccsep()
+            .args(check_args(task, "lstm", "2", "fixed:2.4", "40"))
+            .args(["--sample", "1"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("choose a smaller n"));
+    }
+    ccsep()
+        .args([
+            "check",
+            "--construct",
+            "dyck-rnn",
+            "--n",
+            "40",
+            "--sample",
+            "1",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("choose a smaller n"));
+}

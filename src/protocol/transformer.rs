@@ -368,6 +368,20 @@ pub fn fooling_set(r: &Reduction) -> Result<Option<FoolingSet>, InputError> {
     }))
 }
 
+/// The number of entries [`fooling_set`] gives, without building it (`None`: it gives none).
+pub fn fooling_size(r: &Reduction) -> Option<u64> {
+    let n = r.n();
+    match r.kind() {
+        ReductionKind::IndexLookup | ReductionKind::RecallIndex => Some(u64::from(n)),
+        ReductionKind::Equality | ReductionKind::Disjointness | ReductionKind::Mqar => {
+            Some(1u64 << n)
+        }
+        // Lemma 1: 2^(N−1) strings.
+        ReductionKind::DyckOddEven => Some(1u64 << (n - 1)),
+        ReductionKind::DyckHalves => None,
+    }
+}
+
 /// The instances of one Alice input: Bob's inputs in order.
 struct Evaluated {
     x: u64,
@@ -448,6 +462,30 @@ pub fn check(
             "the Thm 4 protocol needs a Transformer; recurrent models use the prefix / suffix protocol",
         ));
     };
+    // Refuse before anything is drawn or allocated: the count needs only the input ranges.
+    let n = r.n();
+    let alice_total = r.alice_inputs().end;
+    let bob_total = r.bob_inputs().end;
+    let covered = match options.sample {
+        Some(0) => return Err(InputError::new("--sample must be at least 1")),
+        Some(k) => k.min(alice_total),
+        None => alice_total,
+    };
+    let instances = covered.saturating_mul(bob_total);
+    if bob_total > MAX_INSTANCES {
+        return Err(InputError::new(format!(
+            "{} with n = {n}: Bob alone has {bob_total} inputs, more than the {MAX_INSTANCES} instances one check covers, so no --sample of Alice's inputs fits; choose a smaller n",
+            r.kind()
+        )));
+    }
+    if instances > MAX_INSTANCES {
+        return Err(InputError::new(format!(
+            "{} with n = {n}: {covered} Alice × {bob_total} Bob inputs = {instances} instances, each a protocol run and a forward pass (limit {MAX_INSTANCES}; listing the Alice inputs alone would take {}); pass --sample K with K ≤ {} to check K seeded Alice inputs against every Bob input",
+            r.kind(),
+            crate::problem::human_bytes(u128::from(covered) * 8),
+            (MAX_INSTANCES / bob_total).max(1)
+        )));
+    }
     let mut stats = Stats::default();
     let prepared = prepare(model, precision, r, &mut stats)?;
     let Model::Transformer(tr) = prepared.model() else {
@@ -465,31 +503,13 @@ pub fn check(
         v
     };
     let proto = Thm4::new(tr, ar, vocab, max_len, embed, &mut stats)?;
-    let n = r.n();
-    let alice_total = r.alice_inputs().end;
-    let bob_total = r.bob_inputs().end;
 
-    // The Alice inputs covered.
+    // The Alice inputs covered (the count was checked above).
     let xs: Vec<u64> = match options.sample {
-        Some(0) => return Err(InputError::new("--sample must be at least 1")),
         Some(k) => super::sample_alice(r, k, options.seed),
         None => r.alice_inputs().collect(),
     };
-    let covered = xs.len() as u64;
-    let instances = covered.saturating_mul(bob_total);
-    if bob_total > MAX_INSTANCES {
-        return Err(InputError::new(format!(
-            "{} with n = {n}: Bob alone has {bob_total} inputs, more than the {MAX_INSTANCES} instances one check covers, so no --sample of Alice's inputs fits; choose a smaller n",
-            r.kind()
-        )));
-    }
-    if instances > MAX_INSTANCES {
-        return Err(InputError::new(format!(
-            "{} with n = {n}: {covered} Alice × {bob_total} Bob inputs = {instances} instances, each a protocol run and a forward pass (limit {MAX_INSTANCES}); pass --sample K with K ≤ {} to check K seeded Alice inputs against every Bob input",
-            r.kind(),
-            (MAX_INSTANCES / bob_total).max(1)
-        )));
-    }
+    debug_assert_eq!(xs.len() as u64, covered);
 
     // Every instance covered, grouped by transcript.
     struct Group {
@@ -549,8 +569,9 @@ pub fn check(
     drop(groups);
 
     // The fooling set: its entries need distinct transcripts.
-    let fooling = match fooling_set(r)? {
-        Some(fs) if fs.entries.len() as u64 <= MAX_FOOLING => Some(fs),
+    // Sized before it is built: DISJ's and EQ's sets have 2^n entries.
+    let fooling = match fooling_size(r) {
+        Some(size) if size <= MAX_FOOLING => fooling_set(r)?,
         _ => None,
     };
     let fooling = if let Some(FoolingSet {
@@ -881,6 +902,7 @@ mod tests {
                 ..
             } = fooling_set(&r).unwrap().unwrap();
             assert!(set.len() >= n as usize, "{kind}");
+            assert_eq!(fooling_size(&r), Some(set.len() as u64), "{kind}");
             for (i, &(x, y)) in set.iter().enumerate() {
                 assert_eq!(r.value(x, y).unwrap(), value, "{kind}");
                 for &(x2, y2) in &set[..i] {
