@@ -258,6 +258,19 @@ pub fn check_table(r: &CheckReport) -> String {
             w.wrong
         );
     }
+    if let Some(w) = &r.protocol_witness {
+        let y_prime = w.y_prime.unwrap_or(w.y);
+        let _ = writeln!(
+            out,
+            "protocol witness: (x = {}, y = {}) and (x' = {}, y' = {y_prime}): one transcript, f = {} / {}, the protocol answers {} on both (the forward pass does not answer them alike: no witness about the model)",
+            w.x,
+            w.y,
+            w.x_prime,
+            u8::from(w.f_x),
+            u8::from(w.f_x_prime),
+            u8::from(w.answer)
+        );
+    }
     out
 }
 

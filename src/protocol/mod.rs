@@ -425,7 +425,14 @@ pub struct CheckReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fooling_set: Option<FoolingCheck>,
     pub verdict: Verdict,
+    /// Two instances with one message and different `f` that the model's forward pass answers
+    /// alike: the model errs on one (what `ccsep verify` re-checks).
     pub witness: Option<Witness>,
+    /// Thm 4 check, where the protocol's output differs from the forward pass: two instances
+    /// with one transcript and different `f`, on which the *protocol* errs but the forward pass
+    /// does not answer alike, so it proves nothing about the model (`answer` is the protocol's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol_witness: Option<Witness>,
     /// Why a bound does or does not apply, where that needs saying.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,

@@ -588,6 +588,7 @@ pub fn check(
         distinct_rows,
         verdict,
         witness,
+        protocol_witness: None,
         one_way_cc_bob_to_alice: None,
         fooling_set: None,
         note: None,
