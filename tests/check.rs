@@ -594,3 +594,36 @@ fn large_n_is_refused_before_allocating() {
         .code(2)
         .stderr(predicate::str::contains("choose a smaller n"));
 }
+
+/// The Thm 4 protocol is two-way: its report gives the fooling-set bound of the partition
+/// (Dyck-(2,2) odd / even at N = 8: Lemma 1's N − 1 = 7 bits) beside the one-way figures, which
+/// it marks as binding only one-speaker protocols; at a float format with wide accumulation the
+/// bits counted are no upper bound, and the report says so (table and JSON).
+#[test]
+fn transformer_report_gives_the_two_way_bound() {
+    let v = success_json(ccsep().args(check_args("dyck", "transformer", "2", "fixed:1.2", "8")));
+    assert_eq!(v["two_way_cc_lower_bound"], 7);
+    assert_eq!(v["one_way_cc"], 8);
+    assert_eq!(v["bits_available_upper_bound"], true);
+    let mut args = check_args("dyck", "transformer", "2", "fixed:1.2", "8");
+    args.pop();
+    let table = String::from_utf8(success_stdout(ccsep().args(&args))).unwrap();
+    assert!(table.contains("two-way CC         >= 7 bits"), "{table}");
+    assert!(
+        table.contains("binds only protocols where Alice alone speaks"),
+        "{table}"
+    );
+    assert!(!table.contains("no upper bound"), "{table}");
+
+    let v = success_json(ccsep().args(check_args("dyck", "transformer", "2", "bf16", "6")));
+    assert_eq!(v["bits_available_upper_bound"], false);
+    assert_eq!(v["two_way_cc_lower_bound"], 5);
+    let mut args = check_args("dyck", "transformer", "2", "bf16", "6");
+    args.pop();
+    let table = String::from_utf8(success_stdout(ccsep().args(&args))).unwrap();
+    assert!(table.contains("no upper bound here"), "{table}");
+    // A recurrent model's message is its state: the count is exact, and no two-way line.
+    let v = success_json(ccsep().args(check_args("eq", "lstm", "2", "bf16", "4")));
+    assert_eq!(v["bits_available_upper_bound"], true);
+    assert!(v.get("two_way_cc_lower_bound").is_none());
+}

@@ -415,12 +415,22 @@ pub struct CheckReport {
     pub message_numbers: usize,
     pub bits_per_number: Option<u32>,
     pub bits_available: Option<u64>,
+    /// Whether `bits_available` bounds the bits the protocol really sends. False for the Thm 4
+    /// protocol at a float or `paper` format with `wide` accumulation: its partial sums are
+    /// exact `f64` values that need more bits than the format's `p + ⌈log2 T⌉` counted.
+    pub bits_available_upper_bound: bool,
     /// One-way CC Alice → Bob of the problem, and its distinct rows (`None` past the memory cap).
     pub one_way_cc: Option<u32>,
     /// One-way CC Bob → Alice (reported by the Thm 4 check).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub one_way_cc_bob_to_alice: Option<u32>,
     pub distinct_rows: Option<u64>,
+    /// Thm 4 check: a lower bound on the deterministic (two-way) CC of the problem under the
+    /// reduction's partition, `⌈log2 |S|⌉` for the fooling set `S` (Dyck odd / even: Lemma 1's
+    /// `N − 1`). The bound that binds the Thm 4 protocol, in which both parties speak; the
+    /// one-way figures bind only protocols where one party alone speaks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub two_way_cc_lower_bound: Option<u32>,
     /// The transcripts a fooling set meets (Thm 4 check).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fooling_set: Option<FoolingCheck>,

@@ -584,8 +584,11 @@ pub fn check(
         message_numbers: state_size,
         bits_per_number,
         bits_available,
+        // The message is the state: that many numbers of the format.
+        bits_available_upper_bound: true,
         one_way_cc,
         distinct_rows,
+        two_way_cc_lower_bound: None,
         verdict,
         witness,
         protocol_witness: None,

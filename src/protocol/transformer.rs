@@ -648,6 +648,18 @@ pub fn check(
         _ => 0,
     };
     let bits_available = bits_per_number.map(|b| proto.bits(max_len, lengths, b, frac, last_sent));
+    // A fixed-point partial sum is exact in `p + F + ⌈log2 T⌉` bits, and with `format`
+    // accumulation every partial sum is a format value; a float's (or `paper` grid's) exact
+    // `f64` partial sum needs more than the bits counted.
+    let bits_available_upper_bound = matches!(
+        prepared.precision().format(),
+        crate::numeric::Format::Fixed { .. }
+    ) || prepared.precision().accumulate()
+        == crate::numeric::Accumulate::Format;
+    let two_way_cc_lower_bound = fooling
+        .as_ref()
+        .map(|fs| ceil_log2(fs.size))
+        .or_else(|| fooling_size(r).map(ceil_log2));
     let exhaustive = covered == alice_total;
     let perfect = correct == instances;
     let note = matches!(
@@ -699,8 +711,10 @@ pub fn check(
         message_numbers: proto.transcript_numbers(),
         bits_per_number,
         bits_available,
+        bits_available_upper_bound,
         one_way_cc,
         one_way_cc_bob_to_alice: reverse,
+        two_way_cc_lower_bound,
         distinct_rows,
         fooling_set: fooling,
         verdict,
