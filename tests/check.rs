@@ -627,3 +627,81 @@ fn transformer_report_gives_the_two_way_bound() {
     assert_eq!(v["bits_available_upper_bound"], true);
     assert!(v.get("two_way_cc_lower_bound").is_none());
 }
+
+/// MQAR is scored as the task defines it: an answer per query, read at the query's position
+/// (here a head with one number per token: `v1` when its entry beats `v0`'s), right when every
+/// answer is the queried key's value. Counted here directly with the forward pass, for the
+/// prefix / suffix protocol (LSTM) and the Thm 4 protocol (one-layer Transformer).
+#[test]
+fn mqar_is_scored_per_query() {
+    use ccsep::numeric::Stats;
+    let r = Reduction::new(ReductionKind::Mqar, 4).unwrap();
+    let task = r.task();
+    let vocab = task.vocab().len();
+    let ccsep::task::AnyTask::Recall(recall) = &task else {
+        panic!("mqar is recall")
+    };
+    let (v0, v1) = (recall.value(0) as usize, recall.value(1) as usize);
+    let p = Precision::parse("fixed:2.4").unwrap();
+    for (arch, seed) in [("lstm", 7), ("transformer", 1)] {
+        let source = ModelSource::Random {
+            arch: arch.into(),
+            width: 6,
+            layers: 1,
+            output: vocab,
+            seed,
+            heads: None,
+        };
+        let model = source.build(task.input_dim()).unwrap();
+        let rep = if arch == "lstm" {
+            let split = Split::new(r.clone()).unwrap();
+            check(
+                &model,
+                &source,
+                &p,
+                &split,
+                &CheckOptions::default(),
+                &|_| {},
+            )
+            .unwrap()
+        } else {
+            ccsep::protocol::transformer::check(
+                &model,
+                &source,
+                &p,
+                &r,
+                &CheckOptions::default(),
+                &|_| {},
+            )
+            .unwrap()
+        };
+        let (mut correct, mut disj_bit) = (0u64, 0u64);
+        for x in r.alice_inputs() {
+            for y in r.bob_inputs() {
+                let inst = r.instance(x, y).unwrap();
+                let inputs = task.embed(&inst.tokens, &[]).unwrap();
+                let outs = model
+                    .forward(&inputs, &p, &mut Stats::default())
+                    .unwrap()
+                    .outputs;
+                // Queries follow the 4 pairs and the marker, in increasing key order.
+                let right = (0..4)
+                    .filter(|i| (y >> i) & 1 == 1)
+                    .enumerate()
+                    .all(|(j, i)| {
+                        let o = &outs[9 + j];
+                        (o[v1] > o[v0]) == ((x >> i) & 1 == 1)
+                    });
+                correct += u64::from(right);
+                let last = ccsep::protocol::decode(outs.last().unwrap());
+                disj_bit += u64::from(last == r.value(x, y).unwrap());
+            }
+        }
+        assert_eq!(rep.correct, correct, "{arch}");
+        // The old reading (the last output as the DISJ bit) counts something else here.
+        assert_ne!(
+            rep.correct, disj_bit,
+            "{arch}: the test cannot tell the readings apart"
+        );
+    }
+}

@@ -420,6 +420,7 @@ pub fn check(
         Some(p) => p.value(x, y).expect("named problems have a value"),
         None => r.value(x, y).expect("inputs in range"),
     };
+    let mqar = super::mqar_values(r);
     const BATCH: usize = 1 << 15;
     // Bob's inputs a chunk at a time: only one chunk's suffixes are held.
     const BOB_CHUNK: u64 = 1 << 12;
@@ -438,17 +439,33 @@ pub fn check(
                     .collect();
                 let inputs: Vec<&[Vec<f64>]> =
                     chunk.iter().map(|&(_, g)| group[g].1.as_slice()).collect();
-                let outs = prepared.run_many_flat(&starts, &inputs, true, &mut stats)?;
-                let os = outs.output_size;
+                // Per pair: the answer as the bit f, and for MQAR the answers to the queries
+                // as a mask over Bob's query indices (bit i: the answer to k_i is v1).
+                let answers: Vec<(bool, u64)> = match mqar {
+                    None => {
+                        let outs = prepared.run_many_flat(&starts, &inputs, true, &mut stats)?;
+                        let os = outs.output_size;
+                        outs.outputs
+                            .chunks(os.max(1))
+                            .take(chunk.len())
+                            .map(|o| (decode(&o[..os]), 0))
+                            .collect()
+                    }
+                    Some(values) => mqar_answers(
+                        &prepared, &starts, &inputs, &chunk, group, values, &mut stats,
+                    )?,
+                };
                 let tallies: Vec<(u64, Option<Witness>)> = chunk
                     .par_iter()
-                    .zip(outs.outputs.par_chunks(os.max(1)))
-                    .map(|(&(c, g), out)| {
-                        let answer = decode(&out[..os]);
+                    .zip(&answers)
+                    .map(|(&(c, g), &(answer, mask))| {
                         let y = group[g].0;
                         let members = &classes[c].members;
                         let ones = members.iter().filter(|&&x| f(x, y)).count() as u64;
-                        let right = if answer {
+                        let right = if mqar.is_some() {
+                            // Right when every query's answer is x's value there.
+                            members.iter().filter(|&&x| x & y == mask).count() as u64
+                        } else if answer {
                             ones
                         } else {
                             members.len() as u64 - ones
@@ -605,6 +622,51 @@ pub fn check(
     })
 }
 
+/// MQAR's answers on a batch of Bob runs of one suffix length (the marker, then the queries):
+/// the suffix is run one position at a time from each start, reading the output at every query
+/// position ([`super::query_answer`]). Per run: "no answer is v1" (the bit f) and the mask of
+/// the query indices `i` answered `v1`.
+fn mqar_answers(
+    prepared: &crate::model::Prepared,
+    starts: &[&[f64]],
+    inputs: &[&[Vec<f64>]],
+    chunk: &[(usize, usize)],
+    group: &[(u64, Vec<Vec<f64>>)],
+    (vocab, v0, v1): (usize, usize, usize),
+    stats: &mut Stats,
+) -> Result<Vec<(bool, u64)>, InputError> {
+    let len = inputs.first().map_or(0, |s| s.len());
+    let mut masks = vec![0u64; chunk.len()];
+    let mut states: Vec<f64> = starts.iter().flat_map(|s| s.iter().copied()).collect();
+    let ss = starts.first().map_or(0, |s| s.len());
+    // The query index of each step after the marker, per run.
+    let queries: Vec<Vec<u32>> = chunk
+        .iter()
+        .map(|&(_, g)| {
+            let y = group[g].0;
+            (0..64).filter(|&i| (y >> i) & 1 == 1).collect()
+        })
+        .collect();
+    for t in 0..len {
+        let st: Vec<&[f64]> = states.chunks_exact(ss.max(1)).take(chunk.len()).collect();
+        let step: Vec<&[Vec<f64>]> = inputs.iter().map(|s| &s[t..t + 1]).collect();
+        let o = prepared.run_many_flat(&st, &step, true, stats)?;
+        if t >= 1 {
+            let os = o.output_size;
+            for (p, q) in queries.iter().enumerate() {
+                let out = &o.outputs[p * os..(p + 1) * os];
+                if let Some(&i) = q.get(t - 1)
+                    && super::query_answer(out, vocab, v0, v1)
+                {
+                    masks[p] |= 1 << i;
+                }
+            }
+        }
+        states = o.states;
+    }
+    Ok(masks.into_iter().map(|m| (m == 0, m)).collect())
+}
+
 fn verdict(
     exhaustive: bool,
     messages: u64,
@@ -709,7 +771,7 @@ mod tests {
                 let inst = r.instance(x, y).unwrap();
                 let seq = task.embed(&inst.tokens, &[]).unwrap();
                 let t = model.forward(&seq, &prec, &mut Stats::default()).unwrap();
-                correct += u64::from(decode(t.outputs.last().unwrap()) == r.value(x, y).unwrap());
+                correct += u64::from(super::super::score(&r, x, y, &t.outputs).1);
             }
         }
         assert_eq!(rep.instances, 2 * r.bob_inputs().end);

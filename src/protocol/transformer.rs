@@ -394,7 +394,12 @@ struct Evaluated {
     f: bool,
     transcript: Vec<u64>,
     protocol: Vec<f64>,
+    /// The forward pass's output at the last position.
     forward: Vec<f64>,
+    /// The forward pass's answer as the bit `f`, and whether it is right as the task defines it
+    /// ([`super::score`]; MQAR reads every query's position).
+    answer: bool,
+    right: bool,
 }
 
 /// Runs the protocol and the forward pass on `pairs`, in parallel blocks, in order.
@@ -420,18 +425,34 @@ fn evaluate(
                 ));
                 seqs.push(task.embed(&inst.tokens, &[])?);
             }
-            let forward = prepared.final_outputs(&seqs, &mut st)?;
+            // Every position's output where the task answers at several (MQAR), else the last.
+            let forward: Vec<Vec<Vec<f64>>> = if r.kind() == ReductionKind::Mqar {
+                seqs.iter()
+                    .map(|s| prepared.forward(s, &mut st).map(|t| t.outputs))
+                    .collect::<Result<_, _>>()?
+            } else {
+                prepared
+                    .final_outputs(&seqs, &mut st)?
+                    .into_iter()
+                    .map(|o| vec![o])
+                    .collect()
+            };
             let ev = chunk
                 .iter()
                 .zip(runs)
                 .zip(forward)
-                .map(|((&(x, y), (run, f)), fwd)| Evaluated {
-                    x,
-                    y,
-                    f,
-                    transcript: run.transcript,
-                    protocol: run.output,
-                    forward: fwd,
+                .map(|((&(x, y), (run, f)), mut outs)| {
+                    let (answer, right) = super::score(r, x, y, &outs);
+                    Evaluated {
+                        x,
+                        y,
+                        f,
+                        transcript: run.transcript,
+                        protocol: run.output,
+                        forward: outs.pop().unwrap_or_default(),
+                        answer,
+                        right,
+                    }
                 })
                 .collect();
             Ok((ev, st))
@@ -531,7 +552,7 @@ pub fn check(
             .collect();
         for ev in evaluate(r, &proto, &prepared, &pairs, &mut stats)? {
             let answer = decode(&ev.forward);
-            if answer == ev.f {
+            if ev.right {
                 correct += 1;
             }
             if message_key(&ev.protocol) != message_key(&ev.forward) {
@@ -545,12 +566,7 @@ pub fn check(
                     });
                 }
             }
-            let inst = Seen {
-                x: ev.x,
-                y: ev.y,
-                f: ev.f,
-                forward: answer,
-            };
+            let inst = seen_of(&ev);
             match groups.entry(ev.transcript) {
                 std::collections::hash_map::Entry::Occupied(mut g) => {
                     found.merge(g.get_mut().add(inst));
@@ -745,7 +761,7 @@ fn seen_of(ev: &Evaluated) -> Seen {
         x: ev.x,
         y: ev.y,
         f: ev.f,
-        forward: decode(&ev.forward),
+        forward: ev.answer,
     }
 }
 
