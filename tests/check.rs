@@ -705,3 +705,19 @@ fn mqar_is_scored_per_query() {
         );
     }
 }
+
+/// An MQAR witness records what `ccsep verify` re-derives (the last output as a bit; one
+/// message and one suffix give identical outputs everywhere), so it verifies.
+#[test]
+fn mqar_witness_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path().join("mqar.json");
+    let v = success_json(
+        ccsep()
+            .args(check_args("mqar", "lstm", "2", "fixed:1.1", "4"))
+            .arg("--witness-out")
+            .arg(&w),
+    );
+    assert_eq!(v["verdict"]["tag"], "must_err");
+    ccsep().arg("verify").arg(&w).assert().success();
+}

@@ -754,6 +754,10 @@ struct Seen {
     y: u64,
     f: bool,
     forward: bool,
+    /// Whether the task's answer bit and the last output's bit agree (always, but in MQAR):
+    /// only such instances enter a model witness, so that `ccsep verify`, which reads the last
+    /// output, confirms it and it proves an error under the task's own scoring as well.
+    both: bool,
 }
 
 fn seen_of(ev: &Evaluated) -> Seen {
@@ -762,6 +766,7 @@ fn seen_of(ev: &Evaluated) -> Seen {
         y: ev.y,
         f: ev.f,
         forward: ev.answer,
+        both: ev.answer == decode(&ev.forward),
     }
 }
 
@@ -797,7 +802,9 @@ struct Group {
 impl Group {
     fn new(first: Seen, protocol: bool) -> Self {
         let mut by = [[None; 2]; 2];
-        by[usize::from(first.f)][usize::from(first.forward)] = Some(first);
+        if first.both {
+            by[usize::from(first.f)][usize::from(first.forward)] = Some(first);
+        }
         Group {
             first,
             protocol,
@@ -815,14 +822,16 @@ impl Group {
             )
         });
         let (f, a) = (usize::from(inst.f), usize::from(inst.forward));
-        let model = self.by[1 - f][a].map(|other| {
+        let model = self.by[1 - f][a].filter(|_| inst.both).map(|other| {
             pair_witness(
                 (other.x, other.y, other.f),
                 (inst.x, inst.y, inst.f),
                 inst.forward,
             )
         });
-        self.by[f][a].get_or_insert(inst);
+        if inst.both {
+            self.by[f][a].get_or_insert(inst);
+        }
         Found { model, protocol }
     }
 }
@@ -875,7 +884,7 @@ fn verdict(
         (None, Some(_)) => (
             VerdictTag::Inconclusive,
             format!(
-                "{}: the Thm 4 protocol errs on one of a pair of instances with one transcript (protocol witness below), but the model's forward pass differs from the protocol on {mismatches} instances and answers no such pair alike, so nothing is proven about the model; the verdict rests only on pairs the forward pass confirms",
+                "{}: the Thm 4 protocol errs on one of a pair of instances with one transcript (protocol witness below), but the model's forward pass differs from the protocol on {mismatches} instances and answers no such pair alike (for MQAR: alike both in its answers to the queries and in its last output), so nothing is proven about the model; the verdict rests only on pairs the forward pass confirms",
                 collapsed.map_or("two instances with one transcript differ in f".to_string(), fooling_part)
             ),
         ),
@@ -1217,6 +1226,7 @@ mod tests {
             y: 0,
             f,
             forward,
+            both: true,
         };
         // The protocol answers 0 on the whole transcript; the forward pass answers 1 then 0.
         let mut g = Group::new(seen(1, false, true), false);
