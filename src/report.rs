@@ -199,19 +199,39 @@ pub fn check_table(r: &CheckReport) -> String {
     );
     let _ = writeln!(
         out,
-        "  bits available     {} ({} numbers at {} bits)",
+        "  bits available     {} ({} numbers at {} bits{})",
         opt(r.bits_available),
         r.message_numbers,
-        opt(r.bits_per_number.map(u64::from))
+        opt(r.bits_per_number.map(u64::from)),
+        if r.bits_available_upper_bound {
+            ""
+        } else {
+            "; no upper bound here: the exact f64 partial sums of this format need more bits"
+        }
     );
+    // The Thm 4 protocol is two-way: the one-way figures bind only protocols where one party
+    // alone speaks, and the bound that applies is the two-way (fooling-set) one.
+    let two_way = r.protocol == "thm4-any-partition";
     let _ = writeln!(
         out,
-        "  one-way CC A->B    {} bits ({} distinct rows)",
+        "  one-way CC A->B    {} bits ({} distinct rows{})",
         opt(r.one_way_cc.map(u64::from)),
-        opt(r.distinct_rows)
+        opt(r.distinct_rows),
+        if two_way {
+            "; binds only protocols where Alice alone speaks"
+        } else {
+            ""
+        }
     );
     if let Some(c) = r.one_way_cc_bob_to_alice {
         let _ = writeln!(out, "  one-way CC B->A    {c} bits");
+    }
+    if two_way {
+        let _ = writeln!(
+            out,
+            "  two-way CC         >= {} bits (fooling-set bound for this partition: the one that binds the Thm 4 protocol)",
+            opt(r.two_way_cc_lower_bound.map(u64::from))
+        );
     }
     if let Some(fs) = &r.fooling_set {
         let _ = writeln!(
@@ -256,6 +276,19 @@ pub fn check_table(r: &CheckReport) -> String {
             u8::from(w.f_x_prime),
             u8::from(w.answer),
             w.wrong
+        );
+    }
+    if let Some(w) = &r.protocol_witness {
+        let y_prime = w.y_prime.unwrap_or(w.y);
+        let _ = writeln!(
+            out,
+            "protocol witness: (x = {}, y = {}) and (x' = {}, y' = {y_prime}): one transcript, f = {} / {}, the protocol answers {} on both (the forward pass does not answer them alike: no witness about the model)",
+            w.x,
+            w.y,
+            w.x_prime,
+            u8::from(w.f_x),
+            u8::from(w.f_x_prime),
+            u8::from(w.answer)
         );
     }
     out

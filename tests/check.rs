@@ -545,3 +545,179 @@ fn grid_errors() {
         .code(2)
         .stderr(predicate::str::contains("fixed-point"));
 }
+
+/// Sizes past the check's limits are refused with exit code 2 before anything is allocated
+/// (at n = 40 the list of Alice's inputs alone would take 8 TiB): for the Transformer on every
+/// task and the index-lookup construction, and for recurrent models whose Bob inputs alone
+/// exceed the runs allowed, even with `--sample 1`; each message says what to do.
+#[test]
+fn large_n_is_refused_before_allocating() {
+    for task in [
+        "eq",
+        "disj",
+        "mqar",
+        "dyck",
+        "dyck-halves",
+        "index",
+        "recall",
+    ] {
+        ccsep()
+            .args(check_args(task, "transformer", "2", "fixed:2.4", "40"))
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("--sample").or(predicate::str::contains("smaller n")));
+    }
+    ccsep()
+        .args(["check", "--construct", "index-lookup", "--n", "40"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--sample K with K ≤"));
+    for task in ["eq", "disj", "mqar", "dyck-halves"] {
+        ccsep()
+            .args(check_args(task, "lstm", "2", "fixed:2.4", "40"))
+            .args(["--sample", "1"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("choose a smaller n"));
+    }
+    ccsep()
+        .args([
+            "check",
+            "--construct",
+            "dyck-rnn",
+            "--n",
+            "40",
+            "--sample",
+            "1",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("choose a smaller n"));
+}
+
+/// The Thm 4 protocol is two-way: its report gives the fooling-set bound of the partition
+/// (Dyck-(2,2) odd / even at N = 8: Lemma 1's N − 1 = 7 bits) beside the one-way figures, which
+/// it marks as binding only one-speaker protocols; at a float format with wide accumulation the
+/// bits counted are no upper bound, and the report says so (table and JSON).
+#[test]
+fn transformer_report_gives_the_two_way_bound() {
+    let v = success_json(ccsep().args(check_args("dyck", "transformer", "2", "fixed:1.2", "8")));
+    assert_eq!(v["two_way_cc_lower_bound"], 7);
+    assert_eq!(v["one_way_cc"], 8);
+    assert_eq!(v["bits_available_upper_bound"], true);
+    let mut args = check_args("dyck", "transformer", "2", "fixed:1.2", "8");
+    args.pop();
+    let table = String::from_utf8(success_stdout(ccsep().args(&args))).unwrap();
+    assert!(table.contains("two-way CC         >= 7 bits"), "{table}");
+    assert!(
+        table.contains("binds only protocols where Alice alone speaks"),
+        "{table}"
+    );
+    assert!(!table.contains("no upper bound"), "{table}");
+
+    let v = success_json(ccsep().args(check_args("dyck", "transformer", "2", "bf16", "6")));
+    assert_eq!(v["bits_available_upper_bound"], false);
+    assert_eq!(v["two_way_cc_lower_bound"], 5);
+    let mut args = check_args("dyck", "transformer", "2", "bf16", "6");
+    args.pop();
+    let table = String::from_utf8(success_stdout(ccsep().args(&args))).unwrap();
+    assert!(table.contains("no upper bound here"), "{table}");
+    // A recurrent model's message is its state: the count is exact, and no two-way line.
+    let v = success_json(ccsep().args(check_args("eq", "lstm", "2", "bf16", "4")));
+    assert_eq!(v["bits_available_upper_bound"], true);
+    assert!(v.get("two_way_cc_lower_bound").is_none());
+}
+
+/// MQAR is scored as the task defines it: an answer per query, read at the query's position
+/// (here a head with one number per token: `v1` when its entry beats `v0`'s), right when every
+/// answer is the queried key's value. Counted here directly with the forward pass, for the
+/// prefix / suffix protocol (LSTM) and the Thm 4 protocol (one-layer Transformer).
+#[test]
+fn mqar_is_scored_per_query() {
+    use ccsep::numeric::Stats;
+    let r = Reduction::new(ReductionKind::Mqar, 4).unwrap();
+    let task = r.task();
+    let vocab = task.vocab().len();
+    let ccsep::task::AnyTask::Recall(recall) = &task else {
+        panic!("mqar is recall")
+    };
+    let (v0, v1) = (recall.value(0) as usize, recall.value(1) as usize);
+    let p = Precision::parse("fixed:2.4").unwrap();
+    for (arch, seed) in [("lstm", 7), ("transformer", 1)] {
+        let source = ModelSource::Random {
+            arch: arch.into(),
+            width: 6,
+            layers: 1,
+            output: vocab,
+            seed,
+            heads: None,
+        };
+        let model = source.build(task.input_dim()).unwrap();
+        let rep = if arch == "lstm" {
+            let split = Split::new(r.clone()).unwrap();
+            check(
+                &model,
+                &source,
+                &p,
+                &split,
+                &CheckOptions::default(),
+                &|_| {},
+            )
+            .unwrap()
+        } else {
+            ccsep::protocol::transformer::check(
+                &model,
+                &source,
+                &p,
+                &r,
+                &CheckOptions::default(),
+                &|_| {},
+            )
+            .unwrap()
+        };
+        let (mut correct, mut disj_bit) = (0u64, 0u64);
+        for x in r.alice_inputs() {
+            for y in r.bob_inputs() {
+                let inst = r.instance(x, y).unwrap();
+                let inputs = task.embed(&inst.tokens, &[]).unwrap();
+                let outs = model
+                    .forward(&inputs, &p, &mut Stats::default())
+                    .unwrap()
+                    .outputs;
+                // Queries follow the 4 pairs and the marker, in increasing key order.
+                let right = (0..4)
+                    .filter(|i| (y >> i) & 1 == 1)
+                    .enumerate()
+                    .all(|(j, i)| {
+                        let o = &outs[9 + j];
+                        (o[v1] > o[v0]) == ((x >> i) & 1 == 1)
+                    });
+                correct += u64::from(right);
+                let last = ccsep::protocol::decode(outs.last().unwrap());
+                disj_bit += u64::from(last == r.value(x, y).unwrap());
+            }
+        }
+        assert_eq!(rep.correct, correct, "{arch}");
+        // The old reading (the last output as the DISJ bit) counts something else here.
+        assert_ne!(
+            rep.correct, disj_bit,
+            "{arch}: the test cannot tell the readings apart"
+        );
+    }
+}
+
+/// An MQAR witness records what `ccsep verify` re-derives (the last output as a bit; one
+/// message and one suffix give identical outputs everywhere), so it verifies.
+#[test]
+fn mqar_witness_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path().join("mqar.json");
+    let v = success_json(
+        ccsep()
+            .args(check_args("mqar", "lstm", "2", "fixed:1.1", "4"))
+            .arg("--witness-out")
+            .arg(&w),
+    );
+    assert_eq!(v["verdict"]["tag"], "must_err");
+    ccsep().arg("verify").arg(&w).assert().success();
+}

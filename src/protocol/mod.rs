@@ -18,8 +18,11 @@
 //! - Decoding ([`decode`]): the model's output after the last token is read as a bit, the
 //!   model's guess of `f(x, y)`: with one output number, `out[0] > 0`; with two or more,
 //!   `out[1] > out[0]` (the argmax of the first two; a tie reads as 0). For `index-lookup` the
-//!   bit is "the symbol is `1`", for `equality` "the halves are equal", for `mqar` and
-//!   `disjointness` "the sets are disjoint" — that is, always `f` of the reduction's problem.
+//!   bit is "the symbol is `1`", for `equality` "the halves are equal", for `disjointness` "the
+//!   sets are disjoint" — that is, always `f` of the reduction's problem. `mqar` is scored as the
+//!   task defines it ([`score`]): an answer per query, read at the query's position (for a head
+//!   with one number per token, the larger of `v0`'s and `v1`'s), right when every answer is; its
+//!   bit is "no answer is `v1`" (DISJ), so messages against DISJ's rows still bound it.
 //! - Alice feeds every position up to her last one; public positions after it (a separator, a
 //!   query marker) are Bob's to feed, so every Bob input adds at least one position.
 
@@ -42,6 +45,62 @@ pub fn decode(out: &[f64]) -> bool {
         [] => false,
         [a] => *a > 0.0,
         [a, b, ..] => b > a,
+    }
+}
+
+/// MQAR's answer to one query from the output at its position: whether it is `v1` (so `x_i = 1`
+/// for the query `k_i`). An output with one number per vocabulary token (a language-model head)
+/// compares the two values' entries, `out[v1] > out[v0]`; any other output is read as
+/// [`decode`] reads it (one number: `> 0`; two or more: `out[1] > out[0]`).
+pub fn query_answer(out: &[f64], vocab: usize, v0: usize, v1: usize) -> bool {
+    if out.len() == vocab && vocab > v1.max(v0) {
+        out[v1] > out[v0]
+    } else {
+        decode(out)
+    }
+}
+
+/// For MQAR: the vocabulary size and the tokens `v0`, `v1` ([`query_answer`]'s arguments).
+pub fn mqar_values(r: &Reduction) -> Option<(usize, usize, usize)> {
+    match (r.kind(), r.task()) {
+        (ReductionKind::Mqar, crate::task::AnyTask::Recall(t)) => Some((
+            r.task().vocab().len(),
+            t.value(0) as usize,
+            t.value(1) as usize,
+        )),
+        _ => None,
+    }
+}
+
+/// How the model did on the instance `(x, y)`, from its outputs `outputs[t]` after each token `t`
+/// (for MQAR at least up to the last query; otherwise the last one suffices): its answer read as
+/// the bit `f` (see the module documentation) and whether it is right *as the task defines it*.
+/// For every task but MQAR that is the bit against `f(x, y)`. MQAR answers each query `k_i`
+/// (Bob's queries, in increasing `i`) with a value at the query's position; the instance is
+/// right when every answer is `v_{x_i}`, and the bit is DISJ read off the answers (no answer is
+/// `v1`), so a model right on every instance computes DISJ.
+pub fn score(r: &Reduction, x: u64, y: u64, outputs: &[Vec<f64>]) -> (bool, bool) {
+    match mqar_values(r) {
+        Some((vocab, v0, v1)) => {
+            let n = r.n() as usize;
+            // Alice's n pairs, then the marker, then the queries.
+            let first = 2 * n + 1;
+            let mut right = true;
+            let mut any_one = false;
+            for (j, i) in (0..n).filter(|&i| (y >> i) & 1 == 1).enumerate() {
+                let a = outputs
+                    .get(first + j)
+                    .is_some_and(|o| query_answer(o, vocab, v0, v1));
+                right &= a == ((x >> i) & 1 == 1);
+                any_one |= a;
+            }
+            (!any_one, right)
+        }
+        None => {
+            let bit = decode(outputs.last().map_or(&[][..], Vec::as_slice));
+            let f = r.value(x, y).unwrap_or(!bit);
+            (bit, bit == f)
+        }
     }
 }
 
@@ -415,17 +474,34 @@ pub struct CheckReport {
     pub message_numbers: usize,
     pub bits_per_number: Option<u32>,
     pub bits_available: Option<u64>,
+    /// Whether `bits_available` bounds the bits the protocol really sends. False for the Thm 4
+    /// protocol at a float or `paper` format with `wide` accumulation: its partial sums are
+    /// exact `f64` values that need more bits than the format's `p + ⌈log2 T⌉` counted.
+    pub bits_available_upper_bound: bool,
     /// One-way CC Alice → Bob of the problem, and its distinct rows (`None` past the memory cap).
     pub one_way_cc: Option<u32>,
     /// One-way CC Bob → Alice (reported by the Thm 4 check).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub one_way_cc_bob_to_alice: Option<u32>,
     pub distinct_rows: Option<u64>,
+    /// Thm 4 check: a lower bound on the deterministic (two-way) CC of the problem under the
+    /// reduction's partition, `⌈log2 |S|⌉` for the fooling set `S` (Dyck odd / even: Lemma 1's
+    /// `N − 1`). The bound that binds the Thm 4 protocol, in which both parties speak; the
+    /// one-way figures bind only protocols where one party alone speaks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub two_way_cc_lower_bound: Option<u32>,
     /// The transcripts a fooling set meets (Thm 4 check).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fooling_set: Option<FoolingCheck>,
     pub verdict: Verdict,
+    /// Two instances with one message and different `f` that the model's forward pass answers
+    /// alike: the model errs on one (what `ccsep verify` re-checks).
     pub witness: Option<Witness>,
+    /// Thm 4 check, where the protocol's output differs from the forward pass: two instances
+    /// with one transcript and different `f`, on which the *protocol* errs but the forward pass
+    /// does not answer alike, so it proves nothing about the model (`answer` is the protocol's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol_witness: Option<Witness>,
     /// Why a bound does or does not apply, where that needs saying.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,

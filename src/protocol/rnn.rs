@@ -8,7 +8,9 @@
 //! of his inputs once from each distinct message (`#messages × #Bob` suffix runs, in 16-lane
 //! blocks in parallel), and the accuracy over all instances is summed exactly: for message `m`
 //! and Bob input `y` the answer is right on the inputs `x` of `m`'s class with `f(x, y)` equal to
-//! it. The same pass finds a collision witness.
+//! it. The same pass finds a collision witness. Bob's suffixes are embedded a chunk of his inputs at
+//! a time, and a reduction where Bob alone has more inputs than the runs allowed is refused before
+//! anything is built (a sample draws Alice's inputs only).
 //!
 //! The walk needs Alice's token at each position to depend on a few bits of `x` (one for the
 //! bit-string reductions, two for a Dyck bracket; at most `MAX_TOKEN_BITS`), branching once per
@@ -73,11 +75,17 @@ impl Depth {
     }
 }
 
-/// The reduction as the protocol sees it: Alice's depths, Bob's embedded suffixes.
-struct Layout {
+/// Bob's inputs with suffixes of one length, each with its embedded suffix.
+type SuffixGroup = Vec<(u64, Vec<Vec<f64>>)>;
+
+/// The reduction as the protocol sees it: Alice's depths, and where Bob's suffix starts. Bob's
+/// suffixes are embedded when they are run ([`Layout::suffix`]), a chunk of Bob's inputs at a
+/// time, never all at once: Bob may have `2^40` inputs.
+struct Layout<'r> {
+    reduction: &'r Reduction,
     depths: Vec<Depth>,
-    /// Bob's inputs grouped by suffix length, each with its embedded suffix.
-    bob_groups: Vec<Vec<(u64, Vec<Vec<f64>>)>>,
+    /// Positions Alice feeds (Bob's suffix starts here).
+    prefix_len: usize,
 }
 
 fn embedded(r: &Reduction, x: u64, y: u64) -> Result<Vec<Vec<f64>>, InputError> {
@@ -85,7 +93,7 @@ fn embedded(r: &Reduction, x: u64, y: u64) -> Result<Vec<Vec<f64>>, InputError> 
     r.task().embed(&inst.tokens, &[])
 }
 
-fn layout(split: &Split, seed: u64) -> Result<Layout, InputError> {
+fn layout(split: &Split, seed: u64) -> Result<Layout<'_>, InputError> {
     let r = &split.reduction;
     let k = split.prefix_len;
     let n = r.n();
@@ -121,37 +129,17 @@ fn layout(split: &Split, seed: u64) -> Result<Layout, InputError> {
             tokens,
         });
     }
-    let mut groups: Vec<Vec<(u64, Vec<Vec<f64>>)>> = Vec::new();
-    for y in r.bob_inputs() {
-        let inst = r.instance(0, y)?;
-        if inst.owners[..k].contains(&Owner::Bob) || inst.owners[k..].contains(&Owner::Alice) {
-            return Err(InputError::new(format!(
-                "{}: instance (0, {y}) does not split after position {k}",
-                r.kind()
-            )));
-        }
-        let suffix = r.task().embed(&inst.tokens, &[])?[k..].to_vec();
-        if suffix.is_empty() {
-            return Err(InputError::new(format!(
-                "{}: Bob's input {y} adds no position, so Bob has nothing to run",
-                r.kind()
-            )));
-        }
-        match groups.iter_mut().find(|g| g[0].1.len() == suffix.len()) {
-            Some(g) => g.push((y, suffix)),
-            None => groups.push(vec![(y, suffix)]),
-        }
-    }
     let lay = Layout {
+        reduction: r,
         depths,
-        bob_groups: groups,
+        prefix_len: k,
     };
     // Probe the structure on random instances: the sequence is prefix(x) ++ suffix(y).
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
     for _ in 0..32 {
         let x = rng.random_range(r.alice_inputs());
         let y = rng.random_range(r.bob_inputs());
-        if embedded(r, x, y)? != lay.sequence(x, y) {
+        if embedded(r, x, y)? != lay.sequence(x, y)? {
             return Err(InputError::new(format!(
                 "{}: the instance ({x}, {y}) is not Alice's prefix followed by Bob's suffix as probed",
                 r.kind()
@@ -161,14 +149,43 @@ fn layout(split: &Split, seed: u64) -> Result<Layout, InputError> {
     Ok(lay)
 }
 
-impl Layout {
-    fn suffix(&self, y: u64) -> &[Vec<f64>] {
-        self.bob_groups
-            .iter()
-            .flatten()
-            .find(|(b, _)| *b == y)
-            .map(|(_, s)| s.as_slice())
-            .expect("every Bob input has a suffix")
+impl Layout<'_> {
+    /// Bob's embedded suffix for `y`, checked: the instance splits after Alice's prefix, and Bob
+    /// adds at least one position.
+    fn suffix(&self, y: u64) -> Result<Vec<Vec<f64>>, InputError> {
+        let (r, k) = (self.reduction, self.prefix_len);
+        let inst = r.instance(0, y)?;
+        if inst.owners.len() < k
+            || inst.owners[..k].contains(&Owner::Bob)
+            || inst.owners[k..].contains(&Owner::Alice)
+        {
+            return Err(InputError::new(format!(
+                "{}: instance (0, {y}) does not split after position {k}",
+                r.kind()
+            )));
+        }
+        let suffix = r.task().embed(&inst.tokens, &[])?.split_off(k);
+        if suffix.is_empty() {
+            return Err(InputError::new(format!(
+                "{}: Bob's input {y} adds no position, so Bob has nothing to run",
+                r.kind()
+            )));
+        }
+        Ok(suffix)
+    }
+
+    /// The embedded suffixes of Bob's inputs `ys`, grouped by length (the model runs equal
+    /// lengths together), in first-seen order.
+    fn suffix_groups(&self, ys: std::ops::Range<u64>) -> Result<Vec<SuffixGroup>, InputError> {
+        let mut groups: Vec<SuffixGroup> = Vec::new();
+        for y in ys {
+            let suffix = self.suffix(y)?;
+            match groups.iter_mut().find(|g| g[0].1.len() == suffix.len()) {
+                Some(g) => g.push((y, suffix)),
+                None => groups.push(vec![(y, suffix)]),
+            }
+        }
+        Ok(groups)
     }
 
     fn prefix(&self, x: u64) -> Vec<Vec<f64>> {
@@ -181,10 +198,10 @@ impl Layout {
             .collect()
     }
 
-    fn sequence(&self, x: u64, y: u64) -> Vec<Vec<f64>> {
+    fn sequence(&self, x: u64, y: u64) -> Result<Vec<Vec<f64>>, InputError> {
         let mut s = self.prefix(x);
-        s.extend_from_slice(self.suffix(y));
-        s
+        s.extend(self.suffix(y)?);
+        Ok(s)
     }
 }
 
@@ -247,12 +264,22 @@ pub fn check(
             "the Transformer has no recurrent state: a one-layer Transformer runs as the Thm 4 protocol instead",
         )
     })?;
+    let alice_total = r.alice_inputs().end;
+    let bob_total = r.bob_inputs().end;
+    // Bob runs each of his inputs from every distinct message, so there are at least
+    // `#Bob` suffix runs whatever the sample: refuse before anything is built.
+    if bob_total > options.max_runs {
+        return Err(InputError::new(format!(
+            "{} with n = {n}: Bob has {bob_total} inputs and runs each from every distinct message, so Bob's phase needs at least {bob_total} suffix runs of about {} steps (limit {} runs); --sample draws Alice's inputs only and cannot reduce this: choose a smaller n",
+            r.kind(),
+            r.instance(0, bob_total - 1)?.tokens.len() - split.prefix_len,
+            options.max_runs
+        )));
+    }
     let mut stats = Stats::default();
     let prepared = prepare(model, precision, r, &mut stats)?;
     let bits_per_number = prepared.precision().bits();
     let lay = layout(split, options.seed)?;
-    let alice_total = r.alice_inputs().end;
-    let bob_total = r.bob_inputs().end;
     let fixed_runs = |sample: u64| -> u64 {
         let mut classes = 1u64;
         let mut steps = 0u64;
@@ -393,63 +420,92 @@ pub fn check(
         Some(p) => p.value(x, y).expect("named problems have a value"),
         None => r.value(x, y).expect("inputs in range"),
     };
+    let mqar = super::mqar_values(r);
     const BATCH: usize = 1 << 15;
+    // Bob's inputs a chunk at a time: only one chunk's suffixes are held.
+    const BOB_CHUNK: u64 = 1 << 12;
     let mut done = 0u64;
-    for group in &lay.bob_groups {
-        let pairs: Vec<(usize, usize)> = (0..classes.len())
-            .flat_map(|c| (0..group.len()).map(move |g| (c, g)))
-            .collect();
-        for chunk in pairs.chunks(BATCH) {
-            let starts: Vec<&[f64]> = chunk
-                .iter()
-                .map(|&(c, _)| classes[c].state.as_slice())
-                .collect();
-            let inputs: Vec<&[Vec<f64>]> =
-                chunk.iter().map(|&(_, g)| group[g].1.as_slice()).collect();
-            let outs = prepared.run_many_flat(&starts, &inputs, true, &mut stats)?;
-            let os = outs.output_size;
-            let tallies: Vec<(u64, Option<Witness>)> = chunk
-                .par_iter()
-                .zip(outs.outputs.par_chunks(os.max(1)))
-                .map(|(&(c, g), out)| {
-                    let answer = decode(&out[..os]);
-                    let y = group[g].0;
-                    let members = &classes[c].members;
-                    let ones = members.iter().filter(|&&x| f(x, y)).count() as u64;
-                    let right = if answer {
-                        ones
-                    } else {
-                        members.len() as u64 - ones
-                    };
-                    let w = (ones > 0 && ones < members.len() as u64).then(|| {
-                        let x = members[0];
-                        let fx = f(x, y);
-                        let x_prime = *members.iter().find(|&&m| f(m, y) != fx).expect("split");
-                        Witness {
-                            x,
-                            x_prime,
-                            y,
-                            y_prime: None,
-                            f_x: fx,
-                            f_x_prime: !fx,
-                            answer,
-                            wrong: if answer == fx { "x_prime" } else { "x" }.to_string(),
+    for y0 in (0..bob_total).step_by(BOB_CHUNK as usize) {
+        let groups = lay.suffix_groups(y0..(y0 + BOB_CHUNK).min(bob_total))?;
+        for group in &groups {
+            let total = classes.len() * group.len();
+            for start in (0..total).step_by(BATCH) {
+                let chunk: Vec<(usize, usize)> = (start..(start + BATCH).min(total))
+                    .map(|i| (i / group.len(), i % group.len()))
+                    .collect();
+                let starts: Vec<&[f64]> = chunk
+                    .iter()
+                    .map(|&(c, _)| classes[c].state.as_slice())
+                    .collect();
+                let inputs: Vec<&[Vec<f64>]> =
+                    chunk.iter().map(|&(_, g)| group[g].1.as_slice()).collect();
+                // Per pair: the answer as the bit f, and for MQAR the answers to the queries
+                // as a mask over Bob's query indices (bit i: the answer to k_i is v1).
+                let answers: Vec<(bool, u64, bool)> = match mqar {
+                    None => {
+                        let outs = prepared.run_many_flat(&starts, &inputs, true, &mut stats)?;
+                        let os = outs.output_size;
+                        outs.outputs
+                            .chunks(os.max(1))
+                            .take(chunk.len())
+                            .map(|o| {
+                                let a = decode(&o[..os]);
+                                (a, 0, a)
+                            })
+                            .collect()
+                    }
+                    Some(values) => mqar_answers(
+                        &prepared, &starts, &inputs, &chunk, group, values, &mut stats,
+                    )?,
+                };
+                let tallies: Vec<(u64, Option<Witness>)> = chunk
+                    .par_iter()
+                    .zip(&answers)
+                    .map(|(&(c, g), &(answer, mask, last))| {
+                        let y = group[g].0;
+                        let members = &classes[c].members;
+                        let ones = members.iter().filter(|&&x| f(x, y)).count() as u64;
+                        let right = if mqar.is_some() {
+                            // Right when every query's answer is x's value there.
+                            members.iter().filter(|&&x| x & y == mask).count() as u64
+                        } else if answer {
+                            ones
+                        } else {
+                            members.len() as u64 - ones
+                        };
+                        let w = (ones > 0 && ones < members.len() as u64).then(|| {
+                            let x = members[0];
+                            let fx = f(x, y);
+                            let x_prime = *members.iter().find(|&&m| f(m, y) != fx).expect("split");
+                            Witness {
+                                x,
+                                x_prime,
+                                y,
+                                y_prime: None,
+                                f_x: fx,
+                                f_x_prime: !fx,
+                                // What `ccsep verify` re-derives: the last output read as a
+                                // bit. One message and one suffix give identical outputs at
+                                // every position, so for MQAR the answers agree too.
+                                answer: last,
+                                wrong: if last == fx { "x_prime" } else { "x" }.to_string(),
+                            }
+                        });
+                        (right, w)
+                    })
+                    .collect();
+                for (&(c, _), (right, w)) in chunk.iter().zip(tallies) {
+                    correct += right;
+                    if let Some(w) = w {
+                        let key = (c, w.y);
+                        if witness.as_ref().is_none_or(|(c0, y0, _)| key < (*c0, *y0)) {
+                            witness = Some((c, w.y, w));
                         }
-                    });
-                    (right, w)
-                })
-                .collect();
-            for (&(c, _), (right, w)) in chunk.iter().zip(tallies) {
-                correct += right;
-                if let Some(w) = w {
-                    let key = (c, w.y);
-                    if witness.as_ref().is_none_or(|(c0, y0, _)| key < (*c0, *y0)) {
-                        witness = Some((c, w.y, w));
                     }
                 }
+                done += chunk.len() as u64;
+                progress(format!("Bob's phase: {done}/{runs} suffix runs"));
             }
-            done += chunk.len() as u64;
-            progress(format!("Bob's phase: {done}/{runs} suffix runs"));
         }
     }
     let witness = witness.map(|(_, _, w)| w);
@@ -494,7 +550,7 @@ pub fn check(
             let c = class_of[&x];
             let out = prepared.run_many(
                 &[classes[c].state.as_slice()],
-                &[lay.suffix(y)],
+                &[lay.suffix(y)?.as_slice()],
                 true,
                 &mut fstats,
             )?;
@@ -551,10 +607,14 @@ pub fn check(
         message_numbers: state_size,
         bits_per_number,
         bits_available,
+        // The message is the state: that many numbers of the format.
+        bits_available_upper_bound: true,
         one_way_cc,
         distinct_rows,
+        two_way_cc_lower_bound: None,
         verdict,
         witness,
+        protocol_witness: None,
         one_way_cc_bob_to_alice: None,
         fooling_set: None,
         note: None,
@@ -566,6 +626,59 @@ pub fn check(
         saturated: stats.saturated,
         nan: stats.nan,
     })
+}
+
+/// MQAR's answers on a batch of Bob runs of one suffix length (the marker, then the queries):
+/// the suffix is run one position at a time from each start, reading the output at every query
+/// position ([`super::query_answer`]). Per run: "no answer is v1" (the bit f) and the mask of
+/// the query indices `i` answered `v1`, and the last output read as a bit ([`decode`]).
+fn mqar_answers(
+    prepared: &crate::model::Prepared,
+    starts: &[&[f64]],
+    inputs: &[&[Vec<f64>]],
+    chunk: &[(usize, usize)],
+    group: &[(u64, Vec<Vec<f64>>)],
+    (vocab, v0, v1): (usize, usize, usize),
+    stats: &mut Stats,
+) -> Result<Vec<(bool, u64, bool)>, InputError> {
+    let len = inputs.first().map_or(0, |s| s.len());
+    let mut masks = vec![0u64; chunk.len()];
+    let mut last = vec![false; chunk.len()];
+    let mut states: Vec<f64> = starts.iter().flat_map(|s| s.iter().copied()).collect();
+    let ss = starts.first().map_or(0, |s| s.len());
+    // The query index of each step after the marker, per run.
+    let queries: Vec<Vec<u32>> = chunk
+        .iter()
+        .map(|&(_, g)| {
+            let y = group[g].0;
+            (0..64).filter(|&i| (y >> i) & 1 == 1).collect()
+        })
+        .collect();
+    for t in 0..len {
+        let st: Vec<&[f64]> = states.chunks_exact(ss.max(1)).take(chunk.len()).collect();
+        let step: Vec<&[Vec<f64>]> = inputs.iter().map(|s| &s[t..t + 1]).collect();
+        let o = prepared.run_many_flat(&st, &step, true, stats)?;
+        let os = o.output_size;
+        for (p, l) in last.iter_mut().enumerate() {
+            *l = decode(&o.outputs[p * os..(p + 1) * os]);
+        }
+        if t >= 1 {
+            for (p, q) in queries.iter().enumerate() {
+                let out = &o.outputs[p * os..(p + 1) * os];
+                if let Some(&i) = q.get(t - 1)
+                    && super::query_answer(out, vocab, v0, v1)
+                {
+                    masks[p] |= 1 << i;
+                }
+            }
+        }
+        states = o.states;
+    }
+    Ok(masks
+        .into_iter()
+        .zip(last)
+        .map(|(m, l)| (m == 0, m, l))
+        .collect())
 }
 
 fn verdict(
@@ -606,5 +719,77 @@ fn verdict(
         tag,
         perfect,
         sentence,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::task::ReductionKind;
+
+    fn lstm(input: usize) -> (Model, ModelSource) {
+        let source = ModelSource::Random {
+            arch: "lstm".into(),
+            width: 2,
+            layers: 1,
+            output: 1,
+            seed: 3,
+            heads: None,
+        };
+        (source.build(input).unwrap(), source)
+    }
+
+    /// Bob's inputs alone can exceed the runs allowed, whatever the sample: the check refuses
+    /// before it builds anything, says why a sample cannot help, and what to do instead.
+    #[test]
+    fn refuses_too_many_bob_inputs_before_running() {
+        for kind in [
+            ReductionKind::Equality,
+            ReductionKind::Disjointness,
+            ReductionKind::Mqar,
+            ReductionKind::DyckHalves,
+        ] {
+            let r = Reduction::new(kind, 40).unwrap();
+            let (model, source) = lstm(r.task().input_dim());
+            let split = Split::new(r).unwrap();
+            let options = CheckOptions {
+                sample: Some(1),
+                ..CheckOptions::default()
+            };
+            let prec = Precision::parse("fixed:2.4").unwrap();
+            let e = check(&model, &source, &prec, &split, &options, &|_| {}).unwrap_err();
+            assert!(e.message.contains("choose a smaller n"), "{}", e.message);
+            assert!(e.message.contains("cannot reduce"), "{}", e.message);
+        }
+    }
+
+    /// Bob's inputs are embedded a chunk at a time; over several chunks (and suffixes of many
+    /// lengths, in MQAR) the exact count is the one a direct forward pass gives.
+    #[test]
+    fn chunked_bob_phase_counts_exactly() {
+        let r = Reduction::new(ReductionKind::Mqar, 13).unwrap();
+        assert!(r.bob_inputs().end >= 2 * (1 << 12));
+        let (model, source) = lstm(r.task().input_dim());
+        let prec = Precision::parse("fixed:1.2").unwrap();
+        let options = CheckOptions {
+            sample: Some(2),
+            seed: 5,
+            ..CheckOptions::default()
+        };
+        let split = Split::new(r.clone()).unwrap();
+        let rep = check(&model, &source, &prec, &split, &options, &|_| {}).unwrap();
+        let task = r.task();
+        let mut correct = 0;
+        for x in super::super::sample_alice(&r, 2, 5) {
+            for y in r.bob_inputs() {
+                let inst = r.instance(x, y).unwrap();
+                let seq = task.embed(&inst.tokens, &[]).unwrap();
+                let t = model.forward(&seq, &prec, &mut Stats::default()).unwrap();
+                correct += u64::from(super::super::score(&r, x, y, &t.outputs).1);
+            }
+        }
+        assert_eq!(rep.instances, 2 * r.bob_inputs().end);
+        assert_eq!(rep.correct, correct);
+        assert_eq!(rep.protocol_mismatch_count, 0);
     }
 }

@@ -28,10 +28,15 @@
 //! `≈ 3·m·(p + log N)·H`.
 //!
 //! Each message depends only on its sender's positions and on the messages before it, so the
-//! instances with one transcript form a rectangle `A × B` of inputs and the model gives one answer
-//! on all of it. [`check`] groups every instance covered by its transcript: a group on which `f`
-//! is not constant is a witness that the model errs, and a fooling set with more entries than the
-//! transcripts it meets is a counting proof that it must.
+//! instances with one transcript form a rectangle `A × B` of inputs and the *protocol* gives one
+//! answer on all of it. [`check`] groups every instance covered by its transcript. The verdict
+//! about the model rests only on what the forward pass confirms: `must_err` needs a witness of
+//! two instances with one transcript, different `f`, that the forward pass itself answers alike
+//! (so the model errs on one, whatever its protocol computes elsewhere). Where the protocol's
+//! output differs from the forward pass (`protocol_mismatch_count > 0`) one transcript can carry
+//! different forward answers; a pair on which only the protocol's answer is shared is reported
+//! as `protocol_witness` (the protocol errs) with no verdict about the model (`inconclusive`).
+//! A fooling set with more entries than the transcripts it meets yields such a pair.
 
 use std::collections::HashMap;
 
@@ -368,6 +373,20 @@ pub fn fooling_set(r: &Reduction) -> Result<Option<FoolingSet>, InputError> {
     }))
 }
 
+/// The number of entries [`fooling_set`] gives, without building it (`None`: it gives none).
+pub fn fooling_size(r: &Reduction) -> Option<u64> {
+    let n = r.n();
+    match r.kind() {
+        ReductionKind::IndexLookup | ReductionKind::RecallIndex => Some(u64::from(n)),
+        ReductionKind::Equality | ReductionKind::Disjointness | ReductionKind::Mqar => {
+            Some(1u64 << n)
+        }
+        // Lemma 1: 2^(N−1) strings.
+        ReductionKind::DyckOddEven => Some(1u64 << (n - 1)),
+        ReductionKind::DyckHalves => None,
+    }
+}
+
 /// The instances of one Alice input: Bob's inputs in order.
 struct Evaluated {
     x: u64,
@@ -375,7 +394,12 @@ struct Evaluated {
     f: bool,
     transcript: Vec<u64>,
     protocol: Vec<f64>,
+    /// The forward pass's output at the last position.
     forward: Vec<f64>,
+    /// The forward pass's answer as the bit `f`, and whether it is right as the task defines it
+    /// ([`super::score`]; MQAR reads every query's position).
+    answer: bool,
+    right: bool,
 }
 
 /// Runs the protocol and the forward pass on `pairs`, in parallel blocks, in order.
@@ -401,18 +425,34 @@ fn evaluate(
                 ));
                 seqs.push(task.embed(&inst.tokens, &[])?);
             }
-            let forward = prepared.final_outputs(&seqs, &mut st)?;
+            // Every position's output where the task answers at several (MQAR), else the last.
+            let forward: Vec<Vec<Vec<f64>>> = if r.kind() == ReductionKind::Mqar {
+                seqs.iter()
+                    .map(|s| prepared.forward(s, &mut st).map(|t| t.outputs))
+                    .collect::<Result<_, _>>()?
+            } else {
+                prepared
+                    .final_outputs(&seqs, &mut st)?
+                    .into_iter()
+                    .map(|o| vec![o])
+                    .collect()
+            };
             let ev = chunk
                 .iter()
                 .zip(runs)
                 .zip(forward)
-                .map(|((&(x, y), (run, f)), fwd)| Evaluated {
-                    x,
-                    y,
-                    f,
-                    transcript: run.transcript,
-                    protocol: run.output,
-                    forward: fwd,
+                .map(|((&(x, y), (run, f)), mut outs)| {
+                    let (answer, right) = super::score(r, x, y, &outs);
+                    Evaluated {
+                        x,
+                        y,
+                        f,
+                        transcript: run.transcript,
+                        protocol: run.output,
+                        forward: outs.pop().unwrap_or_default(),
+                        answer,
+                        right,
+                    }
                 })
                 .collect();
             Ok((ev, st))
@@ -448,6 +488,30 @@ pub fn check(
             "the Thm 4 protocol needs a Transformer; recurrent models use the prefix / suffix protocol",
         ));
     };
+    // Refuse before anything is drawn or allocated: the count needs only the input ranges.
+    let n = r.n();
+    let alice_total = r.alice_inputs().end;
+    let bob_total = r.bob_inputs().end;
+    let covered = match options.sample {
+        Some(0) => return Err(InputError::new("--sample must be at least 1")),
+        Some(k) => k.min(alice_total),
+        None => alice_total,
+    };
+    let instances = covered.saturating_mul(bob_total);
+    if bob_total > MAX_INSTANCES {
+        return Err(InputError::new(format!(
+            "{} with n = {n}: Bob alone has {bob_total} inputs, more than the {MAX_INSTANCES} instances one check covers, so no --sample of Alice's inputs fits; choose a smaller n",
+            r.kind()
+        )));
+    }
+    if instances > MAX_INSTANCES {
+        return Err(InputError::new(format!(
+            "{} with n = {n}: {covered} Alice × {bob_total} Bob inputs = {instances} instances, each a protocol run and a forward pass (limit {MAX_INSTANCES}; listing the Alice inputs alone would take {}); pass --sample K with K ≤ {} to check K seeded Alice inputs against every Bob input",
+            r.kind(),
+            crate::problem::human_bytes(u128::from(covered) * 8),
+            (MAX_INSTANCES / bob_total).max(1)
+        )));
+    }
     let mut stats = Stats::default();
     let prepared = prepare(model, precision, r, &mut stats)?;
     let Model::Transformer(tr) = prepared.model() else {
@@ -465,39 +529,17 @@ pub fn check(
         v
     };
     let proto = Thm4::new(tr, ar, vocab, max_len, embed, &mut stats)?;
-    let n = r.n();
-    let alice_total = r.alice_inputs().end;
-    let bob_total = r.bob_inputs().end;
 
-    // The Alice inputs covered.
+    // The Alice inputs covered (the count was checked above).
     let xs: Vec<u64> = match options.sample {
-        Some(0) => return Err(InputError::new("--sample must be at least 1")),
         Some(k) => super::sample_alice(r, k, options.seed),
         None => r.alice_inputs().collect(),
     };
-    let covered = xs.len() as u64;
-    let instances = covered.saturating_mul(bob_total);
-    if bob_total > MAX_INSTANCES {
-        return Err(InputError::new(format!(
-            "{} with n = {n}: Bob alone has {bob_total} inputs, more than the {MAX_INSTANCES} instances one check covers, so no --sample of Alice's inputs fits; choose a smaller n",
-            r.kind()
-        )));
-    }
-    if instances > MAX_INSTANCES {
-        return Err(InputError::new(format!(
-            "{} with n = {n}: {covered} Alice × {bob_total} Bob inputs = {instances} instances, each a protocol run and a forward pass (limit {MAX_INSTANCES}); pass --sample K with K ≤ {} to check K seeded Alice inputs against every Bob input",
-            r.kind(),
-            (MAX_INSTANCES / bob_total).max(1)
-        )));
-    }
+    debug_assert_eq!(xs.len() as u64, covered);
 
     // Every instance covered, grouped by transcript.
-    struct Group {
-        first: (u64, u64, bool),
-        answer: bool,
-    }
     let mut groups: HashMap<Vec<u64>, Group> = HashMap::new();
-    let mut witness: Option<Witness> = None;
+    let mut found = Found::default();
     let mut correct = 0u64;
     let mut mismatches = Vec::new();
     let mut mismatch_count = 0u64;
@@ -510,7 +552,7 @@ pub fn check(
             .collect();
         for ev in evaluate(r, &proto, &prepared, &pairs, &mut stats)? {
             let answer = decode(&ev.forward);
-            if answer == ev.f {
+            if ev.right {
                 correct += 1;
             }
             if message_key(&ev.protocol) != message_key(&ev.forward) {
@@ -524,18 +566,13 @@ pub fn check(
                     });
                 }
             }
+            let inst = seen_of(&ev);
             match groups.entry(ev.transcript) {
-                std::collections::hash_map::Entry::Occupied(g) => {
-                    let g = g.get();
-                    if g.first.2 != ev.f && witness.is_none() {
-                        witness = Some(pair_witness(g.first, (ev.x, ev.y, ev.f), g.answer));
-                    }
+                std::collections::hash_map::Entry::Occupied(mut g) => {
+                    found.merge(g.get_mut().add(inst));
                 }
                 std::collections::hash_map::Entry::Vacant(g) => {
-                    g.insert(Group {
-                        first: (ev.x, ev.y, ev.f),
-                        answer,
-                    });
+                    g.insert(Group::new(inst, decode(&ev.protocol)));
                 }
             }
         }
@@ -549,8 +586,9 @@ pub fn check(
     drop(groups);
 
     // The fooling set: its entries need distinct transcripts.
-    let fooling = match fooling_set(r)? {
-        Some(fs) if fs.entries.len() as u64 <= MAX_FOOLING => Some(fs),
+    // Sized before it is built: DISJ's and EQ's sets have 2^n entries.
+    let fooling = match fooling_size(r) {
+        Some(size) if size <= MAX_FOOLING => fooling_set(r)?,
         _ => None,
     };
     let fooling = if let Some(FoolingSet {
@@ -571,25 +609,29 @@ pub fn check(
             }
         }
         let distinct = seen.len() as u64;
+        let mut fooling_found = Found::default();
         if let Some((i, j)) = collision {
             let (a, b) = (&evs[i], &evs[j]);
             // One of the cross instances has f ≠ value; it shares the transcript (rectangle).
             let crosses = [(a.x, b.y), (b.x, a.y)];
             let cross = evaluate(r, &proto, &prepared, &crosses, &mut stats)?;
-            if let Some(c) = cross.iter().find(|c| c.f != value) {
+            // Every instance here shares one transcript (a rectangle), so one group: the
+            // protocol's answer is that of `a`; a witness for the model needs two of them
+            // that the forward pass itself answers alike.
+            let mut group = Group::new(seen_of(a), decode(&a.protocol));
+            for c in std::iter::once(b).chain(&cross) {
                 if c.transcript != a.transcript {
                     return Err(InputError::new(format!(
                         "internal error: the Thm 4 transcripts of ({}, {}) and ({}, {}) differ although they form a rectangle with a shared transcript",
                         a.x, a.y, c.x, c.y
                     )));
                 }
-                witness = Some(pair_witness(
-                    (a.x, a.y, a.f),
-                    (c.x, c.y, c.f),
-                    decode(&a.forward),
-                ));
+                fooling_found.merge(group.add(seen_of(c)));
             }
         }
+        // The fooling set's own pair, where there is one, is the one reported.
+        fooling_found.merge(std::mem::take(&mut found));
+        found = fooling_found;
         Some(FoolingCheck {
             size: fset.len() as u64,
             value,
@@ -622,6 +664,18 @@ pub fn check(
         _ => 0,
     };
     let bits_available = bits_per_number.map(|b| proto.bits(max_len, lengths, b, frac, last_sent));
+    // A fixed-point partial sum is exact in `p + F + ⌈log2 T⌉` bits, and with `format`
+    // accumulation every partial sum is a format value; a float's (or `paper` grid's) exact
+    // `f64` partial sum needs more than the bits counted.
+    let bits_available_upper_bound = matches!(
+        prepared.precision().format(),
+        crate::numeric::Format::Fixed { .. }
+    ) || prepared.precision().accumulate()
+        == crate::numeric::Accumulate::Format;
+    let two_way_cc_lower_bound = fooling
+        .as_ref()
+        .map(|fs| ceil_log2(fs.size))
+        .or_else(|| fooling_size(r).map(ceil_log2));
     let exhaustive = covered == alice_total;
     let perfect = correct == instances;
     let note = matches!(
@@ -636,7 +690,23 @@ pub fn check(
             bits_available.map_or("-".into(), |b| b.to_string())
         )
     });
-    let verdict = verdict(exhaustive, perfect, fooling.as_ref(), witness.as_ref());
+    let verdict = verdict(
+        exhaustive,
+        perfect,
+        fooling.as_ref(),
+        &found,
+        mismatch_count,
+    );
+    let Found {
+        model: witness,
+        protocol: protocol_witness,
+    } = found;
+    // A protocol witness is reported apart only where it is not also the model's.
+    let protocol_witness = if witness.is_some() {
+        None
+    } else {
+        protocol_witness
+    };
     Ok(CheckReport {
         task: r.kind().name().to_string(),
         problem: super::problem_label(r),
@@ -657,12 +727,15 @@ pub fn check(
         message_numbers: proto.transcript_numbers(),
         bits_per_number,
         bits_available,
+        bits_available_upper_bound,
         one_way_cc,
         one_way_cc_bob_to_alice: reverse,
+        two_way_cc_lower_bound,
         distinct_rows,
         fooling_set: fooling,
         verdict,
         witness,
+        protocol_witness,
         note,
         protocol_checked: instances,
         protocol_mismatch_count: mismatch_count,
@@ -672,6 +745,95 @@ pub fn check(
         saturated: stats.saturated,
         nan: stats.nan,
     })
+}
+
+/// An instance as a transcript group keeps it: inputs, `f`, and the forward pass's answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Seen {
+    x: u64,
+    y: u64,
+    f: bool,
+    forward: bool,
+    /// Whether the task's answer bit and the last output's bit agree (always, but in MQAR):
+    /// only such instances enter a model witness, so that `ccsep verify`, which reads the last
+    /// output, confirms it and it proves an error under the task's own scoring as well.
+    both: bool,
+}
+
+fn seen_of(ev: &Evaluated) -> Seen {
+    Seen {
+        x: ev.x,
+        y: ev.y,
+        f: ev.f,
+        forward: ev.answer,
+        both: ev.answer == decode(&ev.forward),
+    }
+}
+
+/// The witnesses found so far (the first of each kind is kept).
+#[derive(Debug, Default)]
+struct Found {
+    /// Two instances with one transcript and different `f` that the forward pass itself answers
+    /// alike: the model errs on one of them, whatever the protocol computes elsewhere.
+    model: Option<Witness>,
+    /// Two instances with one transcript and different `f`: the protocol's answer (a function of
+    /// the transcript) is wrong on one. About the model only where it equals the protocol.
+    protocol: Option<Witness>,
+}
+
+impl Found {
+    fn merge(&mut self, other: Found) {
+        self.model = self.model.take().or(other.model);
+        self.protocol = self.protocol.take().or(other.protocol);
+    }
+}
+
+/// The instances of one transcript. The protocol's answer is a function of the transcript, so
+/// it is the first instance's; the forward pass's answers can differ within a group where the
+/// protocol differs from the model (`protocol_mismatch_count > 0`), so a witness about the model
+/// is taken only from two instances the forward pass answers alike: `by[f][answer]` keeps the
+/// first instance of each value of `f` and forward answer.
+struct Group {
+    first: Seen,
+    protocol: bool,
+    by: [[Option<Seen>; 2]; 2],
+}
+
+impl Group {
+    fn new(first: Seen, protocol: bool) -> Self {
+        let mut by = [[None; 2]; 2];
+        if first.both {
+            by[usize::from(first.f)][usize::from(first.forward)] = Some(first);
+        }
+        Group {
+            first,
+            protocol,
+            by,
+        }
+    }
+
+    /// Adds an instance of the transcript; returns the witnesses it completes.
+    fn add(&mut self, inst: Seen) -> Found {
+        let protocol = (inst.f != self.first.f).then(|| {
+            pair_witness(
+                (self.first.x, self.first.y, self.first.f),
+                (inst.x, inst.y, inst.f),
+                self.protocol,
+            )
+        });
+        let (f, a) = (usize::from(inst.f), usize::from(inst.forward));
+        let model = self.by[1 - f][a].filter(|_| inst.both).map(|other| {
+            pair_witness(
+                (other.x, other.y, other.f),
+                (inst.x, inst.y, inst.f),
+                inst.forward,
+            )
+        });
+        if inst.both {
+            self.by[f][a].get_or_insert(inst);
+        }
+        Found { model, protocol }
+    }
 }
 
 /// Two instances with one transcript (so one answer) and different values of `f`.
@@ -688,27 +850,53 @@ fn pair_witness(a: (u64, u64, bool), b: (u64, u64, bool), answer: bool) -> Witne
     }
 }
 
+/// The verdict about the model. It rests only on what the forward pass confirms: `must_err`
+/// needs a model witness (two instances of one transcript, different `f`, answered alike by the
+/// forward pass itself), so it stays sound where the protocol's output differs from the forward
+/// pass. A pair on which only the protocol's answer is known to be shared (a protocol witness)
+/// proves that the protocol errs, not the model: no verdict (`inconclusive`), and the sentence
+/// says so.
 fn verdict(
     exhaustive: bool,
     perfect: bool,
     fooling: Option<&FoolingCheck>,
-    witness: Option<&Witness>,
+    found: &Found,
+    mismatches: u64,
 ) -> Verdict {
-    let (tag, sentence) = match (fooling, witness) {
-        (Some(fs), Some(_)) if fs.distinct_transcripts < fs.size => (
+    let collapsed = fooling.filter(|fs| fs.distinct_transcripts < fs.size);
+    let fooling_part = |fs: &FoolingCheck| {
+        format!(
+            "the fooling set ({}) has {} entries, but the protocol gives them only {} distinct transcripts: two share one",
+            fs.description, fs.size, fs.distinct_transcripts
+        )
+    };
+    let (tag, sentence) = match (&found.model, &found.protocol) {
+        (Some(_), _) => (
             VerdictTag::MustErr,
+            match collapsed {
+                Some(fs) => format!(
+                    "{}, so the model answers alike on a pair where f differs (witness below, answered alike by the forward pass itself)",
+                    fooling_part(fs)
+                ),
+                None => "two instances with one transcript have different values of f and the forward pass answers them alike, so the model errs on one of them (witness below)".to_string(),
+            },
+        ),
+        (None, Some(_)) => (
+            VerdictTag::Inconclusive,
             format!(
-                "the fooling set ({}) has {} entries, but the protocol gives them only {} distinct transcripts: two share one, so the model answers alike on a pair where f differs (witness below)",
-                fs.description, fs.size, fs.distinct_transcripts
+                "{}: the Thm 4 protocol errs on one of a pair of instances with one transcript (protocol witness below), but the model's forward pass differs from the protocol on {mismatches} instances and answers no such pair alike (for MQAR: alike both in its answers to the queries and in its last output), so nothing is proven about the model; the verdict rests only on pairs the forward pass confirms",
+                collapsed.map_or("two instances with one transcript differ in f".to_string(), fooling_part)
             ),
         ),
-        (_, Some(_)) => (
-            VerdictTag::MustErr,
-            "two instances with one transcript have different values of f, so the model errs on one of them (witness below)".to_string(),
-        ),
-        (_, None) if exhaustive => (
+        (None, None) if exhaustive => (
             VerdictTag::EnoughMessages,
-            "every transcript's instances share one value of f: the protocol's size does not force an error".to_string(),
+            if mismatches > 0 {
+                format!(
+                    "every transcript's instances share one value of f: the protocol's size does not force an error (the protocol differs from the forward pass on {mismatches} instances)"
+                )
+            } else {
+                "every transcript's instances share one value of f: the protocol's size does not force an error".to_string()
+            },
         ),
         _ => (
             VerdictTag::Inconclusive,
@@ -881,6 +1069,7 @@ mod tests {
                 ..
             } = fooling_set(&r).unwrap().unwrap();
             assert!(set.len() >= n as usize, "{kind}");
+            assert_eq!(fooling_size(&r), Some(set.len() as u64), "{kind}");
             for (i, &(x, y)) in set.iter().enumerate() {
                 assert_eq!(r.value(x, y).unwrap(), value, "{kind}");
                 for &(x2, y2) in &set[..i] {
@@ -931,5 +1120,145 @@ mod tests {
         assert_eq!(r.instance(0, 0).unwrap().tokens.len(), 7);
         assert_eq!(r.task().vocab().len(), 3);
         assert_eq!(rep.bits_available, Some(2 + 10 + 16 + 80));
+    }
+
+    /// A random model whose Thm 4 protocol, run with the forward pass's `format` accumulation at
+    /// a float format, differs from the forward pass: a transcript can then carry instances the
+    /// forward pass answers differently.
+    fn mismatched(kind: ReductionKind, n: u32, seed: u64) -> (Reduction, Model, Precision) {
+        let r = Reduction::new(kind, n).unwrap();
+        let m = random_init(
+            &Spec::Transformer(TransformerSpec {
+                input: r.task().input_dim(),
+                d_model: 4,
+                heads: 1,
+                layers: 1,
+                d_ff: Some(8),
+                output: Some(1),
+                layer_norm: true,
+                pos: PosSpec::Sinusoidal,
+                causal: true,
+            }),
+            seed,
+        )
+        .unwrap();
+        let p = Precision::parse("e4m3")
+            .unwrap()
+            .with_accumulate(crate::numeric::Accumulate::Format);
+        (r, m, p)
+    }
+
+    /// The forward pass's answer on one instance.
+    fn forward_answer(r: &Reduction, m: &Model, p: &Precision, x: u64, y: u64) -> bool {
+        let inst = r.instance(x, y).unwrap();
+        let seq = r.task().embed(&inst.tokens, &[]).unwrap();
+        let t = m.forward(&seq, p, &mut Stats::default()).unwrap();
+        decode(t.outputs.last().unwrap())
+    }
+
+    /// Where the protocol's output differs from the forward pass, a `must_err` verdict comes
+    /// only with a witness the forward pass itself confirms (both instances answered alike, `f`
+    /// different); a pair known only to share the protocol's answer is reported apart, with no
+    /// verdict about the model. (Before, the group's answer was its first instance's forward
+    /// answer, and these cases reported `must_err` with a witness the forward pass refutes.)
+    #[test]
+    fn mismatches_give_no_unsound_witness() {
+        for (kind, n, seed) in [
+            (ReductionKind::Disjointness, 3, 29),
+            (ReductionKind::Equality, 3, 29),
+            (ReductionKind::DyckOddEven, 6, 0),
+        ] {
+            let (r, m, p) = mismatched(kind, n, seed);
+            let source = ModelSource::Random {
+                arch: "transformer".into(),
+                width: 4,
+                layers: 1,
+                output: 1,
+                seed,
+                heads: None,
+            };
+            let rep = check(&m, &source, &p, &r, &CheckOptions::default(), &|_| {}).unwrap();
+            assert!(
+                rep.protocol_mismatch_count > 0,
+                "{kind}: no mismatch to test"
+            );
+            if rep.verdict.tag == VerdictTag::MustErr {
+                let w = rep.witness.as_ref().expect("must_err comes with a witness");
+                let y2 = w.y_prime.unwrap_or(w.y);
+                assert_ne!(r.value(w.x, w.y).unwrap(), r.value(w.x_prime, y2).unwrap());
+                assert_eq!(
+                    forward_answer(&r, &m, &p, w.x, w.y),
+                    w.answer,
+                    "{kind}: {w:?}"
+                );
+                assert_eq!(
+                    forward_answer(&r, &m, &p, w.x_prime, y2),
+                    w.answer,
+                    "{kind}: {w:?}"
+                );
+            } else {
+                assert!(rep.witness.is_none(), "{kind}");
+            }
+            if let Some(w) = &rep.protocol_witness {
+                assert_eq!(rep.verdict.tag, VerdictTag::Inconclusive, "{kind}");
+                assert!(rep.witness.is_none(), "{kind}");
+                let y2 = w.y_prime.unwrap_or(w.y);
+                assert_ne!(
+                    forward_answer(&r, &m, &p, w.x, w.y),
+                    forward_answer(&r, &m, &p, w.x_prime, y2),
+                    "{kind}: a pair the forward pass answers alike is a model witness"
+                );
+                assert!(
+                    rep.verdict
+                        .sentence
+                        .contains("nothing is proven about the model")
+                );
+            }
+        }
+    }
+
+    /// A transcript group decides a model witness from forward answers alone, a protocol witness
+    /// from the protocol's answer alone.
+    #[test]
+    fn group_separates_protocol_and_model_witnesses() {
+        let seen = |x, f, forward| Seen {
+            x,
+            y: 0,
+            f,
+            forward,
+            both: true,
+        };
+        // The protocol answers 0 on the whole transcript; the forward pass answers 1 then 0.
+        let mut g = Group::new(seen(1, false, true), false);
+        let found = g.add(seen(2, true, false));
+        assert!(found.model.is_none());
+        let pw = found.protocol.unwrap();
+        assert_eq!((pw.x, pw.x_prime, pw.answer), (1, 2, false));
+        // As the first instance: nothing new.
+        let again = g.add(seen(3, false, true));
+        assert!(again.model.is_none() && again.protocol.is_none());
+        // f = 1 answered 1, like x = 1 (f = 0): the model errs on one of them.
+        let mw = g.add(seen(4, true, true)).model.unwrap();
+        assert_eq!((mw.x, mw.x_prime, mw.answer), (1, 4, true));
+        assert_eq!(mw.wrong, "x");
+        // With only the protocol's pair, the verdict says nothing about the model.
+        let only = Found {
+            model: None,
+            protocol: Some(pw),
+        };
+        let v = verdict(true, false, None, &only, 7);
+        assert_eq!(v.tag, VerdictTag::Inconclusive);
+        assert!(
+            v.sentence
+                .contains("differs from the protocol on 7 instances")
+        );
+        let both = Found {
+            model: Some(mw),
+            protocol: None,
+        };
+        assert_eq!(
+            verdict(true, false, None, &both, 7).tag,
+            VerdictTag::MustErr
+        );
     }
 }
