@@ -238,7 +238,18 @@ fn hand_made_false_certificates_are_rejected() {
                     "rectangles": [{"rows": [0], "cols": [0], "value": 1}, {"rows": [1], "cols": [1], "value": 1},
                                    {"rows": [0], "cols": [1], "value": 0}]}),
             ),
-            "covered 0 times",
+            // Found from the sizes alone, before the matrix is built.
+            "3 cells in all",
+        ),
+        (
+            "a partition of the right size that covers a cell twice",
+            protocol_cert(
+                serde_json::json!({"kind": "eq", "n": 1}),
+                serde_json::json!({"type": "rectangles", "kind": "partition", "proven_minimum": false, "search_nodes": 0,
+                    "rectangles": [{"rows": [0], "cols": [0], "value": 1}, {"rows": [1], "cols": [1], "value": 1},
+                                   {"rows": [0], "cols": [1], "value": 0}, {"rows": [0], "cols": [1], "value": 0}]}),
+            ),
+            "covered 2 times",
         ),
         (
             "a rectangle listing a row twice",
