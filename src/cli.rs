@@ -422,7 +422,7 @@ fn write_json(path: &Path, cert: &CertificateFile) -> anyhow::Result<()> {
 /// what its admission found.
 enum Checkable {
     Certificate(Box<CertificateFile>),
-    Witness(Box<WitnessFile>, Box<witness::Admitted>),
+    Witness(Box<WitnessFile>, Box<(witness::Admitted, model::Model)>),
 }
 
 /// The first top-level field of `$v` that does not read as its type: `(name, error)`.
@@ -464,15 +464,20 @@ fn read_certificate(path: &Path, max_memory: u64) -> Result<Checkable, InputErro
     }
     let text = std::fs::read_to_string(path)
         .map_err(|e| InputError::new(format!("could not read {name}: {e}")))?;
-    /// Only the marker key; everything else is skipped without being kept.
+    /// Only whether the marker key is there (whatever its value); everything else is skipped
+    /// without being kept.
     #[derive(serde::Deserialize)]
     struct Marker {
-        ccsep_witness: Option<serde::de::IgnoredAny>,
+        #[serde(default, deserialize_with = "present")]
+        ccsep_witness: bool,
+    }
+    fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        <serde::de::IgnoredAny as serde::Deserialize>::deserialize(d).map(|_| true)
     }
     let marker: Marker = serde_json::from_str(&text)
         .map_err(|e| InputError::new(format!("{name} is not JSON: {e}")))?;
     let in_file = |e: InputError| InputError::new(in_file(&name.to_string(), &e.message));
-    if marker.ccsep_witness.is_some() {
+    if marker.ccsep_witness {
         let w: WitnessFile = serde_json::from_str(&text).map_err(|e| {
             field_error(&text, len, &name.to_string(), "witness", e, |v| {
                 first_bad_field!(v, WitnessFile, ccsep_witness: u32, model: ModelSource,
@@ -481,7 +486,8 @@ fn read_certificate(path: &Path, max_memory: u64) -> Result<Checkable, InputErro
             })
         })?;
         let admitted = witness::admit(&w, max_memory).map_err(in_file)?;
-        Ok(Checkable::Witness(Box::new(w), Box::new(admitted)))
+        let model = witness::rebuild(&w, &admitted).map_err(in_file)?;
+        Ok(Checkable::Witness(Box::new(w), Box::new((admitted, model))))
     } else {
         let c: CertificateFile = serde_json::from_str(&text).map_err(|e| {
             field_error(&text, len, &name.to_string(), "certificate", e, |v| {
@@ -550,7 +556,7 @@ fn run_verify(args: &VerifyArgs) -> anyhow::Result<i32> {
             Checkable::Certificate(c) => {
                 check::check_with_limit(c, args.max_memory).map_err(|r| r.0)
             }
-            Checkable::Witness(w, admitted) => witness::verify_admitted(w, admitted),
+            Checkable::Witness(w, a) => witness::verify_model(w, &a.0, &a.1),
         };
         if result.is_err() {
             code = EXIT_CHECK_FAILED;

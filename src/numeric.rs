@@ -142,9 +142,14 @@ impl TryFrom<PrecisionRecord> for Precision {
         match r.max {
             Some(m) if close(m) => {}
             None if rebuilt.max.is_infinite() => {}
+            Some(m) if rebuilt.max.is_infinite() => {
+                return Err(format!(
+                    "max is {m:?}, but {name} before its length is known has no largest value (max null): max is derived from the format, never read"
+                ));
+            }
             Some(m) => {
                 return Err(format!(
-                    "max is {m:?}, but the largest finite value of {name} is {:?}: max is derived from the format, never read (restore it or drop the file)",
+                    "max is {m:?}, but the largest finite value of {name} is {:?}: max is derived from the format, never read",
                     rebuilt.max
                 ));
             }
@@ -828,7 +833,7 @@ mod tests {
             (fixed(0, 0), "I + F >= 1"),
             (
                 with("format", serde_json::json!({"kind": "paper", "k": 2})),
-                "max is 3.5",
+                "max is 3.5, but paper:2 before its length is known",
             ),
             (
                 with("format", serde_json::json!({"kind": "paper", "k": 9})),

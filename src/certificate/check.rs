@@ -381,6 +381,11 @@ fn rank_shape(c: &RankCert, rows: usize, cols: usize) -> Result<(), Rejected> {
             c.rank
         ));
     }
+    if c.field == Field::Gf2 && c.modulus.is_some() {
+        return reject(
+            "a GF(2) rank certificate has no modulus (it is for `rational`): set it to null",
+        );
+    }
     if c.basis_rows.len() as u64 != c.rank || c.pivot_cols.len() as u64 != c.rank {
         return reject("rank, basis_rows and pivot_cols disagree in length");
     }
@@ -509,12 +514,15 @@ fn check_rank(m: &CommMatrix, c: &RankCert) -> Result<bool, Rejected> {
             }
         }
     }
-    if r == view.rows().min(view.cols()) {
+    // A full rank needs no dependencies for its upper bound, but any given are still checked:
+    // nothing in a file is accepted unread.
+    let full = r == view.rows().min(view.cols());
+    let Some(deps) = &c.dependencies else {
+        return Ok(full);
+    };
+    if full && deps.is_empty() {
         return Ok(true);
     }
-    let Some(deps) = &c.dependencies else {
-        return Ok(false);
-    };
     let mut is_basis = vec![false; view.rows()];
     for &x in &rows {
         is_basis[x] = true;
@@ -545,6 +553,14 @@ fn check_dependency(
 ) -> Result<(), Rejected> {
     if d.denominator == 0 {
         return reject(format!("row {x}: denominator 0"));
+    }
+    // One term per basis row at most, so the work below is bounded by the basis, not the file.
+    if d.terms.len() > basis.len() {
+        return reject(format!(
+            "row {x}: {} terms, but the basis has only {} rows",
+            d.terms.len(),
+            basis.len()
+        ));
     }
     for &(k, _) in &d.terms {
         index(u64::from(k), basis.len(), "basis index")?;

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::{MAX_RANDOM_WIDTH, ModelSource, decode, reduction_kind};
 use crate::certificate::check::Verified;
 use crate::error::InputError;
-use crate::model::Arch;
+use crate::model::{Arch, Model};
 use crate::numeric::{Accumulate, Format, Precision, Rounding, Stats};
 use crate::problem::{DEFAULT_MAX_MEMORY, human_bytes};
 use crate::task::Reduction;
@@ -168,7 +168,7 @@ fn admit_model(
                 return Err(field(
                     "model.n",
                     format!(
-                        "{n}, but the task's n is {}: `ccsep check --construct` builds the construction at the task's n",
+                        "is {n}, but the task's n is {}: `ccsep check --construct` builds the construction at the task's n",
                         r.n()
                     ),
                 ));
@@ -212,6 +212,20 @@ fn admit_model(
                     format!("heads apply to a transformer, not to {arch}"),
                 ));
             }
+            if let Some(h) = heads
+                && width % h != 0
+            {
+                return Err(field(
+                    "model.heads",
+                    format!("{h} heads do not divide the width {width}"),
+                ));
+            }
+            if *layers != 1 && matches!(a, Arch::Ssm | Arch::LinearAttention) {
+                return Err(field(
+                    "model.layers",
+                    format!("is {layers}, but the {arch} model has one layer"),
+                ));
+            }
             // Every architecture has at most 8 weight matrices of `width × (input + width)` per
             // layer (an LSTM 4, a Transformer's attention and MLP 8), and the head.
             let input = r.task().input_dim() as u128;
@@ -231,9 +245,16 @@ fn admit_model(
         }
         ModelSource::Weights { arch, path } => {
             Arch::parse(arch).map_err(|e| field("model.arch", e.message))?;
-            let len = std::fs::metadata(path)
-                .map_err(|e| field("model.path", format!("could not read {path}: {e}")))?
-                .len();
+            let meta = std::fs::metadata(path)
+                .map_err(|e| field("model.path", format!("could not read {path}: {e}")))?;
+            // A device or a pipe has no length to check and may never end.
+            if !meta.is_file() {
+                return Err(field(
+                    "model.path",
+                    format!("{path} is not a regular file: a weights file is a safetensors file"),
+                ));
+            }
+            let len = meta.len();
             // Weights are read, widened to f64 and rounded into a copy: up to 8 bytes in memory
             // for every byte of a 16-bit file.
             let bytes = u128::from(len) * 8;
@@ -260,19 +281,30 @@ pub fn verify(w: &WitnessFile) -> Result<Verified, String> {
     verify_admitted(w, &admitted)
 }
 
-/// Re-runs the model on both instances of an admitted witness and checks the claim: an error
-/// here means the claim is false (or the model cannot be rebuilt as the file says).
+/// Rebuilds the admitted witness's model. An error means the file names a model that cannot be
+/// rebuilt (a weights file that is not one, a construction that reads other tokens): bad input,
+/// not a false claim.
+pub fn rebuild(w: &WitnessFile, a: &Admitted) -> Result<Model, InputError> {
+    w.model
+        .build(a.reduction.task().input_dim())
+        .map_err(|e| InputError::new(format!("field `model`: could not rebuild the model: {e}")))
+}
+
+/// Rebuilds the model and re-runs it on both instances of an admitted witness.
 pub fn verify_admitted(w: &WitnessFile, a: &Admitted) -> Result<Verified, String> {
+    let model = rebuild(w, a).map_err(|e| e.message)?;
+    verify_model(w, a, &model)
+}
+
+/// Re-runs `model` (rebuilt from the witness) on both instances with the plain forward pass and
+/// checks the claim: an error here means the claim is false.
+pub fn verify_model(w: &WitnessFile, a: &Admitted, model: &Model) -> Result<Verified, String> {
     let r = &a.reduction;
     let y_prime = w.y_prime.unwrap_or(w.y);
     if (w.x, w.y) == (w.x_prime, y_prime) {
         return Err("(x, y) and (x', y') are the same instance".into());
     }
     let task = r.task();
-    let model = w
-        .model
-        .build(task.input_dim())
-        .map_err(|e| format!("could not rebuild the model: {e}"))?;
     let mut answers = [false; 2];
     let mut values = [false; 2];
     for (i, (x, y)) in [(w.x, w.y), (w.x_prime, y_prime)].into_iter().enumerate() {
