@@ -454,11 +454,13 @@ fn read_certificate(path: &Path, max_memory: u64) -> Result<Checkable, InputErro
     let len = std::fs::metadata(path)
         .map_err(|e| InputError::new(format!("could not open {name}: {e}")))?
         .len();
-    // Parsed, a file takes at least as much memory as its text.
-    if len > max_memory {
+    // Parsed, a file takes up to about 8 times its text (a list of short numbers, each a u64).
+    let parsed = u128::from(len) * 8;
+    if parsed > u128::from(max_memory) {
         return Err(InputError::new(format!(
-            "{name} is {}, over the memory limit of {}; `ccsep verify --max-memory BYTES` raises it if the machine has the memory",
+            "{name} is {} and may take {} once read, over the memory limit of {}; `ccsep verify --max-memory BYTES` raises it if the machine has the memory",
             human_bytes(u128::from(len)),
+            human_bytes(parsed),
             human_bytes(u128::from(max_memory))
         )));
     }

@@ -327,6 +327,16 @@ fn hand_made_false_certificates_are_rejected() {
             ),
             "depth 2, not the claimed 1",
         ),
+        (
+            "a cover whose overlapping rectangles have more cells than the checker visits",
+            protocol_cert(
+                serde_json::json!({"kind": "eq", "n": 14}),
+                serde_json::json!({"type": "rectangles", "kind": "cover1", "proven_minimum": false, "search_nodes": 0,
+                    "rectangles": vec![serde_json::json!({"rows": (0..1u64 << 14).collect::<Vec<_>>(),
+                        "cols": (0..1u64 << 14).collect::<Vec<_>>(), "value": 1}); 17]}),
+            ),
+            "more than the 4294967296",
+        ),
     ];
     for (what, cert, msg) in cases {
         match check(&cert) {

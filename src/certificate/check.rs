@@ -331,6 +331,13 @@ fn check_shape(claim: &Claim, rows: usize, cols: usize) -> Result<(), Rejected> 
                 distinct_in_range(&rect.cols, cols, &format!("rectangle {k}'s column"))?;
                 total += rect.rows.len() as u128 * rect.cols.len() as u128;
             }
+            // Covers may overlap, so their cells are bounded only by the file; the cells a
+            // check visits are capped instead (a partition visits each cell once).
+            if total > MAX_RECTANGLE_VISITS {
+                return reject(format!(
+                    "the rectangles have {total} cells in all: more than the {MAX_RECTANGLE_VISITS} the checker visits (a cover needs at most one rectangle per cell)"
+                ));
+            }
             if c.kind == RectangleKind::Partition && total != cells as u128 {
                 return reject(format!(
                     "the rectangles have {total} cells in all, but a partition of the {rows} x {cols} matrix has {cells}"
@@ -360,6 +367,9 @@ fn check_shape(claim: &Claim, rows: usize, cols: usize) -> Result<(), Rejected> 
         }
     }
 }
+
+/// Most cells, counted with multiplicity, that the checker visits for a rectangles certificate.
+const MAX_RECTANGLE_VISITS: u128 = 1 << 32;
 
 /// Rejects an index out of `0..len` or listed twice (`what` names the list).
 fn distinct_in_range(list: &[u64], len: usize, what: &str) -> Result<(), Rejected> {
