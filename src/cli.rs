@@ -20,10 +20,10 @@ use crate::measures::Limits;
 use crate::measures::summary::summarize;
 use crate::model::{self, LoadOptions, Nonlinearity};
 use crate::numeric::{Accumulate, Precision, Rounding, Stats};
-use crate::problem::{DEFAULT_MAX_MEMORY, ProblemSpec};
+use crate::problem::{DEFAULT_MAX_MEMORY, ProblemSpec, human_bytes};
 use crate::protocol::rnn as rnn_protocol;
 use crate::protocol::transformer as transformer_protocol;
-use crate::protocol::witness::{self, WITNESS_VERSION, WitnessFile, is_witness};
+use crate::protocol::witness::{self, WITNESS_VERSION, WitnessFile};
 use crate::protocol::{CheckOptions, CheckReport};
 use crate::protocol::{ModelSource, Split, reduction_kind};
 use crate::report;
@@ -310,6 +310,10 @@ pub struct VerifyArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Refuse a file whose check needs more memory than this many bytes (the matrix a
+    /// certificate is about, with the checker's working copies; a witness's model).
+    #[arg(long, default_value_t = DEFAULT_MAX_MEMORY, value_name = "BYTES")]
+    pub max_memory: u64,
 }
 
 /// Runs the parsed command line; returns the exit code.
@@ -511,30 +515,117 @@ fn check_output_dir(dir: &Path, flag: &str) -> Result<(), InputError> {
     Ok(())
 }
 
-/// A file `verify` reads: a certificate or a witness, told apart by their keys.
+/// A file `verify` reads: a certificate or a witness, told apart by their keys; a witness with
+/// what its admission found.
 enum Checkable {
     Certificate(Box<CertificateFile>),
-    Witness(Box<WitnessFile>),
+    Witness(Box<WitnessFile>, Box<(witness::Admitted, model::Model)>),
 }
 
-fn read_certificate(path: &Path) -> Result<Checkable, InputError> {
-    let file = std::fs::File::open(path)
-        .map_err(|e| InputError::new(format!("could not open {}: {e}", path.display())))?;
-    let value: serde_json::Value = serde_json::from_reader(std::io::BufReader::new(file))
-        .map_err(|e| InputError::new(format!("{} is not JSON: {e}", path.display())))?;
-    if is_witness(&value) {
-        serde_json::from_value(value)
-            .map(|w| Checkable::Witness(Box::new(w)))
-            .map_err(|e| InputError::new(format!("{} is not a ccsep witness: {e}", path.display())))
-    } else {
-        serde_json::from_value(value)
-            .map(|c| Checkable::Certificate(Box::new(c)))
-            .map_err(|e| {
-                InputError::new(format!(
-                    "{} is not a ccsep certificate: {e}",
-                    path.display()
-                ))
+/// The first top-level field of `$v` that does not read as its type: `(name, error)`.
+macro_rules! first_bad_field {
+    ($v:expr, $file:ty, $($f:ident: $t:ty),* $(,)?) => {{
+        let v: &serde_json::Value = $v;
+        let mut bad = None;
+        $(
+            if bad.is_none()
+                && let Some(x) = v.get(stringify!($f))
+                && let Err(e) = <$t as serde::Deserialize>::deserialize(x)
+            {
+                bad = Some((stringify!($f), e.to_string()));
+            }
+        )*
+        bad
+    }};
+}
+
+/// Largest file whose parse error is narrowed down to the field at fault (that takes a second
+/// parse into a JSON tree, several times the file's size in memory).
+const DIAGNOSE_MAX_BYTES: u64 = 16 << 20;
+
+/// Reads, parses and admits one file: every error here (unreadable, not a certificate or a
+/// witness, a field the checker refuses, over `max_memory`) is bad input, found before anything
+/// is built. Errors name the file, and the field where one is at fault.
+fn read_certificate(path: &Path, max_memory: u64) -> Result<Checkable, InputError> {
+    let name = path.display();
+    let len = std::fs::metadata(path)
+        .map_err(|e| InputError::new(format!("could not open {name}: {e}")))?
+        .len();
+    // Parsed, a file takes up to about 8 times its text (a list of short numbers, each a u64).
+    let parsed = u128::from(len) * 8;
+    if parsed > u128::from(max_memory) {
+        return Err(InputError::new(format!(
+            "{name} is {} and may take {} once read, over the memory limit of {}; `ccsep verify --max-memory BYTES` raises it if the machine has the memory",
+            human_bytes(u128::from(len)),
+            human_bytes(parsed),
+            human_bytes(u128::from(max_memory))
+        )));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| InputError::new(format!("could not read {name}: {e}")))?;
+    /// Only whether the marker key is there (whatever its value); everything else is skipped
+    /// without being kept.
+    #[derive(serde::Deserialize)]
+    struct Marker {
+        #[serde(default, deserialize_with = "present")]
+        ccsep_witness: bool,
+    }
+    fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        <serde::de::IgnoredAny as serde::Deserialize>::deserialize(d).map(|_| true)
+    }
+    let marker: Marker = serde_json::from_str(&text)
+        .map_err(|e| InputError::new(format!("{name} is not JSON: {e}")))?;
+    let in_file = |e: InputError| InputError::new(in_file(&name.to_string(), &e.message));
+    if marker.ccsep_witness {
+        let w: WitnessFile = serde_json::from_str(&text).map_err(|e| {
+            field_error(&text, len, &name.to_string(), "witness", e, |v| {
+                first_bad_field!(v, WitnessFile, ccsep_witness: u32, model: ModelSource,
+                    precision: Precision, task: String, n: u32, x: u64, x_prime: u64, y: u64,
+                    y_prime: Option<u64>, expected: [bool; 2], answers: [bool; 2])
             })
+        })?;
+        let admitted = witness::admit(&w, max_memory).map_err(in_file)?;
+        let model = witness::rebuild(&w, &admitted).map_err(in_file)?;
+        Ok(Checkable::Witness(Box::new(w), Box::new((admitted, model))))
+    } else {
+        let c: CertificateFile = serde_json::from_str(&text).map_err(|e| {
+            field_error(&text, len, &name.to_string(), "certificate", e, |v| {
+                first_bad_field!(v, CertificateFile, ccsep_certificate: u32,
+                    problem: ProblemSpec, claim: Claim)
+            })
+        })?;
+        check::admit(&c, max_memory).map_err(in_file)?;
+        Ok(Checkable::Certificate(Box::new(c)))
+    }
+}
+
+/// A parse error of `path`, naming the top-level field at fault when one is (small files only).
+fn field_error(
+    text: &str,
+    len: u64,
+    path: &str,
+    what: &str,
+    e: serde_json::Error,
+    find: impl Fn(&serde_json::Value) -> Option<(&'static str, String)>,
+) -> InputError {
+    let found = (len <= DIAGNOSE_MAX_BYTES)
+        .then(|| serde_json::from_str::<serde_json::Value>(text).ok())
+        .flatten()
+        .and_then(|v| find(&v));
+    match found {
+        Some((field, msg)) => InputError::new(format!("field `{field}` of {path}: {msg}")),
+        None => InputError::new(format!("{path} is not a ccsep {what}: {e}")),
+    }
+}
+
+/// `field `f`: msg` (how the checkers name a field) as `field `f` of path: msg`.
+fn in_file(path: &str, msg: &str) -> String {
+    match msg
+        .strip_prefix("field `")
+        .and_then(|rest| rest.split_once("`: "))
+    {
+        Some((field, rest)) => format!("field `{field}` of {path}: {rest}"),
+        None => format!("{path}: {msg}"),
     }
 }
 
@@ -544,9 +635,10 @@ fn run_verify(args: &VerifyArgs) -> anyhow::Result<i32> {
     let mut json = Vec::new();
     for path in &args.files {
         let name = path.display().to_string();
-        // A file that is not a certificate is bad input (exit 2), but the other files are still
-        // checked and every verdict is printed.
-        let cert = match read_certificate(path) {
+        // A file that is not a certificate, or one the checker refuses before building anything
+        // (a field out of range, over --max-memory), is bad input (exit 2), but the other files
+        // are still checked and every verdict is printed.
+        let cert = match read_certificate(path, args.max_memory) {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -560,8 +652,10 @@ fn run_verify(args: &VerifyArgs) -> anyhow::Result<i32> {
             }
         };
         let result = match &cert {
-            Checkable::Certificate(c) => check::check(c).map_err(|r| r.0),
-            Checkable::Witness(w) => witness::verify(w),
+            Checkable::Certificate(c) => {
+                check::check_with_limit(c, args.max_memory).map_err(|r| r.0)
+            }
+            Checkable::Witness(w, a) => witness::verify_model(w, &a.0, &a.1),
         };
         if result.is_err() {
             code = EXIT_CHECK_FAILED;

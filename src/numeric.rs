@@ -86,14 +86,82 @@ impl Stats {
     }
 }
 
-/// A format, a rounding mode and an accumulation mode: valid by construction.
+/// A format, a rounding mode and an accumulation mode: valid by construction. Read from a file
+/// it is rebuilt from its format by the same validation as `parse` ([`PrecisionRecord`]), so a
+/// file cannot carry a precision the command line refuses, nor a `max` of its own.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "PrecisionRecord")]
 pub struct Precision {
     format: Format,
     rounding: Rounding,
     accumulate: Accumulate,
     /// Largest finite magnitude.
     max: f64,
+}
+
+/// A precision as a file records it: the format, the modes, and the largest finite value that
+/// was derived from them (`null` for `paper:K` before its length is known, whose range is
+/// unbounded). Only the format and the modes are read; `max` (and a resolved grid's `scale`)
+/// must be what the format gives, so an edited value is refused instead of used.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PrecisionRecord {
+    format: Format,
+    rounding: Rounding,
+    accumulate: Accumulate,
+    #[serde(default)]
+    max: Option<f64>,
+}
+
+impl TryFrom<PrecisionRecord> for Precision {
+    type Error = String;
+
+    fn try_from(r: PrecisionRecord) -> Result<Self, String> {
+        let rebuilt = match r.format {
+            // A resolved grid is rebuilt from `k` and `n`, so its `scale` is re-derived too.
+            Format::PaperGrid { k, n, scale } => {
+                let p = Precision::new(Format::Paper { k }, r.rounding, r.accumulate)
+                    .and_then(|p| p.for_length(n))
+                    .map_err(|e| e.message)?;
+                if p.format != r.format {
+                    return Err(format!(
+                        "paper:{k} at N = {n} has the scale N^K = {:?}, not {scale:?}: the scale is derived from K and N, never read",
+                        p.max
+                    ));
+                }
+                p
+            }
+            format => Precision::new(format, r.rounding, r.accumulate).map_err(|e| e.message)?,
+        };
+        let name = rebuilt.name();
+        // `serde_json` reads a decimal back to within an ulp or so (it was written exactly), so
+        // `max` is compared with that slack; the value used is always the rebuilt one.
+        let close = |m: f64| {
+            rebuilt.max.is_finite() && (m - rebuilt.max).abs() <= rebuilt.max * f64::EPSILON * 4.0
+        };
+        match r.max {
+            Some(m) if close(m) => {}
+            None if rebuilt.max.is_infinite() => {}
+            Some(m) if rebuilt.max.is_infinite() => {
+                return Err(format!(
+                    "max is {m:?}, but {name} before its length is known has no largest value (max null): max is derived from the format, never read"
+                ));
+            }
+            Some(m) => {
+                return Err(format!(
+                    "max is {m:?}, but the largest finite value of {name} is {:?}: max is derived from the format, never read",
+                    rebuilt.max
+                ));
+            }
+            None => {
+                return Err(format!(
+                    "max is missing or null, but {name} has the largest finite value {:?}",
+                    rebuilt.max
+                ));
+            }
+        }
+        Ok(rebuilt)
+    }
 }
 
 /// Exponent parameters of a float format.
@@ -126,7 +194,8 @@ impl Precision {
                 int_bits,
                 frac_bits,
             } => {
-                if int_bits + frac_bits == 0 || int_bits > 30 || frac_bits > 52 {
+                // Bounds first: the sum of two file-given `u32`s could overflow.
+                if int_bits > 30 || frac_bits > 52 || int_bits + frac_bits == 0 {
                     return Err(InputError::new(format!(
                         "fixed:{int_bits}.{frac_bits}: need 0 <= I <= 30, 0 <= F <= 52 and I + F >= 1"
                     )));
@@ -693,6 +762,105 @@ mod tests {
             "fixed:0.0",
         ] {
             assert!(Precision::parse(s).is_err(), "{s}");
+        }
+    }
+
+    /// Every precision the command line can make reads back from JSON as itself — `paper:K`
+    /// unresolved (whose `max` is infinite, written as `null`) and resolved, and both modes.
+    #[test]
+    fn precisions_round_trip_through_json() {
+        for spec in [
+            "fixed:1.6",
+            "fixed:30.52",
+            "paper:2",
+            "float:3.2",
+            "float:3.2fn",
+            "float:10.52",
+            "e4m3",
+            "e5m2",
+            "bf16",
+            "f16",
+            "f32",
+            "f64",
+        ] {
+            let p = Precision::parse(spec).unwrap();
+            let resolved = p.for_length(10).unwrap();
+            let down = p
+                .with_rounding(Rounding::Down)
+                .with_accumulate(Accumulate::Format);
+            for p in [p, resolved, down] {
+                let text = serde_json::to_string(&p).unwrap();
+                let back: Precision = serde_json::from_str(&text)
+                    .unwrap_or_else(|e| panic!("{spec}: {text} does not read back: {e}"));
+                assert_eq!(back, p, "{spec}: {text}");
+            }
+        }
+    }
+
+    /// A file's precision is rebuilt from its format: an edited `max` or `scale`, or a format
+    /// the command line refuses, is an error naming what is wrong — never a precision that
+    /// rounds to a forged range (which made `verify` accept a false witness, and panicked or
+    /// aborted in the kernel's tables for `max` of -1, 1e12 or 1e300).
+    #[test]
+    fn forged_precisions_are_refused_when_read() {
+        let good = serde_json::to_value(Precision::parse("fixed:2.1").unwrap()).unwrap();
+        let with = |key: &str, v: serde_json::Value| {
+            let mut p = good.clone();
+            p[key] = v;
+            p
+        };
+        let fixed = |i: u64, f: u64| {
+            with(
+                "format",
+                serde_json::json!({"kind": "fixed", "int_bits": i, "frac_bits": f}),
+            )
+        };
+        let cases = [
+            (with("max", serde_json::json!(0.0)), "max is 0"),
+            (with("max", serde_json::json!(-1)), "max is -1"),
+            (with("max", serde_json::json!(1e12)), "max is"),
+            (with("max", serde_json::json!(1e300)), "max is"),
+            (with("max", serde_json::Value::Null), "max is missing"),
+            (
+                with(
+                    "format",
+                    serde_json::json!({"kind": "float", "exp_bits": 0, "man_bits": 3, "finite_only": false}),
+                ),
+                "float:0.3",
+            ),
+            (fixed(4_294_967_295, 1), "fixed:4294967295.1"),
+            (fixed(1, 4_294_967_295), "need 0 <= I <= 30"),
+            (fixed(0, 0), "I + F >= 1"),
+            (
+                with("format", serde_json::json!({"kind": "paper", "k": 2})),
+                "max is 3.5, but paper:2 before its length is known",
+            ),
+            (
+                with("format", serde_json::json!({"kind": "paper", "k": 9})),
+                "between 1 and 8",
+            ),
+            (
+                with(
+                    "format",
+                    serde_json::json!({"kind": "paper_grid", "k": 1, "n": 10, "scale": 1000.0}),
+                ),
+                "not 1000",
+            ),
+            (
+                with(
+                    "format",
+                    serde_json::json!({"kind": "paper_grid", "k": 8, "n": 1000, "scale": 1e24}),
+                ),
+                "choose a smaller K",
+            ),
+            (with("rounding", serde_json::json!("up")), "unknown variant"),
+            (with("extra", serde_json::json!(1)), "unknown field"),
+        ];
+        for (value, msg) in cases {
+            let e = serde_json::from_value::<Precision>(value.clone())
+                .map(|p| format!("accepted as {p:?}"))
+                .unwrap_or_else(|e| e.to_string());
+            assert!(e.contains(msg), "{value}: {e} (expected {msg:?})");
         }
     }
 

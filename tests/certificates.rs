@@ -238,7 +238,18 @@ fn hand_made_false_certificates_are_rejected() {
                     "rectangles": [{"rows": [0], "cols": [0], "value": 1}, {"rows": [1], "cols": [1], "value": 1},
                                    {"rows": [0], "cols": [1], "value": 0}]}),
             ),
-            "covered 0 times",
+            // Found from the sizes alone, before the matrix is built.
+            "3 cells in all",
+        ),
+        (
+            "a partition of the right size that covers a cell twice",
+            protocol_cert(
+                serde_json::json!({"kind": "eq", "n": 1}),
+                serde_json::json!({"type": "rectangles", "kind": "partition", "proven_minimum": false, "search_nodes": 0,
+                    "rectangles": [{"rows": [0], "cols": [0], "value": 1}, {"rows": [1], "cols": [1], "value": 1},
+                                   {"rows": [0], "cols": [1], "value": 0}, {"rows": [0], "cols": [1], "value": 0}]}),
+            ),
+            "covered 2 times",
         ),
         (
             "a rectangle listing a row twice",
@@ -248,6 +259,83 @@ fn hand_made_false_certificates_are_rejected() {
                     "rectangles": [{"rows": [0, 0], "cols": [0], "value": 1}, {"rows": [1], "cols": [1], "value": 1}]}),
             ),
             "twice",
+        ),
+        (
+            "false dependencies beside a full rank (they were ignored)",
+            protocol_cert(
+                serde_json::json!({"kind": "matrix", "rows": ["10", "01", "10"]}),
+                serde_json::json!({"type": "rank", "field": "gf2", "of": "matrix", "rank": 2,
+                    "basis_rows": [0, 1], "pivot_cols": [0, 1], "modulus": null,
+                    "dependencies": [{"row": 2, "denominator": 1, "terms": [[1, 1]]}]}),
+            ),
+            "differs from it in column",
+        ),
+        (
+            "a GF(2) rank with a modulus (it was ignored)",
+            protocol_cert(
+                serde_json::json!({"kind": "eq", "n": 1}),
+                serde_json::json!({"type": "rank", "field": "gf2", "of": "matrix", "rank": 2,
+                    "basis_rows": [0, 1], "pivot_cols": [0, 1], "modulus": 4, "dependencies": null}),
+            ),
+            "no modulus",
+        ),
+        (
+            "a rank above min(rows, cols), found before the minor is built",
+            protocol_cert(
+                serde_json::json!({"kind": "eq", "n": 1}),
+                serde_json::json!({"type": "rank", "field": "rational", "of": "matrix", "rank": 3,
+                    "basis_rows": [0, 1, 1], "pivot_cols": [0, 1, 1], "modulus": 2147483647, "dependencies": null}),
+            ),
+            "rank at most 2",
+        ),
+        (
+            "a basis row listed twice",
+            protocol_cert(
+                serde_json::json!({"kind": "eq", "n": 2}),
+                serde_json::json!({"type": "rank", "field": "gf2", "of": "matrix", "rank": 2,
+                    "basis_rows": [1, 1], "pivot_cols": [0, 1], "modulus": null, "dependencies": null}),
+            ),
+            "listed twice",
+        ),
+        (
+            "a dependency with more terms than the basis has rows",
+            protocol_cert(
+                serde_json::json!({"kind": "matrix", "rows": ["10", "10"]}),
+                serde_json::json!({"type": "rank", "field": "rational", "of": "matrix", "rank": 1,
+                    "basis_rows": [0], "pivot_cols": [0], "modulus": 3,
+                    "dependencies": [{"row": 1, "denominator": 1, "terms": [[0, 1], [0, 0]]}]}),
+            ),
+            "terms, but the basis has only 1",
+        ),
+        (
+            "more fooling pairs than rows",
+            protocol_cert(
+                serde_json::json!({"kind": "eq", "n": 1}),
+                serde_json::json!({"type": "fooling_set", "value": 1, "pairs": [[0, 0], [1, 1], [0, 0]],
+                    "proven_maximum": false, "search_nodes": 0}),
+            ),
+            "at most 2",
+        ),
+        (
+            "a tree deeper than claimed, found before the matrix is built",
+            protocol_cert(
+                serde_json::json!({"kind": "eq", "n": 1}),
+                serde_json::json!({"type": "protocol", "depth": 1, "lower_bound": {"method": "search", "nodes": 1},
+                    "tree": {"node": "alice", "ones": [],
+                        "zero": {"node": "alice", "ones": [], "zero": {"node": "leaf", "output": 0}, "one": {"node": "leaf", "output": 1}},
+                        "one": {"node": "leaf", "output": 1}}}),
+            ),
+            "depth 2, not the claimed 1",
+        ),
+        (
+            "a cover whose overlapping rectangles have more cells than the checker visits",
+            protocol_cert(
+                serde_json::json!({"kind": "eq", "n": 14}),
+                serde_json::json!({"type": "rectangles", "kind": "cover1", "proven_minimum": false, "search_nodes": 0,
+                    "rectangles": vec![serde_json::json!({"rows": (0..1u64 << 14).collect::<Vec<_>>(),
+                        "cols": (0..1u64 << 14).collect::<Vec<_>>(), "value": 1}); 17]}),
+            ),
+            "more than the 4294967296",
         ),
     ];
     for (what, cert, msg) in cases {

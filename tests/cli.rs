@@ -689,3 +689,226 @@ fn a_corrupt_line_in_the_middle_of_a_results_file_is_refused() {
         .stderr(predicate::str::contains("line 2"));
     assert_eq!(std::fs::read_to_string(&out).unwrap(), corrupt);
 }
+
+/// A witness of a random RNN on index-lookup, n = 8, at `prec`, written by `ccsep check`.
+fn witness_file(dir: &std::path::Path, prec: &str) -> (std::path::PathBuf, serde_json::Value) {
+    let path = dir.join(format!("w-{}.json", prec.replace(':', "-")));
+    ccsep()
+        .args([
+            "check",
+            "--task",
+            "index",
+            "--arch",
+            "rnn",
+            "--width",
+            "2",
+            "--n",
+            "8",
+            "--init",
+            "random",
+            "--seed",
+            "1",
+            "--precision",
+            prec,
+            "--witness-out",
+        ])
+        .arg(&path)
+        .assert()
+        .success();
+    let v = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    (path, v)
+}
+
+/// Writes `v` next to `dir` as `name` and runs `ccsep verify` on it.
+fn verify_value(
+    dir: &std::path::Path,
+    name: &str,
+    v: &serde_json::Value,
+) -> assert_cmd::assert::Assert {
+    let path = dir.join(name);
+    std::fs::write(&path, v.to_string()).unwrap();
+    ccsep()
+        .arg("verify")
+        .arg(&path)
+        // A guard against a runaway build, not a measure of speed: the refusals are instant.
+        .timeout(std::time::Duration::from_secs(120))
+        .assert()
+}
+
+/// Issue 12, item 6 and 7: a witness's precision is rebuilt from its format. Its `max` edited
+/// to 0 made `verify` accept a false witness against a correct construction (index-lookup,
+/// n = 8, fixed:2.1); -1, 1e12 and 1e300 panicked or aborted in the kernel; formats the command
+/// line refuses were accepted. Each is now bad input (exit 2) naming the field, and nothing is
+/// accepted.
+#[test]
+fn verify_refuses_a_forged_witness_precision() {
+    let dir = tempfile::tempdir().unwrap();
+    let (good, w) = witness_file(dir.path(), "fixed:2.1");
+    ccsep().arg("verify").arg(&good).assert().success();
+    let mut forged = w.clone();
+    forged["model"] = serde_json::json!({"kind": "construct", "name": "index-lookup", "n": 8,
+        "seed": 0, "precision": "fixed:2.1"});
+    forged["precision"]["max"] = serde_json::json!(0.0);
+    forged["answers"] = serde_json::json!([false, false]);
+    let edits: Vec<(&str, serde_json::Value)> = vec![
+        ("max0", forged),
+        ("max-neg", {
+            let mut v = w.clone();
+            v["precision"]["max"] = serde_json::json!(-1);
+            v
+        }),
+        ("max-1e12", {
+            let mut v = w.clone();
+            v["precision"]["max"] = serde_json::json!(1e12);
+            v
+        }),
+        ("max-1e300", {
+            let mut v = w.clone();
+            v["precision"]["max"] = serde_json::json!(1e300);
+            v
+        }),
+        ("float-0-3", {
+            let mut v = w.clone();
+            v["precision"]["format"] = serde_json::json!({"kind": "float", "exp_bits": 0,
+                "man_bits": 3, "finite_only": false});
+            v
+        }),
+        ("fixed-huge", {
+            let mut v = w.clone();
+            v["precision"]["format"]["int_bits"] = serde_json::json!(4_294_967_295u64);
+            v
+        }),
+        ("paper-with-max", {
+            let mut v = w.clone();
+            v["precision"]["format"] = serde_json::json!({"kind": "paper", "k": 2});
+            v
+        }),
+    ];
+    for (name, v) in edits {
+        verify_value(dir.path(), &format!("{name}.json"), &v)
+            .code(2)
+            .stdout(predicate::str::contains("ACCEPTED").not())
+            .stderr(predicate::str::contains("field `precision` of"))
+            .stderr(predicate::str::contains("--precision").not());
+    }
+}
+
+/// A `paper:K` witness records `max: null` (the unresolved grid has no largest value); it
+/// could not be read back before. It verifies at the grid `ccsep check` resolved, and says so.
+#[test]
+fn verify_reads_back_a_paper_witness() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, w) = witness_file(dir.path(), "paper:1");
+    assert!(w["precision"]["max"].is_null(), "{w}");
+    ccsep()
+        .arg("verify")
+        .arg(&path)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("ACCEPTED"))
+        .stdout(predicate::str::contains("paper:1 (N = 9)"));
+}
+
+/// Issue 12, item 8: a witness is checked against its task before its model is built. A
+/// construction for another task or another n (equality at n = 32768 started building), or a
+/// random model over the memory limit, is bad input found at once; so are inputs out of range.
+#[test]
+fn verify_checks_a_witness_before_building_its_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, w) = witness_file(dir.path(), "fixed:2.1");
+    let with = |key: &str, value: serde_json::Value| {
+        let mut v = w.clone();
+        v[key] = value;
+        v
+    };
+    let cases = vec![
+        (
+            with(
+                "model",
+                serde_json::json!({"kind": "construct", "name": "equality", "n": 32768, "seed": 0}),
+            ),
+            "field `model.name`",
+        ),
+        (
+            with(
+                "model",
+                serde_json::json!({"kind": "construct", "name": "index-lookup", "n": 32768, "seed": 0}),
+            ),
+            "field `model.n`",
+        ),
+        (
+            with(
+                "model",
+                serde_json::json!({"kind": "random", "arch": "lstm", "width": 4096,
+                "layers": 64, "output": 1, "seed": 1}),
+            ),
+            "verify --max-memory",
+        ),
+        (
+            with(
+                "model",
+                serde_json::json!({"kind": "weights", "arch": "rnn", "path": "/dev/zero"}),
+            ),
+            "field `model.path`",
+        ),
+        (with("x_prime", serde_json::json!(256)), "field `x_prime`"),
+        (with("n", serde_json::json!(0)), "field `n`"),
+        (with("task", serde_json::json!("nope")), "field `task`"),
+    ];
+    for (v, msg) in cases {
+        verify_value(dir.path(), "w.json", &v)
+            .code(2)
+            .stderr(predicate::str::contains(msg));
+    }
+}
+
+/// Issue 12, items 7 and 10: a certificate is sized before its matrix is built, with the
+/// checker's working copies, and refused with the estimate and a flag `verify` has; its fields
+/// are named, not the flags of `cc`. A one-way certificate relabelled to INDEX_29 built a 4 GiB
+/// matrix (and a copy) and aborted.
+#[test]
+fn verify_sizes_a_certificate_before_building_it() {
+    let dir = tempfile::tempdir().unwrap();
+    ccsep()
+        .args(["cc", "index", "--n", "6", "--certify"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let read = |name: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join(name)).unwrap()).unwrap()
+    };
+    let mut big = read("one_way_alice_to_bob.json");
+    big["problem"] = serde_json::json!({"kind": "index", "n": 29});
+    verify_value(dir.path(), "big.json", &big)
+        .code(2)
+        .stderr(predicate::str::contains("ccsep verify --max-memory"))
+        .stderr(predicate::str::contains("INDEX_29"));
+    let mut zero = read("rank_gf2.json");
+    zero["problem"]["n"] = serde_json::json!(0);
+    verify_value(dir.path(), "zero.json", &zero)
+        .code(2)
+        .stderr(predicate::str::contains("field `problem.n` of"))
+        .stderr(predicate::str::contains("--n").not());
+    // Relabelled within the limit: the claim's shape is wrong for INDEX_20, found from the
+    // sizes (a false claim, exit 1).
+    let mut relabelled = read("one_way_alice_to_bob.json");
+    relabelled["problem"] = serde_json::json!({"kind": "index", "n": 20});
+    verify_value(dir.path(), "relabelled.json", &relabelled)
+        .code(1)
+        .stdout(predicate::str::contains("message_of has 64 entries"));
+    // A rank of 100,000 on a 64 x 6 matrix is refused before its minor is allocated.
+    let mut rank = read("rank_rational.json");
+    rank["claim"]["rank"] = serde_json::json!(100_000);
+    rank["claim"]["basis_rows"] = serde_json::json!((0..100_000).collect::<Vec<u64>>());
+    rank["claim"]["pivot_cols"] = serde_json::json!((0..100_000).collect::<Vec<u64>>());
+    verify_value(dir.path(), "rank.json", &rank)
+        .code(1)
+        .stdout(predicate::str::contains("rank at most 6"));
+    // The limit is verify's own flag.
+    ccsep()
+        .args(["verify", "--max-memory", "1000"])
+        .arg(dir.path().join("rank_gf2.json"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("ccsep verify --max-memory"));
+}

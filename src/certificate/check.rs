@@ -12,8 +12,11 @@ use super::{
     CertificateFile, Claim, Dependency, Direction, Field, FoolingSetCert, LowerBoundWitness, Of,
     OneWayCert, ProtocolCert, ProtocolNode, RankCert, RectangleKind, RectanglesCert,
 };
+use std::borrow::Cow;
+
+use crate::error::InputError;
 use crate::matrix::CommMatrix;
-use crate::problem::DEFAULT_MAX_MEMORY;
+use crate::problem::{DEFAULT_MAX_MEMORY, ProblemSpec, human_bytes};
 
 /// What a certificate was found to prove.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,19 +36,150 @@ fn reject<T>(msg: impl Into<String>) -> Result<T, Rejected> {
     Err(Rejected(msg.into()))
 }
 
-/// Checks one certificate file.
-pub fn check(file: &CertificateFile) -> Result<Verified, Rejected> {
+/// The most `n` of a built-in problem the checker reads (the matrix of a larger one could not
+/// be indexed, let alone built).
+const MAX_PROBLEM_N: u32 = 40;
+
+/// Checks what a certificate file is before anything is built: its format version, that its
+/// problem is one the checker can rebuild, and that rebuilding the matrix and checking this
+/// kind of claim on it fits in `max_memory` bytes (refused with the estimate). An error here
+/// means the file is malformed or over the limit (bad input), not that its claim is false; it
+/// names the field that is wrong.
+pub fn admit(file: &CertificateFile, max_memory: u64) -> Result<(), InputError> {
+    let field = |name: &str, msg: String| InputError::new(format!("field `{name}`: {msg}"));
     if file.ccsep_certificate != super::FORMAT_VERSION {
-        return reject(format!(
-            "format version {} is not the version this checker reads ({})",
-            file.ccsep_certificate,
-            super::FORMAT_VERSION
+        return Err(field(
+            "ccsep_certificate",
+            format!(
+                "format version {} is not the version this checker reads ({})",
+                file.ccsep_certificate,
+                super::FORMAT_VERSION
+            ),
         ));
     }
-    file.problem.validate().map_err(|e| Rejected(e.message))?;
-    file.problem
-        .check_size(DEFAULT_MAX_MEMORY)
-        .map_err(|e| Rejected(e.message))?;
+    match &file.problem {
+        ProblemSpec::Matrix { rows } => {
+            let cols = rows.first().map_or(0, String::len);
+            if cols == 0 || rows.iter().any(|r| r.len() != cols) {
+                return Err(field(
+                    "problem.rows",
+                    "an explicit matrix needs rows of equal, non-zero length".into(),
+                ));
+            }
+            if let Some((i, c)) = rows
+                .iter()
+                .enumerate()
+                .find_map(|(i, r)| r.chars().find(|c| !matches!(c, '0' | '1')).map(|c| (i, c)))
+            {
+                return Err(field(
+                    "problem.rows",
+                    format!("row {i} holds {c:?}: a row is a string of 0 and 1"),
+                ));
+            }
+        }
+        ProblemSpec::Index { n }
+        | ProblemSpec::Eq { n }
+        | ProblemSpec::Disj { n }
+        | ProblemSpec::Gt { n }
+        | ProblemSpec::Ip { n } => {
+            if !(1..=MAX_PROBLEM_N).contains(n) {
+                return Err(field(
+                    "problem.n",
+                    format!(
+                        "{n} is beyond what the checker rebuilds: a built-in problem has 1 <= n <= {MAX_PROBLEM_N}"
+                    ),
+                ));
+            }
+        }
+    }
+    let need = memory_needed(file);
+    if need > u128::from(max_memory) {
+        let est = file.problem.estimate();
+        return Err(InputError::new(format!(
+            "checking this {} certificate of {} ({} x {}) takes about {} of memory (the matrix alone {}), over the limit of {}; `ccsep verify --max-memory BYTES` raises it if the machine has the memory",
+            claim_words(&file.claim),
+            file.problem.label(),
+            est.rows,
+            est.cols,
+            human_bytes(need),
+            human_bytes(est.bytes),
+            human_bytes(u128::from(max_memory)),
+        )));
+    }
+    Ok(())
+}
+
+fn claim_words(c: &Claim) -> &'static str {
+    match c {
+        Claim::OneWay(_) => "one-way",
+        Claim::Rank(_) => "rank",
+        Claim::FoolingSet(_) => "fooling-set",
+        Claim::Rectangles(_) => "rectangles",
+        Claim::Protocol(_) => "protocol",
+    }
+}
+
+/// Bytes of a `rows × cols` bit matrix.
+fn matrix_bytes(rows: u128, cols: u128) -> u128 {
+    rows * cols.div_ceil(64) * 8
+}
+
+/// What the checker allocates for this certificate, from the problem's dimensions and the
+/// claim's own lengths (the claim is already in memory): the matrix, the transposed or
+/// complemented copy a claim is checked on, and each check's working arrays.
+fn memory_needed(file: &CertificateFile) -> u128 {
+    let (rows, cols) = file.problem.dims();
+    let matrix = matrix_bytes(rows, cols);
+    let rank = |c: &RankCert| {
+        let copy = if c.of == Of::Complement { matrix } else { 0 };
+        // The clamped size is what is allocated: a longer basis is refused before the minor.
+        let r = u128::from(c.rank).min(rows.min(cols));
+        let per_entry = match c.field {
+            Field::Gf2 => 1,
+            Field::Rational => 9,
+        };
+        copy + r * r * per_entry + 2 * rows
+    };
+    matrix
+        + match &file.claim {
+            Claim::OneWay(c) => {
+                let (copy, sender) = match c.direction {
+                    Direction::AliceToBob => (0, rows),
+                    Direction::BobToAlice => (matrix_bytes(cols, rows), cols),
+                };
+                copy + 32 * sender
+            }
+            Claim::Rank(c) => rank(c),
+            Claim::FoolingSet(c) => 16 * c.pairs.len() as u128,
+            Claim::Rectangles(_) => 4 * rows * cols,
+            Claim::Protocol(c) => {
+                8 * (rows + cols)
+                    + match &c.lower_bound {
+                        LowerBoundWitness::Ranks { matrix, complement } => {
+                            rank(matrix).max(rank(complement))
+                        }
+                        LowerBoundWitness::FoolingSets { one, zero } => {
+                            16 * (one.pairs.len() + zero.pairs.len()) as u128
+                        }
+                        _ => 0,
+                    }
+            }
+        }
+}
+
+/// Checks one certificate file (after [`admit`] with the default memory limit).
+pub fn check(file: &CertificateFile) -> Result<Verified, Rejected> {
+    check_with_limit(file, DEFAULT_MAX_MEMORY)
+}
+
+/// Checks one certificate file, refusing one whose check needs more than `max_memory` bytes.
+/// The claim's shape (lengths, indices in range, no repeats) is checked against the problem's
+/// dimensions before the matrix is built.
+pub fn check_with_limit(file: &CertificateFile, max_memory: u64) -> Result<Verified, Rejected> {
+    admit(file, max_memory).map_err(|e| Rejected(e.message))?;
+    let (rows, cols) = file.problem.dims();
+    // Admitted: the dimensions fit in memory, so they fit a usize.
+    check_shape(&file.claim, rows as usize, cols as usize)?;
     let m = file.problem.matrix().map_err(|e| Rejected(e.message))?;
     let name = file.problem.label();
     match &file.claim {
@@ -156,11 +290,153 @@ fn index(i: u64, len: usize, what: &str) -> Result<usize, Rejected> {
     )
 }
 
+/// Checks the claim's shape against the matrix's dimensions before the matrix is built: lengths
+/// that must match it, indices in range, nothing listed twice that a true claim lists once. A
+/// failure is a false claim, found cheaply (a certificate relabelled to a larger problem is
+/// refused here, before that problem's matrix is built).
+fn check_shape(claim: &Claim, rows: usize, cols: usize) -> Result<(), Rejected> {
+    match claim {
+        Claim::OneWay(c) => {
+            let sender = match c.direction {
+                Direction::AliceToBob => rows,
+                Direction::BobToAlice => cols,
+            };
+            if c.message_of.len() != sender {
+                return reject(format!(
+                    "message_of has {} entries but the sender has {sender} inputs",
+                    c.message_of.len()
+                ));
+            }
+            if c.messages > sender as u64 {
+                return reject(format!(
+                    "{} messages claimed, but the sender has only {sender} inputs",
+                    c.messages
+                ));
+            }
+            Ok(())
+        }
+        Claim::Rank(c) => rank_shape(c, rows, cols),
+        Claim::FoolingSet(c) => fooling_shape(c, rows, cols),
+        Claim::Rectangles(c) => {
+            let cells = rows.checked_mul(cols).filter(|&c| c <= 1 << 28);
+            let Some(cells) = cells else {
+                return reject("matrix too large for rectangle certificates");
+            };
+            let mut total: u128 = 0;
+            for (k, rect) in c.rectangles.iter().enumerate() {
+                if rect.rows.is_empty() || rect.cols.is_empty() {
+                    return reject(format!("rectangle {k} is empty"));
+                }
+                distinct_in_range(&rect.rows, rows, &format!("rectangle {k}'s row"))?;
+                distinct_in_range(&rect.cols, cols, &format!("rectangle {k}'s column"))?;
+                total += rect.rows.len() as u128 * rect.cols.len() as u128;
+            }
+            // Covers may overlap, so their cells are bounded only by the file; the cells a
+            // check visits are capped instead (a partition visits each cell once).
+            if total > MAX_RECTANGLE_VISITS {
+                return reject(format!(
+                    "the rectangles have {total} cells in all: more than the {MAX_RECTANGLE_VISITS} the checker visits (a cover needs at most one rectangle per cell)"
+                ));
+            }
+            if c.kind == RectangleKind::Partition && total != cells as u128 {
+                return reject(format!(
+                    "the rectangles have {total} cells in all, but a partition of the {rows} x {cols} matrix has {cells}"
+                ));
+            }
+            Ok(())
+        }
+        Claim::Protocol(c) => {
+            let depth = tree_depth(&c.tree);
+            if depth != c.depth {
+                return reject(format!(
+                    "the tree has depth {depth}, not the claimed {}",
+                    c.depth
+                ));
+            }
+            match &c.lower_bound {
+                LowerBoundWitness::Ranks { matrix, complement } => {
+                    rank_shape(matrix, rows, cols)?;
+                    rank_shape(complement, rows, cols)
+                }
+                LowerBoundWitness::FoolingSets { one, zero } => {
+                    fooling_shape(one, rows, cols)?;
+                    fooling_shape(zero, rows, cols)
+                }
+                LowerBoundWitness::Trivial | LowerBoundWitness::Search { .. } => Ok(()),
+            }
+        }
+    }
+}
+
+/// Most cells, counted with multiplicity, that the checker visits for a rectangles certificate.
+const MAX_RECTANGLE_VISITS: u128 = 1 << 32;
+
+/// Rejects an index out of `0..len` or listed twice (`what` names the list).
+fn distinct_in_range(list: &[u64], len: usize, what: &str) -> Result<(), Rejected> {
+    let mut seen = vec![false; len];
+    for &i in list {
+        let i = index(i, len, what)?;
+        if std::mem::replace(&mut seen[i], true) {
+            return reject(format!("{what} {i} is listed twice"));
+        }
+    }
+    Ok(())
+}
+
+fn rank_shape(c: &RankCert, rows: usize, cols: usize) -> Result<(), Rejected> {
+    let most = rows.min(cols) as u64;
+    if c.rank > most {
+        return reject(format!(
+            "rank {} claimed, but a {rows} x {cols} matrix has rank at most {most}",
+            c.rank
+        ));
+    }
+    if c.field == Field::Gf2 && c.modulus.is_some() {
+        return reject(
+            "a GF(2) rank certificate has no modulus (it is for `rational`): set it to null",
+        );
+    }
+    if c.basis_rows.len() as u64 != c.rank || c.pivot_cols.len() as u64 != c.rank {
+        return reject("rank, basis_rows and pivot_cols disagree in length");
+    }
+    // A repeated basis row or pivot column makes the minor singular.
+    distinct_in_range(&c.basis_rows, rows, "basis row")?;
+    distinct_in_range(&c.pivot_cols, cols, "pivot column")?;
+    Ok(())
+}
+
+fn fooling_shape(c: &FoolingSetCert, rows: usize, cols: usize) -> Result<(), Rejected> {
+    // Two pairs sharing a row (or a column) share a rectangle.
+    let most = rows.min(cols);
+    if c.pairs.len() > most {
+        return reject(format!(
+            "{} pairs claimed, but a fooling set of a {rows} x {cols} matrix has at most {most} (two pairs in one row or column share a rectangle)",
+            c.pairs.len()
+        ));
+    }
+    for &(x, y) in &c.pairs {
+        index(x, rows, "row")?;
+        index(y, cols, "column")?;
+    }
+    Ok(())
+}
+
+/// The depth of a protocol tree from its structure alone (the file's nesting is bounded by the
+/// JSON reader's recursion limit, so this recursion is too).
+fn tree_depth(t: &ProtocolNode) -> u32 {
+    match t {
+        ProtocolNode::Leaf { .. } => 0,
+        ProtocolNode::Alice { zero, one, .. } | ProtocolNode::Bob { zero, one, .. } => {
+            1 + tree_depth(zero).max(tree_depth(one))
+        }
+    }
+}
+
 /// Returns the bits the one-way protocol proves, after checking both directions of the claim.
 fn check_one_way(m: &CommMatrix, c: &OneWayCert) -> Result<u32, Rejected> {
-    let view = match c.direction {
-        Direction::AliceToBob => m.clone(),
-        Direction::BobToAlice => m.transpose(),
+    let view: Cow<CommMatrix> = match c.direction {
+        Direction::AliceToBob => Cow::Borrowed(m),
+        Direction::BobToAlice => Cow::Owned(m.transpose()),
     };
     if c.message_of.len() != view.rows() {
         return reject(format!(
@@ -208,9 +484,9 @@ fn check_one_way(m: &CommMatrix, c: &OneWayCert) -> Result<u32, Rejected> {
 
 /// Checks a rank certificate; returns whether the upper bound is certified too.
 fn check_rank(m: &CommMatrix, c: &RankCert) -> Result<bool, Rejected> {
-    let view = match c.of {
-        Of::Matrix => m.clone(),
-        Of::Complement => m.complement(),
+    let view: Cow<CommMatrix> = match c.of {
+        Of::Matrix => Cow::Borrowed(m),
+        Of::Complement => Cow::Owned(m.complement()),
     };
     let r = c.rank as usize;
     if c.basis_rows.len() != r || c.pivot_cols.len() != r {
@@ -248,12 +524,15 @@ fn check_rank(m: &CommMatrix, c: &RankCert) -> Result<bool, Rejected> {
             }
         }
     }
-    if r == view.rows().min(view.cols()) {
+    // A full rank needs no dependencies for its upper bound, but any given are still checked:
+    // nothing in a file is accepted unread.
+    let full = r == view.rows().min(view.cols());
+    let Some(deps) = &c.dependencies else {
+        return Ok(full);
+    };
+    if full && deps.is_empty() {
         return Ok(true);
     }
-    let Some(deps) = &c.dependencies else {
-        return Ok(false);
-    };
     let mut is_basis = vec![false; view.rows()];
     for &x in &rows {
         is_basis[x] = true;
@@ -284,6 +563,14 @@ fn check_dependency(
 ) -> Result<(), Rejected> {
     if d.denominator == 0 {
         return reject(format!("row {x}: denominator 0"));
+    }
+    // One term per basis row at most, so the work below is bounded by the basis, not the file.
+    if d.terms.len() > basis.len() {
+        return reject(format!(
+            "row {x}: {} terms, but the basis has only {} rows",
+            d.terms.len(),
+            basis.len()
+        ));
     }
     for &(k, _) in &d.terms {
         index(u64::from(k), basis.len(), "basis index")?;
@@ -501,6 +788,16 @@ fn check_rectangles(m: &CommMatrix, c: &RectanglesCert) -> Result<(), Rejected> 
             .iter()
             .map(|&j| index(j, m.cols(), "column"))
             .collect::<Result<_, _>>()?;
+        // Before the cells are visited: a repeated row or column would multiply the work.
+        let mut sorted_rows = rows.clone();
+        sorted_rows.sort_unstable();
+        sorted_rows.dedup();
+        let mut sorted_cols = cols.clone();
+        sorted_cols.sort_unstable();
+        sorted_cols.dedup();
+        if sorted_rows.len() != rows.len() || sorted_cols.len() != cols.len() {
+            return reject(format!("rectangle {k} lists a row or column twice"));
+        }
         for &x in &rows {
             for &y in &cols {
                 if m.get(x, y) != (rect.value == 1) {
@@ -511,15 +808,6 @@ fn check_rectangles(m: &CommMatrix, c: &RectanglesCert) -> Result<(), Rejected> 
                 }
                 count[x * m.cols() + y] += 1;
             }
-        }
-        let mut sorted_rows = rows.clone();
-        sorted_rows.sort_unstable();
-        sorted_rows.dedup();
-        let mut sorted_cols = cols.clone();
-        sorted_cols.sort_unstable();
-        sorted_cols.dedup();
-        if sorted_rows.len() != rows.len() || sorted_cols.len() != cols.len() {
-            return reject(format!("rectangle {k} lists a row or column twice"));
         }
     }
     for x in 0..m.rows() {
@@ -538,12 +826,20 @@ fn check_rectangles(m: &CommMatrix, c: &RectanglesCert) -> Result<(), Rejected> 
     Ok(())
 }
 
-/// Walks the tree over the rectangle `rows × cols`; returns its depth.
-fn walk(m: &CommMatrix, t: &ProtocolNode, rows: &[usize], cols: &[usize]) -> Result<u32, Rejected> {
+/// Walks the tree over the rectangle `rows × cols`; returns its depth. The two slices are
+/// reordered in place (a node moves the inputs that send 1 to the front and hands each side
+/// its part), so the walk needs no memory beyond the root's two index lists, however deep or
+/// lopsided the tree.
+fn walk(
+    m: &CommMatrix,
+    t: &ProtocolNode,
+    rows: &mut [usize],
+    cols: &mut [usize],
+) -> Result<u32, Rejected> {
     match t {
         ProtocolNode::Leaf { output } => {
-            for &x in rows {
-                for &y in cols {
+            for &x in rows.iter() {
+                for &y in cols.iter() {
                     if u8::from(m.get(x, y)) != *output {
                         return reject(format!(
                             "the protocol answers {output} on (x={x}, y={y}) but f = {}",
@@ -556,7 +852,7 @@ fn walk(m: &CommMatrix, t: &ProtocolNode, rows: &[usize], cols: &[usize]) -> Res
         }
         ProtocolNode::Alice { ones, zero, one } | ProtocolNode::Bob { ones, zero, one } => {
             let alice = matches!(t, ProtocolNode::Alice { .. });
-            let current = if alice { rows } else { cols };
+            let current: &mut [usize] = if alice { &mut *rows } else { &mut *cols };
             let mut mark = std::collections::HashSet::with_capacity(ones.len());
             for &i in ones {
                 let i = usize::try_from(i).unwrap_or(usize::MAX);
@@ -564,20 +860,28 @@ fn walk(m: &CommMatrix, t: &ProtocolNode, rows: &[usize], cols: &[usize]) -> Res
                     return reject(format!("input {i} listed twice in one node"));
                 }
             }
-            let (one_side, zero_side): (Vec<usize>, Vec<usize>) =
-                current.iter().partition(|i| mark.contains(i));
-            if one_side.len() != ones.len() {
+            let mut k = 0;
+            for i in 0..current.len() {
+                if mark.contains(&current[i]) {
+                    current.swap(i, k);
+                    k += 1;
+                }
+            }
+            if k != ones.len() {
                 return reject("a node lists as sending 1 an input that is not in its rectangle");
             }
+            drop(mark);
             let (d0, d1) = if alice {
+                let (one_side, zero_side) = rows.split_at_mut(k);
                 (
-                    walk(m, zero, &zero_side, cols)?,
-                    walk(m, one, &one_side, cols)?,
+                    walk(m, zero, zero_side, cols)?,
+                    walk(m, one, one_side, cols)?,
                 )
             } else {
+                let (one_side, zero_side) = cols.split_at_mut(k);
                 (
-                    walk(m, zero, rows, &zero_side)?,
-                    walk(m, one, rows, &one_side)?,
+                    walk(m, zero, rows, zero_side)?,
+                    walk(m, one, rows, one_side)?,
                 )
             };
             Ok(1 + d0.max(d1))
@@ -586,9 +890,9 @@ fn walk(m: &CommMatrix, t: &ProtocolNode, rows: &[usize], cols: &[usize]) -> Res
 }
 
 fn check_protocol(m: &CommMatrix, c: &ProtocolCert, name: &str) -> Result<Verified, Rejected> {
-    let rows: Vec<usize> = (0..m.rows()).collect();
-    let cols: Vec<usize> = (0..m.cols()).collect();
-    let depth = walk(m, &c.tree, &rows, &cols)?;
+    let mut rows: Vec<usize> = (0..m.rows()).collect();
+    let mut cols: Vec<usize> = (0..m.cols()).collect();
+    let depth = walk(m, &c.tree, &mut rows, &mut cols)?;
     if depth != c.depth {
         return reject(format!(
             "the tree has depth {depth}, not the claimed {}",

@@ -127,7 +127,9 @@ impl ActTables {
         let mut cache = CACHE.get_or_init(Default::default).lock().ok()?;
         let t = cache.entry(key).or_insert_with(|| {
             let scale = 2f64.powi(frac_bits as i32);
-            let k_max = (prec.max_finite() * scale).round() as i64;
+            // `max · 2^F = 2^(I+F) − 1`, taken from the bits (at most TABLE_BITS) rather than
+            // from `max`, so the table's size is bounded whatever the precision claims.
+            let k_max = (1i64 << (int_bits + frac_bits)) - 1;
             let grid: Vec<f64> = (-k_max..=k_max).map(|k| k as f64 / scale).collect();
             let table = |act: Act| {
                 let mut v = grid.clone();
