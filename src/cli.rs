@@ -546,6 +546,39 @@ const DIAGNOSE_MAX_BYTES: u64 = 16 << 20;
 /// Reads, parses and admits one file: every error here (unreadable, not a certificate or a
 /// witness, a field the checker refuses, over `max_memory`) is bad input, found before anything
 /// is built. Errors name the file, and the field where one is at fault.
+/// The text of a JSON file for `verify`, at most `limit` bytes: refused at its first
+/// non-blank byte when that cannot open a JSON object, and when it is not UTF-8.
+fn read_json_text(path: &Path, limit: u64) -> Result<String, InputError> {
+    use std::io::Read;
+    let name = path.display();
+    let mut reader = input::open_bounded(
+        path,
+        "file",
+        limit,
+        "`ccsep verify --max-memory BYTES` raises the limit (a file may take 8 times its size once read)",
+    )?;
+    let could_not = |e: std::io::Error| InputError::new(format!("could not read {name}: {e}"));
+    let mut bytes = Vec::new();
+    (&mut reader)
+        .take(4096)
+        .read_to_end(&mut bytes)
+        .map_err(could_not)?;
+    if let Some(&b) = bytes.iter().find(|b| !b.is_ascii_whitespace())
+        && b != b'{'
+    {
+        return Err(InputError::new(format!(
+            "{name} is not JSON: a certificate or witness is one JSON object, starting with '{{', and this file starts with byte 0x{b:02x}"
+        )));
+    }
+    reader.read_to_end(&mut bytes).map_err(could_not)?;
+    String::from_utf8(bytes).map_err(|e| {
+        InputError::new(format!(
+            "{name} is not UTF-8 text (byte {} is not)",
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
+
 fn read_certificate(path: &Path, max_memory: u64) -> Result<Checkable, InputError> {
     let name = path.display();
     let len = std::fs::metadata(path)
@@ -561,8 +594,9 @@ fn read_certificate(path: &Path, max_memory: u64) -> Result<Checkable, InputErro
             human_bytes(u128::from(max_memory))
         )));
     }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| InputError::new(format!("could not read {name}: {e}")))?;
+    // The size above is 0 for a device or a pipe (/dev/zero, /dev/urandom): the read itself is
+    // bounded to the same limit, and stops at once when the text cannot be a JSON object.
+    let text = read_json_text(path, max_memory / 8)?;
     /// Only whether the marker key is there (whatever its value); everything else is skipped
     /// without being kept.
     #[derive(serde::Deserialize)]

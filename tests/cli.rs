@@ -912,3 +912,27 @@ fn verify_sizes_a_certificate_before_building_it() {
         .code(2)
         .stderr(predicate::str::contains("ccsep verify --max-memory"));
 }
+
+/// `verify` reads a device with a bound: `/dev/zero` (whose size reads as 0) is refused at its
+/// first byte (it used to be read until memory ran out); a file whose size is over
+/// `--max-memory / 8` before it is read.
+#[test]
+fn verify_refuses_endless_files_at_once() {
+    if !std::path::Path::new("/dev/zero").exists() {
+        return;
+    }
+    ccsep()
+        .args(["verify", "/dev/zero"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not JSON"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("braces.json");
+    std::fs::write(&path, "{".repeat(10_000)).unwrap();
+    ccsep()
+        .args(["verify", "--max-memory", "8000"])
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--max-memory"));
+}
