@@ -229,7 +229,7 @@ pub fn check_table(r: &CheckReport) -> String {
     if two_way {
         let _ = writeln!(
             out,
-            "  two-way CC         >= {} bits (fooling-set bound for this partition: the one that binds the Thm 4 protocol)",
+            "  two-way CC         >= {} bits (fooling-set bound for this partition: it binds every protocol computing f, two-way ones included)",
             opt(r.two_way_cc_lower_bound.map(u64::from))
         );
     }

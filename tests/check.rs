@@ -721,3 +721,63 @@ fn mqar_witness_verifies() {
     assert_eq!(v["verdict"]["tag"], "must_err");
     ccsep().arg("verify").arg(&w).assert().success();
 }
+
+/// `verify` reads an MQAR witness as the check scores MQAR: the answer bit is DISJ read off the
+/// answers to every query, not the last output. A model right on both (x = 00, y = 11: answers
+/// 0, 0) and (x' = 01, y = 11: answers 1, 0) answers 0 at the last query of both, so a witness
+/// built from the last output ("the model answers 0 on both, f differs") was accepted about a
+/// model right on both; it is rejected now.
+#[test]
+fn verify_scores_an_mqar_witness_by_its_queries() {
+    use ccsep::numeric::Stats;
+    use ccsep::protocol::score;
+    let r = Reduction::new(ReductionKind::Mqar, 2).unwrap();
+    let task = r.task();
+    let prec = Precision::parse("f32").unwrap();
+    let (x, x_prime, y) = (0b00u64, 0b01u64, 0b11u64);
+    let run = |model: &Model, x: u64| {
+        let inst = r.instance(x, y).unwrap();
+        let inputs = task.embed(&inst.tokens, &[]).unwrap();
+        model
+            .forward(&inputs, &prec, &mut Stats::default())
+            .unwrap()
+            .outputs
+    };
+    // The first seeded random LSTM right on both instances (the search is deterministic).
+    let (source, model) = (0..2000u64)
+        .map(|seed| {
+            let source = ModelSource::Random {
+                arch: "lstm".into(),
+                width: 3,
+                layers: 1,
+                output: 1,
+                seed,
+                heads: None,
+            };
+            let model = source.build(task.input_dim()).unwrap();
+            (source, model)
+        })
+        .find(|(_, m)| score(&r, x, y, &run(m, x)).1 && score(&r, x_prime, y, &run(m, x_prime)).1)
+        .expect("a random LSTM right on both instances");
+    let last = |x| ccsep::protocol::decode(run(&model, x).last().unwrap());
+    assert_eq!((last(x), last(x_prime)), (false, false));
+    let witness = serde_json::json!({
+        "ccsep_witness": 1,
+        "model": serde_json::to_value(&source).unwrap(),
+        "precision": serde_json::to_value(&prec).unwrap(),
+        "task": "mqar",
+        "n": 2,
+        "x": x, "x_prime": x_prime, "y": y,
+        "expected": [true, false],
+        "answers": [false, false],
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.json");
+    std::fs::write(&path, witness.to_string()).unwrap();
+    ccsep()
+        .arg("verify")
+        .arg(&path)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("not confused").or(predicate::str::contains("re-run")));
+}

@@ -441,17 +441,14 @@ pub fn check(
                     chunk.iter().map(|&(_, g)| group[g].1.as_slice()).collect();
                 // Per pair: the answer as the bit f, and for MQAR the answers to the queries
                 // as a mask over Bob's query indices (bit i: the answer to k_i is v1).
-                let answers: Vec<(bool, u64, bool)> = match mqar {
+                let answers: Vec<(bool, u64)> = match mqar {
                     None => {
                         let outs = prepared.run_many_flat(&starts, &inputs, true, &mut stats)?;
                         let os = outs.output_size;
                         outs.outputs
                             .chunks(os.max(1))
                             .take(chunk.len())
-                            .map(|o| {
-                                let a = decode(&o[..os]);
-                                (a, 0, a)
-                            })
+                            .map(|o| (decode(&o[..os]), 0))
                             .collect()
                     }
                     Some(values) => mqar_answers(
@@ -461,7 +458,7 @@ pub fn check(
                 let tallies: Vec<(u64, Option<Witness>)> = chunk
                     .par_iter()
                     .zip(&answers)
-                    .map(|(&(c, g), &(answer, mask, last))| {
+                    .map(|(&(c, g), &(answer, mask))| {
                         let y = group[g].0;
                         let members = &classes[c].members;
                         let ones = members.iter().filter(|&&x| f(x, y)).count() as u64;
@@ -484,11 +481,12 @@ pub fn check(
                                 y_prime: None,
                                 f_x: fx,
                                 f_x_prime: !fx,
-                                // What `ccsep verify` re-derives: the last output read as a
-                                // bit. One message and one suffix give identical outputs at
-                                // every position, so for MQAR the answers agree too.
-                                answer: last,
-                                wrong: if last == fx { "x_prime" } else { "x" }.to_string(),
+                                // The answer as the bit f, as `ccsep verify` re-derives it
+                                // (for MQAR: DISJ read off the answers to the queries). One
+                                // message and one suffix give identical outputs at every
+                                // position, so both instances have it.
+                                answer,
+                                wrong: if answer == fx { "x_prime" } else { "x" }.to_string(),
                             }
                         });
                         (right, w)
@@ -631,7 +629,7 @@ pub fn check(
 /// MQAR's answers on a batch of Bob runs of one suffix length (the marker, then the queries):
 /// the suffix is run one position at a time from each start, reading the output at every query
 /// position ([`super::query_answer`]). Per run: "no answer is v1" (the bit f) and the mask of
-/// the query indices `i` answered `v1`, and the last output read as a bit ([`decode`]).
+/// the query indices `i` answered `v1`.
 fn mqar_answers(
     prepared: &crate::model::Prepared,
     starts: &[&[f64]],
@@ -640,10 +638,9 @@ fn mqar_answers(
     group: &[(u64, Vec<Vec<f64>>)],
     (vocab, v0, v1): (usize, usize, usize),
     stats: &mut Stats,
-) -> Result<Vec<(bool, u64, bool)>, InputError> {
+) -> Result<Vec<(bool, u64)>, InputError> {
     let len = inputs.first().map_or(0, |s| s.len());
     let mut masks = vec![0u64; chunk.len()];
-    let mut last = vec![false; chunk.len()];
     let mut states: Vec<f64> = starts.iter().flat_map(|s| s.iter().copied()).collect();
     let ss = starts.first().map_or(0, |s| s.len());
     // The query index of each step after the marker, per run.
@@ -659,9 +656,6 @@ fn mqar_answers(
         let step: Vec<&[Vec<f64>]> = inputs.iter().map(|s| &s[t..t + 1]).collect();
         let o = prepared.run_many_flat(&st, &step, true, stats)?;
         let os = o.output_size;
-        for (p, l) in last.iter_mut().enumerate() {
-            *l = decode(&o.outputs[p * os..(p + 1) * os]);
-        }
         if t >= 1 {
             for (p, q) in queries.iter().enumerate() {
                 let out = &o.outputs[p * os..(p + 1) * os];
@@ -674,11 +668,7 @@ fn mqar_answers(
         }
         states = o.states;
     }
-    Ok(masks
-        .into_iter()
-        .zip(last)
-        .map(|(m, l)| (m == 0, m, l))
-        .collect())
+    Ok(masks.into_iter().map(|m| (m == 0, m)).collect())
 }
 
 fn verdict(

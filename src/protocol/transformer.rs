@@ -587,8 +587,13 @@ pub fn check(
 
     // The fooling set: its entries need distinct transcripts.
     // Sized before it is built: DISJ's and EQ's sets have 2^n entries.
+    // MQAR's answers are read at every query position, and the protocol simulates the last
+    // one only: its transcripts do not carry the answer, so neither a fooling set's collapse
+    // nor a protocol witness says anything there (a model witness still does: it rests on the
+    // forward pass's answers alone).
+    let mqar = r.kind() == ReductionKind::Mqar;
     let fooling = match fooling_size(r) {
-        Some(size) if size <= MAX_FOOLING => fooling_set(r)?,
+        Some(size) if size <= MAX_FOOLING && !mqar => fooling_set(r)?,
         _ => None,
     };
     let fooling = if let Some(FoolingSet {
@@ -643,6 +648,10 @@ pub fn check(
         None
     };
 
+    if mqar {
+        found.protocol = None;
+    }
+
     // Bounds of the problem, where its matrix fits.
     let (one_way_cc, distinct_rows, reverse) = match super::reduction_matrix(r)? {
         Some(m) => {
@@ -665,11 +674,12 @@ pub fn check(
     };
     let bits_available = bits_per_number.map(|b| proto.bits(max_len, lengths, b, frac, last_sent));
     // A fixed-point partial sum is exact in `p + F + ⌈log2 T⌉` bits, and with `format`
-    // accumulation every partial sum is a format value; a float's (or `paper` grid's) exact
-    // `f64` partial sum needs more than the bits counted.
+    // accumulation every partial sum is a format value, as is every `f64` number (64 bits
+    // counted); a narrower float's (or `paper` grid's) exact `f64` partial sum needs more than
+    // the bits counted.
     let bits_available_upper_bound = matches!(
         prepared.precision().format(),
-        crate::numeric::Format::Fixed { .. }
+        crate::numeric::Format::Fixed { .. } | crate::numeric::Format::F64
     ) || prepared.precision().accumulate()
         == crate::numeric::Accumulate::Format;
     let two_way_cc_lower_bound = fooling
@@ -754,10 +764,6 @@ struct Seen {
     y: u64,
     f: bool,
     forward: bool,
-    /// Whether the task's answer bit and the last output's bit agree (always, but in MQAR):
-    /// only such instances enter a model witness, so that `ccsep verify`, which reads the last
-    /// output, confirms it and it proves an error under the task's own scoring as well.
-    both: bool,
 }
 
 fn seen_of(ev: &Evaluated) -> Seen {
@@ -766,7 +772,6 @@ fn seen_of(ev: &Evaluated) -> Seen {
         y: ev.y,
         f: ev.f,
         forward: ev.answer,
-        both: ev.answer == decode(&ev.forward),
     }
 }
 
@@ -802,9 +807,7 @@ struct Group {
 impl Group {
     fn new(first: Seen, protocol: bool) -> Self {
         let mut by = [[None; 2]; 2];
-        if first.both {
-            by[usize::from(first.f)][usize::from(first.forward)] = Some(first);
-        }
+        by[usize::from(first.f)][usize::from(first.forward)] = Some(first);
         Group {
             first,
             protocol,
@@ -822,16 +825,14 @@ impl Group {
             )
         });
         let (f, a) = (usize::from(inst.f), usize::from(inst.forward));
-        let model = self.by[1 - f][a].filter(|_| inst.both).map(|other| {
+        let model = self.by[1 - f][a].map(|other| {
             pair_witness(
                 (other.x, other.y, other.f),
                 (inst.x, inst.y, inst.f),
                 inst.forward,
             )
         });
-        if inst.both {
-            self.by[f][a].get_or_insert(inst);
-        }
+        self.by[f][a].get_or_insert(inst);
         Found { model, protocol }
     }
 }
@@ -873,18 +874,20 @@ fn verdict(
     let (tag, sentence) = match (&found.model, &found.protocol) {
         (Some(_), _) => (
             VerdictTag::MustErr,
-            match collapsed {
-                Some(fs) => format!(
-                    "{}, so the model answers alike on a pair where f differs (witness below, answered alike by the forward pass itself)",
-                    fooling_part(fs)
-                ),
-                None => "two instances with one transcript have different values of f and the forward pass answers them alike, so the model errs on one of them (witness below)".to_string(),
-            },
+            format!(
+                "{}two instances with one transcript have different values of f and the forward pass answers them alike, so the model errs on one of them (witness below){}",
+                collapsed.map_or(String::new(), |fs| format!("{}; ", fooling_part(fs))),
+                if exhaustive {
+                    ""
+                } else {
+                    " — the pair may lie outside the sampled instances (the fooling set's entries and their crossings are run whatever the sample)"
+                }
+            ),
         ),
         (None, Some(_)) => (
             VerdictTag::Inconclusive,
             format!(
-                "{}: the Thm 4 protocol errs on one of a pair of instances with one transcript (protocol witness below), but the model's forward pass differs from the protocol on {mismatches} instances and answers no such pair alike (for MQAR: alike both in its answers to the queries and in its last output), so nothing is proven about the model; the verdict rests only on pairs the forward pass confirms",
+                "{}: the Thm 4 protocol errs on one of a pair of instances with one transcript (protocol witness below), but the model's forward pass differs from the protocol on {mismatches} instances and answers no such pair alike, so nothing is proven about the model; the verdict rests only on pairs the forward pass confirms",
                 collapsed.map_or("two instances with one transcript differ in f".to_string(), fooling_part)
             ),
         ),
@@ -1226,7 +1229,6 @@ mod tests {
             y: 0,
             f,
             forward,
-            both: true,
         };
         // The protocol answers 0 on the whole transcript; the forward pass answers 1 then 0.
         let mut g = Group::new(seen(1, false, true), false);
