@@ -764,7 +764,7 @@ fn verify_scores_an_mqar_witness_by_its_queries() {
     let witness = serde_json::json!({
         "ccsep_witness": 1,
         "model": serde_json::to_value(&source).unwrap(),
-        "precision": serde_json::to_value(&prec).unwrap(),
+        "precision": serde_json::to_value(prec).unwrap(),
         "task": "mqar",
         "n": 2,
         "x": x, "x_prime": x_prime, "y": y,
