@@ -31,6 +31,32 @@ use crate::sweep;
 use crate::task::Reduction;
 use crate::task::{self, TaskOptions};
 
+/// Writes to standard output like `print!`, but a failed write (a full disk, a closed
+/// descriptor) is an error with context instead of `print!`'s panic, and a reader that went away
+/// (a closed pipe, as in `ccsep … | head`) ends the run quietly.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        write_stdout(format_args!($($arg)*))?
+    };
+}
+
+/// [`out!`] with a newline, like `println!`.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        write_stdout(format_args!("{}\n", format_args!($($arg)*)))?
+    };
+}
+
+fn write_stdout(args: std::fmt::Arguments) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_fmt(args).and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(EXIT_OK),
+        Err(e) => Err(anyhow::Error::new(e).context("could not write to standard output")),
+    }
+}
+
 #[derive(Parser, Debug)]
 #[command(
     name = "ccsep",
@@ -441,9 +467,9 @@ fn run_cc(args: &CcArgs) -> anyhow::Result<i32> {
         }
     }
     if args.json {
-        println!("{}", report::summary_json(&summary));
+        outln!("{}", report::summary_json(&summary));
     } else {
-        print!("{}", report::summary_table(&summary));
+        out!("{}", report::summary_table(&summary));
     }
     Ok(EXIT_OK)
 }
@@ -697,11 +723,11 @@ fn run_verify(args: &VerifyArgs) -> anyhow::Result<i32> {
         if args.json {
             json.push(report::verdict_json(&name, &result));
         } else {
-            print!("{}", report::verdict_text(&name, &result));
+            out!("{}", report::verdict_text(&name, &result));
         }
     }
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&json).expect("JSON values serialise")
         );
@@ -776,6 +802,12 @@ fn run_construct(args: &ConstructArgs) -> anyhow::Result<i32> {
     if let Some(curve) = &args.curve {
         return run_curve(args, curve);
     }
+    if args.out.is_some() {
+        return Err(InputError::new(
+            "--out appends a size curve's lines: add --curve A..B, or drop --out (one construction prints its report; --save writes its weights)",
+        )
+        .into());
+    }
     let Some(n) = args.n else {
         return Err(InputError::new(format!(
             "{} needs a length: add --n N (e.g. ccsep construct {} --n 16), or --curve A..B",
@@ -813,9 +845,9 @@ fn run_construct(args: &ConstructArgs) -> anyhow::Result<i32> {
             .with_context(|| format!("could not save the model to {}", path.display()))?;
     }
     if args.json {
-        println!("{}", report::construct_json(&built.report));
+        outln!("{}", report::construct_json(&built.report));
     } else {
-        print!("{}", report::construct_table(&built.report));
+        out!("{}", report::construct_table(&built.report));
     }
     Ok(if built.report.correct {
         EXIT_OK
@@ -874,7 +906,7 @@ fn run_curve(args: &ConstructArgs, curve: &str) -> anyhow::Result<i32> {
         line["curve"] = serde_json::Value::String(config.clone());
         match &mut results {
             Some(r) => r.append(&line)?,
-            None => println!("{line}"),
+            None => outln!("{line}"),
         }
     }
     pb.finish_and_clear();
@@ -900,13 +932,13 @@ fn run_sample(args: &SampleArgs) -> anyhow::Result<i32> {
     };
     let examples = task::sample(&args.task, args.n, args.count, args.seed, &options)?;
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&examples).expect("examples serialise")
         );
     } else {
         for e in &examples {
-            println!("{e}");
+            outln!("{e}");
         }
     }
     Ok(EXIT_OK)
@@ -987,12 +1019,12 @@ fn run_model(args: &RunArgs) -> anyhow::Result<i32> {
             "saturated": stats.saturated,
             "nan": stats.nan,
         });
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&out).expect("JSON values serialise")
         );
     } else {
-        print!("{}", report::trace_table(&trace, &prec.name(), &stats));
+        out!("{}", report::trace_table(&trace, &prec.name(), &stats));
     }
     Ok(EXIT_OK)
 }
@@ -1104,9 +1136,17 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<i32> {
     if let Some(path) = &args.out {
         check_output_file(path, "--out")?;
     }
-    if args.construct.is_some() && (args.width != "2" || args.layers != 1 || args.outputs != 1) {
+    if args.construct.is_some()
+        && (args.width != "2" || args.layers != 1 || args.outputs != 1 || args.heads.is_some())
+    {
         return Err(InputError::new(
-            "--width, --layers and --outputs size a random model; a --construct model has its own sizes, so drop them",
+            "--width, --layers, --outputs and --heads size a random model; a --construct model has its own sizes, so drop them",
+        )
+        .into());
+    }
+    if args.weights.is_some() && (args.layers != 1 || args.outputs != 1 || args.heads.is_some()) {
+        return Err(InputError::new(
+            "--layers, --outputs and --heads size a random model; a --weights model has its own sizes (heads from the file's metadata), so drop them",
         )
         .into());
     }
@@ -1145,9 +1185,9 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<i32> {
             .with_context(|| format!("could not write witness file {}", path.display()))?;
     }
     if args.json {
-        println!("{}", report::check_json(&report));
+        outln!("{}", report::check_json(&report));
     } else {
-        print!("{}", report::check_table(&report));
+        out!("{}", report::check_table(&report));
     }
     Ok(EXIT_OK)
 }
@@ -1309,7 +1349,7 @@ fn run_check_grid(
         };
         match &mut results {
             Some(r) => r.append(&line)?,
-            None => println!("{line}"),
+            None => outln!("{line}"),
         }
     }
     pb.finish_and_clear();

@@ -936,3 +936,73 @@ fn verify_refuses_endless_files_at_once() {
         .code(2)
         .stderr(predicate::str::contains("--max-memory"));
 }
+
+/// A failed write to standard output (a full device) is an error message, not `print!`'s panic
+/// (exit 101); the work's own exit code rules are unchanged otherwise.
+#[test]
+fn a_full_standard_output_is_an_error_not_a_panic() {
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        return;
+    };
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ccsep"))
+        .args(["cc", "eq", "--n", "3"])
+        .stdout(full)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("could not write to standard output") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+}
+
+/// Flags that size a random model are refused with a model that has its own sizes, and
+/// `construct --out` without `--curve`, instead of being silently ignored.
+#[test]
+fn flags_a_model_does_not_read_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = dir.path().join("d.safetensors");
+    ccsep()
+        .args(["construct", "dyck-rnn", "--n", "8", "--save"])
+        .arg(&weights)
+        .assert()
+        .success();
+    for extra in [["--layers", "2"], ["--outputs", "2"], ["--heads", "2"]] {
+        ccsep()
+            .args([
+                "check",
+                "--task",
+                "dyck-halves",
+                "--arch",
+                "rnn",
+                "--n",
+                "8",
+            ])
+            .args(["--precision", "f32", "--weights"])
+            .arg(&weights)
+            .args(extra)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("own sizes"));
+    }
+    ccsep()
+        .args([
+            "check",
+            "--construct",
+            "dyck-rnn",
+            "--n",
+            "8",
+            "--heads",
+            "2",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("own sizes"));
+    ccsep()
+        .args(["construct", "index-lookup", "--n", "8", "--out"])
+        .arg(dir.path().join("x.jsonl"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--curve"));
+}
