@@ -879,8 +879,20 @@ fn run_curve(args: &ConstructArgs, curve: &str) -> anyhow::Result<i32> {
         let c = v.get("curve")?.as_str()?;
         Some(format!("{c}|{}", v.get("n")?.as_u64()?))
     };
-    // The options are the same at every length: refused once, before anything runs.
+    // The options are the same at every length: refused once, before anything runs; so are
+    // the lengths the construction does not take.
     construct_options(args, 1, &ProgressBar::hidden())?;
+    if let Some(max) = construct::curve_max_n(&args.name)?
+        && let Some(&e) = exps.iter().find(|&&e| 1usize << e > max)
+    {
+        return Err(InputError::new(format!(
+            "--curve {curve}: {} takes n ≤ {max}, and 2^{e} = {} is larger; end the curve at {}",
+            args.name,
+            1usize << e,
+            max.ilog2()
+        ))
+        .into());
+    }
     let mut results = match &args.out {
         Some(path) => Some(sweep::Results::open(path, key_of)?),
         None => None,
@@ -1152,6 +1164,14 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<i32> {
     }
     let task = check_task(args)?;
     let widths = sweep::parse_usize_axis("--width", &args.width)?;
+    if widths.contains(&0) {
+        return Err(InputError::new(format!(
+            "--width {}: every width must be at least 1 (e.g. --width 1..{})",
+            args.width,
+            widths.iter().max().copied().unwrap_or(1).max(1)
+        ))
+        .into());
+    }
     let reduction = Reduction::new(reduction_kind(&task)?, args.n)?;
     let precisions = sweep::parse_precision_axis(&check_precision(args)?)?;
     if widths.len() > 1 || precisions.len() > 1 || args.out.is_some() {

@@ -1006,3 +1006,18 @@ fn flags_a_model_does_not_read_are_refused() {
         .code(2)
         .stderr(predicate::str::contains("--curve"));
 }
+
+/// A grid with a width of 0 is refused before any point runs (it used to run the other points,
+/// then write an error line for width 0 that every rerun wrote again).
+#[test]
+fn a_zero_width_in_a_grid_is_refused_before_it_runs() {
+    ccsep()
+        .args([
+            "check", "--task", "index", "--arch", "gru", "--init", "random", "--n", "4",
+        ])
+        .args(["--precision", "fixed:1.2", "--width", "0..2"])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains("at least 1"));
+}

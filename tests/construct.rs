@@ -307,3 +307,25 @@ fn bad_input_exits_2() {
         .code(2)
         .stderr(predicate::str::contains("one-hot"));
 }
+
+/// A size curve's lengths are refused before any of them runs when the construction does not
+/// take them (it used to compute 2^1 … 2^17 and then write an error line per larger length), and
+/// a construction without a curve is refused once, not once per length.
+#[test]
+fn a_curve_is_refused_before_it_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("c.jsonl");
+    ccsep()
+        .args(["construct", "dyck-rnn", "--curve", "1..39", "--out"])
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("end the curve at 20"));
+    assert!(std::fs::read_to_string(&out).unwrap_or_default().is_empty());
+    ccsep()
+        .args(["construct", "vectors", "--curve", "1..3"])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains("no size curve"));
+}

@@ -308,9 +308,7 @@ fn smallest_of(name: &str, opts: &ConstructOptions) -> Result<SizePoint, InputEr
         "nearest" => nearest::smallest(opts),
         "dyck-rnn" => recurrent::dyck_smallest(opts),
         "index-rnn" => recurrent::index_smallest(opts),
-        "vectors" => Err(InputError::new(
-            "`vectors` has no size curve of its own: its code lengths are in `ccsep construct vectors`",
-        )),
+        "vectors" => Err(vectors_have_no_curve()),
         other => Err(unknown(other)),
     }
 }
@@ -334,6 +332,29 @@ pub fn reads_gamma(name: &str) -> bool {
     matches!(
         name,
         "vectors" | "index-lookup" | "equality" | "disjointness"
+    )
+}
+
+/// The largest size parameter `n` a construction takes, for refusing a size curve's lengths before
+/// any of them runs: `Some(max)` where the construction has a fixed range, `None` where only its
+/// cost estimates (checked at each length) bound it (index-rnn), and an error for a name with no
+/// curve (vectors) or no construction at all.
+pub fn curve_max_n(name: &str) -> Result<Option<usize>, InputError> {
+    match name {
+        "index-lookup" => Ok(Some(index_lookup::MAX_N)),
+        "equality" => Ok(Some(equality::MAX_N)),
+        "disjointness" => Ok(Some(disjointness::MAX_N)),
+        "nearest" => Ok(Some(nearest::MAX_N)),
+        "dyck-rnn" => Ok(Some(recurrent::MAX_DYCK_N)),
+        "index-rnn" => Ok(None),
+        "vectors" => Err(vectors_have_no_curve()),
+        other => Err(unknown(other)),
+    }
+}
+
+fn vectors_have_no_curve() -> InputError {
+    InputError::new(
+        "`vectors` has no size curve of its own: its code lengths are in `ccsep construct vectors`",
     )
 }
 
