@@ -136,7 +136,20 @@ impl ProblemSpec {
     pub fn check_size(&self, max_memory: u64) -> Result<SizeEstimate, InputError> {
         let est = self.estimate();
         let limit = usize::MAX as u128;
-        if est.bytes > u128::from(max_memory) || est.rows > limit || est.cols > limit {
+        // The most a `--max-memory` suggestion may be: one a machine could have (1 PiB).
+        const MOST_SUGGESTED: u128 = 1 << 50;
+        if est.bytes > MOST_SUGGESTED || est.rows > limit || est.cols > limit {
+            return Err(InputError::new(format!(
+                "{} has {} x {} = {:.3e} entries: about {} of memory, more than any machine \
+                 has; choose a smaller --n",
+                self.label(),
+                est.rows,
+                est.cols,
+                est.rows as f64 * est.cols as f64,
+                human_bytes(est.bytes),
+            )));
+        }
+        if est.bytes > u128::from(max_memory) {
             return Err(InputError::new(format!(
                 "{} has {} x {} = {:.3e} entries: about {} of memory and {} to build; \
                  that is over the limit of {}. Choose a smaller --n, or raise the limit with \
@@ -328,11 +341,17 @@ mod tests {
     fn sizes_are_checked() {
         assert!(ProblemSpec::named("eq", 0).is_err());
         assert!(ProblemSpec::named("nope", 3).is_err());
-        let e = ProblemSpec::named("eq", 30)
+        let e = ProblemSpec::named("eq", 20)
             .unwrap()
             .check_size(DEFAULT_MAX_MEMORY)
             .unwrap_err();
         assert!(e.to_string().contains("--max-memory"), "{e}");
+        // Past what any machine has, no --max-memory is suggested.
+        let e = ProblemSpec::named("eq", 30)
+            .unwrap()
+            .check_size(u64::MAX)
+            .unwrap_err();
+        assert!(e.to_string().contains("smaller --n"), "{e}");
         assert!(
             ProblemSpec::named("index", 24)
                 .unwrap()
