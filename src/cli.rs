@@ -623,6 +623,7 @@ fn read_certificate(path: &Path, max_memory: u64) -> Result<Checkable, InputErro
     // The size above is 0 for a device or a pipe (/dev/zero, /dev/urandom): the read itself is
     // bounded to the same limit, and stops at once when the text cannot be a JSON object.
     let text = read_json_text(path, max_memory / 8)?;
+    let len = text.len() as u64;
     /// Only whether the marker key is there (whatever its value); everything else is skipped
     /// without being kept.
     #[derive(serde::Deserialize)]
