@@ -391,7 +391,7 @@ fn problem_of(args: &CcArgs) -> Result<(ProblemSpec, CommMatrix), InputError> {
             args.max_memory,
             "raise --max-memory BYTES if the machine has the memory",
         )?;
-        let m = CommMatrix::read(file)
+        let m = CommMatrix::read_within(file, args.max_memory)
             .map_err(|e| InputError::new(format!("{}: {}", path.display(), e.message)))?;
         return Ok((ProblemSpec::from_matrix(&m), m));
     }

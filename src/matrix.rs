@@ -303,9 +303,22 @@ impl CommMatrix {
     /// a binary file or a device is refused at once. Rows are packed as they are read. An error
     /// of the reader (a file over a limit) is passed on in the message.
     pub fn read<R: std::io::Read>(reader: R) -> Result<CommMatrix, InputError> {
+        Self::read_within(reader, u64::MAX)
+    }
+
+    /// [`CommMatrix::read`], refused as soon as the rows read so far would take more than
+    /// `max_bytes` held as a matrix and as the row strings a problem keeps of it (about
+    /// `rows × (⌈cols/64⌉·8 + cols + 48)` bytes): a file of short rows takes many times its size.
+    pub fn read_within<R: std::io::Read>(
+        reader: R,
+        max_bytes: u64,
+    ) -> Result<CommMatrix, InputError> {
         use std::io::BufRead;
         let mut reader = std::io::BufReader::with_capacity(1 << 16, reader);
-        let mut p = RowParser::default();
+        let mut p = RowParser {
+            max_bytes,
+            ..RowParser::default()
+        };
         let mut first = true;
         loop {
             let chunk = match reader.fill_buf() {
@@ -329,6 +342,9 @@ impl CommMatrix {
     }
 }
 
+/// Bytes in a MiB, for messages.
+const MIB: f64 = (1u64 << 20) as f64;
+
 /// The state of [`CommMatrix::read`]: the rows packed so far and the row being read.
 #[derive(Default)]
 struct RowParser {
@@ -346,6 +362,8 @@ struct RowParser {
     in_comment: bool,
     /// The last byte was a `\r`: a `\n` right after it ends no further line.
     after_cr: bool,
+    /// Most bytes the rows may take held (see [`CommMatrix::read_within`]).
+    max_bytes: u64,
 }
 
 impl RowParser {
@@ -416,6 +434,20 @@ impl RowParser {
                 Some(_) => {}
                 None => self.cols = Some((self.cur_len, self.line())),
             }
+            let per_row = words_for(self.cur_len) as u128 * 8 + self.cur_len as u128 + 48;
+            let held = (self.rows as u128 + 1) * per_row;
+            if held > u128::from(self.max_bytes) {
+                return Err(InputError::new(format!(
+                    "line {}: {} rows of {} entries would take about {:.1} MiB held (as a \
+                     matrix and as the row strings certificates keep), over the limit of {:.1} \
+                     MiB; raise --max-memory BYTES if the machine has the memory",
+                    self.line(),
+                    self.rows + 1,
+                    self.cur_len,
+                    held as f64 / MIB,
+                    self.max_bytes as f64 / MIB
+                )));
+            }
             self.cur.resize(words_for(self.cur_len), 0);
             self.words.append(&mut self.cur);
             self.rows += 1;
@@ -452,6 +484,17 @@ fn tail_mask(cols: usize) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Short rows take many times their text held (a word and a row string each): the rows are
+    /// counted against the limit as they are read, and `cc --matrix` of `yes 1` stops there
+    /// instead of aborting on an 8 GiB allocation.
+    #[test]
+    fn rows_over_the_memory_limit_are_refused_while_read() {
+        let tall = "1\n".repeat(1000);
+        assert!(CommMatrix::read_within(tall.as_bytes(), 1 << 20).is_ok());
+        let e = CommMatrix::read_within(tall.as_bytes(), 10_000).unwrap_err();
+        assert!(e.message.contains("--max-memory"), "{e}");
+    }
 
     #[test]
     fn parse_accepts_comments_and_spaces() {
