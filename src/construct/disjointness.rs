@@ -502,8 +502,8 @@ pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::decode;
     use crate::numeric::Stats;
-    use crate::protocol::decode;
     use crate::task::Task;
 
     fn opts(n: usize) -> ConstructOptions {

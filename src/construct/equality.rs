@@ -19,7 +19,7 @@
 //! - layer 2 attention: zero queries, so uniform weights `p = round(1/T)` over all positions;
 //!   the value is `mismatch`, so `mismatch_mean = p · #{i : x_i ≠ y_i}`;
 //! - head: `out = p̂ − 2·mismatch_mean` with `p̂ = round(1/T)`: positive exactly when no
-//!   position differs (decoded by `protocol::decode` as "equal").
+//!   position differs (decoded by `model::decode` as "equal").
 //!
 //! The paper uses two heads; one suffices here because the pair shares one code, so a single
 //! head lands on both halves at once. `proofs/thm6-equality.md` derives every constant.
@@ -35,9 +35,9 @@ use super::subspace::Residual;
 use super::vectors::{codes, worst_inner};
 use super::{ConstructOptions, ConstructReport, Construction, Progress, SizePoint};
 use crate::error::InputError;
+use crate::model::decode;
 use crate::model::{Block, Linear, Matrix, Model, PosCode, Transformer};
 use crate::numeric::{Format, Precision, Rounding, Stats};
-use crate::protocol::decode;
 use crate::task::{EqVariant, Equality, Task, Token, example_rng};
 
 /// The paper's result this module realises.

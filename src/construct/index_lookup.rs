@@ -18,7 +18,7 @@
 //! - head: `out_b = answer_b`.
 //!
 //! **Output convention**: `out_b > 0` ⇔ bit `b` of the answer is 1 (`out_b` is exactly that bit
-//! when the attention is hard). With |Σ| = 2 there is one output and `protocol::decode` reads it
+//! when the attention is hard). With |Σ| = 2 there is one output and `model::decode` reads it
 //! (`out[0] > 0` ⇔ symbol 1); for larger alphabets the answer is `Σ_b [out_b > 0]·2^b`.
 //!
 //! Temperature ([`eta`]): the paper's `η > ln(3N)/(1 − 2γ)` (`2·ln(3N)` at `γ = 1/4`), the
@@ -52,10 +52,10 @@ use super::subspace::Residual;
 use super::vectors::{self, random_signs, worst_inner};
 use super::{ConstructOptions, ConstructReport, Construction, Progress, SizePoint};
 use crate::error::InputError;
+use crate::model::decode;
 use crate::model::{Block, Continuation, Linear, Matrix, Model, PosCode, Prepared, Transformer};
 use crate::numeric::{Accumulate, Format, Precision, Rounding, Stats};
 use crate::problem::human_seconds;
-use crate::protocol::decode;
 use crate::task::{IndexLookup, Label, Task, example_rng};
 
 /// The construction's name (one of `construct::NAMES`).

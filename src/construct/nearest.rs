@@ -717,8 +717,8 @@ pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::decode;
     use crate::numeric::Stats;
-    use crate::protocol::decode;
 
     fn opts(n: usize) -> ConstructOptions {
         ConstructOptions {

@@ -41,11 +41,11 @@ use serde_json::json;
 
 use super::{ConstructOptions, ConstructReport, Construction, SizePoint};
 use crate::error::InputError;
+use crate::model::decode;
 use crate::model::{
     Arith, Cell, Linear, Matrix, Model, Nonlinearity, Prepared, RecurrentLayer, Rnn, SparseMatrix,
 };
 use crate::numeric::{Precision, Stats};
-use crate::protocol::decode;
 use crate::task::{Dfa, Dyck, IndexLookup, MAX_LENGTH, Task, Token, Vocab};
 
 /// Longest Dyck length `N` [`dyck`] verifies (strings of length `1 … N`).
@@ -92,7 +92,7 @@ const INDEX_CHUNK: usize = 64;
 
 /// A one-layer ReLU Elman RNN that runs `dfa` on one-hot tokens (`dfa.num_symbols()` inputs)
 /// and whose single output after any non-empty string is 1 if the automaton accepts it and 0
-/// otherwise (`protocol::decode`: member ⇔ output > 0). Returns the model and the name of each
+/// otherwise (`model::decode`: member ⇔ output > 0). Returns the model and the name of each
 /// hidden unit (`q{q}·{token}` for the transition units, then `started`).
 ///
 /// Units: one per live transition `(q, t)` (`δ(q, t)` defined), and `started`. With

@@ -877,6 +877,17 @@ pub enum Spec {
     Transformer(TransformerSpec),
 }
 
+/// A model's answer bit from its output vector, the convention every check and construction
+/// reads a model's guess of `f(x, y)` by: with one output number, `out[0] > 0`; with two or
+/// more, `out[1] > out[0]` (the argmax of the first two; a tie reads as 0); no output reads as 0.
+pub fn decode(out: &[f64]) -> bool {
+    match out {
+        [] => false,
+        [a] => *a > 0.0,
+        [a, b, ..] => b > a,
+    }
+}
+
 /// Most memory a random model may take (bytes, as [`Spec::memory`] estimates it): 8 GiB, a
 /// third of a 24 GiB machine. `ccsep check --init random` allows `--width 4096 --layers 64`,
 /// whose weights alone would take about 69 GB.

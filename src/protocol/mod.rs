@@ -15,8 +15,8 @@
 //! Conventions:
 //! - Messages are compared as bit patterns of `f64` after mapping `-0.0` to `0.0` and every NaN
 //!   to one NaN. Bits available = state numbers × the precision's bits per number.
-//! - Decoding ([`decode`]): the model's output after the last token is read as a bit, the
-//!   model's guess of `f(x, y)`: with one output number, `out[0] > 0`; with two or more,
+//! - Decoding ([`decode`], defined in `model`): the model's output after the last token is read
+//!   as a bit, the model's guess of `f(x, y)`: with one output number, `out[0] > 0`; with two or more,
 //!   `out[1] > out[0]` (the argmax of the first two; a tie reads as 0). For `index-lookup` the
 //!   bit is "the symbol is `1`", for `equality` "the halves are equal", for `disjointness` "the
 //!   sets are disjoint" — that is, always `f` of the reduction's problem. `mqar` is scored as the
@@ -39,14 +39,7 @@ use crate::numeric::{Format, Precision, Stats};
 use crate::problem::DEFAULT_MAX_MEMORY;
 use crate::task::{Reduction, ReductionKind};
 
-/// The model's answer bit from its output vector (see the module documentation).
-pub fn decode(out: &[f64]) -> bool {
-    match out {
-        [] => false,
-        [a] => *a > 0.0,
-        [a, b, ..] => b > a,
-    }
-}
+pub use crate::model::decode;
 
 /// MQAR's answer to one query from the output at its position: whether it is `v1` (so `x_i = 1`
 /// for the query `k_i`). An output with one number per vocabulary token (a language-model head)
