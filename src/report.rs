@@ -264,14 +264,21 @@ pub fn check_table(r: &CheckReport) -> String {
         "\nverdict: {:?} — {}",
         r.verdict.tag, r.verdict.sentence
     );
-    if let Some(w) = &r.witness {
-        let y_prime = w.y_prime.unwrap_or(w.y);
-        let _ = writeln!(
-            out,
-            "witness: (x = {}, y = {}) and (x' = {}, y' = {y_prime}): f = {} / {}, the model answers {} on both; wrong on {}",
+    // The two instances of a witness, as both witness lines name them.
+    let pair = |w: &crate::protocol::Witness| {
+        format!(
+            "(x = {}, y = {}) and (x' = {}, y' = {})",
             w.x,
             w.y,
             w.x_prime,
+            w.y_prime.unwrap_or(w.y)
+        )
+    };
+    if let Some(w) = &r.witness {
+        let _ = writeln!(
+            out,
+            "witness: {}: f = {} / {}, the model answers {} on both; wrong on {}",
+            pair(w),
             u8::from(w.f_x),
             u8::from(w.f_x_prime),
             u8::from(w.answer),
@@ -279,13 +286,10 @@ pub fn check_table(r: &CheckReport) -> String {
         );
     }
     if let Some(w) = &r.protocol_witness {
-        let y_prime = w.y_prime.unwrap_or(w.y);
         let _ = writeln!(
             out,
-            "protocol witness: (x = {}, y = {}) and (x' = {}, y' = {y_prime}): one transcript, f = {} / {}, the protocol answers {} on both (the forward pass does not answer them alike: no witness about the model)",
-            w.x,
-            w.y,
-            w.x_prime,
+            "protocol witness: {}: one transcript, f = {} / {}, the protocol answers {} on both (the forward pass does not answer them alike: no witness about the model)",
+            pair(w),
             u8::from(w.f_x),
             u8::from(w.f_x_prime),
             u8::from(w.answer)
