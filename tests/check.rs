@@ -781,3 +781,45 @@ fn verify_scores_an_mqar_witness_by_its_queries() {
         .code(1)
         .stdout(predicate::str::contains("not confused").or(predicate::str::contains("re-run")));
 }
+
+/// The table's witness line names the instances of the JSON witness (nothing else checked the
+/// printed line).
+#[test]
+fn the_table_prints_the_json_witness() {
+    let args = [
+        "check",
+        "--task",
+        "dyck",
+        "--arch",
+        "transformer",
+        "--init",
+        "random",
+        "--seed",
+        "1",
+        "--width",
+        "2",
+        "--precision",
+        "fixed:1.2",
+        "--n",
+        "8",
+    ];
+    let v = success_json(ccsep().args(args).arg("--json"));
+    let w = &v["witness"];
+    let y_prime = w
+        .get("y_prime")
+        .and_then(|y| y.as_u64())
+        .or(w["y"].as_u64());
+    let line = format!(
+        "witness: (x = {}, y = {}) and (x' = {}, y' = {}): f = {} / {}, the model answers {} on both; wrong on {}",
+        w["x"],
+        w["y"],
+        w["x_prime"],
+        y_prime.unwrap(),
+        u8::from(w["f_x"] == true),
+        u8::from(w["f_x_prime"] == true),
+        u8::from(w["answer"] == true),
+        w["wrong"].as_str().unwrap()
+    );
+    let table = String::from_utf8(success_stdout(ccsep().args(args))).unwrap();
+    assert!(table.lines().any(|l| l == line), "{line}\n{table}");
+}
