@@ -4,7 +4,7 @@
 use clap::Parser;
 
 use ccsep::cli::{Cli, run};
-use ccsep::error::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, InputError};
+use ccsep::error::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, InputError, Setting};
 
 fn main() {
     let cli = match Cli::try_parse() {
@@ -14,7 +14,7 @@ fn main() {
     let code = match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", describe(&e));
             if e.downcast_ref::<InputError>().is_some() {
                 EXIT_BAD_INPUT
             } else {
@@ -23,4 +23,21 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// The command line's spelling of a setting a library message names.
+fn flag(setting: Setting) -> String {
+    format!("--{}", setting.name())
+}
+
+/// The error and its causes, outermost first, joined as anyhow's `{:#}` joins them, with every
+/// setting a bad-input message names spelled as its flag.
+fn describe(e: &anyhow::Error) -> String {
+    e.chain()
+        .map(|cause| match cause.downcast_ref::<InputError>() {
+            Some(input) => input.render(flag),
+            None => cause.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(": ")
 }
