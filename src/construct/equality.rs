@@ -618,25 +618,6 @@ pub(crate) fn place(d: usize, cols: usize, to: usize) -> Matrix {
     m
 }
 
-/// Every number of a Transformer (weights, biases, positional table), zeros included.
-pub(crate) fn parameters(model: &Model) -> u64 {
-    let Model::Transformer(t) = model else {
-        return 0;
-    };
-    let lin = |l: &Linear| (l.weight().data().len() + l.bias().map_or(0, <[f64]>::len)) as u64;
-    let mut n = lin(t.embed());
-    if let PosCode::Table(m) = t.pos() {
-        n += m.data().len() as u64;
-    }
-    for b in t.blocks() {
-        n += lin(&b.q) + lin(&b.k) + lin(&b.v) + lin(&b.o);
-        if let Some((f1, f2)) = &b.mlp {
-            n += lin(f1) + lin(f2);
-        }
-    }
-    n + t.head().map_or(0, lin)
-}
-
 /// The verified construction, with the report fields every Transformer construction fills the
 /// same way.
 #[allow(clippy::too_many_arguments)]
@@ -728,7 +709,7 @@ fn report(
         Model::Transformer(tr) => (tr.d_model(), tr.heads(), tr.blocks().len()),
         _ => (0, 0, 0),
     };
-    let parameters = parameters(model);
+    let parameters = model.parameter_count() as u64;
     let bits = prec.bits();
     ConstructReport {
         name: name.to_string(),

@@ -969,48 +969,6 @@ fn precision_for(
     }
 }
 
-/// Every number of a Transformer (weights, biases, positional table), zeros included, and how
-/// many of them are nonzero.
-fn parameters(model: &Model) -> (u64, u64) {
-    let Model::Transformer(t) = model else {
-        return (0, 0);
-    };
-    fn linear(l: &Linear) -> impl Iterator<Item = &[f64]> {
-        std::iter::once(l.weight().data()).chain(l.bias())
-    }
-    let mut slices: Vec<&[f64]> = linear(t.embed()).collect();
-    if let PosCode::Table(m) = t.pos() {
-        slices.push(m.data());
-    }
-    let norms = t
-        .blocks()
-        .iter()
-        .flat_map(|b| [b.ln1.as_ref(), b.ln2.as_ref()])
-        .chain([t.ln_f()])
-        .flatten();
-    for ln in norms {
-        slices.push(&ln.weight);
-        slices.push(&ln.bias);
-    }
-    for blk in t.blocks() {
-        for l in [&blk.q, &blk.k, &blk.v, &blk.o] {
-            slices.extend(linear(l));
-        }
-        if let Some((f1, f2)) = &blk.mlp {
-            slices.extend(linear(f1).chain(linear(f2)));
-        }
-    }
-    if let Some(h) = t.head() {
-        slices.extend(linear(h));
-    }
-    let count = slices.iter().map(|s| s.len() as u64).sum();
-    let nonzero = slices
-        .iter()
-        .map(|s| s.iter().filter(|x| **x != 0.0).count() as u64)
-        .sum();
-    (count, nonzero)
-}
-
 /// The Thm 4 message bits of a one-layer Transformer: `3·m·(p + ⌈log2 T⌉)·H` with `m` the
 /// width, `p` the bits per number, `T = N + 1` the sequence length and `H` the heads.
 pub fn message_bits(width: usize, bits: u32, n: usize, heads: usize) -> u64 {
@@ -1030,7 +988,10 @@ pub fn report(
     let Model::Transformer(t) = &model else {
         unreachable!("the design is a Transformer")
     };
-    let (parameters, nonzero) = parameters(&model);
+    let (parameters, nonzero) = (
+        model.parameter_count() as u64,
+        model.nonzero_parameter_count() as u64,
+    );
     let bits = prec.bits();
     let report = ConstructReport {
         name: NAME.to_string(),

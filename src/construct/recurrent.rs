@@ -417,28 +417,6 @@ fn choose_precision(
     }
 }
 
-/// Every parameter of a recurrent model (zeros included), head too.
-fn parameters(model: &Model) -> u64 {
-    let Model::Rnn(rnn) = model else {
-        return 0;
-    };
-    let layers = rnn
-        .layers()
-        .iter()
-        .map(|l| {
-            l.w_ih
-                .size()
-                .saturating_add(l.w_hh.size())
-                .saturating_add(l.b_ih.as_ref().map_or(0, Vec::len) as u64)
-                .saturating_add(l.b_hh.as_ref().map_or(0, Vec::len) as u64)
-        })
-        .fold(0u64, u64::saturating_add);
-    let head = rnn.head().map_or(0, |h| {
-        (h.weight().data().len() + h.bias().map_or(0, <[f64]>::len)) as u64
-    });
-    layers.saturating_add(head)
-}
-
 /// Whether rounding every parameter to `prec` leaves the model unchanged.
 fn weights_exact(model: &Model, prec: &Precision) -> Result<bool, InputError> {
     let mut stats = Stats::default();
@@ -459,7 +437,7 @@ fn rnn_report(
 ) -> ConstructReport {
     let (correct, verified_on, exhaustive, instances, errors, first_error) = check;
     let bits = prec.bits();
-    let params = parameters(model);
+    let params = model.parameter_count() as u64;
     let state = model.state_size().unwrap_or(0) as u64;
     ConstructReport {
         name: name.into(),
