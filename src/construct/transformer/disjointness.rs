@@ -19,20 +19,25 @@
 //!   `= p·|x ∩ y|`; head 2 is idle (zero weights), since the model's head count is per model;
 //! - head: `out = p̂ − 2·feature_mean` with `p̂ = round(1/T)`: the threshold "no feature is 1".
 //!
-//! `proofs/thm13-disjointness.md` derives every constant; the numerical helpers are shared with
-//! `equality`.
+//! `proofs/thm13-disjointness.md` derives every constant.
 
 use serde_json::json;
 
-use super::equality::{
-    CodeCandidate, Depth, OPS_PER_POSITION, Tally, all_pairs, code_candidates, design_precision,
-    finish, hard_gap, indices, indices_words, integer_bits_hint, place, refuse_search, refuse_work,
-    resolve, round_up, score_scale, search_sizes, sign_codes, step_at, uniform_weight,
-    verify_pairs,
+use super::super::kit::budget::OPS_PER_POSITION;
+use super::super::kit::budget::{refuse_search, refuse_work};
+use super::super::kit::grid::{
+    given_or_design, hard_gap, round_up, score_scale, step_at, uniform_weight,
 };
-use super::subspace::Residual;
-use super::vectors::worst_inner;
-use super::{ConstructOptions, Construction, SizePoint};
+use super::super::kit::residual::Residual;
+use super::super::kit::search::{
+    CodeCandidate, SizeSearch, code_candidates, integer_bits_hint, search_sizes,
+};
+use super::super::kit::tally::{Depth, Stop, Tally, indices, indices_words};
+use super::super::vectors::{sign_codes, worst_inner};
+use super::super::{Built, ConstructOptions, SizePoint};
+use super::equality::design_precision;
+use super::two_party::{PairInstances, all_pairs, verify_pairs};
+use super::{CAUSAL, Verified, finish};
 use crate::error::InputError;
 use crate::model::{Block, Linear, Matrix, Model, PosCode, Transformer};
 use crate::numeric::Precision;
@@ -176,7 +181,7 @@ impl Design {
             ln2: None,
             mlp: Some((
                 Linear::new(fc1, Some(vec![-2.0]))?,
-                Linear::new(place(d, 1, feature), None)?,
+                Linear::new(res.write("feature"), None)?,
             )),
         };
         // Layer 2: head 1 uniform over `feature`, head 2 idle.
@@ -202,7 +207,7 @@ impl Design {
             None,
             Some(Linear::new(head, Some(vec![self.threshold]))?),
             HEADS,
-            true,
+            CAUSAL,
         )?;
         Ok(Model::Transformer(tr))
     }
@@ -373,13 +378,18 @@ fn verify(
     n: usize,
     opts: &ConstructOptions,
     p: &Plan,
-    stop: bool,
+    stop: Stop,
 ) -> Result<Tally, InputError> {
     let task = Disjointness::new(2 * n)?;
     let (pairs, count) = (p.pairs.iter(), p.pairs.len());
-    verify_pairs(
-        model, prec, &task, pairs, count, tokens, p.samples, opts, stop,
-    )
+    let inst = PairInstances {
+        task: &task,
+        pairs,
+        count,
+        tokens,
+        samples: p.samples,
+    };
+    verify_pairs(model, prec, inst, opts, stop)
 }
 
 fn build_and_verify(
@@ -387,7 +397,7 @@ fn build_and_verify(
     prec: &Precision,
     opts: &ConstructOptions,
     depth: Depth,
-) -> Result<Construction, InputError> {
+) -> Result<Built, InputError> {
     let n = design.n;
     let p = plan(n, opts, depth);
     refuse_work(
@@ -399,7 +409,7 @@ fn build_and_verify(
         opts,
     )?;
     let model = design.model()?;
-    let t = verify(&model, prec, n, opts, &p, depth.stops())?;
+    let t = verify(&model, prec, n, opts, &p, depth.stop())?;
     let k = design.codes.cols();
     let details = json!({
         "features": n,
@@ -418,15 +428,17 @@ fn build_and_verify(
         "seed": opts.seed,
     });
     Ok(finish(
-        "disjointness",
-        RESULT,
-        n,
+        Verified {
+            name: "disjointness",
+            result: RESULT,
+            n,
+            verified_on: p.words,
+            exhaustive: p.exhaustive,
+            tally: &t,
+            details,
+        },
         model,
         prec,
-        p.words,
-        p.exhaustive,
-        &t,
-        details,
     ))
 }
 
@@ -434,12 +446,12 @@ fn build_and_verify(
 /// party with position codes of margin `opts.gamma`, and verifies it at `opts.precision`
 /// (default: the derivation's precision, as for equality) — on every pair for `n ≤ 8`, else on
 /// the structured worst cases plus `opts.samples` random instances.
-pub fn construct(opts: &ConstructOptions) -> Result<Construction, InputError> {
+pub fn construct(opts: &ConstructOptions) -> Result<Built, InputError> {
     let n = opts.n;
     check_n(n)?;
     let (codes, gamma) = sign_codes(2 * n + 1, opts.gamma, opts.seed)?;
     let k = codes.cols();
-    let prec = resolve(opts.precision, 2 * n + 1, || design_precision(n, k, gamma))?;
+    let prec = given_or_design(opts.precision, 2 * n + 1, || design_precision(n, k, gamma))?;
     let design = Design::new(n, codes, &prec)?;
     build_and_verify(&design, &prec, opts, Depth::Full)
 }
@@ -469,7 +481,7 @@ pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
     )?;
     let width = |c: &CodeCandidate| 2 * c.codes.cols() + 6;
     let hint = |c: &CodeCandidate, f: u32| integer_bits_hint(f, c.codes.cols(), c.worst);
-    let trial = |c: &CodeCandidate, prec: &Precision, full: bool| {
+    let trial = |c: &CodeCandidate, prec: &Precision, depth: Depth| {
         let Ok(design) = Design::new(n, c.codes.clone(), prec) else {
             return Ok(None);
         };
@@ -477,20 +489,17 @@ pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
             gamma: c.gamma,
             ..opts.clone()
         };
-        build_and_verify(&design, prec, &opts, Depth::of_trial(full)).map(Some)
+        build_and_verify(&design, prec, &opts, depth).map(Some)
     };
     let candidates = code_candidates(len, opts.seed);
-    let (size, c) = search_sizes(
-        "disjointness",
+    let search = SizeSearch {
+        name: "disjointness",
         n,
-        candidates,
         f_min,
-        width,
-        HEADS,
-        hint,
-        trial,
-        &opts.progress,
-    )?;
+        heads: HEADS,
+        progress: &opts.progress,
+    };
+    let (size, c) = search_sizes(&search, candidates, width, hint, trial)?;
     Ok(SizePoint::of(
         &c.report,
         size,
@@ -501,6 +510,7 @@ pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::super::kit::grid::fixed_point;
     use super::*;
     use crate::model::decode;
     use crate::numeric::Stats;
@@ -563,12 +573,12 @@ mod tests {
 
     fn check(d: &Design, prec: &Precision) -> Tally {
         let p = plan(d.n, &opts(d.n), Depth::Full);
-        verify(&d.model().unwrap(), prec, d.n, &opts(d.n), &p, false).unwrap()
+        verify(&d.model().unwrap(), prec, d.n, &opts(d.n), &p, Stop::Never).unwrap()
     }
 
     #[test]
     fn eta_too_small_is_caught() {
-        let prec = crate::construct::equality::fixed(8, 6).unwrap();
+        let prec = fixed_point(8, 6).unwrap();
         let mut d = design(4, &prec);
         assert_eq!(check(&d, &prec).errors, 0);
         d.eta = 0.25;
@@ -578,7 +588,7 @@ mod tests {
 
     #[test]
     fn a_perturbed_code_row_is_caught() {
-        let prec = crate::construct::equality::fixed(8, 6).unwrap();
+        let prec = fixed_point(8, 6).unwrap();
         let mut d = design(4, &prec);
         // Position 1 now carries position 0's code: feature 1 reads x_0 (or both) instead of x_1.
         let row0 = d.codes.row(0).to_vec();
@@ -591,7 +601,7 @@ mod tests {
 
     #[test]
     fn a_wrong_threshold_is_caught() {
-        let prec = crate::construct::equality::fixed(8, 6).unwrap();
+        let prec = fixed_point(8, 6).unwrap();
         let mut d = design(4, &prec);
         d.threshold *= 3.0;
         assert!(check(&d, &prec).errors > 0);
@@ -642,7 +652,7 @@ mod tests {
             frac_bits.checked_sub(1).map(|f| (int_bits, f)),
         ];
         for (i, f) in fewer.into_iter().flatten() {
-            let prec = crate::construct::equality::fixed(i, f).unwrap();
+            let prec = fixed_point(i, f).unwrap();
             if let Ok(d) = Design::new(4, cand.codes.clone(), &prec) {
                 assert!(check(&d, &prec).errors > 0, "{} also works", prec.name());
             }
