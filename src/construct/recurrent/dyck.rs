@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use serde_json::json;
 
 use super::super::{Built, ConstructOptions, SizePoint};
-use super::{Trial, choose_precision, rnn_report, weights_exact};
+use super::{RnnCheck, RnnReport, Trial, choose_precision, rnn_report, weights_exact};
 use crate::error::InputError;
 use crate::model::decode;
 use crate::model::{Linear, Matrix, Model, Nonlinearity, Prepared, RecurrentLayer, Rnn};
@@ -172,84 +172,100 @@ pub fn verify_dfa_rnn(
     let zero = model.initial_state().ok_or_else(|| {
         InputError::new("a Transformer has no state to walk; the DFA check needs an RNN")
     })?;
-    let mut nodes = vec![Node {
+    let root = Node {
         state: zero,
         dfa: Some(dfa.start()),
         rep: Vec::new(),
         next: vec![None; symbols],
         ok: true,
-    }];
-    // Keyed by state bits, automaton state, and whether a step was taken (the root's output is
-    // never read, so a stepped state equal to it is a node of its own).
-    let mut index: HashMap<(Vec<u64>, Option<usize>, bool), usize> = HashMap::new();
-    let mut check = DfaCheck {
-        strings: 0,
-        errors: 0,
-        first_error: None,
-        product_states: 0,
-        closed_at: None,
-        label_disagreements: 0,
-        stats: Stats::default(),
+    };
+    let mut walk = Walk {
+        nodes: vec![root],
+        index: HashMap::new(),
+        check: DfaCheck {
+            strings: 0,
+            errors: 0,
+            first_error: None,
+            product_states: 0,
+            closed_at: None,
+            label_disagreements: 0,
+            stats: Stats::default(),
+        },
+        stats,
+    };
+    let machine = Machine {
+        prepared: &prepared,
+        dfa,
+        inputs,
+        label,
     };
     let mut layer: Vec<(usize, u64)> = vec![(0, 1)];
     for len in 1..=n {
-        let before = nodes.len();
+        let before = walk.nodes.len();
         let mut counts: HashMap<usize, u64> = HashMap::new();
         for &(v, c) in &layer {
             for t in 0..symbols {
-                let w = match nodes[v].next[t] {
+                let w = match walk.nodes[v].next[t] {
                     Some(w) => w,
                     None => {
-                        let w = successor(
-                            &prepared, dfa, inputs, &mut nodes, &mut index, v, t, label,
-                            &mut check, &mut stats,
-                        )?;
-                        nodes[v].next[t] = Some(w);
+                        let w = successor(&machine, &mut walk, v, t)?;
+                        walk.nodes[v].next[t] = Some(w);
                         w
                     }
                 };
                 let e = counts.entry(w).or_insert(0);
                 *e = e.saturating_add(c);
+                let check = &mut walk.check;
                 check.strings = check.strings.saturating_add(c);
-                if !nodes[w].ok {
+                if !walk.nodes[w].ok {
                     check.errors = check.errors.saturating_add(c);
                     if check.first_error.is_none() {
-                        check.first_error = Some(nodes[w].rep.clone());
+                        check.first_error = Some(walk.nodes[w].rep.clone());
                     }
                 }
             }
         }
         layer = counts.into_iter().collect();
         layer.sort_unstable();
-        if nodes.len() == before && check.closed_at.is_none() {
-            check.closed_at = Some(len - 1);
+        if walk.nodes.len() == before && walk.check.closed_at.is_none() {
+            walk.check.closed_at = Some(len - 1);
         }
     }
-    check.product_states = nodes.len() - 1;
-    check.stats = stats;
-    Ok(check)
+    walk.check.product_states = walk.nodes.len() - 1;
+    walk.check.stats = walk.stats;
+    Ok(walk.check)
+}
+
+/// The product walk as it grows: its nodes, their index by key — state bits, automaton state,
+/// and whether a step was taken (the root's output is never read, so a stepped state equal to
+/// it is a node of its own) — what it found, and the model's rounding events.
+struct Walk {
+    nodes: Vec<Node>,
+    index: HashMap<(Vec<u64>, Option<usize>, bool), usize>,
+    check: DfaCheck,
+    stats: Stats,
+}
+
+/// What the walk steps: the prepared model, the automaton, each token's input vector and the
+/// task's membership.
+struct Machine<'a> {
+    prepared: &'a Prepared,
+    dfa: &'a Dfa,
+    inputs: &'a [Vec<f64>],
+    label: &'a dyn Fn(&[Token]) -> Result<bool, InputError>,
 }
 
 /// Steps node `v` by token `t` with the model and returns the successor's index (a new node if
 /// its key is new, checked on creation).
-#[allow(clippy::too_many_arguments)]
-fn successor(
-    prepared: &Prepared,
-    dfa: &Dfa,
-    inputs: &[Vec<f64>],
-    nodes: &mut Vec<Node>,
-    index: &mut HashMap<(Vec<u64>, Option<usize>, bool), usize>,
-    v: usize,
-    t: usize,
-    label: &dyn Fn(&[Token]) -> Result<bool, InputError>,
-    check: &mut DfaCheck,
-    stats: &mut Stats,
-) -> Result<usize, InputError> {
-    let trace = prepared.run_from(&nodes[v].state, &inputs[t..=t], stats)?;
+fn successor(m: &Machine, walk: &mut Walk, v: usize, t: usize) -> Result<usize, InputError> {
+    let nodes = &mut walk.nodes;
+    let trace = m
+        .prepared
+        .run_from(&nodes[v].state, &m.inputs[t..=t], &mut walk.stats)?;
     let (state, out) = (&trace.states[0], &trace.outputs[0]);
-    let q = nodes[v].dfa.and_then(|q| dfa.step(q, t as Token));
+    let q = nodes[v].dfa.and_then(|q| m.dfa.step(q, t as Token));
     let key = (state.iter().map(|x| x.to_bits()).collect(), q, true);
-    if let Some(&w) = index.get(&key) {
+    if let Some(&w) = walk.index.get(&key) {
         return Ok(w);
     }
     if nodes.len() > MAX_PRODUCT_STATES {
@@ -260,20 +276,20 @@ fn successor(
             nodes[v].rep.len() + 1
         )));
     }
-    let accept = q.is_some_and(|q| dfa.is_accepting(q));
+    let accept = q.is_some_and(|q| m.dfa.is_accepting(q));
     let mut rep = nodes[v].rep.clone();
     rep.push(t as Token);
-    if label(&rep)? != accept {
-        check.label_disagreements += 1;
+    if (m.label)(&rep)? != accept {
+        walk.check.label_disagreements += 1;
     }
     nodes.push(Node {
         state: state.clone(),
         dfa: q,
         rep,
-        next: vec![None; dfa.num_symbols()],
+        next: vec![None; m.dfa.num_symbols()],
         ok: decode(out) == accept,
     });
-    index.insert(key, nodes.len() - 1);
+    walk.index.insert(key, nodes.len() - 1);
     Ok(nodes.len() - 1)
 }
 
@@ -348,22 +364,21 @@ pub fn dyck(opts: &ConstructOptions) -> Result<Built, InputError> {
         ));
     }
     let width = model.state_size().unwrap_or(0);
-    let report = rnn_report(
-        "dyck-rnn",
-        "App. E (Dyck-(2,2) is regular: a 7-state automaton as an RNN)",
+    let check = RnnCheck {
+        correct: dyck_correct(&c),
+        verified_on,
+        exhaustive: true,
+        instances: c.strings,
+        errors: c.errors,
+        first_error: c.first_error.as_ref().map(|s| task.vocab().render(s)),
+    };
+    let r = RnnReport {
+        name: "dyck-rnn",
+        result: "App. E (Dyck-(2,2) is regular: a 7-state automaton as an RNN)",
         n,
-        &model,
-        &prec,
         width,
-        (
-            dyck_correct(&c),
-            verified_on,
-            true,
-            c.strings,
-            c.errors,
-            c.first_error.as_ref().map(|s| task.vocab().render(s)),
-        ),
-        json!({
+        check,
+        details: json!({
             "nonlinearity": "relu",
             "units": units,
             "automaton_states": Dfa::dyck22().num_states(),
@@ -377,7 +392,8 @@ pub fn dyck(opts: &ConstructOptions) -> Result<Built, InputError> {
             "nan": c.stats.nan,
             "precision_search": search,
         }),
-    );
+    };
+    let report = rnn_report(r, &model, &prec);
     Ok(Built {
         model: Some(model),
         precision: Some(prec),

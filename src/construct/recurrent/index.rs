@@ -23,7 +23,7 @@ use rayon::prelude::*;
 use serde_json::json;
 
 use super::super::{Built, ConstructOptions, SizePoint};
-use super::{Trial, choose_precision, one_hot, rnn_report, weights_exact};
+use super::{RnnCheck, RnnReport, Trial, choose_precision, one_hot, rnn_report, weights_exact};
 use crate::error::InputError;
 use crate::model::decode;
 use crate::model::{
@@ -387,7 +387,6 @@ fn index_block(
 
 /// Runs every query from each state in `states` (state `i` after `strings[i]`) and compares the
 /// decoded answer with the task's label.
-#[allow(clippy::too_many_arguments)]
 fn index_queries(
     prepared: &Prepared,
     task: &IndexLookup,
@@ -660,22 +659,21 @@ pub fn index(opts: &ConstructOptions) -> Result<Built, InputError> {
     };
     let task = IndexLookup::new(2, n)?;
     let verified_on = index_verified_on(&c, n, opts);
-    let report = rnn_report(
-        "index-rnn",
-        "Thm 3 is tight: m·p = O(N) suffices for index lookup",
+    let check = RnnCheck {
+        correct: index_correct(&c),
+        verified_on,
+        exhaustive: c.exhaustive,
+        instances: c.instances,
+        errors: c.errors,
+        first_error: c.first_error.as_ref().map(|s| task.vocab().render(s)),
+    };
+    let r = RnnReport {
+        name: "index-rnn",
+        result: "Thm 3 is tight: m·p = O(N) suffices for index lookup",
         n,
-        &model,
-        &prec,
-        n,
-        (
-            index_correct(&c),
-            verified_on,
-            c.exhaustive,
-            c.instances,
-            c.errors,
-            c.first_error.as_ref().map(|s| task.vocab().render(s)),
-        ),
-        json!({
+        width: n,
+        check,
+        details: json!({
             "nonlinearity": "relu",
             "alphabet": 2,
             "layout": "unit j holds s_{N−1−j} after the N symbols; the query @q leaves s_q in unit (N − q) mod N",
@@ -689,7 +687,8 @@ pub fn index(opts: &ConstructOptions) -> Result<Built, InputError> {
             "nan": c.stats.nan,
             "precision_search": search,
         }),
-    );
+    };
+    let report = rnn_report(r, &model, &prec);
     Ok(Built {
         model: Some(model),
         precision: Some(prec),

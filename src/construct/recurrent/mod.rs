@@ -113,19 +113,47 @@ fn weights_exact(model: &Model, prec: &Precision) -> Result<bool, InputError> {
     Ok(model.prepare(prec, &mut stats)?.model() == model)
 }
 
-/// The report fields every RNN construction shares.
-#[allow(clippy::too_many_arguments)]
-fn rnn_report(
-    name: &str,
-    result: &str,
+/// What an RNN construction's verification found, for its report.
+struct RnnCheck {
+    correct: bool,
+    /// What was checked, in words, and whether it was every instance.
+    verified_on: String,
+    exhaustive: bool,
+    instances: u64,
+    errors: u64,
+    /// The first wrong instance, as the task's tokens.
+    first_error: Option<String>,
+}
+
+/// The report of an RNN construction: its name, the paper's result, its size parameter, its
+/// width, what its verification found and its own details.
+struct RnnReport<'a> {
+    name: &'a str,
+    result: &'a str,
     n: usize,
-    model: &Model,
-    prec: &Precision,
     width: usize,
-    check: (bool, String, bool, u64, u64, Option<String>),
+    check: RnnCheck,
     details: serde_json::Value,
-) -> ConstructReport {
-    let (correct, verified_on, exhaustive, instances, errors, first_error) = check;
+}
+
+/// The report fields every RNN construction shares.
+fn rnn_report(r: RnnReport, model: &Model, prec: &Precision) -> ConstructReport {
+    let RnnReport {
+        name,
+        result,
+        n,
+        width,
+        check,
+        details,
+    } = r;
+    let RnnCheck {
+        correct,
+        verified_on,
+        exhaustive,
+        instances,
+        errors,
+        first_error,
+    } = check;
     let bits = prec.bits();
     let params = model.parameter_count() as u64;
     let state = model.state_size().unwrap_or(0) as u64;

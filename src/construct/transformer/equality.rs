@@ -23,27 +23,22 @@
 //!
 //! The paper uses two heads; one suffices here because the pair shares one code, so a single
 //! head lands on both halves at once. `proofs/thm6-equality.md` derives every constant.
+//!
+//! Layer 2 and the head are [`two_party`](super::two_party)'s, shared with disjointness; this
+//! module is the comparison [`Equal`]: its codes, first layer and instances.
 
 use serde_json::json;
 
-use super::super::kit::budget::refuse_search;
-use super::super::kit::budget::{OPS_PER_POSITION, refuse_work};
-use super::super::kit::grid::{
-    fixed_point, given_or_design, hard_gap, round_up, score_scale, step_at, uniform_weight,
-};
 use super::super::kit::residual::Residual;
-use super::super::kit::search::{
-    CodeCandidate, SizeSearch, code_candidates, integer_bits_hint, search_sizes,
-};
-use super::super::kit::tally::{Depth, Stop, Tally, indices, indices_words};
-use super::super::vectors::{sign_codes, worst_inner};
+use super::super::kit::tally::{Depth, indices, indices_words};
 use super::super::{Built, ConstructOptions, SizePoint};
-use super::two_party::{PairInstances, all_pairs, verify_pairs};
-use super::{CAUSAL, ONE_HEAD, Verified, finish};
+use super::ONE_HEAD;
+use super::two_party::{self, Comparison, EXHAUSTIVE_MAX_N, PairFamily, Plan, all_pairs};
 use crate::error::InputError;
-use crate::model::{Block, Linear, Matrix, Model, PosCode, Transformer};
-use crate::numeric::Precision;
+use crate::model::{Block, Linear, Matrix};
 use crate::task::{EqVariant, Equality, Token};
+
+pub use super::two_party::{MAX_N, design_precision};
 
 /// The paper's result this module realises.
 pub const RESULT: &str = "Thm 6";
@@ -51,216 +46,132 @@ pub const RESULT: &str = "Thm 6";
 /// Symbols of the reduction's alphabet.
 const ALPHABET: usize = 2;
 
-/// Largest `n` (bits per party) checked on every pair `(x, y)`: `4^8 = 65536` instances.
-pub const EXHAUSTIVE_MAX_N: usize = 8;
-
-/// Largest `n` accepted (the positional table has `2n + 1` rows).
-pub const MAX_N: usize = 1 << 15;
-
-/// The design of one Thm 6 Transformer: everything the weights are computed from.
+/// The comparison of string equality: `[x_i ≠ y_i]` at the second half's positions, and the
+/// answer "no position differs".
 #[derive(Clone, Debug, PartialEq)]
-pub struct Design {
-    /// Bits per party (`N = 2n` symbols, `T = 2n + 1` positions).
-    pub n: usize,
-    /// Symbols of the alphabet (`2` for the reduction).
-    pub alphabet: usize,
-    /// The pair codes `T(0) … T(n)`, one per row, entries ±1.
-    pub codes: Matrix,
-    /// The worst normalised inner product `max_{i≠j} |<T(i), T(j)>| / k` of the codes.
-    pub gamma: f64,
-    /// The query scale of layer 1 (a weight of `W_q`, on the precision's grid).
-    pub eta: f64,
-    /// The head's bias `p̂ = round(1/T)`: the uniform attention weight of layer 2.
-    pub threshold: f64,
-}
+pub struct Equal;
 
-impl Design {
-    /// The design for `n` bits per party at `prec` with the given ±1 codes (`n + 1` rows, one
-    /// per pair index and one for the separator). Fails when a code row is repeated (γ ≥ 1) or
-    /// when the precision rounds `1/√k` or `1/T` to zero, with what to change.
-    pub fn new(n: usize, codes: Matrix, prec: &Precision) -> Result<Self, InputError> {
-        check_n(n)?;
-        if codes.rows() != n + 1 || codes.cols() == 0 {
-            return Err(InputError::new(format!(
-                "equality: need n + 1 = {} code rows of length ≥ 1, got {}×{}",
-                n + 1,
-                codes.rows(),
-                codes.cols()
-            )));
-        }
-        let k = codes.cols();
-        let gamma = worst_inner(&codes) / k as f64;
-        if gamma >= 1.0 {
-            return Err(InputError::new(format!(
-                "equality: two of the {} pair codes of length {k} coincide or are opposite (γ = {gamma}); use longer codes",
-                n + 1
-            )));
-        }
-        let len = 2 * n + 1;
-        let c = score_scale(prec, k)?;
-        let g = hard_gap(prec, len, 1.0 / (8.0 * (n * ALPHABET) as f64));
-        // The gap of the rounded scores loses at most one grid step at the score's magnitude
-        // per rounding (two roundings of each of two scores).
-        let nominal = g / (c * k as f64 * (1.0 - gamma));
-        let slack = 4.0 * step_at(prec, nominal * k as f64 * c);
-        let eta = round_up(prec, (g + slack) / (c * k as f64 * (1.0 - gamma)));
-        let threshold = uniform_weight(prec, len)?;
-        Ok(Design {
-            n,
-            alphabet: ALPHABET,
-            codes,
-            gamma,
-            eta,
-            threshold,
-        })
+/// The design of one Thm 6 Transformer.
+pub type Design = two_party::Design<Equal>;
+
+impl Comparison for Equal {
+    const NAME: &'static str = "equality";
+    const RESULT: &'static str = RESULT;
+    const HEADS: usize = ONE_HEAD;
+    const COMPARED: &'static str = "mismatch";
+    const MEAN: &'static str = "mismatch_mean";
+    const CODE_ROWS: &'static str = "n + 1";
+    type Task = Equality;
+    type Pairs = Pairs;
+
+    /// One pair code per index, and one for the separator.
+    fn code_rows(n: usize) -> usize {
+        n + 1
     }
 
-    /// The residual stream's named blocks.
-    pub fn layout(&self) -> Residual {
+    fn codes_collide(n: usize, k: usize, gamma: f64) -> InputError {
+        InputError::new(format!(
+            "equality: two of the {} pair codes of length {k} coincide or are opposite (γ = {gamma}); use longer codes",
+            n + 1
+        ))
+    }
+
+    /// A quarter of one mismatch over all `n·|Σ|` symbol reads.
+    fn leak(n: usize) -> f64 {
+        1.0 / (8.0 * (n * ALPHABET) as f64)
+    }
+
+    fn layout(k: usize) -> Residual {
         let mut r = Residual::new();
-        r.add("symbol", self.alphabet);
-        r.add("pos_code", self.codes.cols());
+        r.add("symbol", ALPHABET);
+        r.add("pos_code", k);
         r.add("second_half", 1);
-        r.add("pair_mean", self.alphabet);
-        r.add("mismatch", 1);
-        r.add("mismatch_mean", 1);
+        r.add("pair_mean", ALPHABET);
+        r.add(Self::COMPARED, 1);
+        r.add(Self::MEAN, 1);
         r
     }
 
-    /// The Transformer (one head, causal, no layer norm) with these constants.
-    pub fn model(&self) -> Result<Model, InputError> {
-        let res = self.layout();
-        let d = res.dim();
-        let (sym, code, second) = (
-            res.range("symbol"),
-            res.range("pos_code"),
-            res.range("second_half").start,
-        );
-        let (pair, mism, mean) = (
-            res.range("pair_mean"),
-            res.range("mismatch").start,
-            res.range("mismatch_mean").start,
-        );
-        let (n, a, k) = (self.n, self.alphabet, self.codes.cols());
+    /// The embedding (the symbol's one-hot), the positional table (the pair code, and
+    /// `second_half`), and layer 1: attention on the pair codes averages the pair's two
+    /// symbols into `pair_mean`, and the MLP reads their mismatch.
+    fn first_layer(design: &Design, res: &Residual) -> Result<(Matrix, Matrix, Block), InputError> {
+        let (d, n, a) = (res.dim(), design.n, ALPHABET);
         let len = 2 * n + 1;
+        let second = res.one("second_half");
         // Tokens 0 … |Σ|−1 are symbols, token |Σ| the separator (reads nothing).
         let mut embed = Matrix::zeros(d, a + 1);
         for s in 0..a {
-            embed.set(sym.start + s, s, 1.0);
+            embed.set(res.at("symbol", s), s, 1.0);
         }
+        // Position `i` of the first half and `n + 1 + i` of the second share the code `T(i)`.
         let mut pos = Matrix::zeros(len, d);
         for t in 0..len {
             let pair_index = if t > n { t - n - 1 } else { t };
-            for e in 0..k {
-                pos.set(t, code.start + e, self.codes.get(pair_index, e));
-            }
+            res.set_row(&mut pos, t, "pos_code", design.codes.row(pair_index));
             if t > n {
                 pos.set(t, second, 1.0);
             }
         }
-        let q1 = res.read("pos_code", self.eta);
-        let k1 = res.read("pos_code", 1.0);
-        let v1 = res.read("symbol", 1.0);
-        let o1 = res.write("pair_mean");
         // Hidden unit s < |Σ|: relu(pair_mean_s + second_half − 3/2); unit |Σ|: relu(second_half).
         let mut fc1 = Matrix::zeros(a + 1, d);
         let mut b1 = vec![-1.5; a];
         b1.push(0.0);
         for s in 0..a {
-            fc1.set(s, pair.start + s, 1.0);
+            fc1.set(s, res.at("pair_mean", s), 1.0);
             fc1.set(s, second, 1.0);
         }
         fc1.set(a, second, 1.0);
+        // mismatch = relu(second_half) − Σ_s 2·relu(pair_mean_s + second_half − 3/2).
         let mut fc2 = Matrix::zeros(d, a + 1);
         for s in 0..a {
-            fc2.set(mism, s, -2.0);
+            fc2.set(res.one(Self::COMPARED), s, -2.0);
         }
-        fc2.set(mism, a, 1.0);
+        fc2.set(res.one(Self::COMPARED), a, 1.0);
         let layer1 = Block {
             ln1: None,
-            q: Linear::new(q1, None)?,
-            k: Linear::new(k1, None)?,
-            v: Linear::new(v1, None)?,
-            o: Linear::new(o1, None)?,
+            q: Linear::new(res.read("pos_code", design.eta), None)?,
+            k: Linear::new(res.read("pos_code", 1.0), None)?,
+            v: Linear::new(res.read("symbol", 1.0), None)?,
+            o: Linear::new(res.write("pair_mean"), None)?,
             ln2: None,
             mlp: Some((Linear::new(fc1, Some(b1))?, Linear::new(fc2, None)?)),
         };
-        let layer2 = Block {
-            ln1: None,
-            q: Linear::new(Matrix::zeros(1, d), None)?,
-            k: Linear::new(Matrix::zeros(1, d), None)?,
-            v: Linear::new(res.read("mismatch", 1.0), None)?,
-            o: Linear::new(res.write("mismatch_mean"), None)?,
-            ln2: None,
-            mlp: None,
-        };
-        let mut head = Matrix::zeros(1, d);
-        head.set(0, mean, -2.0);
-        let tr = Transformer::new(
-            Linear::new(embed, None)?,
-            PosCode::Table(pos),
-            vec![layer1, layer2],
-            None,
-            Some(Linear::new(head, Some(vec![self.threshold]))?),
-            ONE_HEAD,
-            CAUSAL,
-        )?;
-        Ok(Model::Transformer(tr))
+        Ok((embed, pos, layer1))
     }
 
-    /// Operations of one instance through `final_outputs_flat` (for the refusal estimate):
-    /// about [`OPS_PER_POSITION`] per position (the fast pass keeps about a dozen rows there —
-    /// symbols, pair means, layer 1's values and MLP, the mismatch, layer 2's value — of a few
-    /// weights each, each rounded), whatever the code length.
-    fn work(&self) -> f64 {
-        (2 * self.n + 1) as f64 * OPS_PER_POSITION
+    fn task(n: usize) -> Result<Equality, InputError> {
+        Equality::new(ALPHABET, 2 * n, EqVariant::Random)
     }
 
-    /// Operations computed once per verification: layer 1's position-only attention weights,
-    /// `T²/2` scores of `k` multiply-adds (vectorised: `k/8`) and the softmax's passes over
-    /// each (about 6).
-    fn setup_work(&self) -> f64 {
-        let t = (2 * self.n + 1) as f64;
-        t * t / 2.0 * (self.codes.cols() as f64 / 8.0 + 6.0)
+    fn tokens(task: &Equality, x: &[bool], y: &[bool]) -> Vec<Token> {
+        x.iter()
+            .map(|&b| task.symbol(usize::from(b)))
+            .chain([task.separator()])
+            .chain(y.iter().map(|&b| task.symbol(usize::from(b))))
+            .collect()
     }
-}
 
-fn check_n(n: usize) -> Result<(), InputError> {
-    if (1..=MAX_N).contains(&n) {
-        Ok(())
-    } else {
-        Err(InputError::new(format!(
-            "equality: --n is the bits per party, between 1 and {MAX_N}; got {n}"
-        )))
+    fn plan(n: usize, opts: &ConstructOptions, depth: Depth) -> Plan<Pairs> {
+        plan(n, opts, depth)
     }
-}
 
-/// The precision the derivation asks for at `n` with codes of worst inner product `gamma`:
-/// `F = ⌈log2 T⌉ + 1` fraction bits (so `round(1/T)` is within a quarter of `1/T`) and the
-/// integer bits that hold the largest pre-scale score `η·k` and the softmax normaliser `T`.
-pub fn design_precision(n: usize, k: usize, gamma: f64) -> Result<Precision, InputError> {
-    let len = 2 * n + 1;
-    let f = (len as f64).log2().ceil() as u32 + 1;
-    let holds_len = (len as f64 + 1.0).log2().ceil() as u32;
-    fixed_point(integer_bits_hint(f, k, gamma).max(holds_len).max(2), f)
-}
+    fn details(_n: usize) -> serde_json::Value {
+        json!({})
+    }
 
-/// The task the model reads.
-fn task(n: usize) -> Result<Equality, InputError> {
-    Equality::new(ALPHABET, 2 * n, EqVariant::Random)
-}
-
-fn bits_to_tokens(task: &Equality, x: &[bool], y: &[bool]) -> Vec<Token> {
-    x.iter()
-        .map(|&b| task.symbol(usize::from(b)))
-        .chain([task.separator()])
-        .chain(y.iter().map(|&b| task.symbol(usize::from(b))))
-        .collect()
+    /// An RNN needs `m·p ≥ n` (Thm 11, one-way CC of EQ_n).
+    fn other_bound(n: usize) -> (f64, String) {
+        (
+            n as f64,
+            format!("RNN: m·p ≥ n = {n} bits (Thm 11: its state is a one-way message for EQ_{n})"),
+        )
+    }
 }
 
 /// The pairs `(x, y)` of a verification, made as they are checked (at `n = 2^15` the
 /// structured family alone would hold 8 GiB).
-enum Pairs {
+pub enum Pairs {
     /// Every pair of `n`-bit strings.
     All(usize),
     /// For each string `x`: `y = x`, `y = ¬x`, and `y = x` with bit `i` flipped for each `i`
@@ -271,8 +182,8 @@ enum Pairs {
     },
 }
 
-impl Pairs {
-    fn len(&self) -> u64 {
+impl PairFamily for Pairs {
+    fn count(&self) -> u64 {
         match self {
             Pairs::All(n) => 1 << (2 * n),
             Pairs::Structured { xs, flips } => (xs.len() * (2 + flips.len())) as u64,
@@ -296,15 +207,7 @@ impl Pairs {
     }
 }
 
-/// The instances a verification at `n` runs, and their description.
-struct Plan {
-    pairs: Pairs,
-    samples: u64,
-    exhaustive: bool,
-    words: String,
-}
-
-fn plan(n: usize, opts: &ConstructOptions, depth: Depth) -> Plan {
+fn plan(n: usize, opts: &ConstructOptions, depth: Depth) -> Plan<Pairs> {
     let full = depth.full();
     if full && n <= EXHAUSTIVE_MAX_N {
         return Plan {
@@ -348,144 +251,15 @@ fn plan(n: usize, opts: &ConstructOptions, depth: Depth) -> Plan {
     }
 }
 
-/// Verifies `model` (built for `n`) at `prec` on the plan's instances.
-fn verify(
-    model: &Model,
-    prec: &Precision,
-    n: usize,
-    opts: &ConstructOptions,
-    p: &Plan,
-    stop: Stop,
-) -> Result<Tally, InputError> {
-    let task = task(n)?;
-    let tokens = |x: &[bool], y: &[bool]| bits_to_tokens(&task, x, y);
-    let (pairs, count) = (p.pairs.iter(), p.pairs.len());
-    let inst = PairInstances {
-        task: &task,
-        pairs,
-        count,
-        tokens,
-        samples: p.samples,
-    };
-    verify_pairs(model, prec, inst, opts, stop)
-}
-
 /// `ccsep construct equality --n N`: builds the Thm 6 Transformer for `n` bits per party with
-/// codes of margin `opts.gamma`, and verifies it at `opts.precision` (default: the derivation's
-/// [`design_precision`]) — on every pair for `n ≤ 8`, else on the structured worst cases plus
-/// `opts.samples` random instances.
+/// codes of margin `opts.gamma`, and verifies it ([`two_party::construct`]).
 pub fn construct(opts: &ConstructOptions) -> Result<Built, InputError> {
-    let n = opts.n;
-    check_n(n)?;
-    let (codes, gamma) = sign_codes(n + 1, opts.gamma, opts.seed)?;
-    let k = codes.cols();
-    let prec = given_or_design(opts.precision, 2 * n + 1, || design_precision(n, k, gamma))?;
-    let design = Design::new(n, codes, &prec)?;
-    build_and_verify(&design, &prec, opts, Depth::Full)
+    two_party::construct::<Equal>(opts)
 }
 
-fn build_and_verify(
-    design: &Design,
-    prec: &Precision,
-    opts: &ConstructOptions,
-    depth: Depth,
-) -> Result<Built, InputError> {
-    let n = design.n;
-    let p = plan(n, opts, depth);
-    refuse_work(
-        "equality",
-        n,
-        p.pairs.len() + p.samples,
-        design.work(),
-        design.setup_work(),
-        opts,
-    )?;
-    let model = design.model()?;
-    let t = verify(&model, prec, n, opts, &p, depth.stop())?;
-    let k = design.codes.cols();
-    let details = json!({
-        "code_length_k": k,
-        "code_rows": design.codes.rows(),
-        "gamma": opts.gamma,
-        "worst_inner_product": design.gamma,
-        "eta": design.eta,
-        "score_scale": score_scale(prec, k).ok(),
-        "hard_gap": hard_gap(prec, 2 * n + 1, 1.0 / (8.0 * (n * ALPHABET) as f64)),
-        "threshold": design.threshold,
-        "positions": 2 * n + 1,
-        "saturated_roundings": t.saturated,
-        "layout": design.layout().to_json(),
-        "seed": opts.seed,
-    });
-    Ok(finish(
-        Verified {
-            name: "equality",
-            result: RESULT,
-            n,
-            verified_on: p.words,
-            exhaustive: p.exhaustive,
-            tally: &t,
-            details,
-        },
-        model,
-        prec,
-    ))
-}
-
-/// The smallest `d_model × bits` found at `opts.n` (see [`search_sizes`]): the code
-/// candidates are [`codes`] at the margins [`GAMMAS`] (the model of a point is rebuilt by
-/// `ccsep construct equality --n N --gamma γ --precision P`, with γ in the report's details).
-/// The other bound: an RNN needs `m·p ≥ n` (Thm 11, one-way CC of EQ_n).
+/// The smallest `d_model × bits` found at `opts.n` ([`two_party::smallest`]).
 pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
-    let n = opts.n;
-    check_n(n)?;
-    let len = 2 * n + 1;
-    let rows = n + 1;
-    let f_min = ((len as f64).log2().floor() as u32).saturating_sub(1);
-    let k_guess = 4 * ((rows as f64).log2().ceil() as usize + 2);
-    let probe = Design {
-        n,
-        alphabet: ALPHABET,
-        codes: Matrix::zeros(rows, k_guess),
-        gamma: 0.0,
-        eta: 0.0,
-        threshold: 0.0,
-    };
-    refuse_search(
-        "equality",
-        60.0,
-        probe.work() * plan(n, opts, Depth::Screen).pairs.len() as f64 + probe.setup_work(),
-        probe.work() * (plan(n, opts, Depth::Search).pairs.len() + opts.samples) as f64
-            + probe.setup_work(),
-        opts,
-    )?;
-    let candidates = code_candidates(rows, opts.seed);
-    let width = |c: &CodeCandidate| c.codes.cols() + 2 * ALPHABET + 3;
-    let hint = |c: &CodeCandidate, f: u32| integer_bits_hint(f, c.codes.cols(), c.worst);
-    let trial = |c: &CodeCandidate, prec: &Precision, depth: Depth| {
-        let Ok(design) = Design::new(n, c.codes.clone(), prec) else {
-            return Ok(None);
-        };
-        let opts = ConstructOptions {
-            gamma: c.gamma,
-            ..opts.clone()
-        };
-        build_and_verify(&design, prec, &opts, depth).map(Some)
-    };
-    let search = SizeSearch {
-        name: "equality",
-        n,
-        f_min,
-        heads: ONE_HEAD,
-        progress: &opts.progress,
-    };
-    let (size, c) = search_sizes(&search, candidates, width, hint, trial)?;
-    Ok(SizePoint::of(
-        &c.report,
-        size,
-        n as f64,
-        format!("RNN: m·p ≥ n = {n} bits (Thm 11: its state is a one-way message for EQ_{n})"),
-    ))
+    two_party::smallest::<Equal>(opts)
 }
 
 #[cfg(test)]
@@ -493,11 +267,28 @@ mod tests {
     use std::time::Duration;
 
     use super::super::super::Progress;
+    use super::super::super::kit::grid::fixed_point;
+    use super::super::super::kit::search::code_candidates;
     use super::super::super::kit::tally::{CHUNK, SCREEN_INDICES};
+    use super::super::super::kit::tally::{Stop, Tally};
+    use super::super::super::vectors::sign_codes;
     use super::*;
+    use crate::model::Model;
     use crate::model::decode;
+    use crate::numeric::Precision;
     use crate::numeric::{Format, Stats};
     use crate::task::Task;
+
+    fn verify(
+        model: &Model,
+        prec: &Precision,
+        n: usize,
+        opts: &ConstructOptions,
+        p: &Plan<Pairs>,
+        stop: Stop,
+    ) -> Result<Tally, InputError> {
+        two_party::verify::<Equal>(model, prec, n, opts, p, stop)
+    }
 
     fn opts(n: usize) -> ConstructOptions {
         ConstructOptions {
@@ -562,7 +353,7 @@ mod tests {
     fn the_model_agrees_with_a_lone_forward_pass() {
         let c = construct(&opts(3)).unwrap();
         let (model, prec) = (c.model.unwrap(), c.precision.unwrap());
-        let task = task(3).unwrap();
+        let task = Equal::task(3).unwrap();
         for text in ["010|010", "010|011", "111|110", "000|000"] {
             let tokens = task.vocab().parse(text).unwrap();
             let inputs = task.embed_one_hot(&tokens).unwrap();
@@ -610,7 +401,7 @@ mod tests {
         assert!(full.errors > search.errors && search.errors > 0);
         assert!(search.instances < full.instances, "{search:?}");
         let screen_size = 2 * (SCREEN_INDICES as u64 + 2);
-        assert_eq!(plan(300, &o, Depth::Screen).pairs.len(), screen_size);
+        assert_eq!(plan(300, &o, Depth::Screen).pairs.count(), screen_size);
         let screen = run(Depth::Screen);
         assert!(
             screen.errors > 0 && screen.instances < screen_size,
