@@ -59,6 +59,12 @@ const _: () = assert!(INDEX_BYTES_PER_UNIT * MAX_LENGTH as f64 <= MAX_INDEX_MEMO
 
 const GIB: f64 = (1u64 << 30) as f64;
 
+/// `Prepared::run_many`'s `outputs` argument: the output at the last input too (a query).
+const WITH_OUTPUTS: bool = true;
+
+/// `Prepared::run_many`'s `outputs` argument: the states only (the symbols before a query).
+const STATES_ONLY: bool = false;
+
 /// Strings a block of lanes runs together (`model::LANES`): the smallest sample worth running.
 const LANES_PER_BLOCK: u64 = 16;
 
@@ -401,7 +407,7 @@ fn index_queries(
         let x = [one_hot(task.vocab(), task.position(q))?];
         let starts: Vec<&[f64]> = states.iter().map(Vec::as_slice).collect();
         let ins: Vec<&[Vec<f64>]> = vec![&x[..]; states.len()];
-        let outs = prepared.run_many(&starts, &ins, true, stats)?;
+        let outs = prepared.run_many(&starts, &ins, WITH_OUTPUTS, stats)?;
         for (s, (_, out)) in strings.iter().zip(outs) {
             let tokens = task.sequence(s, q)?;
             let want = task.label(&tokens)?;
@@ -506,7 +512,7 @@ fn verify_index_within(
                     let ins: Vec<&[Vec<f64>]> = vec![x; states.len()];
                     next.extend(
                         prepared
-                            .run_many(&starts, &ins, false, &mut stats)?
+                            .run_many(&starts, &ins, STATES_ONLY, &mut stats)?
                             .into_iter()
                             .map(|(s, _)| s),
                     );
@@ -933,7 +939,7 @@ mod tests {
                 .map(|s| std::slice::from_ref(&symbols[s[t]]))
                 .collect();
             states = prepared
-                .run_many(&starts, &ins, false, &mut tally.stats)
+                .run_many(&starts, &ins, STATES_ONLY, &mut tally.stats)
                 .unwrap()
                 .into_iter()
                 .map(|(s, _)| s)
@@ -944,7 +950,7 @@ mod tests {
             let starts: Vec<&[f64]> = states.iter().map(Vec::as_slice).collect();
             let ins: Vec<&[Vec<f64>]> = vec![&x[..]; states.len()];
             let outs = prepared
-                .run_many(&starts, &ins, true, &mut tally.stats)
+                .run_many(&starts, &ins, WITH_OUTPUTS, &mut tally.stats)
                 .unwrap();
             for (s, (_, out)) in strings.iter().zip(outs) {
                 let tokens = task.sequence(s, q).unwrap();

@@ -17,6 +17,7 @@ pub use index::{index_plan, index_rnn, verify_index};
 
 use serde_json::json;
 
+use super::kit::grid::fixed_point;
 use super::{ConstructOptions, ConstructReport};
 use crate::error::InputError;
 use crate::model::Model;
@@ -29,9 +30,8 @@ const MAX_SEARCH_BITS: u32 = 16;
 /// The fixed-point formats with `1 + I + F = 2 … 16` bits, fewest bits first, then fewest
 /// integer bits.
 fn fixed_formats() -> impl Iterator<Item = Precision> {
-    (2..=MAX_SEARCH_BITS).flat_map(|bits| {
-        (0..bits).filter_map(move |i| Precision::parse(&format!("fixed:{i}.{}", bits - 1 - i)).ok())
-    })
+    (2..=MAX_SEARCH_BITS)
+        .flat_map(|bits| (0..bits).filter_map(move |i| fixed_point(i, bits - 1 - i).ok()))
 }
 
 /// A precision search's verdict on one format.
