@@ -1,5 +1,5 @@
 //! Verification speed of the constructions. Thm 1 (index lookup, one layer, one head) at
-//! `N = 2^10, 2^12, 2^14` with the paper's design (`construct::index_lookup::paper_design`:
+//! `N = 2^10, 2^12, 2^14` with the paper's design (`construct::transformer::index_lookup::paper_design`:
 //! codes of margin 1/4, `η` from the paper) at `fixed:10.6`:
 //! - `index_lookup_verify`: the whole verification beyond the exhaustive range: the worst-case
 //!   strings for every query (two prefixes × all `N` queries) plus one random string × all `N`
@@ -30,8 +30,9 @@
 
 use std::hint::black_box;
 
-use ccsep::construct::index_lookup::{Check, Design, paper_design, verify};
-use ccsep::construct::{ConstructOptions, equality, nearest, vectors};
+use ccsep::construct::transformer::index_lookup::{Check, Design, paper_design, verify};
+use ccsep::construct::transformer::{equality, nearest};
+use ccsep::construct::{ConstructOptions, vectors};
 use ccsep::model::{Continuation, Matrix, Model, Prepared};
 use ccsep::numeric::{Precision, Stats};
 use ccsep::task::{IndexLookup, Task};

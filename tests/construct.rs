@@ -329,3 +329,33 @@ fn a_curve_is_refused_before_it_runs() {
         .stdout(predicate::str::is_empty())
         .stderr(predicate::str::contains("no size curve"));
 }
+
+/// Every construction's name parses back to it (an unknown name lists them all), and every
+/// construction with a model reports the size `Model::parameter_count` gives.
+#[test]
+fn every_construction_is_named_once_and_reports_its_model_parameter_count() {
+    use ccsep::construct::{ConstructOptions, Construction, NAMES};
+    assert_eq!(NAMES.len(), Construction::ALL.len());
+    for c in Construction::ALL {
+        assert_eq!(c.name().parse::<Construction>().unwrap(), c);
+        let opts = ConstructOptions {
+            n: 4,
+            samples: 20,
+            ..ConstructOptions::default()
+        };
+        let built = c.build(&opts).unwrap();
+        assert!(built.report.correct, "{c}");
+        if let Some(model) = &built.model {
+            assert_eq!(
+                built.report.parameters,
+                model.parameter_count() as u64,
+                "{c}"
+            );
+        }
+    }
+    let err = "lookup".parse::<Construction>().unwrap_err();
+    assert_eq!(
+        err.message,
+        "unknown construction \"lookup\"; choose one of vectors, index-lookup, equality, disjointness, nearest, dyck-rnn, index-rnn"
+    );
+}

@@ -4,25 +4,30 @@
 //!
 //! | name | result | model | module |
 //! |---|---|---|---|
+//! | name | result | model | module |
+//! |---|---|---|---|
 //! | `vectors` | nearly orthogonal codes (used by the Transformers) | — | [`vectors`] |
-//! | `index-lookup` | Thm 1: index lookup, 1 layer, 1 head | Transformer | [`index_lookup`] |
-//! | `equality` | Thm 6: string equality, 2 layers (one head suffices: see the module) | Transformer | [`equality`] |
-//! | `disjointness` | Thm 13: disjointness through k-sparse features, 2 layers | Transformer | [`disjointness`] |
-//! | `nearest` | Thm 7: nearest neighbour, 2 layers | Transformer | [`nearest`] |
-//! | `dyck-rnn` | App. E: the 7-state DFA of Dyck-(2,2) | Elman RNN | [`recurrent`] |
-//! | `index-rnn` | Thm 3 is tight: width `N` stores every bit | Elman RNN | [`recurrent`] |
+//! | `index-lookup` | Thm 1: index lookup, 1 layer, 1 head | Transformer | [`transformer::index_lookup`] |
+//! | `equality` | Thm 6: string equality, 2 layers (one head suffices: see the module) | Transformer | [`transformer::equality`] |
+//! | `disjointness` | Thm 13: disjointness through k-sparse features, 2 layers | Transformer | [`transformer::disjointness`] |
+//! | `nearest` | Thm 7: nearest neighbour, 2 layers | Transformer | [`transformer::nearest`] |
+//! | `dyck-rnn` | App. E: the 7-state DFA of Dyck-(2,2) | Elman RNN | [`recurrent::dyck`] |
+//! | `index-rnn` | Thm 3 is tight: width `N` stores every bit | Elman RNN | [`recurrent::index`] |
+//!
+//! The names are one enum, [`Construction`], whose [`Construction::entry`] is the one table of
+//! what each construction is: how it is built, its size search and curve range, its margin
+//! setting and the task `check` runs it on. A new construction is a module under
+//! [`transformer`] or [`recurrent`] and a variant with its row there.
 //!
 //! Every construction reports the same [`ConstructReport`]: whether it is correct and on what
-//! (every instance, or which family of instances), its sizes, and the bits of its parameters and
-//! of its state or messages. The residual stream of a Transformer construction is laid out in
-//! named blocks ([`subspace::Residual`]), the way tracr names basis directions.
+//! (every instance, or which family of instances), its sizes (its parameters counted by
+//! [`Model::parameter_count`]), and the bits of its parameters and of its state or messages.
+//! They are built from the [`kit`]: the residual stream of a Transformer construction is laid
+//! out in named subspaces ([`kit::residual::Residual`]), the way tracr names basis directions.
 
-pub mod disjointness;
-pub mod equality;
-pub mod index_lookup;
-pub mod nearest;
+pub mod kit;
 pub mod recurrent;
-pub mod subspace;
+pub mod transformer;
 pub mod vectors;
 
 use std::sync::Arc;
@@ -34,16 +39,252 @@ use crate::error::InputError;
 use crate::model::Model;
 use crate::numeric::Precision;
 
+/// A construction, by name: the rows of the table above, in its order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Construction {
+    Vectors,
+    IndexLookup,
+    Equality,
+    Disjointness,
+    Nearest,
+    DyckRnn,
+    IndexRnn,
+}
+
 /// Every construction name, in the order of the table above.
-pub const NAMES: [&str; 7] = [
-    "vectors",
-    "index-lookup",
-    "equality",
-    "disjointness",
-    "nearest",
-    "dyck-rnn",
-    "index-rnn",
-];
+pub const NAMES: [&str; Construction::ALL.len()] = {
+    let mut names = [""; Construction::ALL.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = Construction::ALL[i].name();
+        i += 1;
+    }
+    names
+};
+
+/// What a construction's margin setting is (see [`Construction::margin_setting`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Margin {
+    /// It reads [`ConstructOptions::gamma`], the codes' `|<T_i, T_j>| ≤ γ`.
+    Gamma,
+    /// Its own fixed margin, whatever `gamma` says.
+    Fixed(f64),
+    /// It has no margin (the RNNs).
+    None,
+}
+
+/// The size curve of a construction.
+#[derive(Clone, Copy)]
+enum Curve {
+    /// None of its own (vectors: its code lengths are its output).
+    No,
+    /// The smallest correct size at each `n`, up to `max_n` where the construction has a fixed
+    /// range (`None`: only its cost estimates, checked at each length, bound it).
+    Searched {
+        smallest: fn(&ConstructOptions) -> Result<SizePoint, InputError>,
+        max_n: Option<usize>,
+    },
+}
+
+/// One row of the registry: everything the rest of ccsep asks of a construction.
+struct Entry {
+    name: &'static str,
+    build: fn(&ConstructOptions) -> Result<Built, InputError>,
+    curve: Curve,
+    margin: Margin,
+    /// The task's length in input symbols per unit of the size parameter `n` (see
+    /// [`SizePoint::length`]).
+    symbols_per_n: usize,
+    /// The `ccsep check` task it is built for, or why there is none.
+    check_task: Result<&'static str, &'static str>,
+}
+
+impl Construction {
+    /// Every construction, in the order of the table above.
+    pub const ALL: [Construction; 7] = [
+        Construction::Vectors,
+        Construction::IndexLookup,
+        Construction::Equality,
+        Construction::Disjointness,
+        Construction::Nearest,
+        Construction::DyckRnn,
+        Construction::IndexRnn,
+    ];
+
+    /// The name on the command line.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Construction::Vectors => "vectors",
+            Construction::IndexLookup => "index-lookup",
+            Construction::Equality => "equality",
+            Construction::Disjointness => "disjointness",
+            Construction::Nearest => "nearest",
+            Construction::DyckRnn => "dyck-rnn",
+            Construction::IndexRnn => "index-rnn",
+        }
+    }
+
+    /// The registry: the one table of what each construction is.
+    fn entry(self) -> Entry {
+        use transformer::{disjointness, equality, index_lookup, nearest};
+        const NEAREST_IS_REAL_VALUED: &str = "nearest reads real-valued points, and `ccsep check` runs one-hot token tasks: verify it with `ccsep construct nearest --n N`";
+        const VECTORS_ARE_NOT_A_MODEL: &str =
+            "`vectors` builds codes, not a model: there is nothing to check as a protocol";
+        let name = self.name();
+        match self {
+            Construction::Vectors => Entry {
+                name,
+                build: vectors::construct,
+                curve: Curve::No,
+                margin: Margin::Gamma,
+                symbols_per_n: 1,
+                check_task: Err(VECTORS_ARE_NOT_A_MODEL),
+            },
+            Construction::IndexLookup => Entry {
+                name,
+                build: index_lookup::construct,
+                curve: Curve::Searched {
+                    smallest: index_lookup::smallest,
+                    max_n: Some(index_lookup::MAX_N),
+                },
+                margin: Margin::Gamma,
+                symbols_per_n: 1,
+                check_task: Ok("index"),
+            },
+            Construction::Equality => Entry {
+                name,
+                build: equality::construct,
+                curve: Curve::Searched {
+                    smallest: equality::smallest,
+                    max_n: Some(equality::MAX_N),
+                },
+                margin: Margin::Gamma,
+                symbols_per_n: 2,
+                check_task: Ok("equality"),
+            },
+            Construction::Disjointness => Entry {
+                name,
+                build: disjointness::construct,
+                curve: Curve::Searched {
+                    smallest: disjointness::smallest,
+                    max_n: Some(disjointness::MAX_N),
+                },
+                margin: Margin::Gamma,
+                symbols_per_n: 2,
+                check_task: Ok("disjointness"),
+            },
+            Construction::Nearest => Entry {
+                name,
+                build: nearest::construct,
+                curve: Curve::Searched {
+                    smallest: nearest::smallest,
+                    max_n: Some(nearest::MAX_N),
+                },
+                margin: Margin::Fixed(nearest::MARGIN),
+                symbols_per_n: 2,
+                check_task: Err(NEAREST_IS_REAL_VALUED),
+            },
+            Construction::DyckRnn => Entry {
+                name,
+                build: recurrent::dyck::dyck,
+                curve: Curve::Searched {
+                    smallest: recurrent::dyck::dyck_smallest,
+                    max_n: Some(recurrent::dyck::MAX_DYCK_N),
+                },
+                margin: Margin::None,
+                symbols_per_n: 1,
+                check_task: Ok("dyck-halves"),
+            },
+            Construction::IndexRnn => Entry {
+                name,
+                build: recurrent::index::index,
+                curve: Curve::Searched {
+                    smallest: recurrent::index::index_smallest,
+                    max_n: None,
+                },
+                margin: Margin::None,
+                symbols_per_n: 1,
+                check_task: Ok("index"),
+            },
+        }
+    }
+
+    /// Builds and verifies the construction.
+    pub fn build(self, opts: &ConstructOptions) -> Result<Built, InputError> {
+        (self.entry().build)(opts)
+    }
+
+    /// The smallest correct size at length `opts.n` (searching widths and precisions as the
+    /// construction allows), for the size curves.
+    pub fn smallest(self, opts: &ConstructOptions) -> Result<SizePoint, InputError> {
+        let Curve::Searched { smallest, .. } = self.entry().curve else {
+            return Err(vectors_have_no_curve());
+        };
+        let mut point = smallest(opts)?;
+        point.length = self.task_length(point.n);
+        Ok(point)
+    }
+
+    /// The task's length in input symbols at size parameter `n` (see [`SizePoint::length`]).
+    pub fn task_length(self, n: usize) -> usize {
+        self.entry().symbols_per_n * n
+    }
+
+    /// The margin it is built with, as `key=value` for the settings a size curve records:
+    /// `gamma=…` (the codes' `|<T_i, T_j>| ≤ γ`) for those that read
+    /// [`ConstructOptions::gamma`], nearest's own fixed margin `margin=0.1` (it ignores
+    /// `gamma`), and `None` for the RNNs, which have no margin.
+    pub fn margin_setting(self, gamma: f64) -> Option<String> {
+        match self.entry().margin {
+            Margin::Gamma => Some(format!("gamma={gamma}")),
+            Margin::Fixed(m) => Some(format!("margin={m}")),
+            Margin::None => None,
+        }
+    }
+
+    /// Whether it reads [`ConstructOptions::gamma`] (the others ignore it).
+    pub fn reads_gamma(self) -> bool {
+        self.entry().margin == Margin::Gamma
+    }
+
+    /// The largest size parameter `n` it takes, for refusing a size curve's lengths before any
+    /// of them runs: `Some(max)` where it has a fixed range, `None` where only its cost
+    /// estimates (checked at each length) bound it (index-rnn), and an error where it has no
+    /// curve (vectors).
+    pub fn curve_max_n(self) -> Result<Option<usize>, InputError> {
+        match self.entry().curve {
+            Curve::No => Err(vectors_have_no_curve()),
+            Curve::Searched { max_n, .. } => Ok(max_n),
+        }
+    }
+
+    /// The `ccsep check` task it is built for (what `check --construct NAME` runs when it
+    /// names no `--task`): index lookup for both index constructions, the halves split of
+    /// Dyck-(2,2) for the Dyck RNN (its contiguous split), and each two-party construction's own
+    /// task (whose two-layer models the check then explains it cannot turn into a protocol).
+    /// An error for a construction `check` cannot run on any task (nearest, vectors).
+    pub fn check_task(self) -> Result<&'static str, InputError> {
+        self.entry().check_task.map_err(InputError::new)
+    }
+}
+
+impl std::fmt::Display for Construction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Construction {
+    type Err = InputError;
+
+    /// The construction named `name`; an error naming every construction otherwise.
+    fn from_str(name: &str) -> Result<Self, InputError> {
+        Construction::ALL
+            .into_iter()
+            .find(|c| c.entry().name == name)
+            .ok_or_else(|| unknown(name))
+    }
+}
 
 /// What a construction is built and verified with.
 #[derive(Clone, Debug)]
@@ -205,7 +446,7 @@ pub struct ConstructReport {
 
 /// A built construction: the model (none for `vectors`) and its report.
 #[derive(Clone, Debug)]
-pub struct Construction {
+pub struct Built {
     pub model: Option<Model>,
     pub precision: Option<Precision>,
     pub report: ConstructReport,
@@ -270,86 +511,30 @@ impl SizePoint {
 }
 
 /// Builds and verifies the construction `name`.
-pub fn construct(name: &str, opts: &ConstructOptions) -> Result<Construction, InputError> {
-    match name {
-        "vectors" => vectors::construct(opts),
-        "index-lookup" => index_lookup::construct(opts),
-        "equality" => equality::construct(opts),
-        "disjointness" => disjointness::construct(opts),
-        "nearest" => nearest::construct(opts),
-        "dyck-rnn" => recurrent::dyck(opts),
-        "index-rnn" => recurrent::index(opts),
-        other => Err(unknown(other)),
-    }
+pub fn construct(name: &str, opts: &ConstructOptions) -> Result<Built, InputError> {
+    name.parse::<Construction>()?.build(opts)
 }
 
-/// The smallest correct size of construction `name` at length `n` (searching widths and
-/// precisions as the construction allows), for the size curves.
+/// The smallest correct size of construction `name` at length `n` ([`Construction::smallest`]).
 pub fn smallest(name: &str, opts: &ConstructOptions) -> Result<SizePoint, InputError> {
-    let mut point = smallest_of(name, opts)?;
-    point.length = task_length(name, point.n);
-    Ok(point)
+    name.parse::<Construction>()?.smallest(opts)
 }
 
-/// The task's length in input symbols of construction `name` at size parameter `n` (see
-/// [`SizePoint::length`]).
-pub fn task_length(name: &str, n: usize) -> usize {
-    match name {
-        "equality" | "disjointness" | "nearest" => 2 * n,
-        _ => n,
-    }
-}
-
-fn smallest_of(name: &str, opts: &ConstructOptions) -> Result<SizePoint, InputError> {
-    match name {
-        "index-lookup" => index_lookup::smallest(opts),
-        "equality" => equality::smallest(opts),
-        "disjointness" => disjointness::smallest(opts),
-        "nearest" => nearest::smallest(opts),
-        "dyck-rnn" => recurrent::dyck_smallest(opts),
-        "index-rnn" => recurrent::index_smallest(opts),
-        "vectors" => Err(vectors_have_no_curve()),
-        other => Err(unknown(other)),
-    }
-}
-
-/// The margin construction `name` is built with, as `key=value` for the settings a size curve
-/// records: `gamma=…` (the codes' `|<T_i, T_j>| ≤ γ`) for those that read
-/// [`ConstructOptions::gamma`], nearest's own fixed margin `margin=0.1` (it ignores `gamma`), and
-/// `None` for the RNNs, which have no margin.
+/// The margin construction `name` is built with ([`Construction::margin_setting`]); `None`
+/// for an unknown name too.
 pub fn margin_setting(name: &str, gamma: f64) -> Option<String> {
-    if reads_gamma(name) {
-        Some(format!("gamma={gamma}"))
-    } else if name == "nearest" {
-        Some(format!("margin={}", nearest::MARGIN))
-    } else {
-        None
-    }
+    name.parse::<Construction>().ok()?.margin_setting(gamma)
 }
 
-/// Whether construction `name` reads [`ConstructOptions::gamma`] (the others ignore it).
+/// Whether construction `name` reads [`ConstructOptions::gamma`] ([`Construction::reads_gamma`]).
 pub fn reads_gamma(name: &str) -> bool {
-    matches!(
-        name,
-        "vectors" | "index-lookup" | "equality" | "disjointness"
-    )
+    name.parse::<Construction>()
+        .is_ok_and(Construction::reads_gamma)
 }
 
-/// The largest size parameter `n` a construction takes, for refusing a size curve's lengths before
-/// any of them runs: `Some(max)` where the construction has a fixed range, `None` where only its
-/// cost estimates (checked at each length) bound it (index-rnn), and an error for a name with no
-/// curve (vectors) or no construction at all.
+/// The largest size parameter of construction `name` ([`Construction::curve_max_n`]).
 pub fn curve_max_n(name: &str) -> Result<Option<usize>, InputError> {
-    match name {
-        "index-lookup" => Ok(Some(index_lookup::MAX_N)),
-        "equality" => Ok(Some(equality::MAX_N)),
-        "disjointness" => Ok(Some(disjointness::MAX_N)),
-        "nearest" => Ok(Some(nearest::MAX_N)),
-        "dyck-rnn" => Ok(Some(recurrent::MAX_DYCK_N)),
-        "index-rnn" => Ok(None),
-        "vectors" => Err(vectors_have_no_curve()),
-        other => Err(unknown(other)),
-    }
+    name.parse::<Construction>()?.curve_max_n()
 }
 
 fn vectors_have_no_curve() -> InputError {
@@ -358,25 +543,9 @@ fn vectors_have_no_curve() -> InputError {
     )
 }
 
-/// The `ccsep check` task a construction is built for (what `check --construct NAME` runs
-/// when it names no `--task`): index lookup for both index constructions, the halves split of
-/// Dyck-(2,2) for the Dyck RNN (its contiguous split), and each two-party construction's own
-/// task (whose two-layer models the check then explains it cannot turn into a protocol). An
-/// error for a construction `check` cannot run on any task (nearest, vectors).
+/// The `ccsep check` task construction `name` is built for ([`Construction::check_task`]).
 pub fn check_task(name: &str) -> Result<&'static str, InputError> {
-    match name {
-        "index-lookup" | "index-rnn" => Ok("index"),
-        "dyck-rnn" => Ok("dyck-halves"),
-        "equality" => Ok("equality"),
-        "disjointness" => Ok("disjointness"),
-        "nearest" => Err(InputError::new(
-            "nearest reads real-valued points, and `ccsep check` runs one-hot token tasks: verify it with `ccsep construct nearest --n N`",
-        )),
-        "vectors" => Err(InputError::new(
-            "`vectors` builds codes, not a model: there is nothing to check as a protocol",
-        )),
-        other => Err(unknown(other)),
-    }
+    name.parse::<Construction>()?.check_task()
 }
 
 fn unknown(name: &str) -> InputError {

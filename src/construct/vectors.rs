@@ -26,7 +26,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde_json::json;
 
-use super::{ConstructOptions, ConstructReport, Construction};
+use super::{Built, ConstructOptions, ConstructReport};
 use crate::error::InputError;
 use crate::model::Matrix;
 
@@ -637,7 +637,7 @@ struct Found {
 /// its exact worst `|<T_i, T_j>|` over all `N(N−1)/2` pairs, and the Hoeffding length beside
 /// them. Correct when every family met γ. Refuses `N`, γ out of range and random searches
 /// estimated to take more than about a minute.
-pub fn construct(opts: &ConstructOptions) -> Result<Construction, InputError> {
+pub fn construct(opts: &ConstructOptions) -> Result<Built, InputError> {
     let (n, gamma, seed) = (opts.n, opts.gamma, opts.seed);
     check_n_gamma(n, gamma)?;
     check_random_work(n, gamma)?;
@@ -732,11 +732,30 @@ pub fn construct(opts: &ConstructOptions) -> Result<Construction, InputError> {
             "families": families,
         }),
     };
-    Ok(Construction {
+    Ok(Built {
         model: None,
         precision: None,
         report,
     })
+}
+
+/// `rows` nearly orthogonal codes with every `|<T_i, T_j>| ≤ gamma` ([`codes`]: the shorter of
+/// seeded random signs and Reed–Solomon ∘ Hadamard), as entries exactly ±1, with their worst
+/// normalised inner product ([`worst_inner`]).
+pub fn sign_codes(rows: usize, gamma: f64, seed: u64) -> Result<(Matrix, f64), InputError> {
+    let c = codes(rows, gamma, seed)?;
+    let worst = worst_inner(&c);
+    Ok((to_signs(&c), worst))
+}
+
+/// The signs of a code's entries, as ±1.
+fn to_signs(m: &Matrix) -> Matrix {
+    let data = m
+        .data()
+        .iter()
+        .map(|&v| if v > 0.0 { 1.0 } else { -1.0 })
+        .collect();
+    Matrix::new(m.rows(), m.cols(), data).expect("same shape")
 }
 
 #[cfg(test)]

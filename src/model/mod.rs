@@ -38,6 +38,7 @@ mod last_position;
 mod linear;
 mod linear_attention;
 mod lstm;
+mod parameters;
 mod rnn;
 mod ssm;
 mod stack;

@@ -47,10 +47,17 @@ use rand::RngExt;
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::json;
+/// String `r` of the random strings of `seed`.
+fn random_string(alphabet: usize, n: usize, seed: u64, r: u64) -> Vec<usize> {
+    let mut rng = example_rng(seed, r);
+    (0..n).map(|_| rng.random_range(0..alphabet)).collect()
+}
 
-use super::subspace::Residual;
-use super::vectors::{self, random_signs, worst_inner};
-use super::{ConstructOptions, ConstructReport, Construction, Progress, SizePoint};
+use super::super::kit::grid::{fixed_point, for_positions};
+use super::super::kit::residual::Residual;
+use super::super::vectors::{self, random_signs, worst_inner};
+use super::super::{Built, ConstructOptions, ConstructReport, Progress, SizePoint};
+use super::{CAUSAL, ONE_HEAD};
 use crate::error::InputError;
 use crate::model::decode;
 use crate::model::{Block, Continuation, Linear, Matrix, Model, PosCode, Prepared, Transformer};
@@ -195,7 +202,7 @@ impl Design {
     /// The temperature the model has at `prec` (`paper:K` resolved with `N + 1`):
     /// `round(w)·k·round(1/√k)`, the score of a key equal to the query.
     pub fn eta_at(&self, prec: &Precision) -> Result<f64, InputError> {
-        let prec = resolve(prec, self.n)?;
+        let prec = for_positions(prec, self.n + 1)?;
         let mut st = Stats::default();
         let k = self.k() as f64;
         Ok(prec.round(self.query_weight(), &mut st) * k * prec.round(1.0 / k.sqrt(), &mut st))
@@ -204,70 +211,40 @@ impl Design {
     /// The Transformer (one layer, one head, causal attention, ReLU MLP, no layer norm).
     pub fn model(&self) -> Result<Model, InputError> {
         let res = self.layout();
-        let (d, b, k, n, a) = (res.dim(), self.bits(), self.k(), self.n, self.alphabet);
-        let (sym, query, pos, looked, answer) = (
-            res.range("symbol_bits"),
-            res.range("query_code"),
-            res.range("pos_code"),
-            res.range("looked_up"),
-            res.range("answer"),
-        );
+        let (d, b, n, a) = (res.dim(), self.bits(), self.n, self.alphabet);
         let mut embed = Matrix::zeros(d, a + n);
         for s in 0..a {
-            for bit in 0..b {
-                if (s >> bit) & 1 == 1 {
-                    embed.set(sym.start + bit, s, 1.0);
-                }
-            }
+            let bits: Vec<f64> = (0..b).map(|bit| ((s >> bit) & 1) as f64).collect();
+            res.set_col(&mut embed, s, "symbol_bits", &bits);
         }
         let mut table = Matrix::zeros(n + 1, d);
         for i in 0..n {
-            for c in 0..k {
-                embed.set(query.start + c, a + i, self.codes.get(i, c));
-                table.set(i, pos.start + c, self.codes.get(i, c));
-            }
+            res.set_col(&mut embed, a + i, "query_code", self.codes.row(i));
+            res.set_row(&mut table, i, "pos_code", self.codes.row(i));
         }
         let block = Block {
             ln1: None,
-            q: Linear::new(select(k, d, query.start, self.query_weight()), None)?,
-            k: Linear::new(select(k, d, pos.start, 1.0), None)?,
-            v: Linear::new(select(b, d, sym.start, 1.0), None)?,
-            o: Linear::new(place(d, b, looked.start), None)?,
+            q: Linear::new(res.read("query_code", self.query_weight()), None)?,
+            k: Linear::new(res.read("pos_code", 1.0), None)?,
+            v: Linear::new(res.read("symbol_bits", 1.0), None)?,
+            o: Linear::new(res.write("looked_up"), None)?,
             ln2: None,
             mlp: Some((
-                Linear::new(select(b, d, looked.start, 2.0), Some(vec![-1.0; b]))?,
-                Linear::new(place(d, b, answer.start), None)?,
+                Linear::new(res.read("looked_up", 2.0), Some(vec![-1.0; b]))?,
+                Linear::new(res.write("answer"), None)?,
             )),
         };
-        let head = Linear::new(select(b, d, answer.start, 1.0), None)?;
+        let head = Linear::new(res.read("answer", 1.0), None)?;
         Ok(Model::Transformer(Transformer::new(
             Linear::new(embed, None)?,
             PosCode::Table(table),
             vec![block],
             None,
             Some(head),
-            1,
-            true,
+            ONE_HEAD,
+            CAUSAL,
         )?))
     }
-}
-
-/// A `rows × d` matrix that reads the block starting at `from` (times `w`).
-fn select(rows: usize, d: usize, from: usize, w: f64) -> Matrix {
-    let mut m = Matrix::zeros(rows, d);
-    for r in 0..rows {
-        m.set(r, from + r, w);
-    }
-    m
-}
-
-/// A `d × cols` matrix that writes its input into the block starting at `to`.
-fn place(d: usize, cols: usize, to: usize) -> Matrix {
-    let mut m = Matrix::zeros(d, cols);
-    for c in 0..cols {
-        m.set(to + c, c, 1.0);
-    }
-    m
 }
 
 /// How to verify a model.
@@ -388,14 +365,6 @@ fn shortest_code(n: usize, gamma: f64) -> usize {
     (n / (1.0 + gamma * gamma * (n - 1.0))).floor().max(1.0) as usize
 }
 
-/// Resolves `paper:K` with the model's input length `N + 1`.
-fn resolve(prec: &Precision, n: usize) -> Result<Precision, InputError> {
-    match prec.format() {
-        Format::Paper { .. } => prec.for_length(n as u64 + 1),
-        _ => Ok(*prec),
-    }
-}
-
 /// One string family sharing a prefix: instances are the prefix with at most one symbol
 /// replaced, and a query.
 struct Family {
@@ -479,12 +448,6 @@ fn render(task: &IndexLookup, symbols: &[usize], q: usize) -> String {
     parts.join(" ")
 }
 
-/// String `r` of the random strings of `seed`.
-fn random_string(alphabet: usize, n: usize, seed: u64, r: u64) -> Vec<usize> {
-    let mut rng = example_rng(seed, r);
-    (0..n).map(|_| rng.random_range(0..alphabet)).collect()
-}
-
 /// Checks `model` on index lookup over `alphabet` symbols and length `n` at `prec` (`paper:K`
 /// is resolved with the input length `N + 1`), with the model's own forward pass: every
 /// instance when `|Σ|^N·N ≤` [`EXHAUSTIVE_MAX_INSTANCES`]; otherwise, for every query `q` and
@@ -535,7 +498,7 @@ fn verify_queries(
         .blocks()
         .first()
         .map_or(t.d_model(), |blk| blk.q.out_size());
-    let prec = resolve(prec, n)?;
+    let prec = for_positions(prec, n + 1)?;
     check_work(alphabet, n, k, check.samples, &prec, check.max_work)?;
     let mut stats = Stats::default();
     let pm = model.prepare(&prec, &mut stats)?;
@@ -857,13 +820,13 @@ fn search_fixed(
     screen: Option<&[usize]>,
 ) -> Result<Option<Precision>, InputError> {
     for f in 0..=MAX_FRAC_BITS {
-        if passes(design, &fixed(MAX_INT_BITS, f)?, search, screen)? {
+        if passes(design, &fixed_point(MAX_INT_BITS, f)?, search, screen)? {
             for i in 0..MAX_INT_BITS {
-                if i + f >= 1 && passes(design, &fixed(i, f)?, search, screen)? {
-                    return Ok(Some(fixed(i, f)?));
+                if i + f >= 1 && passes(design, &fixed_point(i, f)?, search, screen)? {
+                    return Ok(Some(fixed_point(i, f)?));
                 }
             }
-            return Ok(Some(fixed(MAX_INT_BITS, f)?));
+            return Ok(Some(fixed_point(MAX_INT_BITS, f)?));
         }
     }
     Ok(None)
@@ -896,17 +859,6 @@ fn search_confirmed(
     unreachable!("the last round returns")
 }
 
-fn fixed(int_bits: u32, frac_bits: u32) -> Result<Precision, InputError> {
-    Precision::new(
-        Format::Fixed {
-            int_bits,
-            frac_bits,
-        },
-        Rounding::NearestEven,
-        Accumulate::Wide,
-    )
-}
-
 /// The smallest fixed-point precision `fixed:I.F` (nearest-even rounding, wide accumulation) at
 /// which `design` is correct on the worst-case family: the smallest `F ≤` [`MAX_FRAC_BITS`]
 /// that passes with `I =` [`MAX_INT_BITS`], then the smallest `I` that passes with that `F`
@@ -930,7 +882,7 @@ pub fn smallest_fixed(design: &Design, search: &Search) -> Result<Option<Precisi
 pub fn smallest_paper(design: &Design, search: &Search) -> Result<Option<Precision>, InputError> {
     for k in 1..=8 {
         let Ok(prec) = Precision::new(Format::Paper { k }, Rounding::Down, Accumulate::Wide)
-            .and_then(|p| resolve(&p, design.n))
+            .and_then(|p| for_positions(&p, design.n + 1))
         else {
             break;
         };
@@ -964,51 +916,9 @@ fn precision_for(
     opts: &ConstructOptions,
 ) -> Result<Option<Precision>, InputError> {
     match &opts.precision {
-        Some(p) => resolve(p, design.n).map(Some),
+        Some(p) => for_positions(p, design.n + 1).map(Some),
         None => smallest_fixed(design, &Search::of(opts)),
     }
-}
-
-/// Every number of a Transformer (weights, biases, positional table), zeros included, and how
-/// many of them are nonzero.
-fn parameters(model: &Model) -> (u64, u64) {
-    let Model::Transformer(t) = model else {
-        return (0, 0);
-    };
-    fn linear(l: &Linear) -> impl Iterator<Item = &[f64]> {
-        std::iter::once(l.weight().data()).chain(l.bias())
-    }
-    let mut slices: Vec<&[f64]> = linear(t.embed()).collect();
-    if let PosCode::Table(m) = t.pos() {
-        slices.push(m.data());
-    }
-    let norms = t
-        .blocks()
-        .iter()
-        .flat_map(|b| [b.ln1.as_ref(), b.ln2.as_ref()])
-        .chain([t.ln_f()])
-        .flatten();
-    for ln in norms {
-        slices.push(&ln.weight);
-        slices.push(&ln.bias);
-    }
-    for blk in t.blocks() {
-        for l in [&blk.q, &blk.k, &blk.v, &blk.o] {
-            slices.extend(linear(l));
-        }
-        if let Some((f1, f2)) = &blk.mlp {
-            slices.extend(linear(f1).chain(linear(f2)));
-        }
-    }
-    if let Some(h) = t.head() {
-        slices.extend(linear(h));
-    }
-    let count = slices.iter().map(|s| s.len() as u64).sum();
-    let nonzero = slices
-        .iter()
-        .map(|s| s.iter().filter(|x| **x != 0.0).count() as u64)
-        .sum();
-    (count, nonzero)
 }
 
 /// The Thm 4 message bits of a one-layer Transformer: `3·m·(p + ⌈log2 T⌉)·H` with `m` the
@@ -1019,18 +929,17 @@ pub fn message_bits(width: usize, bits: u32, n: usize, heads: usize) -> u64 {
 }
 
 /// Builds `design` and verifies it at `prec` with `check`, as a report.
-pub fn report(
-    design: &Design,
-    prec: &Precision,
-    check: &Check,
-) -> Result<Construction, InputError> {
+pub fn report(design: &Design, prec: &Precision, check: &Check) -> Result<Built, InputError> {
     let model = design.model()?;
     let v = verify(&model, design.alphabet, design.n, prec, check)?;
-    let prec = resolve(prec, design.n)?;
+    let prec = for_positions(prec, design.n + 1)?;
     let Model::Transformer(t) = &model else {
         unreachable!("the design is a Transformer")
     };
-    let (parameters, nonzero) = parameters(&model);
+    let (parameters, nonzero) = (
+        model.parameter_count() as u64,
+        model.nonzero_parameter_count() as u64,
+    );
     let bits = prec.bits();
     let report = ConstructReport {
         name: NAME.to_string(),
@@ -1069,7 +978,7 @@ pub fn report(
             "state_bits_formula": "3·m·(p + ⌈log2(N+1)⌉)·H (Thm 4 messages)",
         }),
     };
-    Ok(Construction {
+    Ok(Built {
         model: Some(model),
         precision: Some(prec),
         report,
@@ -1080,14 +989,14 @@ pub fn report(
 /// `η` = [`eta`]) built at `opts.precision`, or at the smallest fixed point found
 /// ([`smallest_fixed`]) when none is given, and verified with `opts.samples` random instances
 /// on top of the worst-case family (or on every instance at small `N`).
-pub fn construct(opts: &ConstructOptions) -> Result<Construction, InputError> {
+pub fn construct(opts: &ConstructOptions) -> Result<Built, InputError> {
     check_opts(opts)?;
     // Refuse before the precision search when the final verification would be refused, and
     // before the codes are built (which takes up to a minute at the largest N) when even the
     // shortest code possible would be.
     let planned = match &opts.precision {
-        Some(p) => resolve(p, opts.n)?,
-        None => fixed(MAX_INT_BITS, 0)?,
+        Some(p) => for_positions(p, opts.n + 1)?,
+        None => fixed_point(MAX_INT_BITS, 0)?,
     };
     let shortest = shortest_code(opts.n, opts.gamma);
     check_work(2, opts.n, shortest, opts.samples, &planned, opts.max_work)?;
@@ -1102,7 +1011,7 @@ pub fn construct(opts: &ConstructOptions) -> Result<Construction, InputError> {
     match precision_for(&design, opts)? {
         Some(prec) => report(&design, &prec, &check),
         None => {
-            let mut c = report(&design, &fixed(MAX_INT_BITS, MAX_FRAC_BITS)?, &check)?;
+            let mut c = report(&design, &fixed_point(MAX_INT_BITS, MAX_FRAC_BITS)?, &check)?;
             c.report.details["search"] = json!(format!(
                 "no fixed:{MAX_INT_BITS}.F with F ≤ {MAX_FRAC_BITS} was correct"
             ));
@@ -1134,8 +1043,8 @@ pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
     // the limit, the search would be refused at its first check, so refuse before the codes
     // are built (the same error, without the wait).
     let planned = match &opts.precision {
-        Some(p) => resolve(p, opts.n)?,
-        None => fixed(MAX_INT_BITS, 0)?,
+        Some(p) => for_positions(p, opts.n + 1)?,
+        None => fixed_point(MAX_INT_BITS, 0)?,
     };
     let shortest = shortest_code(opts.n, opts.gamma);
     check_work(2, opts.n, shortest, 0, &planned, opts.max_work)?;
@@ -1143,18 +1052,18 @@ pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
     let search = &Search::of(opts);
     let seed = opts.seed;
     let paper_prec = match &opts.precision {
-        Some(p) => Some(resolve(p, opts.n)?),
+        Some(p) => Some(for_positions(p, opts.n + 1)?),
         None => search_fixed(&paper, search, screen_of(&paper, &[]).as_deref())?,
     };
     let Some(paper_prec) = paper_prec else {
         return Ok(size_point(
             &paper,
-            &fixed(MAX_INT_BITS, MAX_FRAC_BITS)?,
+            &fixed_point(MAX_INT_BITS, MAX_FRAC_BITS)?,
             None,
         ));
     };
     let probe = match (opts.precision, paper_prec.format()) {
-        (None, Format::Fixed { frac_bits, .. }) => fixed(MAX_INT_BITS, frac_bits)?,
+        (None, Format::Fixed { frac_bits, .. }) => fixed_point(MAX_INT_BITS, frac_bits)?,
         _ => paper_prec,
     };
     let check = Check {
@@ -1468,7 +1377,7 @@ mod tests {
                     .unwrap();
                 for name in ["fixed:2.1", "fixed:3.3", "e4m3", "e5m2", "bf16", "paper:1"] {
                     for acc in [Accumulate::Wide, Accumulate::Format] {
-                        let prec = resolve(&p(name).with_accumulate(acc), n).unwrap();
+                        let prec = for_positions(&p(name).with_accumulate(acc), n + 1).unwrap();
                         let pm = model.prepare(&prec, &mut Stats::default()).unwrap();
                         let (all, ones, zeros) = outputs(&pm, &task);
                         for (m, per_q) in all.iter().enumerate() {
@@ -1542,7 +1451,7 @@ mod tests {
             assert!(
                 !passes(
                     &design,
-                    &fixed(MAX_INT_BITS, frac_bits - 1).unwrap(),
+                    &fixed_point(MAX_INT_BITS, frac_bits - 1).unwrap(),
                     &Search::quiet(0),
                     None
                 )
@@ -1553,7 +1462,7 @@ mod tests {
             assert!(
                 !passes(
                     &design,
-                    &fixed(int_bits - 1, frac_bits).unwrap(),
+                    &fixed_point(int_bits - 1, frac_bits).unwrap(),
                     &Search::quiet(0),
                     None
                 )
@@ -1595,7 +1504,7 @@ mod tests {
         assert_eq!(n, 9, "resolved with the input length N + 1");
         assert!(passes(&design, &prec, &Search::quiet(0), None).unwrap());
         if k > 1 {
-            let smaller = resolve(&p(&format!("paper:{}", k - 1)), 8).unwrap();
+            let smaller = for_positions(&p(&format!("paper:{}", k - 1)), 8 + 1).unwrap();
             assert!(!passes(&design, &smaller, &Search::quiet(0), None).unwrap());
         }
         // A design too cold for any grid is found at none.

@@ -19,90 +19,64 @@
 //!   `= p·|x ∩ y|`; head 2 is idle (zero weights), since the model's head count is per model;
 //! - head: `out = p̂ − 2·feature_mean` with `p̂ = round(1/T)`: the threshold "no feature is 1".
 //!
-//! `proofs/thm13-disjointness.md` derives every constant; the numerical helpers are shared with
-//! `equality`.
+//! `proofs/thm13-disjointness.md` derives every constant. Layer 2 and the head are
+//! [`two_party`](super::two_party)'s, shared with equality; this module is the comparison
+//! [`Disjoint`]: its codes, first layer and instances.
 
 use serde_json::json;
 
-use super::equality::{
-    CodeCandidate, Depth, OPS_PER_POSITION, Tally, all_pairs, code_candidates, design_precision,
-    finish, hard_gap, indices, indices_words, integer_bits_hint, place, refuse_search, refuse_work,
-    resolve, round_up, score_scale, search_sizes, sign_codes, step_at, uniform_weight,
-    verify_pairs,
-};
-use super::subspace::Residual;
-use super::vectors::worst_inner;
-use super::{ConstructOptions, Construction, SizePoint};
+use super::super::kit::residual::Residual;
+use super::super::kit::tally::{Depth, indices, indices_words};
+use super::super::{Built, ConstructOptions, SizePoint};
+use super::two_party::{self, Comparison, EXHAUSTIVE_MAX_N, PairFamily, Plan, all_pairs};
 use crate::error::InputError;
-use crate::model::{Block, Linear, Matrix, Model, PosCode, Transformer};
-use crate::numeric::Precision;
+use crate::model::{Block, Linear, Matrix};
 use crate::task::{Disjointness, Token};
+
+pub use super::two_party::MAX_N;
 
 /// The paper's result this module realises.
 pub const RESULT: &str = "Thm 13";
 
-/// Largest `n` (bits per party) checked on every pair `(x, y)`: `4^8 = 65536` instances.
-pub const EXHAUSTIVE_MAX_N: usize = 8;
-
-/// Largest `n` accepted (the positional table has `2n + 1` rows).
-pub const MAX_N: usize = 1 << 15;
-
 /// Heads: one per index of a feature.
 const HEADS: usize = 2;
 
-/// The design of one Thm 13 Transformer for DISJ.
+/// The comparison of disjointness: the feature `x_i ∧ y_i` at its host, and the answer "no
+/// feature is 1".
 #[derive(Clone, Debug, PartialEq)]
-pub struct Design {
-    /// Bits per party (`T = 2n + 1` positions).
-    pub n: usize,
-    /// The position codes `T(0) … T(2n)`, one per row, entries ±1.
-    pub codes: Matrix,
-    /// The worst normalised inner product of the codes.
-    pub gamma: f64,
-    /// The query scale of both layer-1 heads (on the precision's grid).
-    pub eta: f64,
-    /// The head's bias `p̂ = round(1/T)`.
-    pub threshold: f64,
-}
+pub struct Disjoint;
 
-impl Design {
-    /// The design for `n` bits per party at `prec` with `2n + 1` position codes of entries ±1.
-    /// Fails when two codes coincide (γ ≥ 1) or the precision rounds `1/√k` or `1/T` to 0.
-    pub fn new(n: usize, codes: Matrix, prec: &Precision) -> Result<Self, InputError> {
-        check_n(n)?;
-        let len = 2 * n + 1;
-        if codes.rows() != len || codes.cols() == 0 {
-            return Err(InputError::new(format!(
-                "disjointness: need 2n + 1 = {len} code rows of length ≥ 1, got {}×{}",
-                codes.rows(),
-                codes.cols()
-            )));
-        }
-        let k = codes.cols();
-        let gamma = worst_inner(&codes) / k as f64;
-        if gamma >= 1.0 {
-            return Err(InputError::new(format!(
-                "disjointness: two of the {len} position codes of length {k} coincide or are opposite; use longer codes"
-            )));
-        }
-        let c = score_scale(prec, k)?;
-        let g = hard_gap(prec, len, leak(n));
-        let nominal = g / (c * k as f64 * (1.0 - gamma));
-        let slack = 4.0 * step_at(prec, nominal * k as f64 * c);
-        let eta = round_up(prec, (g + slack) / (c * k as f64 * (1.0 - gamma)));
-        let threshold = uniform_weight(prec, len)?;
-        Ok(Design {
-            n,
-            codes,
-            gamma,
-            eta,
-            threshold,
-        })
+/// The design of one Thm 13 Transformer for DISJ.
+pub type Design = two_party::Design<Disjoint>;
+
+impl Comparison for Disjoint {
+    const NAME: &'static str = "disjointness";
+    const RESULT: &'static str = RESULT;
+    const HEADS: usize = HEADS;
+    const COMPARED: &'static str = "feature";
+    const MEAN: &'static str = "feature_mean";
+    const CODE_ROWS: &'static str = "2n + 1";
+    type Task = Disjointness;
+    type Pairs = Pairs;
+
+    /// One position code per position.
+    fn code_rows(n: usize) -> usize {
+        2 * n + 1
     }
 
-    /// The residual stream's named blocks.
-    pub fn layout(&self) -> Residual {
-        let k = self.codes.cols();
+    fn codes_collide(n: usize, k: usize, _gamma: f64) -> InputError {
+        InputError::new(format!(
+            "disjointness: two of the {} position codes of length {k} coincide or are opposite; use longer codes",
+            2 * n + 1
+        ))
+    }
+
+    /// A quarter of one feature over all `n` hosts.
+    fn leak(n: usize) -> f64 {
+        1.0 / (8.0 * n as f64)
+    }
+
+    fn layout(k: usize) -> Residual {
         let mut r = Residual::new();
         r.add("bit", 1);
         r.add("pos_code", k);
@@ -110,63 +84,50 @@ impl Design {
         r.add("host", 1);
         r.add("first_bit", 1);
         r.add("second_bit", 1);
-        r.add("feature", 1);
-        r.add("feature_mean", 1);
+        r.add(Self::COMPARED, 1);
+        r.add(Self::MEAN, 1);
         r
     }
 
-    /// The Transformer (two heads, causal, no layer norm) with these constants.
-    pub fn model(&self) -> Result<Model, InputError> {
-        let res = self.layout();
-        let d = res.dim();
-        let (n, k) = (self.n, self.codes.cols());
+    /// The embedding (`bit`), the positional table (the position's code, its host's first
+    /// index's code, and `host`), and layer 1: head 1 reads the first index's bit, head 2 the
+    /// host's own, and the MLP their AND.
+    fn first_layer(design: &Design, res: &Residual) -> Result<(Matrix, Matrix, Block), InputError> {
+        let (d, n, k) = (res.dim(), design.n, design.codes.cols());
         let len = 2 * n + 1;
-        let at = |name: &str| res.range(name).start;
-        let (bit, code, first_code, host) = (
-            at("bit"),
-            at("pos_code"),
-            at("first_index_code"),
-            at("host"),
-        );
-        let (first_bit, second_bit, feature, mean) = (
-            at("first_bit"),
-            at("second_bit"),
-            at("feature"),
-            at("feature_mean"),
-        );
+        let bit = res.one("bit");
         // Tokens: 0, 1, | — only `1` writes.
         let mut embed = Matrix::zeros(d, 3);
         embed.set(bit, Disjointness::bit(true) as usize, 1.0);
         let mut pos = Matrix::zeros(len, d);
         for t in 0..len {
             let first = if t > n { t - n - 1 } else { t };
-            for e in 0..k {
-                pos.set(t, code + e, self.codes.get(t, e));
-                pos.set(t, first_code + e, self.codes.get(first, e));
-            }
+            res.set_row(&mut pos, t, "pos_code", design.codes.row(t));
+            res.set_row(&mut pos, t, "first_index_code", design.codes.row(first));
             if t > n {
-                pos.set(t, host, 1.0);
+                pos.set(t, res.one("host"), 1.0);
             }
         }
         // Head h reads rows h·k … (h+1)·k − 1 of q and k.
         let mut q1 = Matrix::zeros(HEADS * k, d);
         let mut k1 = Matrix::zeros(HEADS * k, d);
         for e in 0..k {
-            q1.set(e, first_code + e, self.eta);
-            q1.set(k + e, code + e, self.eta);
-            k1.set(e, code + e, 1.0);
-            k1.set(k + e, code + e, 1.0);
+            q1.set(e, res.at("first_index_code", e), design.eta);
+            q1.set(k + e, res.at("pos_code", e), design.eta);
+            k1.set(e, res.at("pos_code", e), 1.0);
+            k1.set(k + e, res.at("pos_code", e), 1.0);
         }
         let mut v1 = Matrix::zeros(HEADS, d);
         v1.set(0, bit, 1.0);
         v1.set(1, bit, 1.0);
         let mut o1 = Matrix::zeros(d, HEADS);
-        o1.set(first_bit, 0, 1.0);
-        o1.set(second_bit, 1, 1.0);
+        o1.set(res.one("first_bit"), 0, 1.0);
+        o1.set(res.one("second_bit"), 1, 1.0);
+        // feature = relu(first_bit + second_bit + host − 2).
         let mut fc1 = Matrix::zeros(1, d);
-        fc1.set(0, first_bit, 1.0);
-        fc1.set(0, second_bit, 1.0);
-        fc1.set(0, host, 1.0);
+        for block in ["first_bit", "second_bit", "host"] {
+            fc1.set(0, res.one(block), 1.0);
+        }
         let layer1 = Block {
             ln1: None,
             q: Linear::new(q1, None)?,
@@ -176,84 +137,39 @@ impl Design {
             ln2: None,
             mlp: Some((
                 Linear::new(fc1, Some(vec![-2.0]))?,
-                Linear::new(place(d, 1, feature), None)?,
+                Linear::new(res.write(Self::COMPARED), None)?,
             )),
         };
-        // Layer 2: head 1 uniform over `feature`, head 2 idle.
-        let mut v2 = Matrix::zeros(HEADS, d);
-        v2.set(0, feature, 1.0);
-        let mut o2 = Matrix::zeros(d, HEADS);
-        o2.set(mean, 0, 1.0);
-        let layer2 = Block {
-            ln1: None,
-            q: Linear::new(Matrix::zeros(HEADS, d), None)?,
-            k: Linear::new(Matrix::zeros(HEADS, d), None)?,
-            v: Linear::new(v2, None)?,
-            o: Linear::new(o2, None)?,
-            ln2: None,
-            mlp: None,
-        };
-        let mut head = Matrix::zeros(1, d);
-        head.set(0, mean, -2.0);
-        let tr = Transformer::new(
-            Linear::new(embed, None)?,
-            PosCode::Table(pos),
-            vec![layer1, layer2],
-            None,
-            Some(Linear::new(head, Some(vec![self.threshold]))?),
-            HEADS,
-            true,
-        )?;
-        Ok(Model::Transformer(tr))
+        Ok((embed, pos, layer1))
     }
 
-    /// Operations of one instance through `final_outputs_flat` (for the refusal estimate):
-    /// about `OPS_PER_POSITION` per position (the rows the fast pass keeps: the bit, the host,
-    /// layer 1's two values and their sums over the stored weights, the feature, layer 2's
-    /// value), whatever the code length.
-    fn work(&self) -> f64 {
-        (2 * self.n + 1) as f64 * OPS_PER_POSITION
+    fn task(n: usize) -> Result<Disjointness, InputError> {
+        Disjointness::new(2 * n)
     }
 
-    /// Operations computed once per verification: both layer-1 heads' position-only attention
-    /// weights, `T²/2` scores of `k` multiply-adds each (vectorised: `k/8`) and the softmax's
-    /// passes over each (about 6).
-    fn setup_work(&self) -> f64 {
-        let t = (2 * self.n + 1) as f64;
-        HEADS as f64 * t * t / 2.0 * (self.codes.cols() as f64 / 8.0 + 6.0)
+    fn tokens(_task: &Disjointness, x: &[bool], y: &[bool]) -> Vec<Token> {
+        x.iter()
+            .map(|&b| Disjointness::bit(b))
+            .chain([Disjointness::separator()])
+            .chain(y.iter().map(|&b| Disjointness::bit(b)))
+            .collect()
     }
-}
 
-/// The total weight float formats may leak past a hard head: a quarter of one feature over
-/// all `n` hosts.
-fn leak(n: usize) -> f64 {
-    1.0 / (8.0 * n as f64)
-}
-
-fn check_n(n: usize) -> Result<(), InputError> {
-    if (1..=MAX_N).contains(&n) {
-        Ok(())
-    } else {
-        Err(InputError::new(format!(
-            "disjointness: --n is the bits per party, between 1 and {MAX_N}; got {n}"
-        )))
+    fn plan(n: usize, opts: &ConstructOptions, depth: Depth) -> Plan<Pairs> {
+        plan(n, opts, depth)
     }
-}
 
-fn tokens(x: &[bool], y: &[bool]) -> Vec<Token> {
-    x.iter()
-        .map(|&b| Disjointness::bit(b))
-        .chain([Disjointness::separator()])
-        .chain(y.iter().map(|&b| Disjointness::bit(b)))
-        .collect()
-}
+    fn details(n: usize) -> serde_json::Value {
+        json!({ "features": n, "sparsity": 2 })
+    }
 
-/// The instances a verification at `n` runs, and their description.
-struct Plan {
-    pairs: Pairs,
-    samples: u64,
-    exhaustive: bool,
-    words: String,
+    /// An RNN needs `m·p ≥ n` (the one-way CC of DISJ_n is `n`).
+    fn other_bound(n: usize) -> (f64, String) {
+        (
+            n as f64,
+            format!("RNN: m·p ≥ n = {n} bits (the one-way CC of DISJ_{n}: every x is its own row)"),
+        )
+    }
 }
 
 /// Sets as bit vectors: all, none, evens, odds, the first half.
@@ -269,7 +185,7 @@ fn patterns(n: usize) -> Vec<Vec<bool>> {
 
 /// The pairs `(x, y)` of a verification, made as they are checked (at `n = 2^14` the
 /// structured family alone would hold 3 GiB).
-enum Pairs {
+pub enum Pairs {
     /// Every pair of `n`-bit sets.
     All(usize),
     /// Structured worst cases: disjoint pairs with maximal sets (`y = ¬x` for every pattern
@@ -295,8 +211,10 @@ impl Pairs {
             at: indices(n, depth),
         }
     }
+}
 
-    fn len(&self) -> u64 {
+impl PairFamily for Pairs {
+    fn count(&self) -> u64 {
         match self {
             Pairs::All(n) => 1 << (2 * n),
             Pairs::Structured { pats, at } => (1 + pats.len() + at.len() * (1 + pats.len())) as u64,
@@ -330,7 +248,7 @@ impl Pairs {
     }
 }
 
-fn plan(n: usize, opts: &ConstructOptions, depth: Depth) -> Plan {
+fn plan(n: usize, opts: &ConstructOptions, depth: Depth) -> Plan<Pairs> {
     let full = depth.full();
     if full && n <= EXHAUSTIVE_MAX_N {
         return Plan {
@@ -367,144 +285,41 @@ fn plan(n: usize, opts: &ConstructOptions, depth: Depth) -> Plan {
     }
 }
 
-fn verify(
-    model: &Model,
-    prec: &Precision,
-    n: usize,
-    opts: &ConstructOptions,
-    p: &Plan,
-    stop: bool,
-) -> Result<Tally, InputError> {
-    let task = Disjointness::new(2 * n)?;
-    let (pairs, count) = (p.pairs.iter(), p.pairs.len());
-    verify_pairs(
-        model, prec, &task, pairs, count, tokens, p.samples, opts, stop,
-    )
-}
-
-fn build_and_verify(
-    design: &Design,
-    prec: &Precision,
-    opts: &ConstructOptions,
-    depth: Depth,
-) -> Result<Construction, InputError> {
-    let n = design.n;
-    let p = plan(n, opts, depth);
-    refuse_work(
-        "disjointness",
-        n,
-        p.pairs.len() + p.samples,
-        design.work(),
-        design.setup_work(),
-        opts,
-    )?;
-    let model = design.model()?;
-    let t = verify(&model, prec, n, opts, &p, depth.stops())?;
-    let k = design.codes.cols();
-    let details = json!({
-        "features": n,
-        "sparsity": 2,
-        "code_length_k": k,
-        "code_rows": design.codes.rows(),
-        "gamma": opts.gamma,
-        "worst_inner_product": design.gamma,
-        "eta": design.eta,
-        "score_scale": score_scale(prec, k).ok(),
-        "hard_gap": hard_gap(prec, 2 * n + 1, leak(n)),
-        "threshold": design.threshold,
-        "positions": 2 * n + 1,
-        "saturated_roundings": t.saturated,
-        "layout": design.layout().to_json(),
-        "seed": opts.seed,
-    });
-    Ok(finish(
-        "disjointness",
-        RESULT,
-        n,
-        model,
-        prec,
-        p.words,
-        p.exhaustive,
-        &t,
-        details,
-    ))
-}
-
 /// `ccsep construct disjointness --n N`: builds the Thm 13 Transformer for DISJ on `n` bits per
-/// party with position codes of margin `opts.gamma`, and verifies it at `opts.precision`
-/// (default: the derivation's precision, as for equality) — on every pair for `n ≤ 8`, else on
-/// the structured worst cases plus `opts.samples` random instances.
-pub fn construct(opts: &ConstructOptions) -> Result<Construction, InputError> {
-    let n = opts.n;
-    check_n(n)?;
-    let (codes, gamma) = sign_codes(2 * n + 1, opts.gamma, opts.seed)?;
-    let k = codes.cols();
-    let prec = resolve(opts.precision, 2 * n + 1, || design_precision(n, k, gamma))?;
-    let design = Design::new(n, codes, &prec)?;
-    build_and_verify(&design, &prec, opts, Depth::Full)
+/// party with position codes of margin `opts.gamma`, and verifies it
+/// ([`two_party::construct`]).
+pub fn construct(opts: &ConstructOptions) -> Result<Built, InputError> {
+    two_party::construct::<Disjoint>(opts)
 }
 
-/// The smallest `d_model × heads × bits` found at `opts.n` (the search of `equality`). The
-/// other bound: an RNN needs `m·p ≥ n` (the one-way CC of DISJ_n is `n`).
+/// The smallest `d_model × heads × bits` found at `opts.n` ([`two_party::smallest`]).
 pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
-    let n = opts.n;
-    check_n(n)?;
-    let len = 2 * n + 1;
-    let f_min = ((len as f64).log2().floor() as u32).saturating_sub(1);
-    let k_guess = 4 * ((len as f64).log2().ceil() as usize + 2);
-    let probe = Design {
-        n,
-        codes: Matrix::zeros(len, k_guess),
-        gamma: 0.0,
-        eta: 0.0,
-        threshold: 0.0,
-    };
-    refuse_search(
-        "disjointness",
-        60.0,
-        probe.work() * Pairs::structured(n, Depth::Screen).len() as f64 + probe.setup_work(),
-        probe.work() * (plan(n, opts, Depth::Search).pairs.len() + opts.samples) as f64
-            + probe.setup_work(),
-        opts,
-    )?;
-    let width = |c: &CodeCandidate| 2 * c.codes.cols() + 6;
-    let hint = |c: &CodeCandidate, f: u32| integer_bits_hint(f, c.codes.cols(), c.worst);
-    let trial = |c: &CodeCandidate, prec: &Precision, full: bool| {
-        let Ok(design) = Design::new(n, c.codes.clone(), prec) else {
-            return Ok(None);
-        };
-        let opts = ConstructOptions {
-            gamma: c.gamma,
-            ..opts.clone()
-        };
-        build_and_verify(&design, prec, &opts, Depth::of_trial(full)).map(Some)
-    };
-    let candidates = code_candidates(len, opts.seed);
-    let (size, c) = search_sizes(
-        "disjointness",
-        n,
-        candidates,
-        f_min,
-        width,
-        HEADS,
-        hint,
-        trial,
-        &opts.progress,
-    )?;
-    Ok(SizePoint::of(
-        &c.report,
-        size,
-        n as f64,
-        format!("RNN: m·p ≥ n = {n} bits (the one-way CC of DISJ_{n}: every x is its own row)"),
-    ))
+    two_party::smallest::<Disjoint>(opts)
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::super::kit::grid::fixed_point;
+    use super::super::super::kit::search::code_candidates;
+    use super::super::super::kit::tally::{Stop, Tally};
+    use super::super::super::vectors::sign_codes;
     use super::*;
+    use crate::model::Model;
     use crate::model::decode;
+    use crate::numeric::Precision;
     use crate::numeric::Stats;
     use crate::task::Task;
+
+    fn verify(
+        model: &Model,
+        prec: &Precision,
+        n: usize,
+        opts: &ConstructOptions,
+        p: &Plan<Pairs>,
+        stop: Stop,
+    ) -> Result<Tally, InputError> {
+        two_party::verify::<Disjoint>(model, prec, n, opts, p, stop)
+    }
 
     fn opts(n: usize) -> ConstructOptions {
         ConstructOptions {
@@ -563,12 +378,12 @@ mod tests {
 
     fn check(d: &Design, prec: &Precision) -> Tally {
         let p = plan(d.n, &opts(d.n), Depth::Full);
-        verify(&d.model().unwrap(), prec, d.n, &opts(d.n), &p, false).unwrap()
+        verify(&d.model().unwrap(), prec, d.n, &opts(d.n), &p, Stop::Never).unwrap()
     }
 
     #[test]
     fn eta_too_small_is_caught() {
-        let prec = crate::construct::equality::fixed(8, 6).unwrap();
+        let prec = fixed_point(8, 6).unwrap();
         let mut d = design(4, &prec);
         assert_eq!(check(&d, &prec).errors, 0);
         d.eta = 0.25;
@@ -578,7 +393,7 @@ mod tests {
 
     #[test]
     fn a_perturbed_code_row_is_caught() {
-        let prec = crate::construct::equality::fixed(8, 6).unwrap();
+        let prec = fixed_point(8, 6).unwrap();
         let mut d = design(4, &prec);
         // Position 1 now carries position 0's code: feature 1 reads x_0 (or both) instead of x_1.
         let row0 = d.codes.row(0).to_vec();
@@ -591,7 +406,7 @@ mod tests {
 
     #[test]
     fn a_wrong_threshold_is_caught() {
-        let prec = crate::construct::equality::fixed(8, 6).unwrap();
+        let prec = fixed_point(8, 6).unwrap();
         let mut d = design(4, &prec);
         d.threshold *= 3.0;
         assert!(check(&d, &prec).errors > 0);
@@ -642,7 +457,7 @@ mod tests {
             frac_bits.checked_sub(1).map(|f| (int_bits, f)),
         ];
         for (i, f) in fewer.into_iter().flatten() {
-            let prec = crate::construct::equality::fixed(i, f).unwrap();
+            let prec = fixed_point(i, f).unwrap();
             if let Ok(d) = Design::new(4, cand.codes.clone(), &prec) {
                 assert!(check(&d, &prec).errors > 0, "{} also works", prec.name());
             }

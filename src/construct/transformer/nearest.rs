@@ -31,13 +31,15 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde_json::json;
 
-use super::equality::{
-    Case, Depth, SCREEN_INDICES, Tally, finish, fixed, indices, indices_words, place,
-    refuse_search, refuse_work, resolve, round_up, score_scale, search_sizes, select, spread,
-    step_at, tally, work_limit,
+use super::super::kit::budget::{refuse_search, refuse_work, work_limit};
+use super::super::kit::grid::{fixed_point, given_or_design, round_up, score_scale, step_at};
+use super::super::kit::residual::Residual;
+use super::super::kit::search::{SizeSearch, search_sizes};
+use super::super::kit::tally::{
+    Case, Depth, SCREEN_INDICES, Tally, indices, indices_words, spread, tally,
 };
-use super::subspace::Residual;
-use super::{ConstructOptions, Construction, SizePoint};
+use super::super::{Built, ConstructOptions, SizePoint};
+use super::{CAUSAL, ONE_HEAD, Verified, finish};
 use crate::error::InputError;
 use crate::model::{Block, Linear, Matrix, Model, PosCode, Transformer};
 use crate::numeric::{Precision, Rounding};
@@ -221,8 +223,8 @@ impl Design {
             ln1: None,
             q: Linear::new(q1, None)?,
             k: Linear::new(k1, None)?,
-            v: Linear::new(select(b, d, addr, 1.0), None)?,
-            o: Linear::new(place(d, b, read), None)?,
+            v: Linear::new(res.read("addr", 1.0), None)?,
+            o: Linear::new(res.write("addr_read"), None)?,
             ln2: None,
             mlp: Some((Linear::new(fc1, Some(b1))?, Linear::new(fc2, Some(b2))?)),
         };
@@ -241,8 +243,8 @@ impl Design {
             ln1: None,
             q: Linear::new(q2, None)?,
             k: Linear::new(k2, None)?,
-            v: Linear::new(select(1, d, label_bit, 1.0), None)?,
-            o: Linear::new(place(d, 1, answer), None)?,
+            v: Linear::new(res.read("label_bit", 1.0), None)?,
+            o: Linear::new(res.write("answer"), None)?,
             ln2: None,
             mlp: None,
         };
@@ -254,8 +256,8 @@ impl Design {
             vec![layer1, layer2],
             None,
             Some(Linear::new(head, Some(vec![-0.5]))?),
-            1,
-            true,
+            ONE_HEAD,
+            CAUSAL,
         )?;
         Ok(Model::Transformer(tr))
     }
@@ -293,12 +295,12 @@ pub fn design_precision(n: usize, dim: usize, margin: f64) -> Result<Precision, 
     let f_margin = (16.0 * (dim as f64).sqrt() / margin).log2().ceil();
     let f_softmax = (len / 0.15).log2().ceil();
     let f = f_margin.max(f_softmax).max(1.0) as u32;
-    let guess = fixed(20, f)?;
+    let guess = fixed_point(20, f)?;
     let d = Design::new(n, dim, margin, &guess)?;
     let layer1 = d.eta * ((dim + 1) as f64).sqrt();
     let layer2 = d.eta2 * ((d.bits + 1) as f64).powf(1.5);
     let top = 1.25 * layer1.max(layer2) + 4.0;
-    fixed(top.log2().ceil() as u32, f)
+    fixed_point(top.log2().ceil() as u32, f)
 }
 
 /// A uniformly random unit vector (normalised Gaussian), orthogonal to `against` if given.
@@ -576,7 +578,7 @@ fn verify(
         model,
         prec,
         adv.chain(random),
-        depth.stops(),
+        depth.stop(),
         total,
         &opts.progress,
     )?;
@@ -616,7 +618,7 @@ fn build_and_verify(
     prec: &Precision,
     opts: &ConstructOptions,
     depth: Depth,
-) -> Result<Construction, InputError> {
+) -> Result<Built, InputError> {
     let plan = Plan::new(design, depth, opts);
     let instances = plan.instances(design.bits);
     refuse_work("nearest", design.n, instances, design.work(), 0.0, opts)?;
@@ -637,7 +639,17 @@ fn build_and_verify(
         "seed": opts.seed,
     });
     Ok(finish(
-        "nearest", RESULT, design.n, model, prec, words, false, &t, details,
+        Verified {
+            name: "nearest",
+            result: RESULT,
+            n: design.n,
+            verified_on: words,
+            exhaustive: false,
+            tally: &t,
+            details,
+        },
+        model,
+        prec,
     ))
 }
 
@@ -645,10 +657,10 @@ fn build_and_verify(
 /// task's defaults `d = 16`, `γ = 0.1`) and verifies it at `opts.precision` (default: the
 /// derivation's [`design_precision`]) on the adversarial family plus `opts.samples` random
 /// instances. Never exhaustive: the inputs are real vectors.
-pub fn construct(opts: &ConstructOptions) -> Result<Construction, InputError> {
+pub fn construct(opts: &ConstructOptions) -> Result<Built, InputError> {
     let n = opts.n;
     check_n(n)?;
-    let prec = resolve(opts.precision, 2 * n + 1, || {
+    let prec = given_or_design(opts.precision, 2 * n + 1, || {
         design_precision(n, DIM, MARGIN)
     })?;
     let design = Design::new(n, DIM, MARGIN, &prec)?;
@@ -681,28 +693,31 @@ pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
     )?;
     let width = probe.layout().dim();
     let hint = |_: &(), f: u32| {
-        fixed(20, f)
+        fixed_point(20, f)
             .and_then(|p| Design::new(n, DIM, MARGIN, &p))
             .map_or(1, |d| {
                 (d.eta * ((DIM + 1) as f64).sqrt() + 2.0).log2().ceil() as u32
             })
     };
-    let trial = |_: &(), prec: &Precision, full: bool| {
+    let trial = |_: &(), prec: &Precision, depth: Depth| {
         let Ok(design) = Design::new(n, DIM, MARGIN, prec) else {
             return Ok(None);
         };
-        build_and_verify(&design, prec, opts, Depth::of_trial(full)).map(Some)
+        build_and_verify(&design, prec, opts, depth).map(Some)
+    };
+    let search = SizeSearch {
+        name: "nearest",
+        n,
+        f_min: 1,
+        heads: ONE_HEAD,
+        progress: &opts.progress,
     };
     let (size, c) = search_sizes(
-        "nearest",
-        n,
+        &search,
         std::iter::once(Ok(())),
-        1,
         move |_| width,
-        1,
         hint,
         trial,
-        &opts.progress,
     )?;
     Ok(SizePoint::of(
         &c.report,
@@ -801,8 +816,8 @@ mod tests {
             t.blocks().to_vec(),
             None,
             Some(Linear::new(head.weight().clone(), Some(vec![0.5])).unwrap()),
-            1,
-            true,
+            ONE_HEAD,
+            CAUSAL,
         )
         .unwrap();
         let t = full_verify(&d, &Model::Transformer(broken), &prec, 8, 50);
@@ -830,8 +845,8 @@ mod tests {
             t.blocks().to_vec(),
             None,
             t.head().cloned(),
-            1,
-            true,
+            ONE_HEAD,
+            CAUSAL,
         )
         .unwrap();
         let t = full_verify(&d, &Model::Transformer(broken), &prec, 4, 0);
@@ -841,10 +856,10 @@ mod tests {
     #[test]
     fn too_coarse_a_precision_is_refused_or_fails() {
         // fixed:10.4: rounding the points can eat the whole margin γ = 0.1.
-        let e = Design::new(4, DIM, MARGIN, &fixed(10, 4).unwrap()).unwrap_err();
+        let e = Design::new(4, DIM, MARGIN, &fixed_point(10, 4).unwrap()).unwrap_err();
         assert!(e.message.contains("fraction bits"));
         // Enough fraction bits but too few integer bits for the scores: wrong answers.
-        let prec = fixed(3, 10).unwrap();
+        let prec = fixed_point(3, 10).unwrap();
         let d = Design::new(8, DIM, MARGIN, &prec).unwrap();
         assert!(check(&d, &prec).errors > 0);
     }
@@ -964,7 +979,9 @@ mod tests {
             frac_bits.checked_sub(1).map(|f| (int_bits, f)),
         ];
         for (i, f) in fewer.into_iter().flatten() {
-            let Ok(prec) = fixed(i, f) else { continue };
+            let Ok(prec) = fixed_point(i, f) else {
+                continue;
+            };
             if let Ok(d) = Design::new(4, DIM, MARGIN, &prec) {
                 let model = d.model(&prec).unwrap();
                 let t = full_verify(&d, &model, &prec, 4, 0);
