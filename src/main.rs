@@ -1,13 +1,11 @@
 //! The `ccsep` binary: parses the command line and maps errors to exit codes
 //! (0 ok, 1 a check failed, 2 bad input).
 
-use clap::Parser;
-
-use ccsep::cli::{Cli, run};
+use ccsep::cli::{parse, run};
 use ccsep::error::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, InputError};
 
 fn main() {
-    let cli = match Cli::try_parse() {
+    let cli = match parse() {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };

@@ -44,8 +44,8 @@ use rayon::prelude::*;
 
 use super::rnn::message_key;
 use super::{
-    CheckOptions, CheckReport, FoolingCheck, Mismatch, ModelSource, SampleInfo, Verdict,
-    VerdictTag, Witness, decode, prepare,
+    CheckOptions, CheckReport, FoolingCheck, Mismatch, SampleInfo, Verdict, VerdictTag, Witness,
+    decode, prepare,
 };
 use crate::certificate::Direction;
 use crate::error::InputError;
@@ -475,14 +475,14 @@ fn evaluate(
 /// Cost: per instance one protocol run (`O(T·H·d_k + T·d_v + MLP)`) and one forward pass
 /// (`O(T²·d)`); memory: one transcript per distinct transcript. Refuses more than
 /// [`MAX_INSTANCES`] instances (suggesting `--sample`).
-pub fn check(
+pub fn check<M: Clone>(
     model: &Model,
-    source: &ModelSource,
+    source: &M,
     precision: &crate::numeric::Precision,
     r: &Reduction,
     options: &CheckOptions,
     progress: &(dyn Fn(String) + Sync),
-) -> Result<CheckReport, InputError> {
+) -> Result<CheckReport<M>, InputError> {
     let Model::Transformer(_) = model else {
         return Err(InputError::new(
             "the Thm 4 protocol needs a Transformer; recurrent models use the prefix / suffix protocol",
@@ -918,6 +918,7 @@ mod tests {
     use std::collections::{BTreeSet, HashMap};
 
     use super::*;
+    use crate::app::ModelSource;
     use crate::model::{PosSpec, Spec, TransformerSpec, random_init};
     use crate::numeric::Precision;
 
