@@ -17,11 +17,11 @@ use crate::app::run::{RunFiles, RunRequest};
 use crate::construct::Progress;
 use crate::error::{EXIT_CHECK_FAILED, EXIT_OK, InputError};
 use crate::measures::Limits;
-use crate::model::Arch;
+use crate::model::{Arch, Nonlinearity};
 use crate::numeric::{Accumulate, Precision, Rounding};
 use crate::problem::DEFAULT_MAX_MEMORY;
 use crate::report::{Format, Report};
-use crate::task::{self, TaskOptions};
+use crate::task::{self, EqVariant, TaskOptions};
 
 /// Writes `bytes` to standard output: a failed write (a full disk, a closed descriptor) is an
 /// error with context instead of `print!`'s panic, and a reader that went away (a closed pipe,
@@ -87,20 +87,20 @@ pub enum Command {
 #[derive(Args, Debug)]
 pub struct RunArgs {
     /// rnn, lstm, gru, ssm, linear-attention or transformer.
-    #[arg(long)]
-    pub arch: String,
+    #[arg(long, value_parser = parse_arch)]
+    pub arch: Arch,
     /// Weights in safetensors (PyTorch's names for rnn / lstm / gru).
     #[arg(long, value_name = "FILE")]
     pub weights: PathBuf,
     /// Number format: fixed:I.F, paper:K, float:E.M, e4m3, e5m2, bf16, f16, f32, f64.
-    #[arg(long, default_value = "f32")]
-    pub precision: String,
+    #[arg(long, default_value = "f32", value_parser = parse_precision)]
+    pub precision: Precision,
     /// Rounding mode: nearest-even or down (default: nearest-even; down for paper:K).
-    #[arg(long)]
-    pub rounding: Option<String>,
+    #[arg(long, value_parser = parse_rounding)]
+    pub rounding: Option<Rounding>,
     /// Dot products: wide (sum in f64, round once) or format (round every step).
-    #[arg(long, default_value = "wide")]
-    pub accumulate: String,
+    #[arg(long, default_value = "wide", value_parser = parse_accumulate)]
+    pub accumulate: Accumulate,
     /// A JSON list of input vectors, one per step.
     #[arg(long, value_name = "FILE")]
     pub inputs: PathBuf,
@@ -108,8 +108,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub prefix: Option<String>,
     /// Elman RNN activation: tanh or relu (default: the file's metadata, else tanh).
-    #[arg(long)]
-    pub nonlinearity: Option<String>,
+    #[arg(long, value_parser = Nonlinearity::parse)]
+    pub nonlinearity: Option<Nonlinearity>,
     /// Transformer heads (default: the file's metadata).
     #[arg(long)]
     pub heads: Option<usize>,
@@ -130,9 +130,10 @@ pub struct CheckArgs {
     #[arg(
         long,
         required_unless_present = "construct",
-        conflicts_with = "construct"
+        conflicts_with = "construct",
+        value_parser = parse_arch
     )]
-    pub arch: Option<String>,
+    pub arch: Option<Arch>,
     /// Hidden size (state size for ssm, d_model for transformer) of a random model: a number,
     /// or a grid axis `1..16` / `2,4,8` (one JSON line per point).
     #[arg(long, default_value = "2")]
@@ -268,8 +269,8 @@ pub struct SampleArgs {
     #[arg(long)]
     pub queries: Option<usize>,
     /// random, one or copy (equality).
-    #[arg(long)]
-    pub variant: Option<String>,
+    #[arg(long, value_parser = str::parse::<EqVariant>)]
+    pub variant: Option<EqVariant>,
     /// Dimension of the unit vectors (nearest).
     #[arg(long)]
     pub dim: Option<usize>,
@@ -514,7 +515,7 @@ fn run_sample(args: &SampleArgs) -> anyhow::Result<i32> {
         keys: args.keys,
         values: args.values,
         queries: args.queries,
-        variant: args.variant.as_deref().map(str::parse).transpose()?,
+        variant: args.variant,
         dim: args.dim,
         margin: args.margin,
     };
@@ -523,49 +524,39 @@ fn run_sample(args: &SampleArgs) -> anyhow::Result<i32> {
     Ok(EXIT_OK)
 }
 
-/// Parses `--precision`, `--rounding` and `--accumulate` into one `Precision`.
-fn precision_of(
-    spec: &str,
-    rounding: Option<&str>,
-    accumulate: &str,
-) -> Result<Precision, InputError> {
-    let mut p = Precision::parse(spec)?;
-    if let Some(r) = rounding {
-        p = p.with_rounding(match r {
-            "nearest-even" => Rounding::NearestEven,
-            "down" => Rounding::Down,
-            other => {
-                return Err(InputError::new(format!(
-                    "--rounding {other:?}: use nearest-even or down"
-                )));
-            }
-        });
-    }
-    Ok(p.with_accumulate(match accumulate {
-        "wide" => Accumulate::Wide,
-        "format" => Accumulate::Format,
-        other => {
-            return Err(InputError::new(format!(
-                "--accumulate {other:?}: use wide or format"
-            )));
-        }
-    }))
+/// The values clap reads: each parsed into its type, refused in the library's words (or, for
+/// `--rounding` and `--accumulate`, words that name the flag). `main` prints a refusal as the
+/// library's error, as it prints errors found after parsing.
+fn parse_arch(s: &str) -> Result<Arch, InputError> {
+    Arch::parse(s)
+}
+
+fn parse_precision(s: &str) -> Result<Precision, InputError> {
+    s.parse()
+}
+
+fn parse_rounding(s: &str) -> Result<Rounding, InputError> {
+    s.parse()
+        .map_err(|_| InputError::new(format!("--rounding {s:?}: use nearest-even or down")))
+}
+
+fn parse_accumulate(s: &str) -> Result<Accumulate, InputError> {
+    s.parse()
+        .map_err(|_| InputError::new(format!("--accumulate {s:?}: use wide or format")))
 }
 
 fn run_model(args: &RunArgs) -> anyhow::Result<i32> {
-    let precision = precision_of(&args.precision, args.rounding.as_deref(), &args.accumulate)?;
+    let mut precision = args.precision;
+    if let Some(r) = args.rounding {
+        precision = precision.with_rounding(r);
+    }
+    let precision = precision.with_accumulate(args.accumulate);
     let files = RunFiles {
         weights: args.weights.clone(),
         inputs: args.inputs.clone(),
         prefix: args.prefix.clone(),
     };
-    let req = RunRequest::new(
-        Arch::parse(&args.arch)?,
-        files,
-        precision,
-        args.nonlinearity.as_deref(),
-        args.heads,
-    )?;
+    let req = RunRequest::new(args.arch, files, precision, args.nonlinearity, args.heads)?;
     print(&app::run::run(&req)?, Format::from_json_flag(args.json))?;
     Ok(EXIT_OK)
 }
@@ -573,7 +564,7 @@ fn run_model(args: &RunArgs) -> anyhow::Result<i32> {
 fn run_check(args: &CheckArgs) -> anyhow::Result<i32> {
     let req = CheckRequest {
         task: args.task.clone(),
-        arch: args.arch.clone(),
+        arch: args.arch,
         width: args.width.clone(),
         layers: args.layers,
         heads: args.heads,

@@ -7,7 +7,17 @@ use ccsep::error::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, InputError};
 fn main() {
     let cli = match parse() {
         Ok(cli) => cli,
-        Err(e) => e.exit(),
+        // A value the library refuses (an unknown architecture, a malformed precision) is told
+        // in the library's words, exactly as when it is refused after parsing.
+        Err(e) => {
+            match std::error::Error::source(&e).and_then(|s| s.downcast_ref::<InputError>()) {
+                Some(bad) => {
+                    eprintln!("error: {bad}");
+                    std::process::exit(EXIT_BAD_INPUT);
+                }
+                None => e.exit(),
+            }
+        }
     };
     let code = match run(cli) {
         Ok(code) => code,

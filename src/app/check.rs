@@ -12,6 +12,7 @@ use super::witness::{WITNESS_VERSION, WitnessFile};
 use super::{CheckReport, LineSink, Status};
 use crate::construct::{self, ConstructOptions};
 use crate::error::{EXIT_BAD_INPUT, EXIT_OK, InputError};
+use crate::model::Arch;
 use crate::numeric::Precision;
 use crate::protocol::rnn as rnn_protocol;
 use crate::protocol::transformer as transformer_protocol;
@@ -32,7 +33,7 @@ pub struct SizesGiven {
 #[derive(Clone, Debug)]
 pub struct CheckRequest {
     pub task: Option<String>,
-    pub arch: Option<String>,
+    pub arch: Option<Arch>,
     /// A width, or a grid axis of widths.
     pub width: String,
     pub layers: usize,
@@ -89,7 +90,7 @@ fn source(
             precision: Some(precision.name()),
         });
     }
-    let arch = req.arch.clone().unwrap_or_default();
+    let arch = req.arch.map(Arch::name).unwrap_or_default().to_string();
     match (&req.weights, req.init.as_deref()) {
         (Some(path), _) => Ok(ModelSource::Weights {
             arch,
@@ -267,7 +268,7 @@ fn grid_config(req: &CheckRequest, task: &str) -> String {
         "task={} n={} arch={:?} init={:?} weights={:?} construct={:?} seed={} layers={} outputs={} heads={:?} sample={:?}",
         task,
         req.n,
-        req.arch,
+        req.arch.map(Arch::name),
         req.init,
         req.weights,
         req.construct,

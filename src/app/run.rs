@@ -25,12 +25,12 @@ pub struct RunRequest {
 
 impl RunRequest {
     /// Refuses flags that only some architectures read on the others (as `check` does), rather
-    /// than ignoring them; then reads the nonlinearity's name.
+    /// than ignoring them.
     pub fn new(
         arch: Arch,
         files: RunFiles,
         precision: Precision,
-        nonlinearity: Option<&str>,
+        nonlinearity: Option<Nonlinearity>,
         heads: Option<usize>,
     ) -> Result<Self, InputError> {
         if nonlinearity.is_some() && arch != Arch::Rnn {
@@ -51,7 +51,7 @@ impl RunRequest {
             precision,
             inputs: files.inputs,
             prefix: files.prefix,
-            nonlinearity: nonlinearity.map(Nonlinearity::parse).transpose()?,
+            nonlinearity,
             heads,
         })
     }
