@@ -330,7 +330,7 @@ fn check_table(r: &CheckReport) -> String {
     );
     // The Thm 4 protocol is two-way: the one-way figures bind only protocols where one party
     // alone speaks, and the bound that applies is the two-way (fooling-set) one.
-    let two_way = r.protocol == "thm4-any-partition";
+    let two_way = r.protocol == crate::protocol::ProtocolKind::Thm4AnyPartition;
     let _ = writeln!(
         out,
         "  one-way CC A->B    {} bits ({} distinct rows{})",

@@ -265,8 +265,69 @@ pub struct Witness {
     pub f_x_prime: bool,
     /// The model's answer on both (one message, one answer).
     pub answer: bool,
-    /// `x` or `x_prime`: the input on which the answer is wrong.
-    pub wrong: String,
+    /// The input on which the answer is wrong.
+    pub wrong: WrongInput,
+}
+
+/// Which input of a [`Witness`] the single answer is wrong on (`x` or `x_prime` in JSON).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WrongInput {
+    X,
+    XPrime,
+}
+
+impl WrongInput {
+    /// The input an `answer` given on both is wrong on, when `f(x, y) = f_x` (and `f` differs on
+    /// the other instance).
+    pub fn of(answer: bool, f_x: bool) -> Self {
+        if answer == f_x {
+            WrongInput::XPrime
+        } else {
+            WrongInput::X
+        }
+    }
+
+    /// Its name in reports: `x` or `x_prime`.
+    pub fn name(self) -> &'static str {
+        match self {
+            WrongInput::X => "x",
+            WrongInput::XPrime => "x_prime",
+        }
+    }
+}
+
+impl std::fmt::Display for WrongInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Which protocol a check ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum ProtocolKind {
+    /// Alice's prefix, then Bob's suffix from her state (Thm 2, recurrent models).
+    #[serde(rename = "prefix-suffix")]
+    PrefixSuffix,
+    /// The Thm 4 protocol of a one-layer Transformer, for any partition of the positions.
+    #[serde(rename = "thm4-any-partition")]
+    Thm4AnyPartition,
+}
+
+impl ProtocolKind {
+    /// Its name in reports (as in JSON).
+    pub fn name(self) -> &'static str {
+        match self {
+            ProtocolKind::PrefixSuffix => "prefix-suffix",
+            ProtocolKind::Thm4AnyPartition => "thm4-any-partition",
+        }
+    }
+}
+
+impl std::fmt::Display for ProtocolKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// An instance where the protocol's answer differs from the model's own forward pass.
@@ -287,8 +348,8 @@ pub struct CheckReport<M> {
     pub n: u32,
     pub model: M,
     pub precision: String,
-    /// `prefix-suffix` (Thm 2, recurrent models) or `thm4-any-partition` (one-layer Transformer).
-    pub protocol: String,
+    /// The prefix / suffix protocol (Thm 2, recurrent models) or Thm 4's (one-layer Transformer).
+    pub protocol: ProtocolKind,
     /// Instances `(x, y)` covered.
     pub instances: u64,
     pub exhaustive: bool,

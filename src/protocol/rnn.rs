@@ -486,7 +486,7 @@ pub fn check<M: Clone>(
                                 // message and one suffix give identical outputs at every
                                 // position, so both instances have it.
                                 answer,
-                                wrong: if answer == fx { "x_prime" } else { "x" }.to_string(),
+                                wrong: super::WrongInput::of(answer, fx),
                             }
                         });
                         (right, w)
@@ -591,7 +591,7 @@ pub fn check<M: Clone>(
         n,
         model: source.clone(),
         precision: prepared.precision().name(),
-        protocol: "prefix-suffix".into(),
+        protocol: super::ProtocolKind::PrefixSuffix,
         instances,
         exhaustive,
         sample: (!exhaustive).then_some(SampleInfo {

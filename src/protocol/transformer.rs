@@ -723,7 +723,7 @@ pub fn check<M: Clone>(
         n,
         model: source.clone(),
         precision: prepared.precision().name(),
-        protocol: "thm4-any-partition".into(),
+        protocol: super::ProtocolKind::Thm4AnyPartition,
         instances,
         exhaustive,
         sample: (!exhaustive).then_some(SampleInfo {
@@ -847,7 +847,7 @@ fn pair_witness(a: (u64, u64, bool), b: (u64, u64, bool), answer: bool) -> Witne
         f_x: a.2,
         f_x_prime: b.2,
         answer,
-        wrong: if answer == a.2 { "x_prime" } else { "x" }.to_string(),
+        wrong: super::WrongInput::of(answer, a.2),
     }
 }
 
@@ -1243,7 +1243,7 @@ mod tests {
         // f = 1 answered 1, like x = 1 (f = 0): the model errs on one of them.
         let mw = g.add(seen(4, true, true)).model.unwrap();
         assert_eq!((mw.x, mw.x_prime, mw.answer), (1, 4, true));
-        assert_eq!(mw.wrong, "x");
+        assert_eq!(mw.wrong, crate::protocol::WrongInput::X);
         // With only the protocol's pair, the verdict says nothing about the model.
         let only = Found {
             model: None,
