@@ -2,10 +2,11 @@
 //! fixed point (`fixed:1.6`), the whole exhaustive check (Alice's walk, Bob's phase, the exact
 //! accuracy, the forward-pass comparison and the one-way CC).
 
+use ccsep::app::ModelSource;
 use ccsep::numeric::Precision;
 use ccsep::protocol::CheckOptions;
+use ccsep::protocol::Split;
 use ccsep::protocol::rnn::check;
-use ccsep::protocol::{ModelSource, Split};
 use ccsep::task::{Reduction, ReductionKind};
 
 fn main() {

@@ -2,6 +2,7 @@
 //! made runnable and checkable. This crate is the library behind the `ccsep` command;
 //! `ARCHITECTURE.md` maps its modules and the layers they form.
 
+pub mod app;
 pub mod certificate;
 pub mod cli;
 pub mod construct;

@@ -1,15 +1,23 @@
 //! The `ccsep` binary: parses the command line and maps errors to exit codes
 //! (0 ok, 1 a check failed, 2 bad input).
 
-use clap::Parser;
-
-use ccsep::cli::{Cli, run};
+use ccsep::cli::{parse, run};
 use ccsep::error::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, InputError, Setting};
 
 fn main() {
-    let cli = match Cli::try_parse() {
+    let cli = match parse() {
         Ok(cli) => cli,
-        Err(e) => e.exit(),
+        // A value the library refuses (an unknown architecture, a malformed precision) is told
+        // in the library's words, exactly as when it is refused after parsing.
+        Err(e) => {
+            match std::error::Error::source(&e).and_then(|s| s.downcast_ref::<InputError>()) {
+                Some(bad) => {
+                    eprintln!("error: {}", bad.render(flag));
+                    std::process::exit(EXIT_BAD_INPUT);
+                }
+                None => e.exit(),
+            }
+        }
     };
     let code = match run(cli) {
         Ok(code) => code,

@@ -51,6 +51,36 @@ pub enum Accumulate {
     Format,
 }
 
+impl std::str::FromStr for Rounding {
+    type Err = InputError;
+
+    /// `nearest-even` or `down`.
+    fn from_str(s: &str) -> Result<Self, InputError> {
+        match s {
+            "nearest-even" => Ok(Rounding::NearestEven),
+            "down" => Ok(Rounding::Down),
+            other => Err(InputError::new(format!(
+                "unknown rounding {other:?}: use nearest-even or down"
+            ))),
+        }
+    }
+}
+
+impl std::str::FromStr for Accumulate {
+    type Err = InputError;
+
+    /// `wide` or `format`.
+    fn from_str(s: &str) -> Result<Self, InputError> {
+        match s {
+            "wide" => Ok(Accumulate::Wide),
+            "format" => Ok(Accumulate::Format),
+            other => Err(InputError::new(format!(
+                "unknown accumulation {other:?}: use wide or format"
+            ))),
+        }
+    }
+}
+
 /// A number format.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -169,6 +199,15 @@ impl TryFrom<PrecisionRecord> for Precision {
 struct FloatParams {
     man_bits: u32,
     emin: i32,
+}
+
+impl std::str::FromStr for Precision {
+    type Err = InputError;
+
+    /// [`Precision::parse`].
+    fn from_str(s: &str) -> Result<Self, InputError> {
+        Precision::parse(s)
+    }
 }
 
 impl Precision {

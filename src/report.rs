@@ -1,19 +1,147 @@
 //! Renders results for people (aligned tables) and for programs (JSON).
 //!
-//! Nothing else in the crate formats output; the measures return structs and the CLI picks the
-//! renderer here.
+//! Nothing else in the crate formats output: every result type implements [`Report`], one
+//! method per [`Format`], and the CLI picks the format (`--json`). A new format is one more
+//! method here, implemented once per result type.
 
 use std::fmt::Write;
+use std::io;
 
+use crate::app::CheckReport;
+use crate::app::run::RunOutput;
+use crate::app::verify::{Outcome, Verdict};
 use crate::certificate::check::Verified;
 use crate::construct::ConstructReport;
 use crate::measures::summary::Summary;
-use crate::model::Trace;
-use crate::numeric::Stats;
-use crate::protocol::CheckReport;
+use crate::task::Example;
+
+/// How a result is rendered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Aligned text for people.
+    Table,
+    /// JSON for programs.
+    Json,
+}
+
+impl Format {
+    /// `Json` when `--json` was given.
+    pub fn from_json_flag(json: bool) -> Self {
+        if json { Format::Json } else { Format::Table }
+    }
+}
+
+/// A result that renders in every [`Format`].
+pub trait Report {
+    /// The table, as people read it.
+    fn table(&self, out: &mut dyn io::Write) -> io::Result<()>;
+    /// The JSON document, newline-terminated.
+    fn json(&self, out: &mut dyn io::Write) -> io::Result<()>;
+
+    /// Renders in `format`.
+    fn render(&self, format: Format, out: &mut dyn io::Write) -> io::Result<()> {
+        match format {
+            Format::Table => self.table(out),
+            Format::Json => self.json(out),
+        }
+    }
+}
+
+/// Writes `value` as pretty JSON and a newline.
+fn pretty(out: &mut dyn io::Write, value: &impl serde::Serialize) -> io::Result<()> {
+    let text = serde_json::to_string_pretty(value).expect("results serialise");
+    writeln!(out, "{text}")
+}
+
+impl Report for Summary {
+    fn table(&self, out: &mut dyn io::Write) -> io::Result<()> {
+        out.write_all(summary_table(self).as_bytes())
+    }
+    fn json(&self, out: &mut dyn io::Write) -> io::Result<()> {
+        pretty(out, self)
+    }
+}
+
+impl Report for CheckReport {
+    fn table(&self, out: &mut dyn io::Write) -> io::Result<()> {
+        out.write_all(check_table(self).as_bytes())
+    }
+    fn json(&self, out: &mut dyn io::Write) -> io::Result<()> {
+        pretty(out, self)
+    }
+}
+
+impl Report for ConstructReport {
+    fn table(&self, out: &mut dyn io::Write) -> io::Result<()> {
+        out.write_all(construct_table(self).as_bytes())
+    }
+    fn json(&self, out: &mut dyn io::Write) -> io::Result<()> {
+        pretty(out, self)
+    }
+}
+
+impl Report for RunOutput {
+    fn table(&self, out: &mut dyn io::Write) -> io::Result<()> {
+        out.write_all(trace_table(self).as_bytes())
+    }
+    fn json(&self, out: &mut dyn io::Write) -> io::Result<()> {
+        pretty(out, self)
+    }
+}
+
+/// Sampled examples of a task: one line each, or a JSON list.
+impl Report for [Example] {
+    fn table(&self, out: &mut dyn io::Write) -> io::Result<()> {
+        for e in self {
+            writeln!(out, "{e}")?;
+        }
+        Ok(())
+    }
+    fn json(&self, out: &mut dyn io::Write) -> io::Result<()> {
+        pretty(out, &self)
+    }
+}
+
+/// One file's verdict: its line (a refused file has none: its error goes to stderr), or its
+/// JSON object.
+impl Report for Verdict {
+    fn table(&self, out: &mut dyn io::Write) -> io::Result<()> {
+        match &self.outcome {
+            Outcome::Refused(_) => Ok(()),
+            Outcome::Checked(result) => out.write_all(verdict_text(&self.file, result).as_bytes()),
+        }
+    }
+    fn json(&self, out: &mut dyn io::Write) -> io::Result<()> {
+        pretty(out, &verdict_value(self))
+    }
+}
+
+/// Every file's verdict: their lines, or one JSON list.
+impl Report for [Verdict] {
+    fn table(&self, out: &mut dyn io::Write) -> io::Result<()> {
+        for v in self {
+            v.table(out)?;
+        }
+        Ok(())
+    }
+    fn json(&self, out: &mut dyn io::Write) -> io::Result<()> {
+        let values: Vec<serde_json::Value> = self.iter().map(verdict_value).collect();
+        pretty(out, &values)
+    }
+}
+
+/// The JSON object of one verdict.
+fn verdict_value(v: &Verdict) -> serde_json::Value {
+    match &v.outcome {
+        Outcome::Refused(reason) => serde_json::json!({
+            "file": v.file, "accepted": false, "reason": reason,
+        }),
+        Outcome::Checked(result) => verdict_json(&v.file, result),
+    }
+}
 
 /// The `ccsep cc` table.
-pub fn summary_table(s: &Summary) -> String {
+fn summary_table(s: &Summary) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{} — {} x {} matrix\n", s.problem, s.rows, s.cols);
     let e = &s.exact;
@@ -114,13 +242,8 @@ pub fn summary_table(s: &Summary) -> String {
     out
 }
 
-/// The `ccsep cc --json` object.
-pub fn summary_json(s: &Summary) -> String {
-    serde_json::to_string_pretty(s).expect("a summary always serialises")
-}
-
 /// One line (plus notes) per checked certificate.
-pub fn verdict_text(file: &str, result: &Result<Verified, String>) -> String {
+fn verdict_text(file: &str, result: &Result<Verified, String>) -> String {
     match result {
         Ok(v) => {
             let mut out = format!("ACCEPTED {file}: {}\n", v.statement);
@@ -134,7 +257,7 @@ pub fn verdict_text(file: &str, result: &Result<Verified, String>) -> String {
 }
 
 /// The `ccsep verify --json` object for one file.
-pub fn verdict_json(file: &str, result: &Result<Verified, String>) -> serde_json::Value {
+fn verdict_json(file: &str, result: &Result<Verified, String>) -> serde_json::Value {
     match result {
         Ok(v) => serde_json::json!({
             "file": file, "accepted": true, "statement": v.statement, "unchecked": v.unchecked,
@@ -144,7 +267,8 @@ pub fn verdict_json(file: &str, result: &Result<Verified, String>) -> serde_json
 }
 
 /// The `ccsep run` table: one line per step with the last layer's hidden vector and the output.
-pub fn trace_table(t: &Trace, precision: &str, stats: &Stats) -> String {
+fn trace_table(r: &RunOutput) -> String {
+    let precision = &r.precision;
     let fmt = |v: &[f64]| {
         let shown: Vec<String> = v.iter().take(8).map(|x| format!("{x:.6}")).collect();
         let more = if v.len() > 8 {
@@ -155,21 +279,16 @@ pub fn trace_table(t: &Trace, precision: &str, stats: &Stats) -> String {
         format!("[{}]{more}", shown.join(", "))
     };
     let mut out = format!("precision {precision}\n");
-    for (i, (h, o)) in t.hidden.iter().zip(&t.outputs).enumerate() {
+    for (i, (h, o)) in r.states.iter().zip(&r.outputs).enumerate() {
         let _ = writeln!(out, "step {i:>3}  h = {}", fmt(h));
         let _ = writeln!(out, "          out = {}", fmt(o));
     }
-    let _ = writeln!(out, "saturated {}, NaN {}", stats.saturated, stats.nan);
+    let _ = writeln!(out, "saturated {}, NaN {}", r.saturated, r.nan);
     out
 }
 
-/// The `ccsep check` JSON object.
-pub fn check_json(r: &CheckReport) -> String {
-    serde_json::to_string_pretty(r).expect("reports serialise")
-}
-
 /// The `ccsep check` table.
-pub fn check_table(r: &CheckReport) -> String {
+fn check_table(r: &CheckReport) -> String {
     let mut out = String::new();
     let opt = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
     let _ = writeln!(
@@ -211,7 +330,7 @@ pub fn check_table(r: &CheckReport) -> String {
     );
     // The Thm 4 protocol is two-way: the one-way figures bind only protocols where one party
     // alone speaks, and the bound that applies is the two-way (fooling-set) one.
-    let two_way = r.protocol == "thm4-any-partition";
+    let two_way = r.protocol == crate::protocol::ProtocolKind::Thm4AnyPartition;
     let _ = writeln!(
         out,
         "  one-way CC A->B    {} bits ({} distinct rows{})",
@@ -298,13 +417,8 @@ pub fn check_table(r: &CheckReport) -> String {
     out
 }
 
-/// The `ccsep construct` JSON object.
-pub fn construct_json(r: &ConstructReport) -> String {
-    serde_json::to_string_pretty(r).expect("reports serialise")
-}
-
 /// The `ccsep construct` table.
-pub fn construct_table(r: &ConstructReport) -> String {
+fn construct_table(r: &ConstructReport) -> String {
     let mut out = String::new();
     let opt = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
     let _ = writeln!(out, "{} ({}), n = {}\n", r.name, r.result, r.n);

@@ -3,10 +3,11 @@
 //! INEQ, DISJ, and index lookup where the one-way bound does not bind), a wide model that keeps
 //! every row apart, determinism across thread counts, and bad input.
 
+use ccsep::app::{CheckReport, ModelSource};
 use ccsep::model::Model;
 use ccsep::numeric::Precision;
 use ccsep::protocol::rnn::check;
-use ccsep::protocol::{CheckOptions, CheckReport, ModelSource, Split, VerdictTag};
+use ccsep::protocol::{CheckOptions, Split, VerdictTag};
 use ccsep::task::{Reduction, ReductionKind};
 use predicates::prelude::*;
 

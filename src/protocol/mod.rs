@@ -9,8 +9,8 @@
 //! collision witness where the messages are too few. For a one-layer Transformer and any
 //! partition of the positions, [`transformer::check`] runs the protocol of Thm 4 (last token,
 //! maxima, partial normalisers and numerators per head), compares it with the forward pass on
-//! every instance, and counts transcripts against a fooling set. [`witness`] writes and
-//! re-checks witnesses with the plain forward pass.
+//! every instance, and counts transcripts against a fooling set. The model is built by the caller
+//! (`app::ModelSource`), which also hands in the description the report carries as `model`.
 //!
 //! Conventions:
 //! - Messages are compared as bit patterns of `f64` after mapping `-0.0` to `0.0` and every NaN
@@ -28,13 +28,12 @@
 
 pub mod rnn;
 pub mod transformer;
-pub mod witness;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::InputError;
 use crate::matrix::CommMatrix;
-use crate::model::{Arch, Model, Nonlinearity, Prepared, Spec, random_init};
+use crate::model::{Model, Prepared};
 use crate::numeric::{Format, Precision, Stats};
 use crate::problem::DEFAULT_MAX_MEMORY;
 use crate::task::{Reduction, ReductionKind};
@@ -109,172 +108,6 @@ pub fn reduction_kind(task: &str) -> Result<ReductionKind, InputError> {
         "dyck-halves" => ReductionKind::DyckHalves,
         other => other.parse()?,
     })
-}
-
-/// Widest random model `check` builds (its weights then take about 1 GiB for an LSTM).
-pub const MAX_RANDOM_WIDTH: usize = 1 << 12;
-
-/// Where a checked model comes from: enough to rebuild it exactly.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum ModelSource {
-    /// `random_init` with the task's input size, hidden size `width`, `layers` layers and a head
-    /// of `output` numbers.
-    Random {
-        arch: String,
-        width: usize,
-        layers: usize,
-        output: usize,
-        seed: u64,
-        /// Heads of a Transformer (`None`: one).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        heads: Option<usize>,
-    },
-    /// A safetensors file (`model::load` with default options).
-    Weights { arch: String, path: String },
-    /// One of the paper's constructions (`construct::construct`) at length `n`, seed `seed`,
-    /// designed for `precision` (its constants depend on it; `None`: its own choice).
-    Construct {
-        name: String,
-        n: usize,
-        seed: u64,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        precision: Option<String>,
-    },
-}
-
-impl ModelSource {
-    /// The architecture's name (a construction's own name).
-    pub fn arch(&self) -> &str {
-        match self {
-            ModelSource::Random { arch, .. } | ModelSource::Weights { arch, .. } => arch,
-            ModelSource::Construct { name, .. } => name,
-        }
-    }
-
-    /// Builds the model for inputs of `input` numbers. A random Transformer has `d_model =
-    /// width`, pre-LN layer norms, a ReLU MLP of width `2·width`, sinusoidal positions and
-    /// causal attention.
-    pub fn build(&self, input: usize) -> Result<Model, InputError> {
-        if let ModelSource::Construct {
-            name,
-            n,
-            seed,
-            precision,
-        } = self
-        {
-            let opts = crate::construct::ConstructOptions {
-                n: *n,
-                seed: *seed,
-                precision: precision.as_deref().map(Precision::parse).transpose()?,
-                ..Default::default()
-            };
-            let built = crate::construct::construct(name, &opts)?;
-            let model = built.model.ok_or_else(|| {
-                InputError::new(format!("the construction {name} builds no model to check"))
-            })?;
-            if model.input_size() != input {
-                return Err(InputError::new(format!(
-                    "the construction {name} at n = {n} reads {} numbers per step, but this task's tokens are one-hot of size {input}: pick the task it is built for",
-                    model.input_size()
-                )));
-            }
-            return Ok(model);
-        }
-        let arch = Arch::parse(self.arch())?;
-        let model = match self {
-            ModelSource::Random {
-                width,
-                layers,
-                output,
-                seed,
-                heads,
-                ..
-            } => {
-                let (hidden, layers, output) = (*width, *layers, *output);
-                if heads.is_some() && arch != Arch::Transformer {
-                    return Err(InputError::new(format!(
-                        "--heads applies to a transformer, not to {}; drop it",
-                        arch.name()
-                    )));
-                }
-                if hidden == 0 || layers == 0 || output == 0 {
-                    return Err(InputError::new(
-                        "--width, --layers and the output size must be at least 1",
-                    ));
-                }
-                if hidden > MAX_RANDOM_WIDTH || layers > 64 || output > MAX_RANDOM_WIDTH {
-                    return Err(InputError::new(format!(
-                        "--width {hidden}, --layers {layers}, outputs {output}: a random model is at most {MAX_RANDOM_WIDTH} wide, with at most 64 layers"
-                    )));
-                }
-                if heads == &Some(0) {
-                    return Err(InputError::new("--heads must be at least 1"));
-                }
-                if layers != 1 && matches!(arch, Arch::Ssm | Arch::LinearAttention) {
-                    return Err(InputError::new(format!(
-                        "--layers {layers}: the {} model has one layer; drop --layers",
-                        arch.name()
-                    )));
-                }
-                let spec = match arch {
-                    Arch::Rnn => Spec::Rnn {
-                        input,
-                        hidden,
-                        layers,
-                        output: Some(output),
-                        nonlinearity: Nonlinearity::Tanh,
-                    },
-                    Arch::Lstm => Spec::Lstm {
-                        input,
-                        hidden,
-                        layers,
-                        output: Some(output),
-                    },
-                    Arch::Gru => Spec::Gru {
-                        input,
-                        hidden,
-                        layers,
-                        output: Some(output),
-                    },
-                    Arch::Ssm => Spec::Ssm {
-                        input,
-                        state: hidden,
-                        output,
-                    },
-                    Arch::LinearAttention => Spec::LinearAttention {
-                        input,
-                        key: hidden,
-                        value: hidden,
-                        output: Some(output),
-                    },
-                    Arch::Transformer => Spec::Transformer(crate::model::TransformerSpec {
-                        input,
-                        d_model: hidden,
-                        heads: heads.unwrap_or(1),
-                        layers,
-                        d_ff: Some(2 * hidden),
-                        output: Some(output),
-                        layer_norm: true,
-                        pos: crate::model::PosSpec::Sinusoidal,
-                        causal: true,
-                    }),
-                };
-                random_init(&spec, *seed)?
-            }
-            ModelSource::Weights { arch, path } => {
-                crate::model::load(arch, std::path::Path::new(path), &Default::default())?
-            }
-            ModelSource::Construct { .. } => unreachable!("built above"),
-        };
-        if model.input_size() != input {
-            return Err(InputError::new(format!(
-                "the model reads {} numbers per step, but the task's tokens are one-hot of size {input}",
-                model.input_size()
-            )));
-        }
-        Ok(model)
-    }
 }
 
 /// `k` distinct Alice inputs of `r` drawn with a ChaCha8 stream seeded by `seed`, in increasing
@@ -432,8 +265,69 @@ pub struct Witness {
     pub f_x_prime: bool,
     /// The model's answer on both (one message, one answer).
     pub answer: bool,
-    /// `x` or `x_prime`: the input on which the answer is wrong.
-    pub wrong: String,
+    /// The input on which the answer is wrong.
+    pub wrong: WrongInput,
+}
+
+/// Which input of a [`Witness`] the single answer is wrong on (`x` or `x_prime` in JSON).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WrongInput {
+    X,
+    XPrime,
+}
+
+impl WrongInput {
+    /// The input an `answer` given on both is wrong on, when `f(x, y) = f_x` (and `f` differs on
+    /// the other instance).
+    pub fn of(answer: bool, f_x: bool) -> Self {
+        if answer == f_x {
+            WrongInput::XPrime
+        } else {
+            WrongInput::X
+        }
+    }
+
+    /// Its name in reports: `x` or `x_prime`.
+    pub fn name(self) -> &'static str {
+        match self {
+            WrongInput::X => "x",
+            WrongInput::XPrime => "x_prime",
+        }
+    }
+}
+
+impl std::fmt::Display for WrongInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Which protocol a check ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum ProtocolKind {
+    /// Alice's prefix, then Bob's suffix from her state (Thm 2, recurrent models).
+    #[serde(rename = "prefix-suffix")]
+    PrefixSuffix,
+    /// The Thm 4 protocol of a one-layer Transformer, for any partition of the positions.
+    #[serde(rename = "thm4-any-partition")]
+    Thm4AnyPartition,
+}
+
+impl ProtocolKind {
+    /// Its name in reports (as in JSON).
+    pub fn name(self) -> &'static str {
+        match self {
+            ProtocolKind::PrefixSuffix => "prefix-suffix",
+            ProtocolKind::Thm4AnyPartition => "thm4-any-partition",
+        }
+    }
+}
+
+impl std::fmt::Display for ProtocolKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// An instance where the protocol's answer differs from the model's own forward pass.
@@ -445,16 +339,17 @@ pub struct Mismatch {
     pub forward: bool,
 }
 
-/// What `ccsep check` reports.
+/// What `ccsep check` reports, about a model described by `M` (where it came from: the caller's
+/// description, carried into the report as it is given).
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct CheckReport {
+pub struct CheckReport<M> {
     pub task: String,
     pub problem: String,
     pub n: u32,
-    pub model: ModelSource,
+    pub model: M,
     pub precision: String,
-    /// `prefix-suffix` (Thm 2, recurrent models) or `thm4-any-partition` (one-layer Transformer).
-    pub protocol: String,
+    /// The prefix / suffix protocol (Thm 2, recurrent models) or Thm 4's (one-layer Transformer).
+    pub protocol: ProtocolKind,
     /// Instances `(x, y)` covered.
     pub instances: u64,
     pub exhaustive: bool,
@@ -565,33 +460,22 @@ mod tests {
     }
 
     #[test]
-    fn refuses_non_prefix_split_and_misplaced_heads() {
+    fn refuses_non_prefix_split() {
         let r = Reduction::new(ReductionKind::DyckOddEven, 6).unwrap();
         assert!(Split::new(r).is_err());
-        let s = ModelSource::Random {
-            arch: "lstm".into(),
-            width: 2,
-            layers: 1,
-            output: 1,
-            seed: 0,
-            heads: Some(2),
-        };
-        assert!(s.build(3).unwrap_err().message.contains("--heads"));
     }
 
     /// The protocol's batched suffix runs compute exactly what a lone `run_from` computes.
     #[test]
     fn run_many_equals_run_from() {
         use crate::numeric::{Precision, Stats};
-        let s = ModelSource::Random {
-            arch: "lstm".into(),
-            width: 3,
+        let spec = crate::model::Spec::Lstm {
+            input: 4,
+            hidden: 3,
             layers: 2,
-            output: 2,
-            seed: 7,
-            heads: None,
+            output: Some(2),
         };
-        let m = s.build(4).unwrap();
+        let m = crate::model::random_init(&spec, 7).unwrap();
         let p = m
             .prepare(
                 &Precision::parse("fixed:2.5").unwrap(),

@@ -24,8 +24,8 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use super::{
-    CheckOptions, CheckReport, Mismatch, ModelSource, SampleInfo, Split, Verdict, VerdictTag,
-    Witness, decode, prepare,
+    CheckOptions, CheckReport, Mismatch, SampleInfo, Split, Verdict, VerdictTag, Witness, decode,
+    prepare,
 };
 use crate::certificate::Direction;
 use crate::error::InputError;
@@ -248,14 +248,14 @@ fn too_large(what: String) -> InputError {
 /// Cost: Alice's walk is at most `Σ_d (#classes at d) × (tokens at d)` model steps (about
 /// `2^(n+1)` with no merging); Bob's phase `#messages × #Bob` suffix runs; the exact accuracy
 /// `#Alice × #Bob` evaluations of `f`. Memory: the distinct states of one depth.
-pub fn check(
+pub fn check<M: Clone>(
     model: &Model,
-    source: &ModelSource,
+    source: &M,
     precision: &Precision,
     split: &Split,
     options: &CheckOptions,
     progress: &(dyn Fn(String) + Sync),
-) -> Result<CheckReport, InputError> {
+) -> Result<CheckReport<M>, InputError> {
     let r = &split.reduction;
     let label = super::problem_label(r);
     let n = r.n();
@@ -486,7 +486,7 @@ pub fn check(
                                 // message and one suffix give identical outputs at every
                                 // position, so both instances have it.
                                 answer,
-                                wrong: if answer == fx { "x_prime" } else { "x" }.to_string(),
+                                wrong: super::WrongInput::of(answer, fx),
                             }
                         });
                         (right, w)
@@ -591,7 +591,7 @@ pub fn check(
         n,
         model: source.clone(),
         precision: prepared.precision().name(),
-        protocol: "prefix-suffix".into(),
+        protocol: super::ProtocolKind::PrefixSuffix,
         instances,
         exhaustive,
         sample: (!exhaustive).then_some(SampleInfo {
@@ -715,6 +715,7 @@ fn verdict(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::ModelSource;
     use crate::task::ReductionKind;
 
     fn lstm(input: usize) -> (Model, ModelSource) {

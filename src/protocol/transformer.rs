@@ -44,8 +44,8 @@ use rayon::prelude::*;
 
 use super::rnn::message_key;
 use super::{
-    CheckOptions, CheckReport, FoolingCheck, Mismatch, ModelSource, SampleInfo, Verdict,
-    VerdictTag, Witness, decode, prepare,
+    CheckOptions, CheckReport, FoolingCheck, Mismatch, SampleInfo, Verdict, VerdictTag, Witness,
+    decode, prepare,
 };
 use crate::certificate::Direction;
 use crate::error::InputError;
@@ -475,14 +475,14 @@ fn evaluate(
 /// Cost: per instance one protocol run (`O(T·H·d_k + T·d_v + MLP)`) and one forward pass
 /// (`O(T²·d)`); memory: one transcript per distinct transcript. Refuses more than
 /// [`MAX_INSTANCES`] instances (suggesting `--sample`).
-pub fn check(
+pub fn check<M: Clone>(
     model: &Model,
-    source: &ModelSource,
+    source: &M,
     precision: &crate::numeric::Precision,
     r: &Reduction,
     options: &CheckOptions,
     progress: &(dyn Fn(String) + Sync),
-) -> Result<CheckReport, InputError> {
+) -> Result<CheckReport<M>, InputError> {
     let Model::Transformer(_) = model else {
         return Err(InputError::new(
             "the Thm 4 protocol needs a Transformer; recurrent models use the prefix / suffix protocol",
@@ -723,7 +723,7 @@ pub fn check(
         n,
         model: source.clone(),
         precision: prepared.precision().name(),
-        protocol: "thm4-any-partition".into(),
+        protocol: super::ProtocolKind::Thm4AnyPartition,
         instances,
         exhaustive,
         sample: (!exhaustive).then_some(SampleInfo {
@@ -847,7 +847,7 @@ fn pair_witness(a: (u64, u64, bool), b: (u64, u64, bool), answer: bool) -> Witne
         f_x: a.2,
         f_x_prime: b.2,
         answer,
-        wrong: if answer == a.2 { "x_prime" } else { "x" }.to_string(),
+        wrong: super::WrongInput::of(answer, a.2),
     }
 }
 
@@ -918,6 +918,7 @@ mod tests {
     use std::collections::{BTreeSet, HashMap};
 
     use super::*;
+    use crate::app::ModelSource;
     use crate::model::{PosSpec, Spec, TransformerSpec, random_init};
     use crate::numeric::Precision;
 
@@ -1242,7 +1243,7 @@ mod tests {
         // f = 1 answered 1, like x = 1 (f = 0): the model errs on one of them.
         let mw = g.add(seen(4, true, true)).model.unwrap();
         assert_eq!((mw.x, mw.x_prime, mw.answer), (1, 4, true));
-        assert_eq!(mw.wrong, "x");
+        assert_eq!(mw.wrong, crate::protocol::WrongInput::X);
         // With only the protocol's pair, the verdict says nothing about the model.
         let only = Found {
             model: None,

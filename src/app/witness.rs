@@ -10,12 +10,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{MAX_RANDOM_WIDTH, ModelSource, reduction_kind, score};
+use super::source::{MAX_RANDOM_WIDTH, ModelSource};
 use crate::certificate::check::Verified;
 use crate::error::InputError;
 use crate::model::{Arch, Model};
 use crate::numeric::{Accumulate, Format, Precision, Rounding, Stats};
 use crate::problem::{DEFAULT_MAX_MEMORY, human_bytes};
+use crate::protocol::{reduction_kind, score};
 use crate::task::Reduction;
 
 /// Format version of witness files (the key that marks a file as a witness).

@@ -1,0 +1,193 @@
+//! Where a model comes from — a random initialisation, a weights file, or one of the paper's
+//! constructions — recorded in enough detail to rebuild it exactly (check reports and witness
+//! files carry it), and the building itself.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::InputError;
+use crate::model::{Arch, Model, Nonlinearity, Spec, random_init};
+use crate::numeric::Precision;
+
+/// Widest random model `check` builds (its weights then take about 1 GiB for an LSTM).
+pub const MAX_RANDOM_WIDTH: usize = 1 << 12;
+
+/// Where a checked model comes from: enough to rebuild it exactly.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ModelSource {
+    /// `random_init` with the task's input size, hidden size `width`, `layers` layers and a head
+    /// of `output` numbers.
+    Random {
+        arch: String,
+        width: usize,
+        layers: usize,
+        output: usize,
+        seed: u64,
+        /// Heads of a Transformer (`None`: one).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        heads: Option<usize>,
+    },
+    /// A safetensors file (`model::load` with default options).
+    Weights { arch: String, path: String },
+    /// One of the paper's constructions (`construct::construct`) at length `n`, seed `seed`,
+    /// designed for `precision` (its constants depend on it; `None`: its own choice).
+    Construct {
+        name: String,
+        n: usize,
+        seed: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        precision: Option<String>,
+    },
+}
+
+impl ModelSource {
+    /// The architecture's name (a construction's own name).
+    pub fn arch(&self) -> &str {
+        match self {
+            ModelSource::Random { arch, .. } | ModelSource::Weights { arch, .. } => arch,
+            ModelSource::Construct { name, .. } => name,
+        }
+    }
+
+    /// Builds the model for inputs of `input` numbers. A random Transformer has `d_model =
+    /// width`, pre-LN layer norms, a ReLU MLP of width `2·width`, sinusoidal positions and
+    /// causal attention.
+    pub fn build(&self, input: usize) -> Result<Model, InputError> {
+        if let ModelSource::Construct {
+            name,
+            n,
+            seed,
+            precision,
+        } = self
+        {
+            let opts = crate::construct::ConstructOptions {
+                n: *n,
+                seed: *seed,
+                precision: precision.as_deref().map(Precision::parse).transpose()?,
+                ..Default::default()
+            };
+            let built = crate::construct::construct(name, &opts)?;
+            let model = built.model.ok_or_else(|| {
+                InputError::new(format!("the construction {name} builds no model to check"))
+            })?;
+            if model.input_size() != input {
+                return Err(InputError::new(format!(
+                    "the construction {name} at n = {n} reads {} numbers per step, but this task's tokens are one-hot of size {input}: pick the task it is built for",
+                    model.input_size()
+                )));
+            }
+            return Ok(model);
+        }
+        let arch = Arch::parse(self.arch())?;
+        let model = match self {
+            ModelSource::Random {
+                width,
+                layers,
+                output,
+                seed,
+                heads,
+                ..
+            } => {
+                let (hidden, layers, output) = (*width, *layers, *output);
+                if heads.is_some() && arch != Arch::Transformer {
+                    return Err(InputError::new(format!(
+                        "--heads applies to a transformer, not to {}; drop it",
+                        arch.name()
+                    )));
+                }
+                if hidden == 0 || layers == 0 || output == 0 {
+                    return Err(InputError::new(
+                        "--width, --layers and the output size must be at least 1",
+                    ));
+                }
+                if hidden > MAX_RANDOM_WIDTH || layers > 64 || output > MAX_RANDOM_WIDTH {
+                    return Err(InputError::new(format!(
+                        "--width {hidden}, --layers {layers}, outputs {output}: a random model is at most {MAX_RANDOM_WIDTH} wide, with at most 64 layers"
+                    )));
+                }
+                if heads == &Some(0) {
+                    return Err(InputError::new("--heads must be at least 1"));
+                }
+                if layers != 1 && matches!(arch, Arch::Ssm | Arch::LinearAttention) {
+                    return Err(InputError::new(format!(
+                        "--layers {layers}: the {} model has one layer; drop --layers",
+                        arch.name()
+                    )));
+                }
+                let spec = match arch {
+                    Arch::Rnn => Spec::Rnn {
+                        input,
+                        hidden,
+                        layers,
+                        output: Some(output),
+                        nonlinearity: Nonlinearity::Tanh,
+                    },
+                    Arch::Lstm => Spec::Lstm {
+                        input,
+                        hidden,
+                        layers,
+                        output: Some(output),
+                    },
+                    Arch::Gru => Spec::Gru {
+                        input,
+                        hidden,
+                        layers,
+                        output: Some(output),
+                    },
+                    Arch::Ssm => Spec::Ssm {
+                        input,
+                        state: hidden,
+                        output,
+                    },
+                    Arch::LinearAttention => Spec::LinearAttention {
+                        input,
+                        key: hidden,
+                        value: hidden,
+                        output: Some(output),
+                    },
+                    Arch::Transformer => Spec::Transformer(crate::model::TransformerSpec {
+                        input,
+                        d_model: hidden,
+                        heads: heads.unwrap_or(1),
+                        layers,
+                        d_ff: Some(2 * hidden),
+                        output: Some(output),
+                        layer_norm: true,
+                        pos: crate::model::PosSpec::Sinusoidal,
+                        causal: true,
+                    }),
+                };
+                random_init(&spec, *seed)?
+            }
+            ModelSource::Weights { arch, path } => {
+                crate::model::load(arch, std::path::Path::new(path), &Default::default())?
+            }
+            ModelSource::Construct { .. } => unreachable!("built above"),
+        };
+        if model.input_size() != input {
+            return Err(InputError::new(format!(
+                "the model reads {} numbers per step, but the task's tokens are one-hot of size {input}",
+                model.input_size()
+            )));
+        }
+        Ok(model)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_misplaced_heads() {
+        let s = ModelSource::Random {
+            arch: "lstm".into(),
+            width: 2,
+            layers: 1,
+            output: 1,
+            seed: 0,
+            heads: Some(2),
+        };
+        assert!(s.build(3).unwrap_err().message.contains("--heads"));
+    }
+}
