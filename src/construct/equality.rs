@@ -952,7 +952,7 @@ fn build_and_verify(
     ))
 }
 
-/// The smallest `d_model × bits` found at `opts.n` (see [`search_sizes`]): the code
+/// The smallest `d_model × bits` found at `opts.n` (see `search_sizes`): the code
 /// candidates are [`codes`] at the margins [`GAMMAS`] (the model of a point is rebuilt by
 /// `ccsep construct equality --n N --gamma γ --precision P`, with γ in the report's details).
 /// The other bound: an RNN needs `m·p ≥ n` (Thm 11, one-way CC of EQ_n).
