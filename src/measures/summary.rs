@@ -655,7 +655,8 @@ mod tests {
             gf2_max_work: 0,
             ..Limits::default()
         };
-        let s = summarize(&spec, &m, &limits, false, &|_| {});
+        let certify = false;
+        let s = summarize(&spec, &m, &limits, certify, &|_| {});
         assert_eq!(s.max_fooling_set_1, None);
         assert!(
             s.limits_hit
