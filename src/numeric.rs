@@ -117,7 +117,7 @@ impl Stats {
 }
 
 /// A format, a rounding mode and an accumulation mode: valid by construction. Read from a file
-/// it is rebuilt from its format by the same validation as `parse` ([`PrecisionRecord`]), so a
+/// it is rebuilt from its format by the same validation as `parse` (`PrecisionRecord`), so a
 /// file cannot carry a precision the command line refuses, nor a `max` of its own.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "PrecisionRecord")]

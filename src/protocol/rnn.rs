@@ -30,7 +30,7 @@ use super::{
 use crate::certificate::Direction;
 use crate::error::InputError;
 use crate::measures::one_way::one_way;
-use crate::model::Model;
+use crate::model::{Model, Prepared};
 use crate::numeric::{Precision, Stats};
 use crate::task::{Owner, Reduction};
 
@@ -188,6 +188,26 @@ impl Layout<'_> {
         Ok(groups)
     }
 
+    /// Most model steps Alice's walk over `inputs` of her inputs may take, assuming no state
+    /// ever merges: a fixed depth steps every class, a depth that reads bits splits the classes
+    /// (at most `inputs` of them).
+    fn walk_steps_bound(&self, inputs: u64) -> u64 {
+        let mut classes = 1u64;
+        let mut steps = 0u64;
+        let mut read = 0u32;
+        for d in &self.depths {
+            match d {
+                Depth::Fixed(_) => steps = steps.saturating_add(classes),
+                Depth::Bits { bits, .. } => {
+                    read += bits.len() as u32;
+                    classes = (1u64 << read.min(63)).min(inputs);
+                    steps = steps.saturating_add(classes);
+                }
+            }
+        }
+        steps
+    }
+
     fn prefix(&self, x: u64) -> Vec<Vec<f64>> {
         self.depths
             .iter()
@@ -248,6 +268,9 @@ fn too_large(what: String) -> InputError {
 /// Cost: Alice's walk is at most `Σ_d (#classes at d) × (tokens at d)` model steps (about
 /// `2^(n+1)` with no merging); Bob's phase `#messages × #Bob` suffix runs; the exact accuracy
 /// `#Alice × #Bob` evaluations of `f`. Memory: the distinct states of one depth.
+///
+/// Phases: the refusals that need nothing built, the model and the layout, the sample, Alice's
+/// walk, Bob's phase, the comparison with the plain forward pass, and the report.
 pub fn check<M: Clone>(
     model: &Model,
     source: &M,
@@ -258,118 +281,214 @@ pub fn check<M: Clone>(
 ) -> Result<CheckReport<M>, InputError> {
     let r = &split.reduction;
     let label = super::problem_label(r);
-    let n = r.n();
     let state_size = model.state_size().ok_or_else(|| {
         InputError::new(
             "the Transformer has no recurrent state: a one-layer Transformer runs as the Thm 4 protocol instead",
         )
     })?;
-    let alice_total = r.alice_inputs().end;
+    refuse_bob_beyond_runs(split, options)?;
+    let mut stats = Stats::default();
+    let prepared = prepare(model, precision, r, &mut stats)?;
+    let lay = layout(split, options.seed)?;
+    let sample = draw_sample(&lay, options)?;
+    let run = PrefixSuffix {
+        r,
+        lay,
+        prepared,
+        state_size,
+        bob_total: r.bob_inputs().end,
+        mqar: super::mqar_values(r),
+        options,
+        progress,
+    };
+    let covered = sample
+        .as_ref()
+        .map_or(r.alice_inputs().end, |s| s.len() as u64);
+    run.refuse_walk_beyond_steps(covered)?;
+    let walk = run.alice_walk(sample.as_deref(), &mut stats)?;
+    let runs = run.bob_runs(walk.classes.len() as u64)?;
+    let tally = run.bob_phase(&walk.classes, runs, &mut stats)?;
+    let comparison = run.compare_with_forward(&walk.classes, sample.as_deref(), covered)?;
+    run.report(
+        source,
+        label,
+        Findings {
+            exhaustive: sample.is_none() || covered == r.alice_inputs().end,
+            covered,
+            walk,
+            runs,
+            tally,
+            comparison,
+            stats,
+        },
+    )
+}
+
+/// `run_many`'s `outputs` argument: Alice's walk needs only the states.
+const STATES_ONLY: bool = false;
+/// `run_many`'s `outputs` argument: Bob's runs and the comparison read the outputs.
+const WITH_OUTPUTS: bool = true;
+
+/// Pairs (class, Bob input) a batch of Bob's phase runs at once.
+const BATCH: usize = 1 << 15;
+/// Bob's inputs are embedded this many at a time: only one chunk's suffixes are held.
+const BOB_CHUNK: u64 = 1 << 12;
+
+/// Bob runs each of his inputs from every distinct message, so there are at least `#Bob`
+/// suffix runs whatever the sample: refused before anything is built.
+fn refuse_bob_beyond_runs(split: &Split, options: &CheckOptions) -> Result<(), InputError> {
+    let r = &split.reduction;
     let bob_total = r.bob_inputs().end;
-    // Bob runs each of his inputs from every distinct message, so there are at least
-    // `#Bob` suffix runs whatever the sample: refuse before anything is built.
     if bob_total > options.max_runs {
         return Err(InputError::new(format!(
-            "{} with n = {n}: Bob has {bob_total} inputs and runs each from every distinct message, so Bob's phase needs at least {bob_total} suffix runs of about {} steps (limit {} runs); --sample draws Alice's inputs only and cannot reduce this: choose a smaller n",
+            "{} with n = {}: Bob has {bob_total} inputs and runs each from every distinct message, so Bob's phase needs at least {bob_total} suffix runs of about {} steps (limit {} runs); --sample draws Alice's inputs only and cannot reduce this: choose a smaller n",
             r.kind(),
+            r.n(),
             r.instance(0, bob_total - 1)?.tokens.len() - split.prefix_len,
             options.max_runs
         )));
     }
-    let mut stats = Stats::default();
-    let prepared = prepare(model, precision, r, &mut stats)?;
-    let bits_per_number = prepared.precision().bits();
-    let lay = layout(split, options.seed)?;
-    let fixed_runs = |sample: u64| -> u64 {
-        let mut classes = 1u64;
-        let mut steps = 0u64;
-        let mut read = 0u32;
-        for d in &lay.depths {
-            match d {
-                Depth::Fixed(_) => steps = steps.saturating_add(classes),
-                Depth::Bits { bits, .. } => {
-                    read += bits.len() as u32;
-                    classes = (1u64 << read.min(63)).min(sample);
-                    steps = steps.saturating_add(classes);
-                }
-            }
-        }
-        steps
-    };
-    let sample: Option<Vec<u64>> = match options.sample {
-        None => None,
-        Some(0) => return Err(InputError::new("--sample must be at least 1")),
+    Ok(())
+}
+
+/// The sample of Alice's inputs `--sample` asks for (`None`: all of them), refused before it is
+/// drawn when its walk may take more than `MAX_ALICE_STEPS` model steps.
+fn draw_sample(lay: &Layout<'_>, options: &CheckOptions) -> Result<Option<Vec<u64>>, InputError> {
+    let r = lay.reduction;
+    match options.sample {
+        None => Ok(None),
+        Some(0) => Err(InputError::new("--sample must be at least 1")),
         Some(k) => {
             // Refuse before drawing: the draw itself holds k inputs.
-            let steps = fixed_runs(k.min(alice_total));
+            let steps = lay.walk_steps_bound(k.min(r.alice_inputs().end));
             if steps > MAX_ALICE_STEPS {
                 return Err(InputError::new(format!(
-                    "{} with n = {n}: a sample of {k} Alice inputs may take {steps} model steps (limit {MAX_ALICE_STEPS}); choose a smaller --sample",
-                    r.kind()
+                    "{} with n = {}: a sample of {k} Alice inputs may take {steps} model steps (limit {MAX_ALICE_STEPS}); choose a smaller --sample",
+                    r.kind(),
+                    r.n()
                 )));
             }
-            Some(super::sample_alice(r, k, options.seed))
+            Ok(Some(super::sample_alice(r, k, options.seed)))
         }
-    };
-    let covered = sample.as_ref().map_or(alice_total, |s| s.len() as u64);
-    let alice_steps_bound = fixed_runs(covered);
-    if alice_steps_bound > MAX_ALICE_STEPS {
-        return Err(too_large(format!(
-            "{} with n = {n}: Alice's walk over {covered} inputs may take {alice_steps_bound} model steps (limit {MAX_ALICE_STEPS})",
-            r.kind()
-        )));
     }
-    // Alice's walk.
-    let mut read: Vec<bool> = vec![sample.is_some(); n as usize];
-    let mut classes = vec![Class {
-        state: vec![0.0; state_size],
-        members: sample.clone().unwrap_or_else(|| vec![0]),
-    }];
-    let mut alice_steps = 0u64;
-    for (d, depth) in lay.depths.iter().enumerate() {
-        let mut children: Vec<(usize, &Vec<f64>, Vec<u64>)> = Vec::new();
-        for (c, class) in classes.iter_mut().enumerate() {
-            let members = std::mem::take(&mut class.members);
-            match depth {
-                Depth::Fixed(v) => children.push((c, v, members)),
-                Depth::Bits { bits, tokens } => {
-                    // Bits already read split the members; unread ones branch.
-                    let known = bits
-                        .iter()
-                        .enumerate()
-                        .filter(|&(_, &b)| read[b as usize])
-                        .fold(0u32, |m, (j, _)| m | 1 << j);
-                    let mut buckets: Vec<Vec<u64>> = vec![Vec::new(); tokens.len()];
-                    for &x in &members {
-                        buckets[Depth::value(bits, x, known)].push(x);
-                    }
-                    for (v, token) in tokens.iter().enumerate() {
-                        let of_v: Vec<u64> = buckets[v & known as usize]
-                            .iter()
-                            .map(|&x| Depth::with_value(bits, x, v, known))
-                            .collect();
-                        if !of_v.is_empty() {
-                            children.push((c, token, of_v));
-                        }
-                    }
-                }
-            }
-        }
-        if let Depth::Bits { bits, .. } = depth {
-            for &b in bits {
-                read[b as usize] = true;
-            }
-        }
-        let bytes = (children.len() as u64) * (state_size as u64) * 8 * 2;
-        if bytes > MAX_STATE_BYTES {
+}
+
+/// What the phases of [`check`] share: the reduction as the protocol sees it, the model
+/// prepared at its precision, and the options.
+struct PrefixSuffix<'a> {
+    r: &'a Reduction,
+    lay: Layout<'a>,
+    prepared: Prepared,
+    state_size: usize,
+    bob_total: u64,
+    /// MQAR's `(vocab, v0, v1)`: its answers are read at every query position.
+    mqar: Option<(usize, usize, usize)>,
+    options: &'a CheckOptions,
+    progress: &'a (dyn Fn(String) + Sync),
+}
+
+/// The outcome of Alice's walk: the distinct messages with the inputs that send each.
+struct Walk {
+    classes: Vec<Class>,
+    alice_steps: u64,
+}
+
+/// The exact count of Bob's phase and its first collision witness.
+struct Tally {
+    correct: u64,
+    witness: Option<Witness>,
+}
+
+/// The protocol against the plain forward pass.
+struct Comparison {
+    checked: u64,
+    mismatches: Vec<Mismatch>,
+}
+
+/// Everything the report is made of.
+struct Findings {
+    exhaustive: bool,
+    /// Alice inputs covered (all, or the sample's).
+    covered: u64,
+    walk: Walk,
+    runs: u64,
+    tally: Tally,
+    comparison: Comparison,
+    /// The statistics of the protocol's runs (not the comparison's).
+    stats: Stats,
+}
+
+/// One batch of Bob's runs: pairs (class, position in the suffix group), each with its start
+/// state and suffix.
+struct Batch<'b> {
+    pairs: Vec<(usize, usize)>,
+    starts: Vec<&'b [f64]>,
+    inputs: Vec<&'b [Vec<f64>]>,
+}
+
+impl PrefixSuffix<'_> {
+    /// Refuses a walk over `covered` Alice inputs that may take more than `MAX_ALICE_STEPS`.
+    fn refuse_walk_beyond_steps(&self, covered: u64) -> Result<(), InputError> {
+        let alice_steps_bound = self.lay.walk_steps_bound(covered);
+        if alice_steps_bound > MAX_ALICE_STEPS {
             return Err(too_large(format!(
-                "{} with n = {n}: {} distinct states at depth {d} would take {} of memory",
-                r.kind(),
-                children.len(),
-                crate::problem::human_bytes(u128::from(bytes))
+                "{} with n = {}: Alice's walk over {covered} inputs may take {alice_steps_bound} model steps (limit {MAX_ALICE_STEPS})",
+                self.r.kind(),
+                self.r.n()
             )));
         }
-        alice_steps += children.len() as u64;
+        Ok(())
+    }
+
+    /// Alice's walk over the trie of her token sequences, depth by depth: every class steps
+    /// once per token its members can read next, and equal states merge.
+    fn alice_walk(&self, sample: Option<&[u64]>, stats: &mut Stats) -> Result<Walk, InputError> {
+        let n = self.r.n();
+        let mut read: Vec<bool> = vec![sample.is_some(); n as usize];
+        let mut classes = vec![Class {
+            state: vec![0.0; self.state_size],
+            members: sample.map_or_else(|| vec![0], <[u64]>::to_vec),
+        }];
+        let mut alice_steps = 0u64;
+        for (d, depth) in self.lay.depths.iter().enumerate() {
+            let children = branch(&mut classes, depth, &read);
+            if let Depth::Bits { bits, .. } = depth {
+                for &b in bits {
+                    read[b as usize] = true;
+                }
+            }
+            let bytes = (children.len() as u64) * (self.state_size as u64) * 8 * 2;
+            if bytes > MAX_STATE_BYTES {
+                return Err(too_large(format!(
+                    "{} with n = {n}: {} distinct states at depth {d} would take {} of memory",
+                    self.r.kind(),
+                    children.len(),
+                    crate::problem::human_bytes(u128::from(bytes))
+                )));
+            }
+            alice_steps += children.len() as u64;
+            classes = self.step_and_merge(&classes, children, stats)?;
+            (self.progress)(format!(
+                "Alice's walk: depth {}/{}, {} distinct states",
+                d + 1,
+                self.lay.depths.len(),
+                classes.len()
+            ));
+        }
+        Ok(Walk {
+            classes,
+            alice_steps,
+        })
+    }
+
+    /// Steps every child (class, token, members) once and merges equal states into the classes
+    /// of the next depth, in first-seen order.
+    fn step_and_merge(
+        &self,
+        classes: &[Class],
+        children: Vec<Child<'_>>,
+        stats: &mut Stats,
+    ) -> Result<Vec<Class>, InputError> {
         let starts: Vec<&[f64]> = children
             .iter()
             .map(|(c, _, _)| classes[*c].state.as_slice())
@@ -378,11 +497,13 @@ pub fn check<M: Clone>(
             .iter()
             .map(|(_, v, _)| std::slice::from_ref(*v))
             .collect();
-        let stepped = prepared.run_many_flat(&starts, &input_refs, false, &mut stats)?;
+        let stepped = self
+            .prepared
+            .run_many_flat(&starts, &input_refs, STATES_ONLY, stats)?;
         let mut next: Vec<Class> = Vec::new();
         let mut index: MessageIndex = MessageIndex::default();
-        let mut key = Vec::with_capacity(state_size);
-        for (state, (_, _, members)) in stepped.states.chunks_exact(state_size).zip(children) {
+        let mut key = Vec::with_capacity(self.state_size);
+        for (state, (_, _, members)) in stepped.states.chunks_exact(self.state_size).zip(children) {
             message_key_into(state, &mut key);
             match index.get(key.as_slice()) {
                 Some(&c) => next[c].members.extend(members),
@@ -395,235 +516,336 @@ pub fn check<M: Clone>(
                 }
             }
         }
-        classes = next;
-        progress(format!(
-            "Alice's walk: depth {}/{}, {} distinct states",
-            d + 1,
-            lay.depths.len(),
-            classes.len()
-        ));
-    }
-    let messages = classes.len() as u64;
-    let runs = messages * bob_total;
-    if runs > options.max_runs {
-        return Err(too_large(format!(
-            "{} with n = {n}: Alice's walk found {messages} distinct messages; Bob's phase would need {messages} × {bob_total} = {runs} suffix runs (limit {})",
-            r.kind(),
-            options.max_runs
-        )));
+        Ok(next)
     }
 
-    // Bob's phase, in batches of pairs (class, Bob input), with the exact count per pair.
-    let mut correct = 0u64;
-    let mut witness: Option<(usize, u64, Witness)> = None;
-    let f = |x: u64, y: u64| match r.problem() {
-        Some(p) => p.value(x, y).expect("named problems have a value"),
-        None => r.value(x, y).expect("inputs in range"),
-    };
-    let mqar = super::mqar_values(r);
-    const BATCH: usize = 1 << 15;
-    // Bob's inputs a chunk at a time: only one chunk's suffixes are held.
-    const BOB_CHUNK: u64 = 1 << 12;
-    let mut done = 0u64;
-    for y0 in (0..bob_total).step_by(BOB_CHUNK as usize) {
-        let groups = lay.suffix_groups(y0..(y0 + BOB_CHUNK).min(bob_total))?;
-        for group in &groups {
-            let total = classes.len() * group.len();
-            for start in (0..total).step_by(BATCH) {
-                let chunk: Vec<(usize, usize)> = (start..(start + BATCH).min(total))
-                    .map(|i| (i / group.len(), i % group.len()))
-                    .collect();
-                let starts: Vec<&[f64]> = chunk
-                    .iter()
-                    .map(|&(c, _)| classes[c].state.as_slice())
-                    .collect();
-                let inputs: Vec<&[Vec<f64>]> =
-                    chunk.iter().map(|&(_, g)| group[g].1.as_slice()).collect();
-                // Per pair: the answer as the bit f, and for MQAR the answers to the queries
-                // as a mask over Bob's query indices (bit i: the answer to k_i is v1).
-                let answers: Vec<(bool, u64)> = match mqar {
-                    None => {
-                        let outs = prepared.run_many_flat(&starts, &inputs, true, &mut stats)?;
-                        let os = outs.output_size;
-                        outs.outputs
-                            .chunks(os.max(1))
-                            .take(chunk.len())
-                            .map(|o| (decode(&o[..os]), 0))
-                            .collect()
-                    }
-                    Some(values) => mqar_answers(
-                        &prepared, &starts, &inputs, &chunk, group, values, &mut stats,
-                    )?,
-                };
-                let tallies: Vec<(u64, Option<Witness>)> = chunk
-                    .par_iter()
-                    .zip(&answers)
-                    .map(|(&(c, g), &(answer, mask))| {
-                        let y = group[g].0;
-                        let members = &classes[c].members;
-                        let ones = members.iter().filter(|&&x| f(x, y)).count() as u64;
-                        let right = if mqar.is_some() {
-                            // Right when every query's answer is x's value there.
-                            members.iter().filter(|&&x| x & y == mask).count() as u64
-                        } else if answer {
-                            ones
-                        } else {
-                            members.len() as u64 - ones
-                        };
-                        let w = (ones > 0 && ones < members.len() as u64).then(|| {
-                            let x = members[0];
-                            let fx = f(x, y);
-                            let x_prime = *members.iter().find(|&&m| f(m, y) != fx).expect("split");
-                            Witness {
-                                x,
-                                x_prime,
-                                y,
-                                y_prime: None,
-                                f_x: fx,
-                                f_x_prime: !fx,
-                                // The answer as the bit f, as `ccsep verify` re-derives it
-                                // (for MQAR: DISJ read off the answers to the queries). One
-                                // message and one suffix give identical outputs at every
-                                // position, so both instances have it.
-                                answer,
-                                wrong: super::WrongInput::of(answer, fx),
+    /// Bob's phase runs each of his inputs from each of `messages`: refused over
+    /// `CheckOptions::max_runs`. Returns the number of suffix runs.
+    fn bob_runs(&self, messages: u64) -> Result<u64, InputError> {
+        let bob_total = self.bob_total;
+        let runs = messages * bob_total;
+        if runs > self.options.max_runs {
+            return Err(too_large(format!(
+                "{} with n = {}: Alice's walk found {messages} distinct messages; Bob's phase would need {messages} × {bob_total} = {runs} suffix runs (limit {})",
+                self.r.kind(),
+                self.r.n(),
+                self.options.max_runs
+            )));
+        }
+        Ok(runs)
+    }
+
+    /// Bob's phase, in batches of pairs (class, Bob input), with the exact count per pair and
+    /// the witness of the smallest (class, Bob input) whose class `f` splits.
+    fn bob_phase(
+        &self,
+        classes: &[Class],
+        runs: u64,
+        stats: &mut Stats,
+    ) -> Result<Tally, InputError> {
+        let bob_total = self.bob_total;
+        let mut correct = 0u64;
+        let mut witness: Option<(usize, u64, Witness)> = None;
+        let mut done = 0u64;
+        for y0 in (0..bob_total).step_by(BOB_CHUNK as usize) {
+            let groups = self
+                .lay
+                .suffix_groups(y0..(y0 + BOB_CHUNK).min(bob_total))?;
+            for group in &groups {
+                let total = classes.len() * group.len();
+                for start in (0..total).step_by(BATCH) {
+                    let pairs: Vec<(usize, usize)> = (start..(start + BATCH).min(total))
+                        .map(|i| (i / group.len(), i % group.len()))
+                        .collect();
+                    let batch = Batch {
+                        starts: pairs
+                            .iter()
+                            .map(|&(c, _)| classes[c].state.as_slice())
+                            .collect(),
+                        inputs: pairs.iter().map(|&(_, g)| group[g].1.as_slice()).collect(),
+                        pairs,
+                    };
+                    let answers = self.answers(&batch, group, stats)?;
+                    let tallies = self.tally(classes, &batch.pairs, group, &answers);
+                    for (&(c, _), (right, w)) in batch.pairs.iter().zip(tallies) {
+                        correct += right;
+                        if let Some(w) = w {
+                            let key = (c, w.y);
+                            if witness.as_ref().is_none_or(|(c0, y0, _)| key < (*c0, *y0)) {
+                                witness = Some((c, w.y, w));
                             }
-                        });
-                        (right, w)
-                    })
-                    .collect();
-                for (&(c, _), (right, w)) in chunk.iter().zip(tallies) {
-                    correct += right;
-                    if let Some(w) = w {
-                        let key = (c, w.y);
-                        if witness.as_ref().is_none_or(|(c0, y0, _)| key < (*c0, *y0)) {
-                            witness = Some((c, w.y, w));
                         }
                     }
+                    done += batch.pairs.len() as u64;
+                    (self.progress)(format!("Bob's phase: {done}/{runs} suffix runs"));
                 }
-                done += chunk.len() as u64;
-                progress(format!("Bob's phase: {done}/{runs} suffix runs"));
             }
         }
+        Ok(Tally {
+            correct,
+            witness: witness.map(|(_, _, w)| w),
+        })
     }
-    let witness = witness.map(|(_, _, w)| w);
-    let instances = covered * bob_total;
 
-    // The protocol against the plain forward pass.
-    progress("comparing the protocol with the forward pass".into());
-    let x_at = |i: u64| sample.as_ref().map_or(i, |s| s[i as usize]);
-    let pairs: Vec<(u64, u64)> = if instances <= FORWARD_CHECKS {
-        (0..covered)
-            .flat_map(|i| r.bob_inputs().map(move |y| (x_at(i), y)))
-            .collect()
-    } else {
-        let mut rng = ChaCha8Rng::seed_from_u64(options.seed ^ 0xf0f0);
-        (0..FORWARD_CHECKS)
-            .map(|_| {
-                (
-                    x_at(rng.random_range(0..covered)),
-                    rng.random_range(r.bob_inputs()),
-                )
+    /// Per pair of the batch: the answer as the bit f, and for MQAR the answers to the queries
+    /// as a mask over Bob's query indices (bit i: the answer to k_i is v1).
+    fn answers(
+        &self,
+        batch: &Batch<'_>,
+        group: &[(u64, Vec<Vec<f64>>)],
+        stats: &mut Stats,
+    ) -> Result<Vec<(bool, u64)>, InputError> {
+        Ok(match self.mqar {
+            None => {
+                let outs = self.prepared.run_many_flat(
+                    &batch.starts,
+                    &batch.inputs,
+                    WITH_OUTPUTS,
+                    stats,
+                )?;
+                let os = outs.output_size;
+                outs.outputs
+                    .chunks(os.max(1))
+                    .take(batch.pairs.len())
+                    .map(|o| (decode(&o[..os]), 0))
+                    .collect()
+            }
+            Some(values) => mqar_answers(&self.prepared, batch, group, values, stats)?,
+        })
+    }
+
+    /// Per pair (class, Bob input) and its answer: how many of the class's inputs it is right
+    /// on, and a collision witness when `f` splits the class.
+    fn tally(
+        &self,
+        classes: &[Class],
+        pairs: &[(usize, usize)],
+        group: &[(u64, Vec<Vec<f64>>)],
+        answers: &[(bool, u64)],
+    ) -> Vec<(u64, Option<Witness>)> {
+        let r = self.r;
+        let f = |x: u64, y: u64| match r.problem() {
+            Some(p) => p.value(x, y).expect("named problems have a value"),
+            None => r.value(x, y).expect("inputs in range"),
+        };
+        let mqar = self.mqar;
+        pairs
+            .par_iter()
+            .zip(answers)
+            .map(|(&(c, g), &(answer, mask))| {
+                let y = group[g].0;
+                let members = &classes[c].members;
+                let ones = members.iter().filter(|&&x| f(x, y)).count() as u64;
+                let right = if mqar.is_some() {
+                    // Right when every query's answer is x's value there.
+                    members.iter().filter(|&&x| x & y == mask).count() as u64
+                } else if answer {
+                    ones
+                } else {
+                    members.len() as u64 - ones
+                };
+                let w = (ones > 0 && ones < members.len() as u64).then(|| {
+                    let x = members[0];
+                    let fx = f(x, y);
+                    let x_prime = *members.iter().find(|&&m| f(m, y) != fx).expect("split");
+                    Witness {
+                        x,
+                        x_prime,
+                        y,
+                        y_prime: None,
+                        f_x: fx,
+                        f_x_prime: !fx,
+                        // The answer as the bit f, as `ccsep verify` re-derives it
+                        // (for MQAR: DISJ read off the answers to the queries). One
+                        // message and one suffix give identical outputs at every
+                        // position, so both instances have it.
+                        answer,
+                        wrong: super::WrongInput::of(answer, fx),
+                    }
+                });
+                (right, w)
             })
             .collect()
-    };
-    let wanted: std::collections::HashSet<u64> = pairs.iter().map(|p| p.0).collect();
-    let mut class_of: HashMap<u64, usize> = HashMap::new();
-    for (c, class) in classes.iter().enumerate() {
-        for &x in &class.members {
-            if wanted.contains(&x) {
-                class_of.insert(x, c);
-            }
-        }
-    }
-    let mut mismatches = Vec::new();
-    let mut fstats = Stats::default();
-    for chunk in pairs.chunks(BATCH) {
-        let seqs: Vec<Vec<Vec<f64>>> = chunk
-            .iter()
-            .map(|&(x, y)| embedded(r, x, y))
-            .collect::<Result<_, _>>()?;
-        let forward = prepared.final_outputs(&seqs, &mut fstats)?;
-        for (&(x, y), fo) in chunk.iter().zip(forward) {
-            let c = class_of[&x];
-            let out = prepared.run_many(
-                &[classes[c].state.as_slice()],
-                &[lay.suffix(y)?.as_slice()],
-                true,
-                &mut fstats,
-            )?;
-            let protocol = decode(out[0].1.as_deref().unwrap_or(&[]));
-            let fwd = decode(&fo);
-            if protocol != fwd {
-                mismatches.push(Mismatch {
-                    x,
-                    y,
-                    protocol,
-                    forward: fwd,
-                });
-            }
-        }
     }
 
-    // The bound.
-    let (one_way_cc, distinct_rows) = match super::reduction_matrix(r)? {
-        Some(m) => {
-            let c = one_way(&m, Direction::AliceToBob);
-            (Some(c.bits), Some(c.messages))
+    /// The protocol against the plain forward pass: on every instance when at most
+    /// `FORWARD_CHECKS`, else on a seeded sample of that many.
+    fn compare_with_forward(
+        &self,
+        classes: &[Class],
+        sample: Option<&[u64]>,
+        covered: u64,
+    ) -> Result<Comparison, InputError> {
+        let r = self.r;
+        (self.progress)("comparing the protocol with the forward pass".into());
+        let x_at = |i: u64| sample.map_or(i, |s| s[i as usize]);
+        let pairs: Vec<(u64, u64)> = if covered * self.bob_total <= FORWARD_CHECKS {
+            (0..covered)
+                .flat_map(|i| r.bob_inputs().map(move |y| (x_at(i), y)))
+                .collect()
+        } else {
+            let mut rng = ChaCha8Rng::seed_from_u64(self.options.seed ^ 0xf0f0);
+            (0..FORWARD_CHECKS)
+                .map(|_| {
+                    (
+                        x_at(rng.random_range(0..covered)),
+                        rng.random_range(r.bob_inputs()),
+                    )
+                })
+                .collect()
+        };
+        let wanted: std::collections::HashSet<u64> = pairs.iter().map(|p| p.0).collect();
+        let mut class_of: HashMap<u64, usize> = HashMap::new();
+        for (c, class) in classes.iter().enumerate() {
+            for &x in &class.members {
+                if wanted.contains(&x) {
+                    class_of.insert(x, c);
+                }
+            }
         }
-        None => (None, None),
-    };
-    let bits_available = bits_per_number.map(|b| u64::from(b) * state_size as u64);
-    let accuracy = correct as f64 / instances as f64;
-    let perfect = correct == instances;
-    let exhaustive = sample.is_none() || covered == alice_total;
-    let verdict = verdict(
-        exhaustive,
-        messages,
-        distinct_rows,
-        witness.as_ref(),
-        perfect,
-        &label,
-    );
-    Ok(CheckReport {
-        task: r.kind().name().to_string(),
-        problem: label,
-        n,
-        model: source.clone(),
-        precision: prepared.precision().name(),
-        protocol: super::ProtocolKind::PrefixSuffix,
-        instances,
-        exhaustive,
-        sample: (!exhaustive).then_some(SampleInfo {
-            alice_inputs: covered,
-            seed: options.seed,
-        }),
-        correct,
-        accuracy,
-        distinct_messages: messages,
-        log2_messages: (messages as f64).log2(),
-        message_numbers: state_size,
-        bits_per_number,
-        bits_available,
-        // The message is the state: that many numbers of the format.
-        bits_available_upper_bound: true,
-        one_way_cc,
-        distinct_rows,
-        two_way_cc_lower_bound: None,
-        verdict,
-        witness,
-        protocol_witness: None,
-        one_way_cc_bob_to_alice: None,
-        fooling_set: None,
-        note: None,
-        protocol_checked: pairs.len() as u64,
-        protocol_mismatch_count: mismatches.len() as u64,
-        protocol_mismatches: mismatches,
-        alice_steps: Some(alice_steps),
-        suffix_runs: Some(runs),
-        saturated: stats.saturated,
-        nan: stats.nan,
-    })
+        let mut mismatches = Vec::new();
+        let mut fstats = Stats::default();
+        for chunk in pairs.chunks(BATCH) {
+            let seqs: Vec<Vec<Vec<f64>>> = chunk
+                .iter()
+                .map(|&(x, y)| embedded(r, x, y))
+                .collect::<Result<_, _>>()?;
+            let forward = self.prepared.final_outputs(&seqs, &mut fstats)?;
+            for (&(x, y), fo) in chunk.iter().zip(forward) {
+                let c = class_of[&x];
+                let out = self.prepared.run_many(
+                    &[classes[c].state.as_slice()],
+                    &[self.lay.suffix(y)?.as_slice()],
+                    WITH_OUTPUTS,
+                    &mut fstats,
+                )?;
+                let protocol = decode(out[0].1.as_deref().unwrap_or(&[]));
+                let fwd = decode(&fo);
+                if protocol != fwd {
+                    mismatches.push(Mismatch {
+                        x,
+                        y,
+                        protocol,
+                        forward: fwd,
+                    });
+                }
+            }
+        }
+        Ok(Comparison {
+            checked: pairs.len() as u64,
+            mismatches,
+        })
+    }
+
+    /// The bound (the one-way CC of the problem's matrix when it can be built), the verdict and
+    /// the report.
+    fn report<M: Clone>(
+        &self,
+        source: &M,
+        label: String,
+        found: Findings,
+    ) -> Result<CheckReport<M>, InputError> {
+        let r = self.r;
+        let (one_way_cc, distinct_rows) = match super::reduction_matrix(r)? {
+            Some(m) => {
+                let c = one_way(&m, Direction::AliceToBob);
+                (Some(c.bits), Some(c.messages))
+            }
+            None => (None, None),
+        };
+        let bits_per_number = self.prepared.precision().bits();
+        let bits_available = bits_per_number.map(|b| u64::from(b) * self.state_size as u64);
+        let instances = found.covered * self.bob_total;
+        let correct = found.tally.correct;
+        let messages = found.walk.classes.len() as u64;
+        let witness = found.tally.witness;
+        let exhaustive = found.exhaustive;
+        let verdict = verdict(
+            exhaustive,
+            messages,
+            distinct_rows,
+            witness.as_ref(),
+            correct == instances,
+            &label,
+        );
+        let mismatches = found.comparison.mismatches;
+        Ok(CheckReport {
+            task: r.kind().name().to_string(),
+            problem: label,
+            n: r.n(),
+            model: source.clone(),
+            precision: self.prepared.precision().name(),
+            protocol: super::ProtocolKind::PrefixSuffix,
+            instances,
+            exhaustive,
+            sample: (!exhaustive).then_some(SampleInfo {
+                alice_inputs: found.covered,
+                seed: self.options.seed,
+            }),
+            correct,
+            accuracy: correct as f64 / instances as f64,
+            distinct_messages: messages,
+            log2_messages: (messages as f64).log2(),
+            message_numbers: self.state_size,
+            bits_per_number,
+            bits_available,
+            // The message is the state: that many numbers of the format.
+            bits_available_upper_bound: true,
+            one_way_cc,
+            distinct_rows,
+            two_way_cc_lower_bound: None,
+            verdict,
+            witness,
+            protocol_witness: None,
+            one_way_cc_bob_to_alice: None,
+            fooling_set: None,
+            note: None,
+            protocol_checked: found.comparison.checked,
+            protocol_mismatch_count: mismatches.len() as u64,
+            protocol_mismatches: mismatches,
+            alice_steps: Some(found.walk.alice_steps),
+            suffix_runs: Some(found.runs),
+            saturated: found.stats.saturated,
+            nan: found.stats.nan,
+        })
+    }
+}
+
+/// A class of one depth, a token it reads next, and the members that read it.
+type Child<'t> = (usize, &'t Vec<f64>, Vec<u64>);
+
+/// The children of `classes` at `depth` (their members move to the children): bits of `x`
+/// already `read` split a class's members, unread ones branch.
+fn branch<'t>(classes: &mut [Class], depth: &'t Depth, read: &[bool]) -> Vec<Child<'t>> {
+    let mut children: Vec<Child<'t>> = Vec::new();
+    for (c, class) in classes.iter_mut().enumerate() {
+        let members = std::mem::take(&mut class.members);
+        match depth {
+            Depth::Fixed(v) => children.push((c, v, members)),
+            Depth::Bits { bits, tokens } => {
+                // Bits already read split the members; unread ones branch.
+                let known = bits
+                    .iter()
+                    .enumerate()
+                    .filter(|&(_, &b)| read[b as usize])
+                    .fold(0u32, |m, (j, _)| m | 1 << j);
+                let mut buckets: Vec<Vec<u64>> = vec![Vec::new(); tokens.len()];
+                for &x in &members {
+                    buckets[Depth::value(bits, x, known)].push(x);
+                }
+                for (v, token) in tokens.iter().enumerate() {
+                    let of_v: Vec<u64> = buckets[v & known as usize]
+                        .iter()
+                        .map(|&x| Depth::with_value(bits, x, v, known))
+                        .collect();
+                    if !of_v.is_empty() {
+                        children.push((c, token, of_v));
+                    }
+                }
+            }
+        }
+    }
+    children
 }
 
 /// MQAR's answers on a batch of Bob runs of one suffix length (the marker, then the queries):
@@ -631,14 +853,17 @@ pub fn check<M: Clone>(
 /// position ([`super::query_answer`]). Per run: "no answer is v1" (the bit f) and the mask of
 /// the query indices `i` answered `v1`.
 fn mqar_answers(
-    prepared: &crate::model::Prepared,
-    starts: &[&[f64]],
-    inputs: &[&[Vec<f64>]],
-    chunk: &[(usize, usize)],
+    prepared: &Prepared,
+    batch: &Batch<'_>,
     group: &[(u64, Vec<Vec<f64>>)],
     (vocab, v0, v1): (usize, usize, usize),
     stats: &mut Stats,
 ) -> Result<Vec<(bool, u64)>, InputError> {
+    let Batch {
+        pairs: chunk,
+        starts,
+        inputs,
+    } = batch;
     let len = inputs.first().map_or(0, |s| s.len());
     let mut masks = vec![0u64; chunk.len()];
     let mut states: Vec<f64> = starts.iter().flat_map(|s| s.iter().copied()).collect();
@@ -654,7 +879,7 @@ fn mqar_answers(
     for t in 0..len {
         let st: Vec<&[f64]> = states.chunks_exact(ss.max(1)).take(chunk.len()).collect();
         let step: Vec<&[Vec<f64>]> = inputs.iter().map(|s| &s[t..t + 1]).collect();
-        let o = prepared.run_many_flat(&st, &step, true, stats)?;
+        let o = prepared.run_many_flat(&st, &step, WITH_OUTPUTS, stats)?;
         let os = o.output_size;
         if t >= 1 {
             for (p, q) in queries.iter().enumerate() {

@@ -50,7 +50,7 @@ pub const MAX_INDEX_BLOCK_WORK: f64 = 1.2e12;
 
 /// Most memory the index RNN may hold while it is checked: 4 GiB, within a CI runner and
 /// leaving room on a 24 GiB machine. With its weights held sparse the model and its check grow
-/// as `N` ([`INDEX_BYTES_PER_UNIT`] a unit), so every width up to the task's limit
+/// as `N` (`INDEX_BYTES_PER_UNIT` a unit), so every width up to the task's limit
 /// (`MAX_LENGTH = 2^20`) fits, which the assertion below keeps true; nothing checks it at run
 /// time, and the work limits refuse far earlier.
 pub const MAX_INDEX_MEMORY: f64 = 4.0 * GIB;
@@ -159,7 +159,7 @@ pub struct IndexCheck {
 /// Which strings the index check runs beyond `N = INDEX_EXHAUSTIVE_MAX`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct IndexPlan {
-    /// Indices into the family of `2N + 2` strings ([`index_family_string`]), ascending: all
+    /// Indices into the family of `2N + 2` strings (`index_family_string`), ascending: all
     /// of them, or a seeded sample.
     pub family: Vec<usize>,
     /// Seeded random strings.

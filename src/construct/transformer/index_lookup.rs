@@ -864,7 +864,7 @@ fn search_confirmed(
 /// that passes with `I =` [`MAX_INT_BITS`], then the smallest `I` that passes with that `F`
 /// (each tried in increasing order, so the first pass is the smallest; failures stop at their
 /// first error). Above [`SCREEN_QUERIES`] positions the candidates are screened on the
-/// hardest queries and the result is checked on all of them ([`search_confirmed`]), so the
+/// hardest queries and the result is checked on all of them (`search_confirmed`), so the
 /// result is the smallest that passed the last screen. `None` when no `F` passes, or when the
 /// result still fails the full check after the last round.
 pub fn smallest_fixed(design: &Design, search: &Search) -> Result<Option<Precision>, InputError> {
@@ -1033,7 +1033,7 @@ pub fn construct(opts: &ConstructOptions) -> Result<Built, InputError> {
 ///    point is kept.
 ///
 /// Above [`SCREEN_QUERIES`] positions, steps 1–3 check candidates on a screen of the hardest
-/// queries ([`screen_of`]) and only the kept point on every query ([`search_confirmed`]): a
+/// queries (`screen_of`) and only the kept point on every query (`search_confirmed`): a
 /// point counts only after that full verification. `other_bound_bits = N`: an RNN needs
 /// `m·p ≥ N` bits of state (Thm 3).
 pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
