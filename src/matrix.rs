@@ -12,7 +12,7 @@
 use bitvec::prelude::*;
 use rayon::prelude::*;
 
-use crate::error::InputError;
+use crate::error::{InputError, Setting};
 
 /// A dense 0/1 matrix, `rows × cols`, bit-packed row by row.
 #[derive(Clone, PartialEq, Eq)]
@@ -440,12 +440,13 @@ impl RowParser {
                 return Err(InputError::new(format!(
                     "line {}: {} rows of {} entries would take about {:.1} MiB held (as a \
                      matrix and as the row strings certificates keep), over the limit of {:.1} \
-                     MiB; raise --max-memory BYTES if the machine has the memory",
+                     MiB; raise {} BYTES if the machine has the memory",
                     self.line(),
                     self.rows + 1,
                     self.cur_len,
                     held as f64 / MIB,
-                    self.max_bytes as f64 / MIB
+                    self.max_bytes as f64 / MIB,
+                    Setting::MaxMemory
                 )));
             }
             self.cur.resize(words_for(self.cur_len), 0);
@@ -493,7 +494,7 @@ mod tests {
         let tall = "1\n".repeat(1000);
         assert!(CommMatrix::read_within(tall.as_bytes(), 1 << 20).is_ok());
         let e = CommMatrix::read_within(tall.as_bytes(), 10_000).unwrap_err();
-        assert!(e.message.contains("--max-memory"), "{e}");
+        assert!(e.to_string().contains("max-memory"), "{e}");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::InputError;
+use crate::error::{InputError, Setting};
 use crate::matrix::{CommMatrix, words_for};
 
 /// Largest `n` accepted for the built-in problems before the size check: beyond this the
@@ -141,19 +141,20 @@ impl ProblemSpec {
         if est.bytes > MOST_SUGGESTED || est.rows > limit || est.cols > limit {
             return Err(InputError::new(format!(
                 "{} has {} x {} = {:.3e} entries: about {} of memory, more than any machine \
-                 has; choose a smaller --n",
+                 has; choose a smaller {n_flag}",
                 self.label(),
                 est.rows,
                 est.cols,
                 est.rows as f64 * est.cols as f64,
                 human_bytes(est.bytes),
+                n_flag = Setting::N,
             )));
         }
         if est.bytes > u128::from(max_memory) {
             return Err(InputError::new(format!(
                 "{} has {} x {} = {:.3e} entries: about {} of memory and {} to build; \
-                 that is over the limit of {}. Choose a smaller --n, or raise the limit with \
-                 --max-memory BYTES (e.g. --max-memory {}) if the machine has the memory",
+                 that is over the limit of {}. Choose a smaller {n_flag}, or raise the limit with \
+                 {memory} BYTES (e.g. {memory} {}) if the machine has the memory",
                 self.label(),
                 est.rows,
                 est.cols,
@@ -162,6 +163,8 @@ impl ProblemSpec {
                 human_seconds(est.seconds),
                 human_bytes(u128::from(max_memory)),
                 est.bytes.next_power_of_two(),
+                n_flag = Setting::N,
+                memory = Setting::MaxMemory,
             )));
         }
         Ok(est)
@@ -244,13 +247,15 @@ fn word_rows(
 
 fn check_n(n: u32) -> Result<(), InputError> {
     if n == 0 {
-        return Err(InputError::new(
-            "--n must be at least 1: the inputs are n-bit strings",
-        ));
+        return Err(InputError::new(format!(
+            "{} must be at least 1: the inputs are n-bit strings",
+            Setting::N
+        )));
     }
     if n > MAX_N {
         return Err(InputError::new(format!(
-            "--n {n} is beyond what ccsep can enumerate (at most {MAX_N}, and far less for most problems)"
+            "{} {n} is beyond what ccsep can enumerate (at most {MAX_N}, and far less for most problems)",
+            Setting::N
         )));
     }
     Ok(())
@@ -345,13 +350,13 @@ mod tests {
             .unwrap()
             .check_size(DEFAULT_MAX_MEMORY)
             .unwrap_err();
-        assert!(e.to_string().contains("--max-memory"), "{e}");
+        assert!(e.to_string().contains("max-memory"), "{e}");
         // Past what any machine has, no --max-memory is suggested.
         let e = ProblemSpec::named("eq", 30)
             .unwrap()
             .check_size(u64::MAX)
             .unwrap_err();
-        assert!(e.to_string().contains("smaller --n"), "{e}");
+        assert!(e.to_string().contains("smaller n"), "{e}");
         assert!(
             ProblemSpec::named("index", 24)
                 .unwrap()

@@ -13,7 +13,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::error::InputError;
+use crate::error::{InputError, Setting};
 use crate::numeric::{Format, Precision};
 
 /// Most points one grid may have.
@@ -247,14 +247,15 @@ impl Results {
                     path,
                     "the results file",
                     MAX_RESULTS_BYTES,
-                    "continue in a new file with another --out",
+                    format!("continue in a new file with another {}", Setting::Out),
                 )?;
                 let scan = scan_results(&bytes, &key).map_err(|(line, why)| {
                     InputError::new(format!(
                         "{}, line {line}: {why}. Only a last line cut off by a killed run is repaired; \
                          this line is not one, so the file is corrupt or not this command's: \
-                         delete that line (or use a new --out file) and rerun",
-                        path.display()
+                         delete that line (or use a new {} file) and rerun",
+                        path.display(),
+                        Setting::Out
                     ))
                 })?;
                 done = scan.done;

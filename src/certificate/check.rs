@@ -14,7 +14,7 @@ use super::{
 };
 use std::borrow::Cow;
 
-use crate::error::InputError;
+use crate::error::{InputError, Setting};
 use crate::matrix::CommMatrix;
 use crate::problem::{DEFAULT_MAX_MEMORY, ProblemSpec, human_bytes};
 
@@ -96,7 +96,7 @@ pub fn admit(file: &CertificateFile, max_memory: u64) -> Result<(), InputError> 
     if need > u128::from(max_memory) {
         let est = file.problem.estimate();
         return Err(InputError::new(format!(
-            "checking this {} certificate of {} ({} x {}) takes about {} of memory (the matrix alone {}), over the limit of {}; `ccsep verify --max-memory BYTES` raises it if the machine has the memory",
+            "checking this {} certificate of {} ({} x {}) takes about {} of memory (the matrix alone {}), over the limit of {}; `ccsep verify {} BYTES` raises it if the machine has the memory",
             claim_words(&file.claim),
             file.problem.label(),
             est.rows,
@@ -104,6 +104,7 @@ pub fn admit(file: &CertificateFile, max_memory: u64) -> Result<(), InputError> 
             human_bytes(need),
             human_bytes(est.bytes),
             human_bytes(u128::from(max_memory)),
+            Setting::MaxMemory,
         )));
     }
     Ok(())

@@ -28,7 +28,7 @@ use super::{
     prepare,
 };
 use crate::certificate::Direction;
-use crate::error::InputError;
+use crate::error::{InputError, Setting};
 use crate::measures::one_way::one_way;
 use crate::model::{Model, Prepared};
 use crate::numeric::{Precision, Stats};
@@ -258,7 +258,8 @@ struct Class {
 
 fn too_large(what: String) -> InputError {
     InputError::new(format!(
-        "{what}; pass --sample K to check K seeded Alice inputs against every Bob input instead"
+        "{what}; pass {} K to check K seeded Alice inputs against every Bob input instead",
+        Setting::Sample
     ))
 }
 
@@ -341,11 +342,12 @@ fn refuse_bob_beyond_runs(split: &Split, options: &CheckOptions) -> Result<(), I
     let bob_total = r.bob_inputs().end;
     if bob_total > options.max_runs {
         return Err(InputError::new(format!(
-            "{} with n = {}: Bob has {bob_total} inputs and runs each from every distinct message, so Bob's phase needs at least {bob_total} suffix runs of about {} steps (limit {} runs); --sample draws Alice's inputs only and cannot reduce this: choose a smaller n",
+            "{} with n = {}: Bob has {bob_total} inputs and runs each from every distinct message, so Bob's phase needs at least {bob_total} suffix runs of about {} steps (limit {} runs); {} draws Alice's inputs only and cannot reduce this: choose a smaller n",
             r.kind(),
             r.n(),
             r.instance(0, bob_total - 1)?.tokens.len() - split.prefix_len,
-            options.max_runs
+            options.max_runs,
+            Setting::Sample
         )));
     }
     Ok(())
@@ -357,15 +359,19 @@ fn draw_sample(lay: &Layout<'_>, options: &CheckOptions) -> Result<Option<Vec<u6
     let r = lay.reduction;
     match options.sample {
         None => Ok(None),
-        Some(0) => Err(InputError::new("--sample must be at least 1")),
+        Some(0) => Err(InputError::new(format!(
+            "{} must be at least 1",
+            Setting::Sample
+        ))),
         Some(k) => {
             // Refuse before drawing: the draw itself holds k inputs.
             let steps = lay.walk_steps_bound(k.min(r.alice_inputs().end));
             if steps > MAX_ALICE_STEPS {
                 return Err(InputError::new(format!(
-                    "{} with n = {}: a sample of {k} Alice inputs may take {steps} model steps (limit {MAX_ALICE_STEPS}); choose a smaller --sample",
+                    "{} with n = {}: a sample of {k} Alice inputs may take {steps} model steps (limit {MAX_ALICE_STEPS}); choose a smaller {}",
                     r.kind(),
-                    r.n()
+                    r.n(),
+                    Setting::Sample
                 )));
             }
             Ok(Some(super::sample_alice(r, k, options.seed)))

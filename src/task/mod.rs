@@ -33,7 +33,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::error::InputError;
+use crate::error::{InputError, Setting};
 
 pub use disjointness::Disjointness;
 pub use dyck::{Dfa, Dyck};
@@ -530,7 +530,8 @@ pub fn sample(
 ) -> Result<Vec<Example>, InputError> {
     if count > MAX_COUNT {
         return Err(InputError::new(format!(
-            "--count {count} is too many: at most {MAX_COUNT} examples per call"
+            "{} {count} is too many: at most {MAX_COUNT} examples per call",
+            Setting::Count
         )));
     }
     let task = AnyTask::from_name(task_name, n, options)?;
@@ -541,9 +542,11 @@ pub fn sample(
     if count.saturating_mul(per_example) > MAX_SAMPLE_SIZE {
         return Err(InputError::new(format!(
             "{count} examples of task {} with n = {n} would hold about {} tokens or numbers \
-             (at most {MAX_SAMPLE_SIZE}); choose a smaller --count or --n",
+             (at most {MAX_SAMPLE_SIZE}); choose a smaller {} or {}",
             task.name(),
-            count.saturating_mul(per_example)
+            count.saturating_mul(per_example),
+            Setting::Count,
+            Setting::N
         )));
     }
     Ok(generate_many(&task, seed, 0, count))
@@ -686,7 +689,7 @@ mod tests {
         assert!(sample("index", 4, 1, 0, &sigma1).is_err());
         assert!(sample("index", MAX_LENGTH + 1, 1, 0, &o).is_err());
         let e = sample("dyck", 1 << 20, 1 << 10, 0, &o).unwrap_err();
-        assert!(e.message.contains("--count"), "{e}");
+        assert!(e.to_string().contains("count"), "{e}");
         assert!(sample("dyck", 4, 0, 0, &o).unwrap().is_empty());
     }
 
