@@ -1,4 +1,5 @@
-//! The layer stack shared by the Elman RNN, the LSTM and the GRU: PyTorch's parameters and names.
+//! The layer stack of the Elman RNN, the LSTM and the GRU (`recurrent`): PyTorch's parameters
+//! and names.
 //!
 //! Layer `k` has `weight_ih_l{k}` `[G·H, in_k]`, `weight_hh_l{k}` `[G·H, H]` and optionally
 //! `bias_ih_l{k}`, `bias_hh_l{k}` `[G·H]`, where `G` is the number of gates (RNN 1, GRU 3,
@@ -211,21 +212,19 @@ impl Stack {
         Stack { layers, ..*self }
     }
 
-    /// `gi = round(round(W_ih x) + b_ih)` and `gh = round(round(W_hh h) + b_hh)` for layer `k`.
+    /// `(gi, gh)`: `gi = round(round(W_ih x) + b_ih)` and `gh = round(round(W_hh h) + b_hh)` for
+    /// layer `k` from `(x, h)`.
     /// On a prepared stack (`rounded`) the products skip exact zeros (`Matrix::matvec`): a
     /// sparse `W_hh` costs `nnz · L` and a one-hot `x` about `(nonzero columns) · G·H · L`
     /// instead of the dense `G·H · cols · L`, with the same bits; a weight held sparse costs
     /// `nnz · L` (`SparseMatrix::matvec`).
-    #[allow(clippy::too_many_arguments)]
     pub fn pre(
         &self,
         k: usize,
         ar: &Arith,
-        x: &[f64],
-        h: &[f64],
+        (x, h): (&[f64], &[f64]),
         lanes: usize,
-        gi: &mut [f64],
-        gh: &mut [f64],
+        (gi, gh): (&mut [f64], &mut [f64]),
         stats: &mut Stats,
     ) {
         let l = &self.layers[k];
@@ -352,7 +351,7 @@ mod tests {
                     let run = || {
                         let (mut gi, mut gh) = (vec![0.0; 128 * LANES], vec![0.0; 128 * LANES]);
                         let mut st = Stats::default();
-                        prepared.pre(k, &ar, &x, &h, LANES, &mut gi, &mut gh, &mut st);
+                        prepared.pre(k, &ar, (&x, &h), LANES, (&mut gi, &mut gh), &mut st);
                         let bits = |v: &[f64]| v.iter().map(|y| y.to_bits()).collect::<Vec<_>>();
                         (bits(&gi), bits(&gh), st)
                     };
