@@ -34,6 +34,7 @@
 
 mod kernel;
 mod last_position;
+mod layer_finish;
 mod linear;
 mod linear_attention;
 mod recurrent;
@@ -52,6 +53,7 @@ use serde::Serialize;
 
 pub(crate) use kernel::Act;
 pub use kernel::Arith;
+pub(crate) use layer_finish::FinishBufs;
 pub use linear::{Linear, Matrix, SparseMatrix, Weight};
 pub use linear_attention::LinearAttention;
 pub use recurrent::{Elman, Gates, Gru, GruGates, Lstm, LstmGates, Nonlinearity, Recurrent, Rnn};

@@ -49,7 +49,8 @@
 
 use rand_chacha::ChaCha8Rng;
 
-use super::kernel::{Act, Arith};
+use super::kernel::{Act, Arith, mul_acc, multiversion};
+use super::layer_finish::FinishBufs;
 use super::linear::{Linear, Matrix, buf, rounded_vec};
 use super::weights::{TensorWriter, Tensors};
 use crate::error::InputError;
@@ -503,6 +504,7 @@ impl Transformer {
         let mut scores = Vec::new();
         let mut col = Vec::new();
         let mut small = vec![0.0; l];
+        let mut finish = FinishBufs::default();
         for blk in &self.blocks {
             let (qk, vd) = (blk.q.out_size(), blk.v.out_size());
             let (dk, dv) = (qk / self.heads, vd / self.heads);
@@ -523,7 +525,6 @@ impl Transformer {
                 blk.v.apply(ar, inp, l, &mut v[t], stats);
             }
             let mut u = vec![0.0; vd * l];
-            let mut o = vec![0.0; d * l];
             for t in 0..tn {
                 let keys = if self.causal { t + 1 } else { tn };
                 let s = buf(&mut scores, keys * l);
@@ -544,48 +545,19 @@ impl Transformer {
                         ar.dot_lanes(s, c, l, &mut u[row * l..(row + 1) * l], stats);
                     }
                 }
-                blk.o.apply(ar, &u, l, &mut o, stats);
-                ar.add(&mut x[t], &o, stats);
-            }
-            if let Some((f1, f2)) = &blk.mlp {
-                let mut hdn = vec![0.0; f1.out_size() * l];
-                for xt in x.iter_mut() {
-                    let inp: &[f64] = match &blk.ln2 {
-                        Some(n) => {
-                            layer_norm(ar, n, xt, l, &mut a, &mut small, stats);
-                            &a
-                        }
-                        None => xt,
-                    };
-                    f1.apply(ar, inp, l, &mut hdn, stats);
-                    ar.act(&mut hdn, Act::Relu, stats);
-                    f2.apply(ar, &hdn, l, &mut o, stats);
-                    ar.add(xt, &o, stats);
-                }
+                // Position `t`'s attention read only the keys and values computed above, so
+                // finishing its layer now changes nothing the later positions read.
+                self.finish_layer(ar, blk, &u, &mut x[t], &mut finish, stats);
             }
         }
-        let hidden: Vec<Vec<f64>> = match &self.ln_f {
-            Some(n) => x
-                .iter()
-                .map(|xt| {
-                    let mut y = vec![0.0; d * l];
-                    layer_norm(ar, n, xt, l, &mut y, &mut small, stats);
-                    y
-                })
-                .collect(),
-            None => x.clone(),
-        };
-        let outputs = match &self.head {
-            Some(hd) => hidden
-                .iter()
-                .map(|ht| {
-                    let mut y = vec![0.0; hd.out_size() * l];
-                    hd.apply(ar, ht, l, &mut y, stats);
-                    y
-                })
-                .collect(),
-            None => hidden.clone(),
-        };
+        let hidden: Vec<Vec<f64>> = x
+            .iter()
+            .map(|xt| self.final_hidden(ar, xt.clone(), stats))
+            .collect();
+        let outputs = hidden
+            .iter()
+            .map(|ht| self.head_output(ar, ht.clone(), stats))
+            .collect();
         LaneTrace {
             states: x,
             hidden,
@@ -834,6 +806,21 @@ fn lane(x: &[f64], l: usize, b: usize) -> Vec<f64> {
     x.iter().skip(b).step_by(l).copied().collect()
 }
 
+/// What [`Transformer::attend`] attends with: `L = l` queries `q` (`H·d_k · L`) over the first
+/// `n` cached positions of `heads`, then (if given) each lane's `own` key and value
+/// (`H·d_k · L`, `H·d_v · L`), with the positions in `edits[b]` replaced for lane `b`; the
+/// scores scaled by `scale` (`fused`: the products are exact, see `fused_products`).
+struct Attend<'a> {
+    heads: &'a [HeadKv],
+    n: usize,
+    q: &'a [f64],
+    own: Option<(&'a [f64], &'a [f64])>,
+    edits: &'a [Vec<EditRow<'a>>],
+    l: usize,
+    scale: f64,
+    fused: bool,
+}
+
 /// Scratch buffers of one block of lanes.
 #[derive(Default)]
 struct Scratch {
@@ -942,23 +929,26 @@ impl Transformer {
                         let mut st = Stats::default();
                         let mut sc = Scratch::default();
                         let mut u = vec![0.0; vd];
-                        self.attend(
-                            ar,
-                            blk,
-                            &heads,
-                            t + 1,
-                            &qs[t],
-                            None,
-                            &[],
-                            1,
+                        let input = Attend {
+                            heads: &heads,
+                            n: t + 1,
+                            q: &qs[t],
+                            own: None,
+                            edits: &[],
+                            l: 1,
                             scale,
                             fused,
-                            &mut u,
-                            &mut sc,
+                        };
+                        self.attend(ar, blk, input, &mut u, &mut sc, &mut st);
+                        let mut xt = x[t].clone();
+                        self.finish_layer(
+                            ar,
+                            blk,
+                            &u,
+                            &mut xt,
+                            &mut FinishBufs::default(),
                             &mut st,
                         );
-                        let mut xt = x[t].clone();
-                        self.finish_layer(ar, blk, &u, &mut xt, 1, &mut st);
                         (xt, st)
                     })
                     .collect();
@@ -998,28 +988,28 @@ impl Transformer {
             .collect()
     }
 
-    /// Attention of `L = lanes` queries `q` (`H·d_k · L`) over the first `n` cached positions of
-    /// `heads`, then (if given) each lane's own key and value (`H·d_k · L`, `H·d_v · L`), with
-    /// the positions in `edits[b]` replaced for lane `b`: writes `u` (`H·d_v · L`) with the
-    /// operations and the order of `forward_lanes`.
-    #[allow(clippy::too_many_arguments)]
+    /// Attention as [`Attend`] describes it: writes `u` (`H·d_v · L`) with the operations and
+    /// the order of `forward_lanes`.
     fn attend(
         &self,
         ar: &Arith,
         blk: &Block,
-        heads: &[HeadKv],
-        n: usize,
-        q: &[f64],
-        own: Option<(&[f64], &[f64])>,
-        edits: &[Vec<EditRow>],
-        l: usize,
-        scale: f64,
-        fused: bool,
+        input: Attend<'_>,
         u: &mut [f64],
         sc: &mut Scratch,
         stats: &mut Stats,
     ) {
         use crate::numeric::Accumulate;
+        let Attend {
+            heads,
+            n,
+            q,
+            own,
+            edits,
+            l,
+            scale,
+            fused,
+        } = input;
         let (dk, dv) = (blk.q.out_size() / self.heads, blk.v.out_size() / self.heads);
         let keys = n + usize::from(own.is_some());
         let wide = ar.precision().accumulate() == Accumulate::Wide;
@@ -1129,38 +1119,6 @@ impl Transformer {
         }
     }
 
-    /// The rest of a layer after attention, as `forward_lanes`: `x += W_o u`, then the MLP.
-    pub(super) fn finish_layer(
-        &self,
-        ar: &Arith,
-        blk: &Block,
-        u: &[f64],
-        x: &mut [f64],
-        l: usize,
-        stats: &mut Stats,
-    ) {
-        let d = self.d_model();
-        let mut o = vec![0.0; d * l];
-        blk.o.apply(ar, u, l, &mut o, stats);
-        ar.add(x, &o, stats);
-        if let Some((f1, f2)) = &blk.mlp {
-            let mut a = vec![0.0; d * l];
-            let mut small = vec![0.0; l];
-            let mut hdn = vec![0.0; f1.out_size() * l];
-            let inp: &[f64] = match &blk.ln2 {
-                Some(n) => {
-                    layer_norm(ar, n, x, l, &mut a, &mut small, stats);
-                    &a
-                }
-                None => x,
-            };
-            f1.apply(ar, inp, l, &mut hdn, stats);
-            ar.act(&mut hdn, Act::Relu, stats);
-            f2.apply(ar, &hdn, l, &mut o, stats);
-            ar.add(x, &o, stats);
-        }
-    }
-
     /// The outputs at the last position of `kv`'s prefix (with each continuation's edits)
     /// followed by the continuation's token, for every continuation: bit for bit the last entry
     /// of `forward_lanes`' outputs on the same one-hot sequence. Tokens are checked by the
@@ -1250,7 +1208,7 @@ impl Transformer {
                 let mut fast_out = if fast.is_empty() {
                     Vec::new()
                 } else {
-                    self.continue_lanes(ar, kv, &fast, &oh, &table, fused, &mut st)
+                    self.continue_lanes(ar, kv, &fast, (&oh, &table), fused, &mut st)
                 }
                 .into_iter();
                 let outs = chunk
@@ -1301,14 +1259,12 @@ impl Transformer {
     }
 
     /// A block of at most 16 continuations through every layer at the last position.
-    #[allow(clippy::too_many_arguments)]
     fn continue_lanes(
         &self,
         ar: &Arith,
         kv: &PrefixKv,
         items: &[&Continuation],
-        oh: &OneHot,
-        table: &EditTable,
+        (oh, table): (&OneHot, &EditTable),
         fused: bool,
         stats: &mut Stats,
     ) -> Vec<Vec<f64>> {
@@ -1326,6 +1282,7 @@ impl Transformer {
             }
         }
         let mut sc = Scratch::default();
+        let mut finish = FinishBufs::default();
         let mut a = vec![0.0; d * l];
         let mut small = vec![0.0; l];
         for (li, blk) in self.blocks.iter().enumerate() {
@@ -1362,100 +1319,42 @@ impl Transformer {
                 Vec::new()
             };
             let mut u = vec![0.0; vd * l];
-            self.attend(
-                ar,
-                blk,
-                &kv.layers[li],
-                tn,
-                &q,
-                Some((&k, &v)),
-                &edits,
+            let input = Attend {
+                heads: &kv.layers[li],
+                n: tn,
+                q: &q,
+                own: Some((&k, &v)),
+                edits: &edits,
                 l,
                 scale,
                 fused,
-                &mut u,
-                &mut sc,
-                stats,
-            );
-            self.finish_layer(ar, blk, &u, &mut x, l, stats);
+            };
+            self.attend(ar, blk, input, &mut u, &mut sc, stats);
+            self.finish_layer(ar, blk, &u, &mut x, &mut finish, stats);
         }
-        let hidden = match &self.ln_f {
-            Some(n) => {
-                let mut y = vec![0.0; d * l];
-                layer_norm(ar, n, &x, l, &mut y, &mut small, stats);
-                y
-            }
-            None => x,
-        };
-        let out = match &self.head {
-            Some(hd) => {
-                let mut y = vec![0.0; hd.out_size() * l];
-                hd.apply(ar, &hidden, l, &mut y, stats);
-                y
-            }
-            None => hidden,
-        };
+        let out = self.final_output(ar, x, stats);
         (0..l).map(|b| lane(&out, l, b)).collect()
     }
 }
 
-/// Unrounded scores `out[j·L + b] = Σ_i q[i·L + b] · k_j[i]` of `L = lanes` queries (lane
-/// layout, `d_k · L` numbers) against the first `n` keys packed in `panels`: each summed in
-/// `f64` from `−0.0` in the order of `i`, as `Arith::dot_lanes` sums (`fused`: the products are
-/// exact, so a fused multiply-add gives the same bits). Cost: `⌈n/8⌉·8·d_k·L` multiply-adds,
-/// 8 keys × up to 16 lanes of accumulators in registers. Compiled for AVX-512 and AVX2 as well
-/// as the baseline; the variants perform the same IEEE operations in the same order.
-pub(super) fn raw_scores(
-    panels: &[f64],
-    dk: usize,
-    n: usize,
-    q: &[f64],
-    lanes: usize,
-    out: &mut [f64],
-    fused: bool,
-) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f,avx2,avx,fma")]
-        fn avx512_fma(p: &[f64], dk: usize, n: usize, q: &[f64], l: usize, out: &mut [f64]) {
-            scores_lanes::<true>(p, dk, n, q, l, out);
-        }
-        #[target_feature(enable = "avx512f,avx2,avx")]
-        fn avx512(p: &[f64], dk: usize, n: usize, q: &[f64], l: usize, out: &mut [f64]) {
-            scores_lanes::<false>(p, dk, n, q, l, out);
-        }
-        #[target_feature(enable = "avx2,avx,fma")]
-        fn avx2_fma(p: &[f64], dk: usize, n: usize, q: &[f64], l: usize, out: &mut [f64]) {
-            scores_lanes::<true>(p, dk, n, q, l, out);
-        }
-        #[target_feature(enable = "avx2,avx")]
-        fn avx2(p: &[f64], dk: usize, n: usize, q: &[f64], l: usize, out: &mut [f64]) {
-            scores_lanes::<false>(p, dk, n, q, l, out);
-        }
-        let fma = fused && std::arch::is_x86_feature_detected!("fma");
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F (checked above), and FMA where `fma` is set.
-            return unsafe {
-                if fma {
-                    avx512_fma(panels, dk, n, q, lanes, out)
-                } else {
-                    avx512(panels, dk, n, q, lanes, out)
-                }
-            };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2 (checked above), and FMA where `fma` is set.
-            return unsafe {
-                if fma {
-                    avx2_fma(panels, dk, n, q, lanes, out)
-                } else {
-                    avx2(panels, dk, n, q, lanes, out)
-                }
-            };
-        }
+multiversion! {
+    /// Unrounded scores `out[j·L + b] = Σ_i q[i·L + b] · k_j[i]` of `L = lanes` queries (lane
+    /// layout, `d_k · L` numbers) against the first `n` keys packed in `panels`: each summed in
+    /// `f64` from `−0.0` in the order of `i`, as `Arith::dot_lanes` sums (`fused`: the products
+    /// are exact, so a fused multiply-add gives the same bits). Cost: `⌈n/8⌉·8·d_k·L`
+    /// multiply-adds, 8 keys × up to 16 lanes of accumulators in registers. Compiled for
+    /// AVX-512 and AVX2 as well as the baseline (`kernel::multiversion`); the variants perform
+    /// the same IEEE operations in the same order.
+    pub(super) fn raw_scores<const FUSED: bool>(
+        panels: &[f64],
+        dk: usize,
+        n: usize,
+        q: &[f64],
+        lanes: usize,
+        out: &mut [f64],
+    ) {
+        scores_lanes::<FUSED>(panels, dk, n, q, lanes, out);
     }
-    let _ = fused;
-    scores_lanes::<false>(panels, dk, n, q, lanes, out);
 }
 
 /// `raw_scores` for any number of lanes: tiles of 16, 8, 4, 2 and 1 lanes.
@@ -1490,16 +1389,6 @@ fn scores_lanes<const FUSED: bool>(
     }
 }
 
-/// `acc + k·q`, fused where the products are exact.
-#[inline(always)]
-fn score_step<const FUSED: bool>(acc: f64, k: f64, q: f64) -> f64 {
-    if FUSED {
-        k.mul_add(q, acc)
-    } else {
-        acc + k * q
-    }
-}
-
 /// Lanes `b0 … b0 + R − 1` of `raw_scores`.
 #[inline(always)]
 fn scores_tile<const FUSED: bool, const R: usize>(
@@ -1528,14 +1417,14 @@ fn scores_tile<const FUSED: bool, const R: usize>(
             let [a0, a1, a2, a3, a4, a5, a6, a7] = &mut acc;
             for r in 0..R {
                 let qv = qi[r];
-                a0[r] = score_step::<FUSED>(a0[r], kv[0], qv);
-                a1[r] = score_step::<FUSED>(a1[r], kv[1], qv);
-                a2[r] = score_step::<FUSED>(a2[r], kv[2], qv);
-                a3[r] = score_step::<FUSED>(a3[r], kv[3], qv);
-                a4[r] = score_step::<FUSED>(a4[r], kv[4], qv);
-                a5[r] = score_step::<FUSED>(a5[r], kv[5], qv);
-                a6[r] = score_step::<FUSED>(a6[r], kv[6], qv);
-                a7[r] = score_step::<FUSED>(a7[r], kv[7], qv);
+                a0[r] = mul_acc::<FUSED>(a0[r], kv[0], qv);
+                a1[r] = mul_acc::<FUSED>(a1[r], kv[1], qv);
+                a2[r] = mul_acc::<FUSED>(a2[r], kv[2], qv);
+                a3[r] = mul_acc::<FUSED>(a3[r], kv[3], qv);
+                a4[r] = mul_acc::<FUSED>(a4[r], kv[4], qv);
+                a5[r] = mul_acc::<FUSED>(a5[r], kv[5], qv);
+                a6[r] = mul_acc::<FUSED>(a6[r], kv[6], qv);
+                a7[r] = mul_acc::<FUSED>(a7[r], kv[7], qv);
             }
         }
         let keys = (n - jb * KEY_BLOCK).min(KEY_BLOCK);
