@@ -408,7 +408,6 @@ impl Arith {
         out: &mut [f64],
         stats: &mut Stats,
     ) {
-        #[cfg(test)]
         if !SPARSE_PATHS.load(std::sync::atomic::Ordering::Relaxed) {
             return self.matvec(w, cols, x, lanes, out, stats);
         }
@@ -448,7 +447,6 @@ impl Arith {
     ) {
         debug_assert_eq!(csr.starts.len(), out.len() / lanes + 1);
         debug_assert_eq!(x.len(), cols * lanes);
-        #[cfg(test)]
         if !SPARSE_PATHS.load(std::sync::atomic::Ordering::Relaxed) {
             return self.matvec_csr_dense(csr, cols, x, lanes, out, stats);
         }
@@ -836,13 +834,11 @@ multiversion! {
 /// Test switch: while it is off, `matvec_sparse` runs `matvec`, so that a test can compare
 /// whole runs through both paths (they agree bit for bit, so flipping it cannot change another
 /// test's results).
-#[cfg(test)]
 pub(crate) static SPARSE_PATHS: std::sync::atomic::AtomicBool =
     std::sync::atomic::AtomicBool::new(true);
 
 /// Runs `f` with `SPARSE_PATHS` off (one such test at a time), restoring it afterwards even if
 /// `f` panics.
-#[cfg(test)]
 pub(crate) fn dense_only<T>(f: impl FnOnce() -> T) -> T {
     use std::sync::atomic::Ordering;
     use std::sync::{Mutex, PoisonError};

@@ -1434,7 +1434,7 @@ impl Layer<'_> {
     }
 }
 
-#[cfg(test)]
+/// What `model::testing` reads of the pass.
 impl LastPass {
     /// The pass with a budget of `bytes` for stored weights (0: none is stored, and the
     /// position-only layers share one lane's weights instead).

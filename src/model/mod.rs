@@ -40,6 +40,8 @@ mod linear_attention;
 mod recurrent;
 mod ssm;
 mod stack;
+#[doc(hidden)]
+pub mod testing;
 mod transformer;
 pub mod weights;
 

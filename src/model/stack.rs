@@ -295,7 +295,6 @@ mod tests {
 
     use super::super::kernel::{Arith, LANES, dense_only};
     use super::*;
-    use crate::construct::recurrent::{index_rnn, verify_index};
     use crate::numeric::{Accumulate, Precision};
 
     /// A prepared two-layer LSTM-shaped stack (4 gates, hidden 32, input 40) with a sparse
@@ -364,80 +363,5 @@ mod tests {
                 }
             }
         }
-    }
-
-    /// The index RNN at `N = 64` (beyond the exhaustive range; its weights are held sparse, and
-    /// stay so when prepared) checked with zero skipping and without (where the held-sparse
-    /// product runs the dense `matvec` on blocks of rows) gives the same `IndexCheck`, correct
-    /// or broken, at two precisions.
-    #[test]
-    fn index_rnn_check_is_the_same_through_the_sparse_and_dense_paths() {
-        let n = 64;
-        let model = index_rnn(n).unwrap();
-        let crate::model::Model::Rnn(rnn) = &model else {
-            panic!("the index model is an RNN")
-        };
-        let ar = Arith::new(&Precision::parse("fixed:1.0").unwrap()).unwrap();
-        let prepared = rnn.stack.rounded(&ar, &mut Stats::default());
-        // Both held sparse after rounding: no dense copy was made.
-        assert!(prepared.layers[0].w_hh.as_dense().is_none());
-        assert!(prepared.layers[0].w_ih.as_dense().is_none());
-        let mut broken = model.clone();
-        if let crate::model::Model::Rnn(rnn) = &mut broken {
-            rnn.stack.layers[0].w_hh.set(7, 6, 0.0).unwrap();
-        }
-        for m in [&model, &broken] {
-            for spec in ["fixed:1.0", "bf16"] {
-                let prec = Precision::parse(spec).unwrap();
-                let run = || verify_index(m, n, &prec, 8, 3, false).unwrap();
-                let sparse = run();
-                let dense = dense_only(run);
-                assert_eq!(sparse, dense, "{spec}");
-                assert!(sparse.instances > 0 && !sparse.exhaustive);
-            }
-        }
-    }
-    /// A model whose recurrent weights are held sparse saves as dense tensors (written from
-    /// the stored entries) and loads back as the same model, dense; one whose dense tensors
-    /// would exceed 1 GiB is refused with an `InputError` (exit code 2), before any file is
-    /// written or any dense matrix built.
-    #[test]
-    fn sparse_models_save_dense_or_are_refused_when_too_large() {
-        use crate::model::{Model, Nonlinearity, Rnn, SparseMatrix, load};
-        let dir = tempfile::tempdir().unwrap();
-        let model = index_rnn(40).unwrap();
-        let path = dir.path().join("index.safetensors");
-        model.save(&path).unwrap();
-        let back = load("rnn", &path, &Default::default()).unwrap();
-        let Model::Rnn(rnn) = &back else {
-            panic!("an RNN")
-        };
-        assert!(rnn.layers()[0].w_ih.as_dense().is_some() && back == model);
-        // 16384² numbers are 2 GiB: refused, whichever matrix is sparse.
-        let n = 1 << 14;
-        let rotation = || SparseMatrix::from_entries(n, n, (0..n).map(|j| (j, j, 1.0))).unwrap();
-        let layer = RecurrentLayer {
-            w_ih: SparseMatrix::from_entries(n, 3, [(0, 0, 1.0)])
-                .unwrap()
-                .into(),
-            w_hh: rotation().into(),
-            b_ih: None,
-            b_hh: None,
-        };
-        let huge = Model::Rnn(Rnn::new(vec![layer], Nonlinearity::Relu, None).unwrap());
-        let path = dir.path().join("huge.safetensors");
-        let err = huge.save(&path).unwrap_err();
-        let input = err.downcast_ref::<InputError>().expect("an InputError");
-        assert!(
-            input.message.contains("about 2048.4 MiB")
-                && input.message.contains("limit 1024 MiB = 1 GiB")
-                && input.message.contains(&format!("{n}×{n}")),
-            "{input}"
-        );
-        assert!(!path.exists());
-        // One tensor alone over the limit is refused by the writer too.
-        let mut w = TensorWriter::new();
-        assert!(w.weight("w", &rotation().into()).is_err());
-        assert!(w.weight("w", &Weight::from(Matrix::zeros(2, 2))).is_ok());
     }
 }
