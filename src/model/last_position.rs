@@ -455,6 +455,19 @@ fn token_rows(lin: &Linear) -> Vec<bool> {
         .collect()
 }
 
+/// What one layer computes at the positions before the last, by coordinate (the backward
+/// analysis of [`Plan::needs`]).
+struct LayerNeeds {
+    /// Its attention weights are stored.
+    stored: bool,
+    /// Heads whose attention output is needed there.
+    heads: Vec<usize>,
+    /// Rows of `W_o`, MLP hidden units and rows of `W_2` needed there.
+    o_rows: Vec<usize>,
+    units: Vec<usize>,
+    fc2_rows: Vec<usize>,
+}
+
 impl Plan {
     /// The plan for `tr`: `exact`, or sliced by the backward analysis of the module doc. From
     /// the top layer down, `stored(layer, every_row)` is asked whether the layer's attention
@@ -463,15 +476,53 @@ impl Plan {
         tr: &Transformer,
         exact: bool,
         position_only: &[bool],
-        mut stored: impl FnMut(usize, bool) -> bool,
+        stored: impl FnMut(usize, bool) -> bool,
     ) -> Plan {
+        let (needs, keep) = Plan::needs(tr, exact, stored);
+        let mut slot = vec![usize::MAX; tr.d_model()];
+        for (s, &c) in keep.iter().enumerate() {
+            slot[c] = s;
+        }
+        let embed = keep
+            .iter()
+            .enumerate()
+            .map(|(s, &c)| Row::of(tr.embed(), c, s, exact, &|c| c))
+            .collect();
+        let layers = tr
+            .blocks()
+            .iter()
+            .zip(needs)
+            .zip(position_only)
+            .map(|((blk, needs), &position_only)| {
+                let rows = PlanRows {
+                    exact,
+                    slot: &slot,
+                    dk: blk.q.out_size() / tr.heads(),
+                };
+                rows.layer(blk, needs, position_only)
+            })
+            .collect();
+        Plan {
+            exact,
+            keep,
+            embed,
+            layers,
+        }
+    }
+
+    /// The backward analysis: from the top layer down, what each layer must compute at the
+    /// positions before the last, and so which residual coordinates its input needs there.
+    /// Returns the layers' needs (bottom first) and the coordinates the embedding must keep.
+    fn needs(
+        tr: &Transformer,
+        exact: bool,
+        mut stored: impl FnMut(usize, bool) -> bool,
+    ) -> (Vec<LayerNeeds>, Vec<usize>) {
         let d = tr.d_model();
         let heads = tr.heads();
         let blocks = tr.blocks();
         let all: BTreeSet<usize> = (0..d).collect();
-        // Per layer, top first: (stored, heads, o rows, units, fc2 rows) by coordinate.
-        type Needs = (bool, Vec<usize>, Vec<usize>, Vec<usize>, Vec<usize>);
-        let mut needs: Vec<Needs> = Vec::with_capacity(blocks.len());
+        let mut needs: Vec<LayerNeeds> = Vec::with_capacity(blocks.len());
         // Coordinates needed at the input of the layer above (at the positions before the last).
         let mut need: BTreeSet<usize> = BTreeSet::new();
         for (li, blk) in blocks.iter().enumerate().rev() {
@@ -537,69 +588,75 @@ impl Plan {
                     ));
                 }
             }
-            needs.push((st, hs, o_rows, units, fc2_rows));
+            needs.push(LayerNeeds {
+                stored: st,
+                heads: hs,
+                o_rows,
+                units,
+                fc2_rows,
+            });
             need = inn;
         }
-        let keep: Vec<usize> = need.into_iter().collect();
-        let mut slot = vec![usize::MAX; d];
-        for (s, &c) in keep.iter().enumerate() {
-            slot[c] = s;
-        }
+        needs.reverse();
+        (needs, need.into_iter().collect())
+    }
+}
+
+/// How a layer's rows are cut from its `Linear`s: every column (`exact`) or the nonzero weights,
+/// residual coordinates renamed to their slots (`slot[c]`), `d_k` numbers per head.
+struct PlanRows<'a> {
+    exact: bool,
+    slot: &'a [usize],
+    dk: usize,
+}
+
+impl PlanRows<'_> {
+    /// The rows of `blk` that `needs` asks for.
+    fn layer(&self, blk: &Block, needs: LayerNeeds, position_only: bool) -> LayerPlan {
+        let LayerNeeds {
+            stored: st,
+            heads: hs,
+            o_rows,
+            units,
+            fc2_rows,
+        } = needs;
+        let (exact, slot, dk) = (self.exact, self.slot, self.dk);
         let to_slot = |c: usize| slot[c];
         let same = |c: usize| c;
-        let embed = keep
-            .iter()
-            .enumerate()
-            .map(|(s, &c)| Row::of(tr.embed(), c, s, exact, &same))
-            .collect();
-        let layers = blocks
-            .iter()
-            .zip(needs.into_iter().rev())
-            .enumerate()
-            .map(|(li, (blk, (st, hs, o_rows, units, fc2_rows)))| {
-                let dk = blk.q.out_size() / heads;
-                let rows = |lin: &Linear, rs: &mut dyn Iterator<Item = usize>| -> Vec<Row> {
-                    rs.map(|r| Row::of(lin, r, r, exact, &to_slot)).collect()
-                };
-                let (q, k) = if st {
-                    (Vec::new(), Vec::new())
-                } else {
-                    (
-                        rows(&blk.q, &mut hs.iter().flat_map(|&h| h * dk..(h + 1) * dk)),
-                        rows(&blk.k, &mut (0..blk.k.out_size())),
-                    )
-                };
-                let (fc1, fc2) = match &blk.mlp {
-                    Some((f1, f2)) => (
-                        rows(f1, &mut units.iter().copied()),
-                        fc2_rows
-                            .iter()
-                            .map(|&c| Row::of(f2, c, slot[c], exact, &same))
-                            .collect(),
-                    ),
-                    None => (Vec::new(), Vec::new()),
-                };
-                LayerPlan {
-                    stored: st,
-                    shared: position_only[li] && !st,
-                    q,
-                    k,
-                    v: rows(&blk.v, &mut (0..blk.v.out_size())),
-                    heads: hs,
-                    o: o_rows
-                        .iter()
-                        .map(|&c| Row::of(&blk.o, c, slot[c], exact, &same))
-                        .collect(),
-                    fc1,
-                    fc2,
-                }
-            })
-            .collect();
-        Plan {
-            exact,
-            keep,
-            embed,
-            layers,
+        let rows = |lin: &Linear, rs: &mut dyn Iterator<Item = usize>| -> Vec<Row> {
+            rs.map(|r| Row::of(lin, r, r, exact, &to_slot)).collect()
+        };
+        let (q, k) = if st {
+            (Vec::new(), Vec::new())
+        } else {
+            (
+                rows(&blk.q, &mut hs.iter().flat_map(|&h| h * dk..(h + 1) * dk)),
+                rows(&blk.k, &mut (0..blk.k.out_size())),
+            )
+        };
+        let (fc1, fc2) = match &blk.mlp {
+            Some((f1, f2)) => (
+                rows(f1, &mut units.iter().copied()),
+                fc2_rows
+                    .iter()
+                    .map(|&c| Row::of(f2, c, slot[c], exact, &same))
+                    .collect(),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        LayerPlan {
+            stored: st,
+            shared: position_only && !st,
+            q,
+            k,
+            v: rows(&blk.v, &mut (0..blk.v.out_size())),
+            heads: hs,
+            o: o_rows
+                .iter()
+                .map(|&c| Row::of(&blk.o, c, slot[c], exact, &same))
+                .collect(),
+            fc1,
+            fc2,
         }
     }
 }

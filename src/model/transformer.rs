@@ -810,6 +810,7 @@ fn lane(x: &[f64], l: usize, b: usize) -> Vec<f64> {
 /// `n` cached positions of `heads`, then (if given) each lane's `own` key and value
 /// (`H·d_k · L`, `H·d_v · L`), with the positions in `edits[b]` replaced for lane `b`; the
 /// scores scaled by `scale` (`fused`: the products are exact, see `fused_products`).
+#[derive(Clone, Copy)]
 struct Attend<'a> {
     heads: &'a [HeadKv],
     n: usize,
@@ -819,6 +820,155 @@ struct Attend<'a> {
     l: usize,
     scale: f64,
     fused: bool,
+}
+
+/// Head `h` of a layer, its cached keys and values `kv`, `d_k` and `d_v`.
+#[derive(Clone, Copy)]
+struct Head<'a> {
+    h: usize,
+    kv: &'a HeadKv,
+    dk: usize,
+    dv: usize,
+}
+
+impl Attend<'_> {
+    /// The attention weights of `head` in `s` (`[j·L + b]`, the cached positions, then the
+    /// lanes' own): the scores (`raw_scores` in `Accumulate::Wide`, else rounded products and
+    /// sums), the edited positions' scores replaced, scaled, `softmax_lanes`.
+    fn weights(&self, ar: &Arith, head: Head, s: &mut [f64], small: &mut [f64], stats: &mut Stats) {
+        use crate::numeric::Accumulate;
+        let Attend {
+            n,
+            q,
+            own,
+            edits,
+            l,
+            scale,
+            fused,
+            ..
+        } = *self;
+        let Head { h, kv: hk, dk, .. } = head;
+        let wide = ar.precision().accumulate() == Accumulate::Wide;
+        let qh = &q[h * dk * l..(h + 1) * dk * l];
+        // One score: lane `b` of `qh` against a key whose coordinate `i` is `key(i)`.
+        let dot = |b: usize, key: &dyn Fn(usize) -> f64, st: &mut Stats| -> f64 {
+            if wide {
+                let mut acc = -0.0;
+                for i in 0..dk {
+                    acc += qh[i * l + b] * key(i);
+                }
+                acc
+            } else {
+                let mut acc = 0.0;
+                for i in 0..dk {
+                    let p = ar.round(qh[i * l + b] * key(i), st);
+                    acc = ar.round(acc + p, st);
+                }
+                acc
+            }
+        };
+        if wide {
+            raw_scores(&hk.panels, dk, n, qh, l, &mut s[..n * l], fused);
+        } else {
+            for j in 0..n {
+                let (jb, c) = (j / KEY_BLOCK, j % KEY_BLOCK);
+                let key = |i: usize| hk.panels[(jb * dk + i) * KEY_BLOCK + c];
+                for b in 0..l {
+                    s[j * l + b] = dot(b, &key, stats);
+                }
+            }
+        }
+        if let Some((k, _)) = own {
+            for b in 0..l {
+                let key = |i: usize| k[(h * dk + i) * l + b];
+                s[n * l + b] = dot(b, &key, stats);
+            }
+        }
+        for (b, rows) in edits.iter().enumerate() {
+            for r in rows {
+                let key = |i: usize| r.k[h * dk + i];
+                s[r.pos * l + b] = dot(b, &key, stats);
+            }
+        }
+        if wide {
+            ar.round_slice(s, stats);
+        }
+        ar.scale(s, scale, stats);
+        softmax_lanes(ar, s, l, small, stats);
+    }
+
+    /// `u`'s rows of `head`: the weights `s` times the values (cached, edited, the lanes' own),
+    /// one rounded dot product per row and lane, as `dot_lanes` sums; `col` is scratch.
+    fn values(
+        &self,
+        ar: &Arith,
+        head: Head,
+        s: &[f64],
+        (u, col): (&mut [f64], &mut Vec<f64>),
+        stats: &mut Stats,
+    ) {
+        use crate::numeric::Accumulate;
+        let Attend {
+            n, own, edits, l, ..
+        } = *self;
+        let Head { h, kv: hk, dv, .. } = head;
+        let wide = ar.precision().accumulate() == Accumulate::Wide;
+        let keys = n + usize::from(own.is_some());
+        // The positions some lane of the block replaces, in order.
+        let mut marks: Vec<usize> = edits.iter().flatten().map(|r| r.pos).collect();
+        marks.sort_unstable();
+        marks.dedup();
+        for e in 0..dv {
+            let row = h * dv + e;
+            let out = &mut u[row * l..(row + 1) * l];
+            let value = |b: usize, j: usize| {
+                edits
+                    .get(b)
+                    .and_then(|rows| rows.iter().find(|r| r.pos == j))
+                    .map_or(hk.vt[e * hk.n + j], |r| r.v[row])
+            };
+            if wide {
+                // `dot_lanes` (from −0.0, positions in order) without writing the column
+                // of values out: a cached position has one value for every lane.
+                out.fill(-0.0);
+                let mut j0 = 0;
+                for &m in marks.iter().chain([&n]) {
+                    for j in j0..m {
+                        let vj = hk.vt[e * hk.n + j];
+                        for (o, &p) in out.iter_mut().zip(&s[j * l..(j + 1) * l]) {
+                            *o += p * vj;
+                        }
+                    }
+                    if m < n {
+                        for (b, o) in out.iter_mut().enumerate() {
+                            *o += s[m * l + b] * value(b, m);
+                        }
+                    }
+                    j0 = m + 1;
+                }
+                if let Some((_, v)) = own {
+                    for (b, o) in out.iter_mut().enumerate() {
+                        *o += s[n * l + b] * v[row * l + b];
+                    }
+                }
+                ar.round_slice(out, stats);
+            } else {
+                let c = buf(col, keys * l);
+                for j in 0..n {
+                    c[j * l..(j + 1) * l].fill(hk.vt[e * hk.n + j]);
+                }
+                for &m in &marks {
+                    for b in 0..l {
+                        c[m * l + b] = value(b, m);
+                    }
+                }
+                if let Some((_, v)) = own {
+                    c[n * l..(n + 1) * l].copy_from_slice(&v[row * l..(row + 1) * l]);
+                }
+                ar.dot_lanes(s, c, l, out, stats);
+            }
+        }
+    }
 }
 
 /// Scratch buffers of one block of lanes.
@@ -999,123 +1149,15 @@ impl Transformer {
         sc: &mut Scratch,
         stats: &mut Stats,
     ) {
-        use crate::numeric::Accumulate;
-        let Attend {
-            heads,
-            n,
-            q,
-            own,
-            edits,
-            l,
-            scale,
-            fused,
-        } = input;
         let (dk, dv) = (blk.q.out_size() / self.heads, blk.v.out_size() / self.heads);
-        let keys = n + usize::from(own.is_some());
-        let wide = ar.precision().accumulate() == Accumulate::Wide;
-        let small = buf(&mut sc.small, l);
-        for (h, hk) in heads.iter().enumerate() {
-            let qh = &q[h * dk * l..(h + 1) * dk * l];
-            let s = buf(&mut sc.scores, keys * l);
-            // One score: lane `b` of `qh` against a key whose coordinate `i` is `key(i)`.
-            let dot = |b: usize, key: &dyn Fn(usize) -> f64, st: &mut Stats| -> f64 {
-                if wide {
-                    let mut acc = -0.0;
-                    for i in 0..dk {
-                        acc += qh[i * l + b] * key(i);
-                    }
-                    acc
-                } else {
-                    let mut acc = 0.0;
-                    for i in 0..dk {
-                        let p = ar.round(qh[i * l + b] * key(i), st);
-                        acc = ar.round(acc + p, st);
-                    }
-                    acc
-                }
-            };
-            if wide {
-                raw_scores(&hk.panels, dk, n, qh, l, &mut s[..n * l], fused);
-            } else {
-                for j in 0..n {
-                    let (jb, c) = (j / KEY_BLOCK, j % KEY_BLOCK);
-                    let key = |i: usize| hk.panels[(jb * dk + i) * KEY_BLOCK + c];
-                    for b in 0..l {
-                        s[j * l + b] = dot(b, &key, stats);
-                    }
-                }
-            }
-            if let Some((k, _)) = own {
-                for b in 0..l {
-                    let key = |i: usize| k[(h * dk + i) * l + b];
-                    s[n * l + b] = dot(b, &key, stats);
-                }
-            }
-            for (b, rows) in edits.iter().enumerate() {
-                for r in rows {
-                    let key = |i: usize| r.k[h * dk + i];
-                    s[r.pos * l + b] = dot(b, &key, stats);
-                }
-            }
-            if wide {
-                ar.round_slice(s, stats);
-            }
-            ar.scale(s, scale, stats);
-            softmax_lanes(ar, s, l, small, stats);
-            // The positions some lane of the block replaces, in order.
-            let mut marks: Vec<usize> = edits.iter().flatten().map(|r| r.pos).collect();
-            marks.sort_unstable();
-            marks.dedup();
-            for e in 0..dv {
-                let row = h * dv + e;
-                let out = &mut u[row * l..(row + 1) * l];
-                let value = |b: usize, j: usize| {
-                    edits
-                        .get(b)
-                        .and_then(|rows| rows.iter().find(|r| r.pos == j))
-                        .map_or(hk.vt[e * hk.n + j], |r| r.v[row])
-                };
-                if wide {
-                    // `dot_lanes` (from −0.0, positions in order) without writing the column
-                    // of values out: a cached position has one value for every lane.
-                    out.fill(-0.0);
-                    let mut j0 = 0;
-                    for &m in marks.iter().chain([&n]) {
-                        for j in j0..m {
-                            let vj = hk.vt[e * hk.n + j];
-                            for (o, &p) in out.iter_mut().zip(&s[j * l..(j + 1) * l]) {
-                                *o += p * vj;
-                            }
-                        }
-                        if m < n {
-                            for (b, o) in out.iter_mut().enumerate() {
-                                *o += s[m * l + b] * value(b, m);
-                            }
-                        }
-                        j0 = m + 1;
-                    }
-                    if let Some((_, v)) = own {
-                        for (b, o) in out.iter_mut().enumerate() {
-                            *o += s[n * l + b] * v[row * l + b];
-                        }
-                    }
-                    ar.round_slice(out, stats);
-                } else {
-                    let c = buf(&mut sc.col, keys * l);
-                    for j in 0..n {
-                        c[j * l..(j + 1) * l].fill(hk.vt[e * hk.n + j]);
-                    }
-                    for &m in &marks {
-                        for b in 0..l {
-                            c[m * l + b] = value(b, m);
-                        }
-                    }
-                    if let Some((_, v)) = own {
-                        c[n * l..(n + 1) * l].copy_from_slice(&v[row * l..(row + 1) * l]);
-                    }
-                    ar.dot_lanes(s, c, l, out, stats);
-                }
-            }
+        let keys = input.n + usize::from(input.own.is_some());
+        let Scratch { scores, col, small } = sc;
+        let small = buf(small, input.l);
+        for (h, kv) in input.heads.iter().enumerate() {
+            let head = Head { h, kv, dk, dv };
+            let s = buf(scores, keys * input.l);
+            input.weights(ar, head, s, small, stats);
+            input.values(ar, head, s, (&mut *u, &mut *col), stats);
         }
     }
 
