@@ -1205,6 +1205,11 @@ fn run(
         ar.add_bias(&mut xl, &pr, dims.l, stats);
     }
     let mut finish = FinishBufs::default();
+    let mut bufs = RunBufs {
+        small: vec![0.0; dims.l],
+        scores: Vec::new(),
+        update: vec![0.0; TILE.max(dims.l)],
+    };
     for (li, (blk, lp)) in tr.blocks().iter().zip(&plan.layers).enumerate() {
         let layer = Layer {
             tr,
@@ -1218,17 +1223,17 @@ fn run(
         if plan.exact && layer.stored.is_some() && !(all_finite(&x) && all_finite(&xl)) {
             return None;
         }
-        let kv = layer.project(&x, &xl, stats);
+        let kv = layer.project(&x, &xl, &mut bufs.small, stats);
         if plan.exact && layer.stored.is_some() && !all_finite(&kv.vv) {
             return None;
         }
         let shared = lp.shared && !plan.exact;
-        let (ul, uu) = layer.attend(&kv, shared, stats);
+        let (ul, uu) = layer.attend(&kv, shared, &mut bufs.scores, stats);
         drop(kv);
         tr.finish_layer(ar, blk, &ul, &mut xl, &mut finish, stats);
-        layer.update_earlier(&uu, &mut x, plan.keep.len(), stats);
+        layer.update_earlier(&uu, &mut x, (plan.keep.len(), &mut bufs.update), stats);
     }
-    Some(tr.final_output(ar, xl, stats))
+    Some(tr.final_output(ar, xl, &mut finish, stats))
 }
 
 /// The kept residual coordinates at the positions before the last (`x[s·n + t·L + b]` for slot
@@ -1259,6 +1264,16 @@ fn embed_earlier(
     x
 }
 
+/// Buffers one run reuses across layers.
+struct RunBufs {
+    /// `L` numbers (a layer norm's per-lane numbers).
+    small: Vec<f64>,
+    /// Attention weights.
+    scores: Vec<f64>,
+    /// `max(TILE, L)` numbers: a row of residual updates.
+    update: Vec<f64>,
+}
+
 /// One layer of the pass over a block of sequences.
 struct Layer<'a> {
     tr: &'a Transformer,
@@ -1286,17 +1301,17 @@ struct Projected {
 impl Layer<'_> {
     /// The layer's queries, keys and values: the last position's from `xl` in full, the earlier
     /// positions' plan rows from the kept slots `x`.
-    fn project(&self, x: &[f64], xl: &[f64], stats: &mut Stats) -> Projected {
+    /// `small` holds `L` numbers.
+    fn project(&self, x: &[f64], xl: &[f64], small: &mut [f64], stats: &mut Stats) -> Projected {
         let (ar, blk, lp) = (self.ar, self.blk, self.lp);
         let Dims { l, p, n, tl, .. } = self.dims;
         let d = self.tr.d_model();
         let (qk, vd) = (blk.q.out_size(), blk.v.out_size());
-        let mut small = vec![0.0; l];
         // The last position's query, key and value.
         let mut al = vec![0.0; d * l];
         let inl: &[f64] = match &blk.ln1 {
             Some(nm) => {
-                layer_norm(ar, nm, xl, l, &mut al, &mut small, stats);
+                layer_norm(ar, nm, xl, l, &mut al, small, stats);
                 &al
             }
             None => xl,
@@ -1349,7 +1364,14 @@ impl Layer<'_> {
     /// The attention outputs: at the last position (`ul`, `H·d_v · L`, every head) and at the
     /// earlier positions for the heads the plan needs there (`uu`, `[r·p·L + t·L + b]`).
     /// `shared`: a position-only layer whose weights are the same for every lane.
-    fn attend(&self, kv: &Projected, shared: bool, stats: &mut Stats) -> (Vec<f64>, Vec<f64>) {
+    /// `sbuf` is scratch for the weights.
+    fn attend(
+        &self,
+        kv: &Projected,
+        shared: bool,
+        sbuf: &mut Vec<f64>,
+        stats: &mut Stats,
+    ) -> (Vec<f64>, Vec<f64>) {
         let Dims { tn, l, p, n, tl } = self.dims;
         let heads = self.tr.heads();
         let (qk, vd) = (self.blk.q.out_size(), self.blk.v.out_size());
@@ -1377,7 +1399,6 @@ impl Layer<'_> {
             keys,
             l,
         };
-        let mut sbuf = Vec::new();
         // Attention at the last position: every head.
         let mut ul = vec![0.0; vd * l];
         for h in 0..heads {
@@ -1389,7 +1410,7 @@ impl Layer<'_> {
                     }
                 }
                 None => {
-                    let s = buf(&mut sbuf, tl);
+                    let s = buf(sbuf, tl);
                     let q = &kv.ql[h * dk * l..(h + 1) * dk * l];
                     weights_of(ar, q, &head_keys(h), tn, s, stats);
                     for r in h * dv..(h + 1) * dv {
@@ -1429,7 +1450,7 @@ impl Layer<'_> {
                             qt[i * l..(i + 1) * l]
                                 .copy_from_slice(&kv.qq[r * n + t * l..r * n + (t + 1) * l]);
                         }
-                        let s = buf(&mut sbuf, keys * l);
+                        let s = buf(sbuf, keys * l);
                         weights_of(ar, &qt, &head_keys(h), keys, s, stats);
                         for r in h * dv..(h + 1) * dv {
                             ar.dot_lanes(s, &kv.vv[r * tl..r * tl + keys * l], l, &mut ut, stats);
@@ -1445,10 +1466,16 @@ impl Layer<'_> {
     /// The residual updates the plan needs at the earlier positions, in place on the `slots`
     /// kept slots `x`: the output projection's rows of the attention outputs `uu`, then the
     /// MLP's.
-    fn update_earlier(&self, uu: &[f64], x: &mut [f64], slots: usize, stats: &mut Stats) {
+    /// `obuf` holds `max(TILE, L)` numbers.
+    fn update_earlier(
+        &self,
+        uu: &[f64],
+        x: &mut [f64],
+        (slots, obuf): (usize, &mut [f64]),
+        stats: &mut Stats,
+    ) {
         let (ar, blk, lp) = (self.ar, self.blk, self.lp);
         let Dims { l, p, n, .. } = self.dims;
-        let mut obuf = vec![0.0; TILE.max(l)];
         for (lo, hi) in tiles(p, l) {
             let o = &mut obuf[..hi - lo];
             for r in &lp.o {

@@ -14,7 +14,8 @@ use super::linear::buf;
 use super::transformer::{Block, Transformer, layer_norm};
 use crate::numeric::Stats;
 
-/// Scratch buffers for [`Transformer::finish_layer`], grown on first use and reused.
+/// Scratch buffers for [`Transformer::finish_layer`] and [`Transformer::final_hidden`], grown
+/// on first use and reused.
 #[derive(Default)]
 pub(crate) struct FinishBufs {
     /// The output projection's and the MLP's update of the residual stream.
@@ -65,12 +66,18 @@ impl Transformer {
 
     /// The hidden vector from the residual stream after the last layer (`d_model · L` numbers):
     /// `LN_f(x)`, or `x` itself without a final layer norm.
-    pub(crate) fn final_hidden(&self, ar: &Arith, x: Vec<f64>, stats: &mut Stats) -> Vec<f64> {
+    pub(crate) fn final_hidden(
+        &self,
+        ar: &Arith,
+        x: Vec<f64>,
+        bufs: &mut FinishBufs,
+        stats: &mut Stats,
+    ) -> Vec<f64> {
         match self.ln_f() {
             Some(n) => {
                 let l = x.len() / self.d_model();
                 let mut y = vec![0.0; x.len()];
-                layer_norm(ar, n, &x, l, &mut y, &mut vec![0.0; l], stats);
+                layer_norm(ar, n, &x, l, &mut y, buf(&mut bufs.small, l), stats);
                 y
             }
             None => x,
@@ -93,8 +100,14 @@ impl Transformer {
 
     /// The output from the residual stream after the last layer: [`Transformer::final_hidden`]
     /// then [`Transformer::head_output`].
-    pub(crate) fn final_output(&self, ar: &Arith, x: Vec<f64>, stats: &mut Stats) -> Vec<f64> {
-        let hidden = self.final_hidden(ar, x, stats);
+    pub(crate) fn final_output(
+        &self,
+        ar: &Arith,
+        x: Vec<f64>,
+        bufs: &mut FinishBufs,
+        stats: &mut Stats,
+    ) -> Vec<f64> {
+        let hidden = self.final_hidden(ar, x, bufs, stats);
         self.head_output(ar, hidden, stats)
     }
 }

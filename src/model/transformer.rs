@@ -552,7 +552,7 @@ impl Transformer {
         }
         let hidden: Vec<Vec<f64>> = x
             .iter()
-            .map(|xt| self.final_hidden(ar, xt.clone(), stats))
+            .map(|xt| self.final_hidden(ar, xt.clone(), &mut finish, stats))
             .collect();
         let outputs = hidden
             .iter()
@@ -1374,7 +1374,7 @@ impl Transformer {
             self.attend(ar, blk, input, &mut u, &mut sc, stats);
             self.finish_layer(ar, blk, &u, &mut x, &mut finish, stats);
         }
-        let out = self.final_output(ar, x, stats);
+        let out = self.final_output(ar, x, &mut finish, stats);
         (0..l).map(|b| lane(&out, l, b)).collect()
     }
 }

@@ -268,8 +268,9 @@ impl<'a> Thm4<'a> {
         }
         // Both parties now finish position T alone.
         let mut x = at(last).x.clone();
-        tr.finish_layer(ar, blk, &u, &mut x, &mut FinishBufs::default(), stats);
-        let output = tr.final_output(ar, x, stats);
+        let mut bufs = FinishBufs::default();
+        tr.finish_layer(ar, blk, &u, &mut x, &mut bufs, stats);
+        let output = tr.final_output(ar, x, &mut bufs, stats);
         Run { transcript, output }
     }
 
