@@ -29,37 +29,87 @@ use std::borrow::Cow;
 use crate::error::InputError;
 use crate::numeric::{Accumulate, Format, Precision, Rounding, Stats};
 
-/// Compiles a function three times: for AVX-512, for AVX2 and for the baseline target, and
-/// dispatches on what the CPU has. The body must be safe code; every variant performs the same
-/// IEEE operations in the same order (no FMA is enabled), so the variants agree bit for bit.
+/// Compiles a function for AVX-512, for AVX2 and for the baseline target, and dispatches on what
+/// the CPU has. The body must be safe code; every variant performs the same IEEE operations in
+/// the same order (no fused multiply-add is introduced by the compiler), so the variants agree
+/// bit for bit.
+///
+/// A function written `fn name<const FUSED: bool>(args)` is called as `name(args, fused)`: with
+/// `fused` set and a CPU that has FMA, the body runs with `FUSED = true` in variants compiled
+/// with FMA as well (for bodies that call `mul_add` only where the products are exact, so that
+/// the fused and unfused sums are the same numbers); otherwise with `FUSED = false`.
 macro_rules! multiversion {
-    ($(#[$m:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
+    ($(#[$m:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?
+        $body:block) => {
         $(#[$m])*
         #[inline]
-        fn $name($($arg: $ty),*) $(-> $ret)? {
+        $vis fn $name($($arg: $ty),*) $(-> $ret)? {
             #[inline(always)]
             fn imp($($arg: $ty),*) $(-> $ret)? $body
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,avx")]
-                fn avx512($($arg: $ty),*) $(-> $ret)? { imp($($arg),*) }
-                #[target_feature(enable = "avx2,avx")]
-                fn avx2($($arg: $ty),*) $(-> $ret)? { imp($($arg),*) }
-                if std::arch::is_x86_feature_detected!("avx512f")
-                    && std::arch::is_x86_feature_detected!("avx512dq")
-                    && std::arch::is_x86_feature_detected!("avx512vl")
-                {
-                    // SAFETY: the CPU has the features `avx512` is compiled for (checked above).
-                    return unsafe { avx512($($arg),*) };
-                }
-                if std::arch::is_x86_feature_detected!("avx2") {
-                    // SAFETY: the CPU has AVX2 (checked above).
-                    return unsafe { avx2($($arg),*) };
-                }
-            }
+            multiversion!(@dispatch imp, ["avx512f,avx512dq,avx512vl,avx2,avx", "avx2,avx"],
+                ($($arg: $ty),*) $(-> $ret)?);
             imp($($arg),*)
         }
     };
+    ($(#[$m:meta])* $vis:vis fn $name:ident<const $c:ident: bool>($($arg:ident: $ty:ty),* $(,)?)
+        $(-> $ret:ty)? $body:block) => {
+        $(#[$m])*
+        #[inline]
+        $vis fn $name($($arg: $ty,)* fused: bool) $(-> $ret)? {
+            #[inline(always)]
+            fn imp<const $c: bool>($($arg: $ty),*) $(-> $ret)? $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                if fused && std::arch::is_x86_feature_detected!("fma") {
+                    multiversion!(@dispatch imp::<true>,
+                        ["avx512f,avx512dq,avx512vl,avx2,avx,fma", "avx2,avx,fma"],
+                        ($($arg: $ty),*) $(-> $ret)?);
+                }
+            }
+            let _ = fused;
+            multiversion!(@dispatch imp::<false>, ["avx512f,avx512dq,avx512vl,avx2,avx", "avx2,avx"],
+                ($($arg: $ty),*) $(-> $ret)?);
+            imp::<false>($($arg),*)
+        }
+    };
+    // Returns from the enclosing function through the AVX-512 or the AVX2 variant of `$imp`
+    // where the CPU has those features; falls through otherwise.
+    (@dispatch $imp:path, [$avx512:literal, $avx2:literal], ($($arg:ident: $ty:ty),*)
+        $(-> $ret:ty)?) => {
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = $avx512)]
+            fn avx512($($arg: $ty),*) $(-> $ret)? { $imp($($arg),*) }
+            #[target_feature(enable = $avx2)]
+            fn avx2($($arg: $ty),*) $(-> $ret)? { $imp($($arg),*) }
+            if std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512dq")
+                && std::arch::is_x86_feature_detected!("avx512vl")
+            {
+                // SAFETY: the CPU has the features `avx512` is compiled for (checked above, and
+                // FMA by the caller where they include it).
+                return unsafe { avx512($($arg),*) };
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2 (checked above, and FMA by the caller where the
+                // features include it).
+                return unsafe { avx2($($arg),*) };
+            }
+        }
+    };
+}
+
+pub(crate) use multiversion;
+
+/// `acc + w·x`, as one fused multiply-add where `FUSED` (only for exact products, where the two
+/// are the same number).
+#[inline(always)]
+pub(crate) fn mul_acc<const FUSED: bool>(acc: f64, w: f64, x: f64) -> f64 {
+    if FUSED {
+        w.mul_add(x, acc)
+    } else {
+        acc + w * x
+    }
 }
 
 /// Lanes per block in batched runs.
@@ -293,11 +343,9 @@ impl Arith {
         debug_assert_eq!(x.len(), cols * lanes);
         match self.prec.accumulate() {
             Accumulate::Wide => {
-                if self.exact_products {
-                    matvec_wide_exact(w, rows, cols, x, lanes, out);
-                } else {
-                    matvec_wide(w, rows, cols, x, lanes, out);
-                }
+                // Fused multiply-adds where the products are exact, on blocks of lanes.
+                let fused = self.exact_products && lanes == LANES;
+                matvec_wide(w, rows, cols, x, lanes, out, fused);
                 self.round_slice(out, stats);
             }
             Accumulate::Format => {
@@ -351,18 +399,15 @@ impl Arith {
     ///   nothing while `acc` is `+0`, nonzero and finite, or `±∞` (`f64` only). A lane whose
     ///   sparse accumulator is ever `−0` or NaN (where a skipped step could flip the sign or
     ///   count a NaN) is recomputed densely, with the dense path's counts.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn matvec_sparse(
         &self,
-        w: &[f64],
-        cols: usize,
+        (w, cols): (&[f64], usize),
         sparsity: &Sparsity,
         x: &[f64],
         lanes: usize,
         out: &mut [f64],
         stats: &mut Stats,
     ) {
-        #[cfg(test)]
         if !SPARSE_PATHS.load(std::sync::atomic::Ordering::Relaxed) {
             return self.matvec(w, cols, x, lanes, out, stats);
         }
@@ -402,7 +447,6 @@ impl Arith {
     ) {
         debug_assert_eq!(csr.starts.len(), out.len() / lanes + 1);
         debug_assert_eq!(x.len(), cols * lanes);
-        #[cfg(test)]
         if !SPARSE_PATHS.load(std::sync::atomic::Ordering::Relaxed) {
             return self.matvec_csr_dense(csr, cols, x, lanes, out, stats);
         }
@@ -745,18 +789,26 @@ multiversion! {
 }
 
 multiversion! {
-    /// Unrounded `W x` per lane: the sum of products from `k = 0` upward, starting at `−0.0`.
-    fn matvec_wide(w: &[f64], rows: usize, cols: usize, x: &[f64], lanes: usize, out: &mut [f64]) {
+    /// Unrounded `W x` per lane: the sum of products from `k = 0` upward, starting at `−0.0`
+    /// (`fused`: the products are exact, and the CPUs that have FMA use it, with the same bits).
+    fn matvec_wide<const FUSED: bool>(
+        w: &[f64],
+        rows: usize,
+        cols: usize,
+        x: &[f64],
+        lanes: usize,
+        out: &mut [f64],
+    ) {
         match lanes {
-            LANES => matvec_block::<LANES>(w, rows, cols, x, out),
-            1 => matvec_block::<1>(w, rows, cols, x, out),
+            LANES => matvec_block::<FUSED, LANES>(w, rows, cols, x, out),
+            1 => matvec_block::<FUSED, 1>(w, rows, cols, x, out),
             _ => {
                 for r in 0..rows {
                     let acc = &mut out[r * lanes..(r + 1) * lanes];
                     acc.fill(-0.0);
                     for (k, &wk) in w[r * cols..(r + 1) * cols].iter().enumerate() {
                         for (a, &xv) in acc.iter_mut().zip(&x[k * lanes..(k + 1) * lanes]) {
-                            *a += wk * xv;
+                            *a = mul_acc::<FUSED>(*a, wk, xv);
                         }
                     }
                 }
@@ -782,13 +834,11 @@ multiversion! {
 /// Test switch: while it is off, `matvec_sparse` runs `matvec`, so that a test can compare
 /// whole runs through both paths (they agree bit for bit, so flipping it cannot change another
 /// test's results).
-#[cfg(test)]
 pub(crate) static SPARSE_PATHS: std::sync::atomic::AtomicBool =
     std::sync::atomic::AtomicBool::new(true);
 
 /// Runs `f` with `SPARSE_PATHS` off (one such test at a time), restoring it afterwards even if
 /// `f` panics.
-#[cfg(test)]
 pub(crate) fn dense_only<T>(f: impl FnOnce() -> T) -> T {
     use std::sync::atomic::Ordering;
     use std::sync::{Mutex, PoisonError};
@@ -1038,47 +1088,10 @@ fn sparse_wide<const L: usize, I: Iterator<Item = (usize, f64)>>(
     }
 }
 
-/// `matvec_wide` for operands whose products are exact in `f64`: there `fma(w, x, acc)` and
-/// `acc + w·x` are the same number, so the CPUs that have FMA use it (half the instructions) and
-/// the others run `matvec_wide`; the bits never differ.
-fn matvec_wide_exact(
-    w: &[f64],
-    rows: usize,
-    cols: usize,
-    x: &[f64],
-    lanes: usize,
-    out: &mut [f64],
-) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,avx,fma")]
-        fn avx512(w: &[f64], rows: usize, cols: usize, x: &[f64], out: &mut [f64]) {
-            matvec_block_fma::<LANES>(w, rows, cols, x, out);
-        }
-        #[target_feature(enable = "avx2,avx,fma")]
-        fn avx2(w: &[f64], rows: usize, cols: usize, x: &[f64], out: &mut [f64]) {
-            matvec_block_fma::<LANES>(w, rows, cols, x, out);
-        }
-        if lanes == LANES && std::arch::is_x86_feature_detected!("fma") {
-            if std::arch::is_x86_feature_detected!("avx512f")
-                && std::arch::is_x86_feature_detected!("avx512dq")
-                && std::arch::is_x86_feature_detected!("avx512vl")
-            {
-                // SAFETY: the CPU has the features `avx512` is compiled for (checked above).
-                return unsafe { avx512(w, rows, cols, x, out) };
-            }
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU has AVX2 and FMA (checked above).
-                return unsafe { avx2(w, rows, cols, x, out) };
-            }
-        }
-    }
-    matvec_wide(w, rows, cols, x, lanes, out);
-}
-
-/// `matvec_block` with fused multiply-adds (only for exact products, see `matvec_wide_exact`).
+/// Four rows at a time against `L` lanes, accumulators in registers (`FUSED`: with fused
+/// multiply-adds, only for exact products, see `matvec_wide`).
 #[inline(always)]
-fn matvec_block_fma<const L: usize>(
+fn matvec_block<const FUSED: bool, const L: usize>(
     w: &[f64],
     rows: usize,
     cols: usize,
@@ -1097,10 +1110,10 @@ fn matvec_block_fma<const L: usize>(
             let xk: &[f64; L] = x[k * L..(k + 1) * L].try_into().expect("lane block");
             let (a, b, c, d) = (w0[k], w1[k], w2[k], w3[k]);
             for l in 0..L {
-                acc[0][l] = a.mul_add(xk[l], acc[0][l]);
-                acc[1][l] = b.mul_add(xk[l], acc[1][l]);
-                acc[2][l] = c.mul_add(xk[l], acc[2][l]);
-                acc[3][l] = d.mul_add(xk[l], acc[3][l]);
+                acc[0][l] = mul_acc::<FUSED>(acc[0][l], a, xk[l]);
+                acc[1][l] = mul_acc::<FUSED>(acc[1][l], b, xk[l]);
+                acc[2][l] = mul_acc::<FUSED>(acc[2][l], c, xk[l]);
+                acc[3][l] = mul_acc::<FUSED>(acc[3][l], d, xk[l]);
             }
         }
         for (i, a) in acc.iter().enumerate() {
@@ -1113,46 +1126,7 @@ fn matvec_block_fma<const L: usize>(
         for (k, &wk) in w[r * cols..(r + 1) * cols].iter().enumerate() {
             let xk: &[f64; L] = x[k * L..(k + 1) * L].try_into().expect("lane block");
             for l in 0..L {
-                acc[l] = wk.mul_add(xk[l], acc[l]);
-            }
-        }
-        out[r * L..(r + 1) * L].copy_from_slice(&acc);
-        r += 1;
-    }
-}
-
-/// Four rows at a time against `L` lanes, accumulators in registers.
-#[inline(always)]
-fn matvec_block<const L: usize>(w: &[f64], rows: usize, cols: usize, x: &[f64], out: &mut [f64]) {
-    let x = &x[..cols * L];
-    let mut r = 0;
-    while r + 4 <= rows {
-        let mut acc = [[-0.0f64; L]; 4];
-        let ws = &w[r * cols..(r + 4) * cols];
-        let (w0, rest) = ws.split_at(cols);
-        let (w1, rest) = rest.split_at(cols);
-        let (w2, w3) = rest.split_at(cols);
-        for k in 0..cols {
-            let xk: &[f64; L] = x[k * L..(k + 1) * L].try_into().expect("lane block");
-            let (a, b, c, d) = (w0[k], w1[k], w2[k], w3[k]);
-            for l in 0..L {
-                acc[0][l] += a * xk[l];
-                acc[1][l] += b * xk[l];
-                acc[2][l] += c * xk[l];
-                acc[3][l] += d * xk[l];
-            }
-        }
-        for (i, a) in acc.iter().enumerate() {
-            out[(r + i) * L..(r + i + 1) * L].copy_from_slice(a);
-        }
-        r += 4;
-    }
-    while r < rows {
-        let mut acc = [-0.0f64; L];
-        for (k, &wk) in w[r * cols..(r + 1) * cols].iter().enumerate() {
-            let xk: &[f64; L] = x[k * L..(k + 1) * L].try_into().expect("lane block");
-            for l in 0..L {
-                acc[l] += wk * xk[l];
+                acc[l] = mul_acc::<FUSED>(acc[l], wk, xk[l]);
             }
         }
         out[r * L..(r + 1) * L].copy_from_slice(&acc);
@@ -1575,8 +1549,7 @@ mod sparse_tests {
                                         let mut got = vec![1.0; ROWS * lanes];
                                         let mut got_st = Stats::default();
                                         ar.matvec_sparse(
-                                            &w,
-                                            COLS,
+                                            (&w, COLS),
                                             sp,
                                             &x,
                                             lanes,

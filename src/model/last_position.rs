@@ -56,14 +56,16 @@
 //! plan drops what the sliced plan counted).
 
 use std::collections::{BTreeSet, HashMap};
+use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
 use super::kernel::{Act, Arith};
+use super::layer_finish::FinishBufs;
 use super::linear::{Linear, buf};
 use super::transformer::{
-    KEY_BLOCK, Transformer, fused_products, layer_norm, raw_scores, softmax_lanes,
+    Block, KEY_BLOCK, Transformer, fused_products, layer_norm, raw_scores, softmax_lanes,
 };
 use crate::numeric::{Accumulate, Format, Stats};
 
@@ -453,6 +455,19 @@ fn token_rows(lin: &Linear) -> Vec<bool> {
         .collect()
 }
 
+/// What one layer computes at the positions before the last, by coordinate (the backward
+/// analysis of [`Plan::needs`]).
+struct LayerNeeds {
+    /// Its attention weights are stored.
+    stored: bool,
+    /// Heads whose attention output is needed there.
+    heads: Vec<usize>,
+    /// Rows of `W_o`, MLP hidden units and rows of `W_2` needed there.
+    o_rows: Vec<usize>,
+    units: Vec<usize>,
+    fc2_rows: Vec<usize>,
+}
+
 impl Plan {
     /// The plan for `tr`: `exact`, or sliced by the backward analysis of the module doc. From
     /// the top layer down, `stored(layer, every_row)` is asked whether the layer's attention
@@ -461,15 +476,53 @@ impl Plan {
         tr: &Transformer,
         exact: bool,
         position_only: &[bool],
-        mut stored: impl FnMut(usize, bool) -> bool,
+        stored: impl FnMut(usize, bool) -> bool,
     ) -> Plan {
+        let (needs, keep) = Plan::needs(tr, exact, stored);
+        let mut slot = vec![usize::MAX; tr.d_model()];
+        for (s, &c) in keep.iter().enumerate() {
+            slot[c] = s;
+        }
+        let embed = keep
+            .iter()
+            .enumerate()
+            .map(|(s, &c)| Row::of(tr.embed(), c, s, exact, &|c| c))
+            .collect();
+        let layers = tr
+            .blocks()
+            .iter()
+            .zip(needs)
+            .zip(position_only)
+            .map(|((blk, needs), &position_only)| {
+                let rows = PlanRows {
+                    exact,
+                    slot: &slot,
+                    dk: blk.q.out_size() / tr.heads(),
+                };
+                rows.layer(blk, needs, position_only)
+            })
+            .collect();
+        Plan {
+            exact,
+            keep,
+            embed,
+            layers,
+        }
+    }
+
+    /// The backward analysis: from the top layer down, what each layer must compute at the
+    /// positions before the last, and so which residual coordinates its input needs there.
+    /// Returns the layers' needs (bottom first) and the coordinates the embedding must keep.
+    fn needs(
+        tr: &Transformer,
+        exact: bool,
+        mut stored: impl FnMut(usize, bool) -> bool,
+    ) -> (Vec<LayerNeeds>, Vec<usize>) {
         let d = tr.d_model();
         let heads = tr.heads();
         let blocks = tr.blocks();
         let all: BTreeSet<usize> = (0..d).collect();
-        // Per layer, top first: (stored, heads, o rows, units, fc2 rows) by coordinate.
-        type Needs = (bool, Vec<usize>, Vec<usize>, Vec<usize>, Vec<usize>);
-        let mut needs: Vec<Needs> = Vec::with_capacity(blocks.len());
+        let mut needs: Vec<LayerNeeds> = Vec::with_capacity(blocks.len());
         // Coordinates needed at the input of the layer above (at the positions before the last).
         let mut need: BTreeSet<usize> = BTreeSet::new();
         for (li, blk) in blocks.iter().enumerate().rev() {
@@ -535,69 +588,75 @@ impl Plan {
                     ));
                 }
             }
-            needs.push((st, hs, o_rows, units, fc2_rows));
+            needs.push(LayerNeeds {
+                stored: st,
+                heads: hs,
+                o_rows,
+                units,
+                fc2_rows,
+            });
             need = inn;
         }
-        let keep: Vec<usize> = need.into_iter().collect();
-        let mut slot = vec![usize::MAX; d];
-        for (s, &c) in keep.iter().enumerate() {
-            slot[c] = s;
-        }
+        needs.reverse();
+        (needs, need.into_iter().collect())
+    }
+}
+
+/// How a layer's rows are cut from its `Linear`s: every column (`exact`) or the nonzero weights,
+/// residual coordinates renamed to their slots (`slot[c]`), `d_k` numbers per head.
+struct PlanRows<'a> {
+    exact: bool,
+    slot: &'a [usize],
+    dk: usize,
+}
+
+impl PlanRows<'_> {
+    /// The rows of `blk` that `needs` asks for.
+    fn layer(&self, blk: &Block, needs: LayerNeeds, position_only: bool) -> LayerPlan {
+        let LayerNeeds {
+            stored: st,
+            heads: hs,
+            o_rows,
+            units,
+            fc2_rows,
+        } = needs;
+        let (exact, slot, dk) = (self.exact, self.slot, self.dk);
         let to_slot = |c: usize| slot[c];
         let same = |c: usize| c;
-        let embed = keep
-            .iter()
-            .enumerate()
-            .map(|(s, &c)| Row::of(tr.embed(), c, s, exact, &same))
-            .collect();
-        let layers = blocks
-            .iter()
-            .zip(needs.into_iter().rev())
-            .enumerate()
-            .map(|(li, (blk, (st, hs, o_rows, units, fc2_rows)))| {
-                let dk = blk.q.out_size() / heads;
-                let rows = |lin: &Linear, rs: &mut dyn Iterator<Item = usize>| -> Vec<Row> {
-                    rs.map(|r| Row::of(lin, r, r, exact, &to_slot)).collect()
-                };
-                let (q, k) = if st {
-                    (Vec::new(), Vec::new())
-                } else {
-                    (
-                        rows(&blk.q, &mut hs.iter().flat_map(|&h| h * dk..(h + 1) * dk)),
-                        rows(&blk.k, &mut (0..blk.k.out_size())),
-                    )
-                };
-                let (fc1, fc2) = match &blk.mlp {
-                    Some((f1, f2)) => (
-                        rows(f1, &mut units.iter().copied()),
-                        fc2_rows
-                            .iter()
-                            .map(|&c| Row::of(f2, c, slot[c], exact, &same))
-                            .collect(),
-                    ),
-                    None => (Vec::new(), Vec::new()),
-                };
-                LayerPlan {
-                    stored: st,
-                    shared: position_only[li] && !st,
-                    q,
-                    k,
-                    v: rows(&blk.v, &mut (0..blk.v.out_size())),
-                    heads: hs,
-                    o: o_rows
-                        .iter()
-                        .map(|&c| Row::of(&blk.o, c, slot[c], exact, &same))
-                        .collect(),
-                    fc1,
-                    fc2,
-                }
-            })
-            .collect();
-        Plan {
-            exact,
-            keep,
-            embed,
-            layers,
+        let rows = |lin: &Linear, rs: &mut dyn Iterator<Item = usize>| -> Vec<Row> {
+            rs.map(|r| Row::of(lin, r, r, exact, &to_slot)).collect()
+        };
+        let (q, k) = if st {
+            (Vec::new(), Vec::new())
+        } else {
+            (
+                rows(&blk.q, &mut hs.iter().flat_map(|&h| h * dk..(h + 1) * dk)),
+                rows(&blk.k, &mut (0..blk.k.out_size())),
+            )
+        };
+        let (fc1, fc2) = match &blk.mlp {
+            Some((f1, f2)) => (
+                rows(f1, &mut units.iter().copied()),
+                fc2_rows
+                    .iter()
+                    .map(|&c| Row::of(f2, c, slot[c], exact, &same))
+                    .collect(),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        LayerPlan {
+            stored: st,
+            shared: position_only && !st,
+            q,
+            k,
+            v: rows(&blk.v, &mut (0..blk.v.out_size())),
+            heads: hs,
+            o: o_rows
+                .iter()
+                .map(|&c| Row::of(&blk.o, c, slot[c], exact, &same))
+                .collect(),
+            fc1,
+            fc2,
         }
     }
 }
@@ -825,6 +884,15 @@ impl Sums {
     }
 }
 
+/// One value row `v` (`v[j·L + b]`, every position, `L = l` lanes) of which the keys `j < keys`
+/// are attended to.
+#[derive(Clone, Copy)]
+struct Values<'a> {
+    v: &'a [f64],
+    keys: usize,
+    l: usize,
+}
+
 /// `out = round(Σ w·v_j)` over the stored weights of one row (`v` one value row, `v[j·L + b]`),
 /// bit for bit `Arith::dot_lanes` over every key `j < keys` with the weights that are `+0`
 /// included (see the module doc). In `Accumulate::Wide` a zero sum is `−0` exactly when every
@@ -832,17 +900,15 @@ impl Sums {
 /// set (a zero sum with a negative `v_j` would need a positive one to cancel it); the sum's
 /// zero is set from that count. A run of equal weights is summed as `w·(P_hi − P_lo)` where
 /// that is exact ([`Sums::exact_runs`]), else term by term.
-#[allow(clippy::too_many_arguments)]
 fn weighted_sum(
     ar: &Arith,
     row: WeightRow<'_>,
-    v: &[f64],
-    keys: usize,
-    l: usize,
+    values: Values<'_>,
     out: &mut [f64],
     sums: &mut Sums,
     stats: &mut Stats,
 ) {
+    let Values { v, keys, l } = values;
     let (js, ws, (lo, hi, w)) = row;
     let (lo, hi) = (lo as usize, hi as usize);
     let terms = || {
@@ -890,19 +956,16 @@ fn weighted_sum(
     ar.round_slice(out, stats);
 }
 
-/// `out = row · input` over positions `lo … hi` of slot-major arrays (`input[c·stride + e]`,
+/// `out = row · input` over elements `lo … hi` of slot-major arrays (`input[c·stride + e]`,
 /// elements `e = t·L + b`), with `Arith::matvec`'s operations per element (then the bias).
 /// The inputs are values of the format (rounded), so a row without weights (`±0`) or with
 /// the one weight 1 (`±0 + x`) needs no rounding: it would leave the value as it is and count
 /// nothing.
-#[allow(clippy::too_many_arguments)]
 fn apply_row(
     ar: &Arith,
     row: &Row,
-    input: &[f64],
-    stride: usize,
-    lo: usize,
-    hi: usize,
+    (input, stride): (&[f64], usize),
+    Range { start: lo, end: hi }: Range<usize>,
     out: &mut [f64],
     stats: &mut Stats,
 ) {
@@ -940,22 +1003,34 @@ fn apply_row(
     }
 }
 
-/// Unrounded-then-rounded scores `s[j·L + b]` of the `L` queries `q` (`d_k · L`, lane layout)
-/// of head `h` against the keys `j < keys` in `kk` (`kk[r·stride + j·L + b]`), as `dot_lanes`
-/// computes each.
-#[allow(clippy::too_many_arguments)]
-fn scores(
-    ar: &Arith,
-    q: &[f64],
-    kk: &[f64],
+/// The keys of one head: rows `row0 … row0 + d_k − 1` of `kk` (`kk[r·stride + j·L + b]`,
+/// `stride = T·L`, `L = l` lanes), the score scale, and with `shared` (a position-only layer of the sliced
+/// plan, whose weights are the same for every lane: see the module doc) lane 0's keys
+/// (`[r·T + j]`).
+#[derive(Clone, Copy)]
+struct HeadKeys<'a> {
+    kk: &'a [f64],
     stride: usize,
     row0: usize,
     dk: usize,
-    keys: usize,
+    /// Lanes.
     l: usize,
-    s: &mut [f64],
-    stats: &mut Stats,
-) {
+    scale: f64,
+    shared: Option<&'a [f64]>,
+}
+
+/// Unrounded-then-rounded scores `s[j·L + b]` of the `L` queries `q` (`d_k · L`, lane layout)
+/// against the keys `j < keys` of `head` (`s` has `keys · L` numbers), as `dot_lanes` computes
+/// each.
+fn scores(ar: &Arith, q: &[f64], head: &HeadKeys, keys: usize, s: &mut [f64], stats: &mut Stats) {
+    let HeadKeys {
+        kk,
+        stride,
+        row0,
+        dk,
+        l,
+        ..
+    } = *head;
     if ar.precision().accumulate() == Accumulate::Format {
         s.fill(0.0);
         for i in 0..dk {
@@ -989,41 +1064,38 @@ fn scores(
     }
 }
 
-/// The attention weights of one query over the keys `j < keys` for every lane, in `s`
-/// (`s[j·L + b]`, lane layout): `scores` against `kk` (`kk[r·stride + j·L + b]`, `stride =
-/// T·L`), scaled,
-/// `softmax_lanes`. With `shared` (a position-only layer of the sliced plan, whose weights are
-/// the same for every lane: see the module doc) lane 0's weights are computed, against its keys
-/// `shared` (`[r·T + j]`), and copied to the others.
-#[allow(clippy::too_many_arguments)]
+/// The attention weights of one query over the keys `j < keys` of `head` for every lane, in
+/// `s` (`s[j·L + b]`, lane layout, `keys · L` numbers): `scores`, scaled, `softmax_lanes`. With
+/// `head.shared`, lane 0's weights are computed, against its keys, and copied to the others.
 fn weights_of(
     ar: &Arith,
     q: &[f64],
-    kk: &[f64],
-    stride: usize,
-    row0: usize,
-    dk: usize,
+    head: &HeadKeys,
     keys: usize,
-    l: usize,
-    scale: f64,
-    shared: Option<&[f64]>,
     s: &mut [f64],
     stats: &mut Stats,
 ) {
-    if let Some(k0) = shared {
-        let q0: Vec<f64> = (0..dk).map(|i| q[i * l]).collect();
-        let tn = stride / l;
+    let l = head.l;
+    if let Some(k0) = head.shared {
+        let q0: Vec<f64> = (0..head.dk).map(|i| q[i * l]).collect();
+        let lane0 = HeadKeys {
+            kk: k0,
+            stride: head.stride / l,
+            l: 1,
+            shared: None,
+            ..*head
+        };
         let mut w = vec![0.0; keys];
-        scores(ar, &q0, k0, tn, row0, dk, keys, 1, &mut w, stats);
-        ar.scale(&mut w, scale, stats);
+        scores(ar, &q0, &lane0, keys, &mut w, stats);
+        ar.scale(&mut w, head.scale, stats);
         softmax_lanes(ar, &mut w, 1, &mut [0.0], stats);
         for (sj, &wj) in s.chunks_exact_mut(l).zip(&w) {
             sj.fill(wj);
         }
         return;
     }
-    scores(ar, q, kk, stride, row0, dk, keys, l, s, stats);
-    ar.scale(s, scale, stats);
+    scores(ar, q, head, keys, s, stats);
+    ar.scale(s, head.scale, stats);
     let mut small = vec![0.0; l];
     softmax_lanes(ar, s, l, &mut small, stats);
 }
@@ -1090,6 +1162,31 @@ impl Inputs {
     }
 }
 
+/// The sizes of one block of sequences: `T` positions (`p = T − 1` before the last), `L`
+/// lanes, `n = p·L` and `tl = T·L` numbers per row of the earlier / all positions.
+#[derive(Clone, Copy)]
+struct Dims {
+    tn: usize,
+    l: usize,
+    p: usize,
+    n: usize,
+    tl: usize,
+}
+
+impl Dims {
+    fn of(inputs: &Inputs) -> Self {
+        let (tn, l) = (inputs.tn, inputs.l);
+        let p = tn - 1;
+        Dims {
+            tn,
+            l,
+            p,
+            n: p * l,
+            tl: tn * l,
+        }
+    }
+}
+
 /// The outputs at the last position with `e`'s plan (`O · L`, lane layout); `None` when the
 /// exact plan meets a value that is not finite where it skips zeros (see the module doc).
 fn run(
@@ -1100,18 +1197,60 @@ fn run(
     stats: &mut Stats,
 ) -> Option<Vec<f64>> {
     let plan = &e.plan;
-    let (tn, l) = (inputs.tn, inputs.l);
-    let p = tn - 1;
-    let n = p * l;
-    let tl = tn * l;
-    let (d, heads) = (tr.d_model(), tr.heads());
-    let ks = plan.keep.len();
-    let inp = &inputs.early;
-    let mut x = vec![0.0; ks * n];
+    let dims = Dims::of(inputs);
+    let mut x = embed_earlier(ar, e, inputs, dims, stats);
+    let mut xl = vec![0.0; tr.d_model() * dims.l];
+    tr.embed().apply(ar, &inputs.last, dims.l, &mut xl, stats);
+    if let Some(pr) = tr.pos_row(dims.p, ar, stats) {
+        ar.add_bias(&mut xl, &pr, dims.l, stats);
+    }
+    let mut finish = FinishBufs::default();
+    let mut bufs = RunBufs {
+        small: vec![0.0; dims.l],
+        scores: Vec::new(),
+        update: vec![0.0; TILE.max(dims.l)],
+    };
+    for (li, (blk, lp)) in tr.blocks().iter().zip(&plan.layers).enumerate() {
+        let layer = Layer {
+            tr,
+            ar,
+            blk,
+            lp,
+            dims,
+            scale: ar.round(1.0 / ((blk.q.out_size() / tr.heads()) as f64).sqrt(), stats),
+            stored: lp.stored.then(|| e.weights[li].as_deref()).flatten(),
+        };
+        if plan.exact && layer.stored.is_some() && !(all_finite(&x) && all_finite(&xl)) {
+            return None;
+        }
+        let kv = layer.project(&x, &xl, &mut bufs.small, stats);
+        if plan.exact && layer.stored.is_some() && !all_finite(&kv.vv) {
+            return None;
+        }
+        let shared = lp.shared && !plan.exact;
+        let (ul, uu) = layer.attend(&kv, shared, &mut bufs.scores, stats);
+        drop(kv);
+        tr.finish_layer(ar, blk, &ul, &mut xl, &mut finish, stats);
+        layer.update_earlier(&uu, &mut x, (plan.keep.len(), &mut bufs.update), stats);
+    }
+    Some(tr.final_output(ar, xl, &mut finish, stats))
+}
+
+/// The kept residual coordinates at the positions before the last (`x[s·n + t·L + b]` for slot
+/// `s`): the plan's embedding rows and the positional code.
+fn embed_earlier(
+    ar: &Arith,
+    e: &Entry,
+    inputs: &Inputs,
+    dims: Dims,
+    stats: &mut Stats,
+) -> Vec<f64> {
+    let Dims { tn, l, p, n, .. } = dims;
+    let mut x = vec![0.0; e.plan.keep.len() * n];
     for (lo, hi) in tiles(p, l) {
-        for r in &plan.embed {
+        for r in &e.plan.embed {
             let o = &mut x[r.out * n + lo..r.out * n + hi];
-            apply_row(ar, r, inp, n, lo, hi, o, stats);
+            apply_row(ar, r, (&inputs.early, n), lo..hi, o, stats);
             if !e.pos.is_empty() {
                 let pos = &e.pos[r.out * tn..(r.out + 1) * tn];
                 for (t, chunk) in o.chunks_exact_mut(l).enumerate() {
@@ -1122,52 +1261,81 @@ fn run(
             }
         }
     }
-    let mut xl = vec![0.0; d * l];
-    tr.embed().apply(ar, &inputs.last, l, &mut xl, stats);
-    if let Some(pr) = tr.pos_row(p, ar, stats) {
-        ar.add_bias(&mut xl, &pr, l, stats);
-    }
-    let mut small = vec![0.0; l];
-    let mut sbuf = Vec::new();
-    let mut obuf = vec![0.0; TILE.max(l)];
-    for (li, (blk, lp)) in tr.blocks().iter().zip(&plan.layers).enumerate() {
+    x
+}
+
+/// Buffers one run reuses across layers.
+struct RunBufs {
+    /// `L` numbers (a layer norm's per-lane numbers).
+    small: Vec<f64>,
+    /// Attention weights.
+    scores: Vec<f64>,
+    /// `max(TILE, L)` numbers: a row of residual updates.
+    update: Vec<f64>,
+}
+
+/// One layer of the pass over a block of sequences.
+struct Layer<'a> {
+    tr: &'a Transformer,
+    ar: &'a Arith,
+    blk: &'a Block,
+    lp: &'a LayerPlan,
+    dims: Dims,
+    /// `round(1/√d_k)`.
+    scale: f64,
+    /// The stored position-only attention weights, per head, where the plan uses them.
+    stored: Option<&'a [HeadWeights]>,
+}
+
+/// One layer's projections: the last position's queries `ql` (`H·d_k · L`; none with stored
+/// weights), and over every position (`[r·T·L + t·L + b]`, the last one's included) the keys
+/// `kk` (none with stored weights) and values `vv`; the earlier positions' queries of the
+/// plan's rows `qq` (`[r·p·L + t·L + b]`).
+struct Projected {
+    ql: Vec<f64>,
+    kk: Vec<f64>,
+    vv: Vec<f64>,
+    qq: Vec<f64>,
+}
+
+impl Layer<'_> {
+    /// The layer's queries, keys and values: the last position's from `xl` in full, the earlier
+    /// positions' plan rows from the kept slots `x`.
+    /// `small` holds `L` numbers.
+    fn project(&self, x: &[f64], xl: &[f64], small: &mut [f64], stats: &mut Stats) -> Projected {
+        let (ar, blk, lp) = (self.ar, self.blk, self.lp);
+        let Dims { l, p, n, tl, .. } = self.dims;
+        let d = self.tr.d_model();
         let (qk, vd) = (blk.q.out_size(), blk.v.out_size());
-        let (dk, dv) = (qk / heads, vd / heads);
-        let scale = ar.round(1.0 / (dk as f64).sqrt(), stats);
-        let stored = lp.stored.then(|| e.weights[li].as_ref()).flatten();
-        let shared = lp.shared && !plan.exact;
-        if plan.exact && stored.is_some() && !(all_finite(&x) && all_finite(&xl)) {
-            return None;
-        }
         // The last position's query, key and value.
         let mut al = vec![0.0; d * l];
         let inl: &[f64] = match &blk.ln1 {
             Some(nm) => {
-                layer_norm(ar, nm, &xl, l, &mut al, &mut small[..l], stats);
+                layer_norm(ar, nm, xl, l, &mut al, small, stats);
                 &al
             }
-            None => &xl,
+            None => xl,
         };
         let mut ql = vec![0.0; qk * l];
         let mut kl = vec![0.0; qk * l];
         let mut vl = vec![0.0; vd * l];
-        if stored.is_none() {
+        if self.stored.is_none() {
             blk.q.apply(ar, inl, l, &mut ql, stats);
             blk.k.apply(ar, inl, l, &mut kl, stats);
         }
         blk.v.apply(ar, inl, l, &mut vl, stats);
         // The earlier positions' keys and values (and queries where needed); the arrays run
         // over every position, the last one's from above.
-        let mut a = Vec::new();
+        let mut a: Vec<f64>;
         let input: &[f64] = match &blk.ln1 {
             Some(nm) if n > 0 => {
                 a = vec![0.0; d * n];
-                layer_norm(ar, nm, &x, n, &mut a, &mut vec![0.0; n], stats);
+                layer_norm(ar, nm, x, n, &mut a, &mut vec![0.0; n], stats);
                 &a
             }
-            _ => &x,
+            _ => x,
         };
-        let mut kk = vec![0.0; if stored.is_some() { 0 } else { qk * tl }];
+        let mut kk = vec![0.0; if self.stored.is_some() { 0 } else { qk * tl }];
         let mut vv = vec![0.0; vd * tl];
         let mut qq = vec![0.0; if lp.q.is_empty() { 0 } else { qk * n }];
         for (lo, hi) in tiles(p, l) {
@@ -1175,83 +1343,97 @@ fn run(
             let mut rows = |rows: &[Row], out: &mut [f64], stride: usize| {
                 for r in rows {
                     let at = r.out * stride;
-                    apply_row(ar, r, input, n, lo, hi, &mut out[at + lo..at + hi], stats);
+                    apply_row(ar, r, (input, n), lo..hi, &mut out[at + lo..at + hi], stats);
                 }
             };
             rows(&lp.k, &mut kk, tl);
             rows(&lp.v, &mut vv, tl);
             rows(&lp.q, &mut qq, n);
         }
-        drop(a);
         for r in 0..vd {
             vv[r * tl + n..(r + 1) * tl].copy_from_slice(&vl[r * l..(r + 1) * l]);
         }
-        if stored.is_none() {
+        if self.stored.is_none() {
             for r in 0..qk {
                 kk[r * tl + n..(r + 1) * tl].copy_from_slice(&kl[r * l..(r + 1) * l]);
             }
         }
-        if plan.exact && stored.is_some() && !all_finite(&vv) {
-            return None;
-        }
+        Projected { ql, kk, vv, qq }
+    }
+
+    /// The attention outputs: at the last position (`ul`, `H·d_v · L`, every head) and at the
+    /// earlier positions for the heads the plan needs there (`uu`, `[r·p·L + t·L + b]`).
+    /// `shared`: a position-only layer whose weights are the same for every lane.
+    /// `sbuf` is scratch for the weights.
+    fn attend(
+        &self,
+        kv: &Projected,
+        shared: bool,
+        sbuf: &mut Vec<f64>,
+        stats: &mut Stats,
+    ) -> (Vec<f64>, Vec<f64>) {
+        let Dims { tn, l, p, n, tl } = self.dims;
+        let heads = self.tr.heads();
+        let (qk, vd) = (self.blk.q.out_size(), self.blk.v.out_size());
+        let (dk, dv) = (qk / heads, vd / heads);
+        let ar = self.ar;
         let mut sums: Vec<Sums> = (0..vd).map(|_| Sums::default()).collect();
         // Lane 0's keys (`[r·T + j]`) where every lane shares its weights.
-        let lane0: Option<Vec<f64>> = (shared && l > 1 && stored.is_none()).then(|| {
+        let lane0: Option<Vec<f64>> = (shared && l > 1 && self.stored.is_none()).then(|| {
             (0..qk)
                 .flat_map(|r| (0..tn).map(move |j| (r, j)))
-                .map(|(r, j)| kk[r * tl + j * l])
+                .map(|(r, j)| kv.kk[r * tl + j * l])
                 .collect()
         });
+        let head_keys = |h: usize| HeadKeys {
+            kk: &kv.kk,
+            stride: tl,
+            row0: h * dk,
+            dk,
+            l,
+            scale: self.scale,
+            shared: lane0.as_deref(),
+        };
+        let values = |r: usize, keys: usize| Values {
+            v: &kv.vv[r * tl..(r + 1) * tl],
+            keys,
+            l,
+        };
         // Attention at the last position: every head.
         let mut ul = vec![0.0; vd * l];
         for h in 0..heads {
-            match stored {
+            match self.stored {
                 Some(w) => {
                     for r in h * dv..(h + 1) * dv {
-                        weighted_sum(
-                            ar,
-                            w[h].row(p),
-                            &vv[r * tl..(r + 1) * tl],
-                            tn,
-                            l,
-                            &mut ul[r * l..(r + 1) * l],
-                            &mut sums[r],
-                            stats,
-                        );
+                        let out = &mut ul[r * l..(r + 1) * l];
+                        weighted_sum(ar, w[h].row(p), values(r, tn), out, &mut sums[r], stats);
                     }
                 }
                 None => {
-                    let s = buf(&mut sbuf, tl);
-                    let q = &ql[h * dk * l..(h + 1) * dk * l];
-                    let sh = lane0.as_deref();
-                    weights_of(ar, q, &kk, tl, h * dk, dk, tn, l, scale, sh, s, stats);
+                    let s = buf(sbuf, tl);
+                    let q = &kv.ql[h * dk * l..(h + 1) * dk * l];
+                    weights_of(ar, q, &head_keys(h), tn, s, stats);
                     for r in h * dv..(h + 1) * dv {
-                        ar.dot_lanes(
-                            s,
-                            &vv[r * tl..(r + 1) * tl],
-                            l,
-                            &mut ul[r * l..(r + 1) * l],
-                            stats,
-                        );
+                        let out = &mut ul[r * l..(r + 1) * l];
+                        ar.dot_lanes(s, &kv.vv[r * tl..(r + 1) * tl], l, out, stats);
                     }
                 }
             }
         }
         // Attention at the earlier positions, for the heads the plan needs there.
-        let mut uu = vec![0.0; if lp.heads.is_empty() { 0 } else { vd * n }];
-        for &h in &lp.heads {
-            match stored {
+        let mut uu = vec![0.0; if self.lp.heads.is_empty() { 0 } else { vd * n }];
+        for &h in &self.lp.heads {
+            match self.stored {
                 Some(w) => {
                     for r in h * dv..(h + 1) * dv {
                         for t in 0..p {
-                            let keys = if tr.causal() { t + 1 } else { tn };
+                            let keys = if self.tr.causal() { t + 1 } else { tn };
+                            let out = &mut uu[r * n + t * l..r * n + (t + 1) * l];
                             weighted_sum(
                                 ar,
                                 w[h].row(t),
-                                &vv[r * tl..(r + 1) * tl],
-                                keys,
-                                l,
-                                &mut uu[r * n + t * l..r * n + (t + 1) * l],
+                                values(r, keys),
+                                out,
                                 &mut sums[r],
                                 stats,
                             );
@@ -1262,84 +1444,81 @@ fn run(
                     let mut qt = vec![0.0; dk * l];
                     let mut ut = vec![0.0; l];
                     for t in 0..p {
-                        let keys = if tr.causal() { t + 1 } else { tn };
+                        let keys = if self.tr.causal() { t + 1 } else { tn };
                         for i in 0..dk {
                             let r = h * dk + i;
                             qt[i * l..(i + 1) * l]
-                                .copy_from_slice(&qq[r * n + t * l..r * n + (t + 1) * l]);
+                                .copy_from_slice(&kv.qq[r * n + t * l..r * n + (t + 1) * l]);
                         }
-                        let s = buf(&mut sbuf, keys * l);
-                        let sh = lane0.as_deref();
-                        weights_of(ar, &qt, &kk, tl, h * dk, dk, keys, l, scale, sh, s, stats);
+                        let s = buf(sbuf, keys * l);
+                        weights_of(ar, &qt, &head_keys(h), keys, s, stats);
                         for r in h * dv..(h + 1) * dv {
-                            ar.dot_lanes(s, &vv[r * tl..r * tl + keys * l], l, &mut ut, stats);
+                            ar.dot_lanes(s, &kv.vv[r * tl..r * tl + keys * l], l, &mut ut, stats);
                             uu[r * n + t * l..r * n + (t + 1) * l].copy_from_slice(&ut);
                         }
                     }
                 }
             }
         }
-        drop(kk);
-        drop(vv);
-        tr.finish_layer(ar, blk, &ul, &mut xl, l, stats);
-        // The residual updates the plan needs at the earlier positions.
+        (ul, uu)
+    }
+
+    /// The residual updates the plan needs at the earlier positions, in place on the `slots`
+    /// kept slots `x`: the output projection's rows of the attention outputs `uu`, then the
+    /// MLP's.
+    /// `obuf` holds `max(TILE, L)` numbers.
+    fn update_earlier(
+        &self,
+        uu: &[f64],
+        x: &mut [f64],
+        (slots, obuf): (usize, &mut [f64]),
+        stats: &mut Stats,
+    ) {
+        let (ar, blk, lp) = (self.ar, self.blk, self.lp);
+        let Dims { l, p, n, .. } = self.dims;
         for (lo, hi) in tiles(p, l) {
             let o = &mut obuf[..hi - lo];
             for r in &lp.o {
-                apply_row(ar, r, &uu, n, lo, hi, o, stats);
+                apply_row(ar, r, (uu, n), lo..hi, o, stats);
                 ar.add(&mut x[r.out * n + lo..r.out * n + hi], o, stats);
             }
         }
-        if let Some((f1, _)) = blk.mlp.as_ref().filter(|_| n > 0 && !lp.fc2.is_empty()) {
-            let normed = blk.ln2.as_ref().map(|nm| {
-                let mut a2 = vec![0.0; d * n];
-                layer_norm(ar, nm, &x, n, &mut a2, &mut vec![0.0; n], stats);
-                a2
-            });
-            let width = TILE.max(l);
-            let mut hid = vec![0.0; f1.out_size() * width];
-            let mut upd = vec![0.0; ks * width];
-            for (lo, hi) in tiles(p, l) {
-                let len = hi - lo;
-                let input: &[f64] = normed.as_deref().unwrap_or(&x);
-                for r in &lp.fc1 {
-                    let hr = &mut hid[r.out * len..(r.out + 1) * len];
-                    apply_row(ar, r, input, n, lo, hi, hr, stats);
-                    ar.act(hr, Act::Relu, stats);
-                }
-                for r in &lp.fc2 {
-                    let out = &mut upd[r.out * len..(r.out + 1) * len];
-                    apply_row(ar, r, &hid, len, 0, len, out, stats);
-                }
-                for r in &lp.fc2 {
-                    ar.add(
-                        &mut x[r.out * n + lo..r.out * n + hi],
-                        &upd[r.out * len..(r.out + 1) * len],
-                        stats,
-                    );
-                }
+        let Some((f1, _)) = blk.mlp.as_ref().filter(|_| n > 0 && !lp.fc2.is_empty()) else {
+            return;
+        };
+        let d = self.tr.d_model();
+        let normed = blk.ln2.as_ref().map(|nm| {
+            let mut a2 = vec![0.0; d * n];
+            layer_norm(ar, nm, x, n, &mut a2, &mut vec![0.0; n], stats);
+            a2
+        });
+        let width = TILE.max(l);
+        let mut hid = vec![0.0; f1.out_size() * width];
+        let mut upd = vec![0.0; slots * width];
+        for (lo, hi) in tiles(p, l) {
+            let len = hi - lo;
+            let input: &[f64] = normed.as_deref().unwrap_or(x);
+            for r in &lp.fc1 {
+                let hr = &mut hid[r.out * len..(r.out + 1) * len];
+                apply_row(ar, r, (input, n), lo..hi, hr, stats);
+                ar.act(hr, Act::Relu, stats);
+            }
+            for r in &lp.fc2 {
+                let out = &mut upd[r.out * len..(r.out + 1) * len];
+                apply_row(ar, r, (&hid, len), 0..len, out, stats);
+            }
+            for r in &lp.fc2 {
+                ar.add(
+                    &mut x[r.out * n + lo..r.out * n + hi],
+                    &upd[r.out * len..(r.out + 1) * len],
+                    stats,
+                );
             }
         }
     }
-    let hidden = match tr.ln_f() {
-        Some(nm) => {
-            let mut y = vec![0.0; d * l];
-            layer_norm(ar, nm, &xl, l, &mut y, &mut small[..l], stats);
-            y
-        }
-        None => xl,
-    };
-    Some(match tr.head() {
-        Some(hd) => {
-            let mut y = vec![0.0; hd.out_size() * l];
-            hd.apply(ar, &hidden, l, &mut y, stats);
-            y
-        }
-        None => hidden,
-    })
 }
 
-#[cfg(test)]
+/// What `model::testing` reads of the pass.
 impl LastPass {
     /// The pass with a budget of `bytes` for stored weights (0: none is stored, and the
     /// position-only layers share one lane's weights instead).
@@ -1373,17 +1552,6 @@ impl LastPass {
         })
     }
 
-    /// How many rows of stored weights at length `len` (sliced plan, else exact) are runs.
-    pub(super) fn runs(&self, tr: &Transformer, ar: &Arith, len: usize) -> usize {
-        let e = self.entry(tr, ar, len, !self.finite);
-        e.weights
-            .iter()
-            .flatten()
-            .flatten()
-            .map(|h| h.runs.iter().filter(|r| r.1 > 0).count())
-            .sum()
-    }
-
     /// Both plans' outputs on one block (`seqs` as `outputs` takes them), before any fallback:
     /// the sliced plan's (`None` where it does not apply) and the exact plan's (`None` where it
     /// meets a value that is not finite).
@@ -1402,5 +1570,19 @@ impl LastPass {
             .flatten();
         let exact = run(tr, ar, &entry(true), &inputs, &mut st);
         (sliced, exact)
+    }
+}
+
+#[cfg(test)]
+impl LastPass {
+    /// How many rows of stored weights at length `len` (sliced plan, else exact) are runs.
+    pub(super) fn runs(&self, tr: &Transformer, ar: &Arith, len: usize) -> usize {
+        let e = self.entry(tr, ar, len, !self.finite);
+        e.weights
+            .iter()
+            .flatten()
+            .flatten()
+            .map(|h| h.runs.iter().filter(|r| r.1 > 0).count())
+            .sum()
     }
 }

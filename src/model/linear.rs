@@ -137,7 +137,7 @@ impl Matrix {
         stats: &mut Stats,
     ) {
         match &self.sparsity {
-            Some(sp) => ar.matvec_sparse(&self.data, self.cols, sp, x, lanes, out, stats),
+            Some(sp) => ar.matvec_sparse((&self.data, self.cols), sp, x, lanes, out, stats),
             None => ar.matvec(&self.data, self.cols, x, lanes, out, stats),
         }
     }

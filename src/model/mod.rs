@@ -32,16 +32,17 @@
 //! head `head.weight` `[O, H]`, `head.bias` `[O]`; the SSM, linear attention and Transformer read
 //! the ccsep scheme documented in their modules, which `scripts/export_torch.py` writes.
 
-mod gru;
 mod kernel;
 mod last_position;
+mod layer_finish;
 mod linear;
 mod linear_attention;
-mod lstm;
 mod parameters;
-mod rnn;
+mod recurrent;
 mod ssm;
 mod stack;
+#[doc(hidden)]
+pub mod testing;
 mod transformer;
 pub mod weights;
 
@@ -53,13 +54,12 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::Serialize;
 
-pub use gru::Gru;
 pub(crate) use kernel::Act;
 pub use kernel::Arith;
+pub(crate) use layer_finish::FinishBufs;
 pub use linear::{Linear, Matrix, SparseMatrix, Weight};
 pub use linear_attention::LinearAttention;
-pub use lstm::Lstm;
-pub use rnn::{Nonlinearity, Rnn};
+pub use recurrent::{Elman, Gates, Gru, GruGates, Lstm, LstmGates, Nonlinearity, Recurrent, Rnn};
 pub use ssm::Ssm;
 pub use stack::RecurrentLayer;
 pub(crate) use transformer::layer_norm as transformer_layer_norm;
@@ -69,6 +69,7 @@ use crate::error::InputError;
 use crate::numeric::{Format, Precision, Stats};
 use kernel::LANES;
 use linear::Workspace;
+use recurrent::RecurrentSizes;
 use weights::{TensorWriter, Tensors};
 
 /// What a forward pass records, one entry per step (position).
@@ -276,12 +277,9 @@ impl Model {
         let mut w = TensorWriter::new();
         w.meta("ccsep.arch", self.arch().name());
         match self {
-            Model::Rnn(m) => {
-                m.stack.save(&mut w)?;
-                w.meta("ccsep.nonlinearity", m.nonlinearity.name());
-            }
-            Model::Lstm(m) => m.stack.save(&mut w)?,
-            Model::Gru(m) => m.stack.save(&mut w)?,
+            Model::Rnn(m) => m.save(&mut w)?,
+            Model::Lstm(m) => m.save(&mut w)?,
+            Model::Gru(m) => m.save(&mut w)?,
             Model::Ssm(m) => m.save(&mut w),
             Model::LinearAttention(m) => m.save(&mut w),
             Model::Transformer(m) => m.save(&mut w),
@@ -769,32 +767,19 @@ pub fn from_tensors(arch: Arch, t: &Tensors, options: &LoadOptions) -> Result<Mo
     Ok(match arch {
         Arch::Rnn | Arch::Lstm | Arch::Gru => {
             let prefix = stack::find_prefix(t, "weight_ih_l0", given)?;
-            let gates = match arch {
-                Arch::Rnn => 1,
-                Arch::Lstm => 4,
-                _ => 3,
-            };
-            let st = stack::Stack::load(t, &prefix, gates)?;
-            let head = stack::load_head(t, head_name, &prefix, st.hidden())?;
-            check_head(&head, st.hidden())?;
             match arch {
-                Arch::Rnn => {
-                    let nonlinearity = match options.nonlinearity {
+                Arch::Rnn => Model::Rnn(Rnn::load(t, &prefix, head_name, || {
+                    Ok(Rnn::gates(match options.nonlinearity {
                         Some(n) => n,
                         None => t
                             .meta("ccsep.nonlinearity")
                             .map(Nonlinearity::parse)
                             .transpose()?
                             .unwrap_or(Nonlinearity::Tanh),
-                    };
-                    Model::Rnn(Rnn {
-                        stack: st,
-                        nonlinearity,
-                        head,
-                    })
-                }
-                Arch::Lstm => Model::Lstm(Lstm { stack: st, head }),
-                _ => Model::Gru(Gru { stack: st, head }),
+                    }))
+                })?),
+                Arch::Lstm => Model::Lstm(Lstm::load(t, &prefix, head_name, || Ok(LstmGates))?),
+                _ => Model::Gru(Gru::load(t, &prefix, head_name, || Ok(GruGates))?),
             }
         }
         Arch::Ssm => {
@@ -984,8 +969,11 @@ fn check_random_size(spec: &Spec) -> Result<(), InputError> {
 pub fn random_init(spec: &Spec, seed: u64) -> Result<Model, InputError> {
     check_random_size(spec)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let head = |o: Option<usize>, h: usize, rng: &mut ChaCha8Rng| {
-        o.map(|o| Linear::random(h, o, true, rng))
+    let sizes = |input, hidden, layers, output| RecurrentSizes {
+        input,
+        hidden,
+        layers,
+        output,
     };
     Ok(match *spec {
         Spec::Rnn {
@@ -994,35 +982,31 @@ pub fn random_init(spec: &Spec, seed: u64) -> Result<Model, InputError> {
             layers,
             output,
             nonlinearity,
-        } => {
-            let stack = stack::Stack::random(input, hidden, layers, 1, &mut rng)?;
-            let head = head(output, hidden, &mut rng);
-            Model::Rnn(Rnn {
-                stack,
-                nonlinearity,
-                head,
-            })
-        }
+        } => Model::Rnn(Rnn::random(
+            sizes(input, hidden, layers, output),
+            Rnn::gates(nonlinearity),
+            &mut rng,
+        )?),
         Spec::Lstm {
             input,
             hidden,
             layers,
             output,
-        } => {
-            let stack = stack::Stack::random(input, hidden, layers, 4, &mut rng)?;
-            let head = head(output, hidden, &mut rng);
-            Model::Lstm(Lstm { stack, head })
-        }
+        } => Model::Lstm(Lstm::random(
+            sizes(input, hidden, layers, output),
+            LstmGates,
+            &mut rng,
+        )?),
         Spec::Gru {
             input,
             hidden,
             layers,
             output,
-        } => {
-            let stack = stack::Stack::random(input, hidden, layers, 3, &mut rng)?;
-            let head = head(output, hidden, &mut rng);
-            Model::Gru(Gru { stack, head })
-        }
+        } => Model::Gru(Gru::random(
+            sizes(input, hidden, layers, output),
+            GruGates,
+            &mut rng,
+        )?),
         Spec::Ssm {
             input,
             state,

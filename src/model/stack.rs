@@ -1,4 +1,5 @@
-//! The layer stack shared by the Elman RNN, the LSTM and the GRU: PyTorch's parameters and names.
+//! The layer stack of the Elman RNN, the LSTM and the GRU (`recurrent`): PyTorch's parameters
+//! and names.
 //!
 //! Layer `k` has `weight_ih_l{k}` `[G·H, in_k]`, `weight_hh_l{k}` `[G·H, H]` and optionally
 //! `bias_ih_l{k}`, `bias_hh_l{k}` `[G·H]`, where `G` is the number of gates (RNN 1, GRU 3,
@@ -211,21 +212,19 @@ impl Stack {
         Stack { layers, ..*self }
     }
 
-    /// `gi = round(round(W_ih x) + b_ih)` and `gh = round(round(W_hh h) + b_hh)` for layer `k`.
+    /// `(gi, gh)`: `gi = round(round(W_ih x) + b_ih)` and `gh = round(round(W_hh h) + b_hh)` for
+    /// layer `k` from `(x, h)`.
     /// On a prepared stack (`rounded`) the products skip exact zeros (`Matrix::matvec`): a
     /// sparse `W_hh` costs `nnz · L` and a one-hot `x` about `(nonzero columns) · G·H · L`
     /// instead of the dense `G·H · cols · L`, with the same bits; a weight held sparse costs
     /// `nnz · L` (`SparseMatrix::matvec`).
-    #[allow(clippy::too_many_arguments)]
     pub fn pre(
         &self,
         k: usize,
         ar: &Arith,
-        x: &[f64],
-        h: &[f64],
+        (x, h): (&[f64], &[f64]),
         lanes: usize,
-        gi: &mut [f64],
-        gh: &mut [f64],
+        (gi, gh): (&mut [f64], &mut [f64]),
         stats: &mut Stats,
     ) {
         let l = &self.layers[k];
@@ -296,7 +295,6 @@ mod tests {
 
     use super::super::kernel::{Arith, LANES, dense_only};
     use super::*;
-    use crate::construct::recurrent::{index_rnn, verify_index};
     use crate::numeric::{Accumulate, Precision};
 
     /// A prepared two-layer LSTM-shaped stack (4 gates, hidden 32, input 40) with a sparse
@@ -352,7 +350,7 @@ mod tests {
                     let run = || {
                         let (mut gi, mut gh) = (vec![0.0; 128 * LANES], vec![0.0; 128 * LANES]);
                         let mut st = Stats::default();
-                        prepared.pre(k, &ar, &x, &h, LANES, &mut gi, &mut gh, &mut st);
+                        prepared.pre(k, &ar, (&x, &h), LANES, (&mut gi, &mut gh), &mut st);
                         let bits = |v: &[f64]| v.iter().map(|y| y.to_bits()).collect::<Vec<_>>();
                         (bits(&gi), bits(&gh), st)
                     };
@@ -365,80 +363,5 @@ mod tests {
                 }
             }
         }
-    }
-
-    /// The index RNN at `N = 64` (beyond the exhaustive range; its weights are held sparse, and
-    /// stay so when prepared) checked with zero skipping and without (where the held-sparse
-    /// product runs the dense `matvec` on blocks of rows) gives the same `IndexCheck`, correct
-    /// or broken, at two precisions.
-    #[test]
-    fn index_rnn_check_is_the_same_through_the_sparse_and_dense_paths() {
-        let n = 64;
-        let model = index_rnn(n).unwrap();
-        let crate::model::Model::Rnn(rnn) = &model else {
-            panic!("the index model is an RNN")
-        };
-        let ar = Arith::new(&Precision::parse("fixed:1.0").unwrap()).unwrap();
-        let prepared = rnn.stack.rounded(&ar, &mut Stats::default());
-        // Both held sparse after rounding: no dense copy was made.
-        assert!(prepared.layers[0].w_hh.as_dense().is_none());
-        assert!(prepared.layers[0].w_ih.as_dense().is_none());
-        let mut broken = model.clone();
-        if let crate::model::Model::Rnn(rnn) = &mut broken {
-            rnn.stack.layers[0].w_hh.set(7, 6, 0.0).unwrap();
-        }
-        for m in [&model, &broken] {
-            for spec in ["fixed:1.0", "bf16"] {
-                let prec = Precision::parse(spec).unwrap();
-                let run = || verify_index(m, n, &prec, 8, 3, false).unwrap();
-                let sparse = run();
-                let dense = dense_only(run);
-                assert_eq!(sparse, dense, "{spec}");
-                assert!(sparse.instances > 0 && !sparse.exhaustive);
-            }
-        }
-    }
-    /// A model whose recurrent weights are held sparse saves as dense tensors (written from
-    /// the stored entries) and loads back as the same model, dense; one whose dense tensors
-    /// would exceed 1 GiB is refused with an `InputError` (exit code 2), before any file is
-    /// written or any dense matrix built.
-    #[test]
-    fn sparse_models_save_dense_or_are_refused_when_too_large() {
-        use crate::model::{Model, Nonlinearity, Rnn, SparseMatrix, load};
-        let dir = tempfile::tempdir().unwrap();
-        let model = index_rnn(40).unwrap();
-        let path = dir.path().join("index.safetensors");
-        model.save(&path).unwrap();
-        let back = load("rnn", &path, &Default::default()).unwrap();
-        let Model::Rnn(rnn) = &back else {
-            panic!("an RNN")
-        };
-        assert!(rnn.layers()[0].w_ih.as_dense().is_some() && back == model);
-        // 16384² numbers are 2 GiB: refused, whichever matrix is sparse.
-        let n = 1 << 14;
-        let rotation = || SparseMatrix::from_entries(n, n, (0..n).map(|j| (j, j, 1.0))).unwrap();
-        let layer = RecurrentLayer {
-            w_ih: SparseMatrix::from_entries(n, 3, [(0, 0, 1.0)])
-                .unwrap()
-                .into(),
-            w_hh: rotation().into(),
-            b_ih: None,
-            b_hh: None,
-        };
-        let huge = Model::Rnn(Rnn::new(vec![layer], Nonlinearity::Relu, None).unwrap());
-        let path = dir.path().join("huge.safetensors");
-        let err = huge.save(&path).unwrap_err();
-        let input = err.downcast_ref::<InputError>().expect("an InputError");
-        assert!(
-            input.message.contains("about 2048.4 MiB")
-                && input.message.contains("limit 1024 MiB = 1 GiB")
-                && input.message.contains(&format!("{n}×{n}")),
-            "{input}"
-        );
-        assert!(!path.exists());
-        // One tensor alone over the limit is refused by the writer too.
-        let mut w = TensorWriter::new();
-        assert!(w.weight("w", &rotation().into()).is_err());
-        assert!(w.weight("w", &Weight::from(Matrix::zeros(2, 2))).is_ok());
     }
 }

@@ -1,6 +1,7 @@
 //! Unit tests of the model module: weights round trip, batch = single runs, step = forward,
 //! and the errors a user can cause.
 
+use super::testing::{check_final_pass, same_bits};
 use super::*;
 
 fn specs() -> Vec<Spec> {
@@ -286,13 +287,6 @@ fn one_hot_transformer(spec: TransformerSpec, seed: u64) -> Model {
     )
 }
 
-fn same_bits(a: &[f64], b: &[f64]) -> bool {
-    a.len() == b.len()
-        && a.iter()
-            .zip(b)
-            .all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
-}
-
 #[test]
 fn last_outputs_equal_the_forward_pass_bit_for_bit() {
     use crate::numeric::Accumulate;
@@ -466,63 +460,6 @@ fn last_outputs_refuse_bad_continuations() {
 }
 
 // ---- The fast final-output pass of the Transformer (`last_position`). ----
-
-/// `a` and `b` equal but for the signs of zeros (NaN matching NaN).
-fn same_up_to_signed_zeros(a: &[f64], b: &[f64]) -> bool {
-    a.len() == b.len()
-        && a.iter().zip(b).all(|(x, y)| {
-            x.to_bits() == y.to_bits() || (*x == 0.0 && *y == 0.0) || (x.is_nan() && y.is_nan())
-        })
-}
-
-/// Checks a prepared Transformer's `final_outputs` on `batch` (sequences of one length) against
-/// the last output of `forward`, bit for bit; and, block by block, the exact plan bit for bit
-/// and the sliced plan before its zero guard up to signed zeros.
-fn check_final_pass(pm: &Prepared, batch: &[Vec<Vec<f64>>], what: &str) {
-    let mut st = Stats::default();
-    let outs = pm.final_outputs(batch, &mut st).unwrap();
-    let wants: Vec<Vec<f64>> = batch
-        .iter()
-        .map(|s| pm.forward(s, &mut st).unwrap().outputs.pop().unwrap())
-        .collect();
-    for (i, (o, w)) in outs.iter().zip(&wants).enumerate() {
-        assert!(same_bits(o, w), "{what}: sequence {i}: {o:?} vs {w:?}");
-    }
-    let Model::Transformer(tr) = pm.model() else {
-        panic!("{what}: a Transformer")
-    };
-    let last = pm.last.as_ref().expect("a Transformer has the fast pass");
-    for (c, chunk) in batch.chunks(LANES).enumerate() {
-        let l = chunk.len();
-        let flat: Vec<Vec<f64>> = chunk.iter().map(|s| s.concat()).collect();
-        let seqs: Vec<&[f64]> = flat.iter().map(Vec::as_slice).collect();
-        let (sliced, exact) = last.tiers(tr, &pm.ar, &seqs);
-        // With no budget for stored weights, position-only layers share one lane's weights.
-        let (shared, _) =
-            last_position::LastPass::with_budget(tr, &pm.ar, 0).tiers(tr, &pm.ar, &seqs);
-        for b in 0..l {
-            let want = &wants[c * LANES + b];
-            if let Some(e) = &exact {
-                let got = scatter(e, l, b);
-                assert!(
-                    same_bits(&got, want),
-                    "{what}: exact plan, sequence {}: {got:?} vs {want:?}",
-                    c * LANES + b
-                );
-            }
-            for (plan, out) in [("sliced", &sliced), ("shared", &shared)] {
-                if let Some(s) = out {
-                    let got = scatter(s, l, b);
-                    assert!(
-                        same_up_to_signed_zeros(&got, want),
-                        "{what}: {plan} plan, sequence {}: {got:?} vs {want:?}",
-                        c * LANES + b
-                    );
-                }
-            }
-        }
-    }
-}
 
 /// Entries of a `rows × cols` matrix where `live(r, c)`: three in four uniform in `±1`, the
 /// rest (and every other entry) zero.
@@ -782,122 +719,6 @@ fn one_hot_batch(vocab: usize, len: usize, count: usize, seed: u64) -> Vec<Vec<V
         .collect()
 }
 
-/// The built Thm 6, Thm 13 and Thm 7 models at small `n`, with their own precisions.
-fn constructions() -> Vec<(&'static str, Model, Precision)> {
-    use crate::construct::{ConstructOptions, construct};
-    [("equality", 5), ("disjointness", 4), ("nearest", 4)]
-        .into_iter()
-        .map(|(name, n)| {
-            let c = construct(
-                name,
-                &ConstructOptions {
-                    n,
-                    samples: 10,
-                    ..ConstructOptions::default()
-                },
-            )
-            .unwrap();
-            (name, c.model.unwrap(), c.precision.unwrap())
-        })
-        .collect()
-}
-
-#[test]
-fn the_constructions_skip_and_still_give_the_forward_bits() {
-    use crate::numeric::Accumulate;
-    for (name, m, own) in constructions() {
-        let Model::Transformer(tr) = &m else {
-            unreachable!()
-        };
-        let len = tr.max_len().unwrap();
-        let batch = if name == "nearest" {
-            (0..40).map(|s| inputs(tr.input_size(), len, s)).collect()
-        } else {
-            one_hot_batch(tr.input_size(), len, 40, 7)
-        };
-        let format = own.with_accumulate(Accumulate::Format);
-        for prec in [own, format, p("f32"), p("f64"), p("bf16")] {
-            let pm = m.prepare(&prec, &mut Stats::default()).unwrap();
-            check_final_pass(&pm, &batch, &format!("{name} at {}", prec.name()));
-        }
-        // At the construction's own precision the plan skips what the module doc says.
-        let pm = m.prepare(&own, &mut Stats::default()).unwrap();
-        let Model::Transformer(pt) = pm.model() else {
-            unreachable!()
-        };
-        let (keep, stored, full) = pm.last.as_ref().unwrap().shape(pt, &pm.ar, len).unwrap();
-        assert!(
-            keep < tr.d_model(),
-            "{name}: keeps {keep} of {}",
-            tr.d_model()
-        );
-        if name == "nearest" {
-            // Layer 2 reads only what the embedding wrote: layer 1 only at the last position.
-            assert_eq!((stored, full), (vec![false, false], vec![false, false]));
-        } else {
-            // Layer 1's codes and layer 2's zero queries are position-only.
-            assert_eq!((stored, full), (vec![true, true], vec![true, false]));
-        }
-    }
-}
-
-#[test]
-fn tokens_or_layers_writing_what_attention_reads_turn_the_skipping_off() {
-    for (name, m, own) in constructions() {
-        let Model::Transformer(tr) = &m else {
-            unreachable!()
-        };
-        let len = tr.max_len().unwrap();
-        let mut blocks = tr.blocks().to_vec();
-        let mut embed = tr.embed().weight().clone();
-        if name == "nearest" {
-            // Layer 2's values read layer 1's output: layer 1 is needed everywhere.
-            let q = blocks[0].o.weight().clone();
-            let written = (0..q.rows())
-                .find(|&r| q.row(r).iter().any(|w| *w != 0.0))
-                .unwrap();
-            let mut v = blocks[1].v.weight().clone();
-            v.set(0, written, 0.5);
-            blocks[1].v = Linear::new(v, None).unwrap();
-        } else {
-            // Token 0 writes a coordinate layer 1's keys read: its weights depend on the tokens.
-            let k = blocks[0].k.weight();
-            let read = (0..k.cols())
-                .find(|&c| (0..k.rows()).any(|r| k.get(r, c) != 0.0))
-                .unwrap();
-            embed.set(read, 0, 0.5);
-        }
-        let bent = Model::Transformer(
-            Transformer::new(
-                Linear::new(embed, tr.embed().bias().map(<[f64]>::to_vec)).unwrap(),
-                tr.pos().clone(),
-                blocks,
-                tr.ln_f().cloned(),
-                tr.head().cloned(),
-                tr.heads(),
-                tr.causal(),
-            )
-            .unwrap(),
-        );
-        let batch = if name == "nearest" {
-            (0..20).map(|s| inputs(tr.input_size(), len, s)).collect()
-        } else {
-            one_hot_batch(tr.input_size(), len, 20, 3)
-        };
-        let pm = bent.prepare(&own, &mut Stats::default()).unwrap();
-        check_final_pass(&pm, &batch, &format!("bent {name}"));
-        let Model::Transformer(pt) = pm.model() else {
-            unreachable!()
-        };
-        let (_, stored, full) = pm.last.as_ref().unwrap().shape(pt, &pm.ar, len).unwrap();
-        if name == "nearest" {
-            assert!(full[0], "{name}: layer 1 must run everywhere");
-        } else {
-            assert!(!stored[0], "{name}: layer 1's weights must not be stored");
-        }
-    }
-}
-
 /// A one-layer model on three coordinates: 0 the value (`−0` at position 0, `later` after it),
 /// 1 a key code (8 at position 0: the last query attends to position 0 alone, every other
 /// weight rounds to 0), 2 a sink holding `−0` that the attention output is added to, so the
@@ -970,77 +791,10 @@ fn sums_over_stored_weights_and_sparse_rows_keep_the_sign_of_zero() {
     }
 }
 
+/// Only a Transformer has position-only attention to report (the constructions' layers are
+/// checked in `tests/model_constructions.rs`).
 #[test]
-fn flat_batches_equal_nested_ones_and_bad_ones_are_errors() {
-    let (_, m, own) = constructions().remove(0);
-    let pm = m.prepare(&own, &mut Stats::default()).unwrap();
-    let batch = one_hot_batch(3, 11, 20, 5);
-    let flat: Vec<Vec<f64>> = batch.iter().map(|s| s.concat()).collect();
-    let mut st = Stats::default();
-    let (a, b) = (
-        pm.final_outputs(&batch, &mut st).unwrap(),
-        pm.final_outputs_flat(&flat, &mut st).unwrap(),
-    );
-    assert!(a.iter().zip(&b).all(|(x, y)| same_bits(x, y)));
-    for bad in [vec![], vec![1.0, 0.0], vec![0.0; 3 * 12]] {
-        let e = pm.final_outputs_flat(&[bad], &mut st).unwrap_err();
-        assert!(e.message.contains("sequence 0"), "{e}");
-    }
-}
-
-#[test]
-fn final_outputs_do_not_depend_on_the_thread_count() {
-    for (name, m, own) in constructions() {
-        let Model::Transformer(tr) = &m else {
-            unreachable!()
-        };
-        let len = tr.max_len().unwrap();
-        let batch = if name == "nearest" {
-            (0..50).map(|s| inputs(tr.input_size(), len, s)).collect()
-        } else {
-            one_hot_batch(tr.input_size(), len, 50, 11)
-        };
-        let run = |threads: usize| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap()
-                .install(|| {
-                    let pm = m.prepare(&own, &mut Stats::default()).unwrap();
-                    let mut st = Stats::default();
-                    let outs = pm.final_outputs(&batch, &mut st).unwrap();
-                    (outs, st)
-                })
-        };
-        let (one, st1) = run(1);
-        let (four, st4) = run(4);
-        assert_eq!(st1, st4, "{name}");
-        for (a, b) in one.iter().zip(&four) {
-            assert!(same_bits(a, b), "{name}: {a:?} vs {b:?}");
-        }
-    }
-}
-
-#[test]
-fn dense_position_only_attention_is_reported_before_any_sequence_runs() {
-    for (name, m, own) in constructions() {
-        let Model::Transformer(tr) = &m else {
-            unreachable!()
-        };
-        let len = tr.max_len().unwrap();
-        let pm = m.prepare(&own, &mut Stats::default()).unwrap();
-        let Model::Transformer(pt) = pm.model() else {
-            unreachable!()
-        };
-        // The constructions' layer-1 attention is hard: a few weights per row fit easily.
-        assert!(!pm.dense_attention(len), "{name}");
-        // With no budget for stored weights, a layer whose weights depend on the position only
-        // (equality's and disjointness's layer 1) must be computed the plain way.
-        let starved = last_position::LastPass::with_budget(pt, &pm.ar, 0);
-        let position_only = name != "nearest";
-        assert_eq!(starved.dense(pt, &pm.ar, len), position_only, "{name}");
-    }
-    // Not a Transformer: never.
+fn dense_position_only_attention_is_never_reported_for_recurrent_models() {
     for spec in specs() {
         let m = random_init(&spec, 1).unwrap();
         if !matches!(m, Model::Transformer(_)) {

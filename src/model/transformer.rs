@@ -49,7 +49,8 @@
 
 use rand_chacha::ChaCha8Rng;
 
-use super::kernel::{Act, Arith};
+use super::kernel::{Act, Arith, mul_acc, multiversion};
+use super::layer_finish::FinishBufs;
 use super::linear::{Linear, Matrix, buf, rounded_vec};
 use super::weights::{TensorWriter, Tensors};
 use crate::error::InputError;
@@ -503,6 +504,7 @@ impl Transformer {
         let mut scores = Vec::new();
         let mut col = Vec::new();
         let mut small = vec![0.0; l];
+        let mut finish = FinishBufs::default();
         for blk in &self.blocks {
             let (qk, vd) = (blk.q.out_size(), blk.v.out_size());
             let (dk, dv) = (qk / self.heads, vd / self.heads);
@@ -523,7 +525,6 @@ impl Transformer {
                 blk.v.apply(ar, inp, l, &mut v[t], stats);
             }
             let mut u = vec![0.0; vd * l];
-            let mut o = vec![0.0; d * l];
             for t in 0..tn {
                 let keys = if self.causal { t + 1 } else { tn };
                 let s = buf(&mut scores, keys * l);
@@ -544,48 +545,19 @@ impl Transformer {
                         ar.dot_lanes(s, c, l, &mut u[row * l..(row + 1) * l], stats);
                     }
                 }
-                blk.o.apply(ar, &u, l, &mut o, stats);
-                ar.add(&mut x[t], &o, stats);
-            }
-            if let Some((f1, f2)) = &blk.mlp {
-                let mut hdn = vec![0.0; f1.out_size() * l];
-                for xt in x.iter_mut() {
-                    let inp: &[f64] = match &blk.ln2 {
-                        Some(n) => {
-                            layer_norm(ar, n, xt, l, &mut a, &mut small, stats);
-                            &a
-                        }
-                        None => xt,
-                    };
-                    f1.apply(ar, inp, l, &mut hdn, stats);
-                    ar.act(&mut hdn, Act::Relu, stats);
-                    f2.apply(ar, &hdn, l, &mut o, stats);
-                    ar.add(xt, &o, stats);
-                }
+                // Position `t`'s attention read only the keys and values computed above, so
+                // finishing its layer now changes nothing the later positions read.
+                self.finish_layer(ar, blk, &u, &mut x[t], &mut finish, stats);
             }
         }
-        let hidden: Vec<Vec<f64>> = match &self.ln_f {
-            Some(n) => x
-                .iter()
-                .map(|xt| {
-                    let mut y = vec![0.0; d * l];
-                    layer_norm(ar, n, xt, l, &mut y, &mut small, stats);
-                    y
-                })
-                .collect(),
-            None => x.clone(),
-        };
-        let outputs = match &self.head {
-            Some(hd) => hidden
-                .iter()
-                .map(|ht| {
-                    let mut y = vec![0.0; hd.out_size() * l];
-                    hd.apply(ar, ht, l, &mut y, stats);
-                    y
-                })
-                .collect(),
-            None => hidden.clone(),
-        };
+        let hidden: Vec<Vec<f64>> = x
+            .iter()
+            .map(|xt| self.final_hidden(ar, xt.clone(), &mut finish, stats))
+            .collect();
+        let outputs = hidden
+            .iter()
+            .map(|ht| self.head_output(ar, ht.clone(), stats))
+            .collect();
         LaneTrace {
             states: x,
             hidden,
@@ -834,6 +806,171 @@ fn lane(x: &[f64], l: usize, b: usize) -> Vec<f64> {
     x.iter().skip(b).step_by(l).copied().collect()
 }
 
+/// What [`Transformer::attend`] attends with: `L = l` queries `q` (`H·d_k · L`) over the first
+/// `n` cached positions of `heads`, then (if given) each lane's `own` key and value
+/// (`H·d_k · L`, `H·d_v · L`), with the positions in `edits[b]` replaced for lane `b`; the
+/// scores scaled by `scale` (`fused`: the products are exact, see `fused_products`).
+#[derive(Clone, Copy)]
+struct Attend<'a> {
+    heads: &'a [HeadKv],
+    n: usize,
+    q: &'a [f64],
+    own: Option<(&'a [f64], &'a [f64])>,
+    edits: &'a [Vec<EditRow<'a>>],
+    l: usize,
+    scale: f64,
+    fused: bool,
+}
+
+/// Head `h` of a layer, its cached keys and values `kv`, `d_k` and `d_v`.
+#[derive(Clone, Copy)]
+struct Head<'a> {
+    h: usize,
+    kv: &'a HeadKv,
+    dk: usize,
+    dv: usize,
+}
+
+impl Attend<'_> {
+    /// The attention weights of `head` in `s` (`[j·L + b]`, the cached positions, then the
+    /// lanes' own): the scores (`raw_scores` in `Accumulate::Wide`, else rounded products and
+    /// sums), the edited positions' scores replaced, scaled, `softmax_lanes`.
+    fn weights(&self, ar: &Arith, head: Head, s: &mut [f64], small: &mut [f64], stats: &mut Stats) {
+        use crate::numeric::Accumulate;
+        let Attend {
+            n,
+            q,
+            own,
+            edits,
+            l,
+            scale,
+            fused,
+            ..
+        } = *self;
+        let Head { h, kv: hk, dk, .. } = head;
+        let wide = ar.precision().accumulate() == Accumulate::Wide;
+        let qh = &q[h * dk * l..(h + 1) * dk * l];
+        // One score: lane `b` of `qh` against a key whose coordinate `i` is `key(i)`.
+        let dot = |b: usize, key: &dyn Fn(usize) -> f64, st: &mut Stats| -> f64 {
+            if wide {
+                let mut acc = -0.0;
+                for i in 0..dk {
+                    acc += qh[i * l + b] * key(i);
+                }
+                acc
+            } else {
+                let mut acc = 0.0;
+                for i in 0..dk {
+                    let p = ar.round(qh[i * l + b] * key(i), st);
+                    acc = ar.round(acc + p, st);
+                }
+                acc
+            }
+        };
+        if wide {
+            raw_scores(&hk.panels, dk, n, qh, l, &mut s[..n * l], fused);
+        } else {
+            for j in 0..n {
+                let (jb, c) = (j / KEY_BLOCK, j % KEY_BLOCK);
+                let key = |i: usize| hk.panels[(jb * dk + i) * KEY_BLOCK + c];
+                for b in 0..l {
+                    s[j * l + b] = dot(b, &key, stats);
+                }
+            }
+        }
+        if let Some((k, _)) = own {
+            for b in 0..l {
+                let key = |i: usize| k[(h * dk + i) * l + b];
+                s[n * l + b] = dot(b, &key, stats);
+            }
+        }
+        for (b, rows) in edits.iter().enumerate() {
+            for r in rows {
+                let key = |i: usize| r.k[h * dk + i];
+                s[r.pos * l + b] = dot(b, &key, stats);
+            }
+        }
+        if wide {
+            ar.round_slice(s, stats);
+        }
+        ar.scale(s, scale, stats);
+        softmax_lanes(ar, s, l, small, stats);
+    }
+
+    /// `u`'s rows of `head`: the weights `s` times the values (cached, edited, the lanes' own),
+    /// one rounded dot product per row and lane, as `dot_lanes` sums; `col` is scratch.
+    fn values(
+        &self,
+        ar: &Arith,
+        head: Head,
+        s: &[f64],
+        (u, col): (&mut [f64], &mut Vec<f64>),
+        stats: &mut Stats,
+    ) {
+        use crate::numeric::Accumulate;
+        let Attend {
+            n, own, edits, l, ..
+        } = *self;
+        let Head { h, kv: hk, dv, .. } = head;
+        let wide = ar.precision().accumulate() == Accumulate::Wide;
+        let keys = n + usize::from(own.is_some());
+        // The positions some lane of the block replaces, in order.
+        let mut marks: Vec<usize> = edits.iter().flatten().map(|r| r.pos).collect();
+        marks.sort_unstable();
+        marks.dedup();
+        for e in 0..dv {
+            let row = h * dv + e;
+            let out = &mut u[row * l..(row + 1) * l];
+            let value = |b: usize, j: usize| {
+                edits
+                    .get(b)
+                    .and_then(|rows| rows.iter().find(|r| r.pos == j))
+                    .map_or(hk.vt[e * hk.n + j], |r| r.v[row])
+            };
+            if wide {
+                // `dot_lanes` (from −0.0, positions in order) without writing the column
+                // of values out: a cached position has one value for every lane.
+                out.fill(-0.0);
+                let mut j0 = 0;
+                for &m in marks.iter().chain([&n]) {
+                    for j in j0..m {
+                        let vj = hk.vt[e * hk.n + j];
+                        for (o, &p) in out.iter_mut().zip(&s[j * l..(j + 1) * l]) {
+                            *o += p * vj;
+                        }
+                    }
+                    if m < n {
+                        for (b, o) in out.iter_mut().enumerate() {
+                            *o += s[m * l + b] * value(b, m);
+                        }
+                    }
+                    j0 = m + 1;
+                }
+                if let Some((_, v)) = own {
+                    for (b, o) in out.iter_mut().enumerate() {
+                        *o += s[n * l + b] * v[row * l + b];
+                    }
+                }
+                ar.round_slice(out, stats);
+            } else {
+                let c = buf(col, keys * l);
+                for j in 0..n {
+                    c[j * l..(j + 1) * l].fill(hk.vt[e * hk.n + j]);
+                }
+                for &m in &marks {
+                    for b in 0..l {
+                        c[m * l + b] = value(b, m);
+                    }
+                }
+                if let Some((_, v)) = own {
+                    c[n * l..(n + 1) * l].copy_from_slice(&v[row * l..(row + 1) * l]);
+                }
+                ar.dot_lanes(s, c, l, out, stats);
+            }
+        }
+    }
+}
+
 /// Scratch buffers of one block of lanes.
 #[derive(Default)]
 struct Scratch {
@@ -942,23 +1079,26 @@ impl Transformer {
                         let mut st = Stats::default();
                         let mut sc = Scratch::default();
                         let mut u = vec![0.0; vd];
-                        self.attend(
-                            ar,
-                            blk,
-                            &heads,
-                            t + 1,
-                            &qs[t],
-                            None,
-                            &[],
-                            1,
+                        let input = Attend {
+                            heads: &heads,
+                            n: t + 1,
+                            q: &qs[t],
+                            own: None,
+                            edits: &[],
+                            l: 1,
                             scale,
                             fused,
-                            &mut u,
-                            &mut sc,
+                        };
+                        self.attend(ar, blk, input, &mut u, &mut sc, &mut st);
+                        let mut xt = x[t].clone();
+                        self.finish_layer(
+                            ar,
+                            blk,
+                            &u,
+                            &mut xt,
+                            &mut FinishBufs::default(),
                             &mut st,
                         );
-                        let mut xt = x[t].clone();
-                        self.finish_layer(ar, blk, &u, &mut xt, 1, &mut st);
                         (xt, st)
                     })
                     .collect();
@@ -998,166 +1138,26 @@ impl Transformer {
             .collect()
     }
 
-    /// Attention of `L = lanes` queries `q` (`H·d_k · L`) over the first `n` cached positions of
-    /// `heads`, then (if given) each lane's own key and value (`H·d_k · L`, `H·d_v · L`), with
-    /// the positions in `edits[b]` replaced for lane `b`: writes `u` (`H·d_v · L`) with the
-    /// operations and the order of `forward_lanes`.
-    #[allow(clippy::too_many_arguments)]
+    /// Attention as [`Attend`] describes it: writes `u` (`H·d_v · L`) with the operations and
+    /// the order of `forward_lanes`.
     fn attend(
         &self,
         ar: &Arith,
         blk: &Block,
-        heads: &[HeadKv],
-        n: usize,
-        q: &[f64],
-        own: Option<(&[f64], &[f64])>,
-        edits: &[Vec<EditRow>],
-        l: usize,
-        scale: f64,
-        fused: bool,
+        input: Attend<'_>,
         u: &mut [f64],
         sc: &mut Scratch,
         stats: &mut Stats,
     ) {
-        use crate::numeric::Accumulate;
         let (dk, dv) = (blk.q.out_size() / self.heads, blk.v.out_size() / self.heads);
-        let keys = n + usize::from(own.is_some());
-        let wide = ar.precision().accumulate() == Accumulate::Wide;
-        let small = buf(&mut sc.small, l);
-        for (h, hk) in heads.iter().enumerate() {
-            let qh = &q[h * dk * l..(h + 1) * dk * l];
-            let s = buf(&mut sc.scores, keys * l);
-            // One score: lane `b` of `qh` against a key whose coordinate `i` is `key(i)`.
-            let dot = |b: usize, key: &dyn Fn(usize) -> f64, st: &mut Stats| -> f64 {
-                if wide {
-                    let mut acc = -0.0;
-                    for i in 0..dk {
-                        acc += qh[i * l + b] * key(i);
-                    }
-                    acc
-                } else {
-                    let mut acc = 0.0;
-                    for i in 0..dk {
-                        let p = ar.round(qh[i * l + b] * key(i), st);
-                        acc = ar.round(acc + p, st);
-                    }
-                    acc
-                }
-            };
-            if wide {
-                raw_scores(&hk.panels, dk, n, qh, l, &mut s[..n * l], fused);
-            } else {
-                for j in 0..n {
-                    let (jb, c) = (j / KEY_BLOCK, j % KEY_BLOCK);
-                    let key = |i: usize| hk.panels[(jb * dk + i) * KEY_BLOCK + c];
-                    for b in 0..l {
-                        s[j * l + b] = dot(b, &key, stats);
-                    }
-                }
-            }
-            if let Some((k, _)) = own {
-                for b in 0..l {
-                    let key = |i: usize| k[(h * dk + i) * l + b];
-                    s[n * l + b] = dot(b, &key, stats);
-                }
-            }
-            for (b, rows) in edits.iter().enumerate() {
-                for r in rows {
-                    let key = |i: usize| r.k[h * dk + i];
-                    s[r.pos * l + b] = dot(b, &key, stats);
-                }
-            }
-            if wide {
-                ar.round_slice(s, stats);
-            }
-            ar.scale(s, scale, stats);
-            softmax_lanes(ar, s, l, small, stats);
-            // The positions some lane of the block replaces, in order.
-            let mut marks: Vec<usize> = edits.iter().flatten().map(|r| r.pos).collect();
-            marks.sort_unstable();
-            marks.dedup();
-            for e in 0..dv {
-                let row = h * dv + e;
-                let out = &mut u[row * l..(row + 1) * l];
-                let value = |b: usize, j: usize| {
-                    edits
-                        .get(b)
-                        .and_then(|rows| rows.iter().find(|r| r.pos == j))
-                        .map_or(hk.vt[e * hk.n + j], |r| r.v[row])
-                };
-                if wide {
-                    // `dot_lanes` (from −0.0, positions in order) without writing the column
-                    // of values out: a cached position has one value for every lane.
-                    out.fill(-0.0);
-                    let mut j0 = 0;
-                    for &m in marks.iter().chain([&n]) {
-                        for j in j0..m {
-                            let vj = hk.vt[e * hk.n + j];
-                            for (o, &p) in out.iter_mut().zip(&s[j * l..(j + 1) * l]) {
-                                *o += p * vj;
-                            }
-                        }
-                        if m < n {
-                            for (b, o) in out.iter_mut().enumerate() {
-                                *o += s[m * l + b] * value(b, m);
-                            }
-                        }
-                        j0 = m + 1;
-                    }
-                    if let Some((_, v)) = own {
-                        for (b, o) in out.iter_mut().enumerate() {
-                            *o += s[n * l + b] * v[row * l + b];
-                        }
-                    }
-                    ar.round_slice(out, stats);
-                } else {
-                    let c = buf(&mut sc.col, keys * l);
-                    for j in 0..n {
-                        c[j * l..(j + 1) * l].fill(hk.vt[e * hk.n + j]);
-                    }
-                    for &m in &marks {
-                        for b in 0..l {
-                            c[m * l + b] = value(b, m);
-                        }
-                    }
-                    if let Some((_, v)) = own {
-                        c[n * l..(n + 1) * l].copy_from_slice(&v[row * l..(row + 1) * l]);
-                    }
-                    ar.dot_lanes(s, c, l, out, stats);
-                }
-            }
-        }
-    }
-
-    /// The rest of a layer after attention, as `forward_lanes`: `x += W_o u`, then the MLP.
-    pub(super) fn finish_layer(
-        &self,
-        ar: &Arith,
-        blk: &Block,
-        u: &[f64],
-        x: &mut [f64],
-        l: usize,
-        stats: &mut Stats,
-    ) {
-        let d = self.d_model();
-        let mut o = vec![0.0; d * l];
-        blk.o.apply(ar, u, l, &mut o, stats);
-        ar.add(x, &o, stats);
-        if let Some((f1, f2)) = &blk.mlp {
-            let mut a = vec![0.0; d * l];
-            let mut small = vec![0.0; l];
-            let mut hdn = vec![0.0; f1.out_size() * l];
-            let inp: &[f64] = match &blk.ln2 {
-                Some(n) => {
-                    layer_norm(ar, n, x, l, &mut a, &mut small, stats);
-                    &a
-                }
-                None => x,
-            };
-            f1.apply(ar, inp, l, &mut hdn, stats);
-            ar.act(&mut hdn, Act::Relu, stats);
-            f2.apply(ar, &hdn, l, &mut o, stats);
-            ar.add(x, &o, stats);
+        let keys = input.n + usize::from(input.own.is_some());
+        let Scratch { scores, col, small } = sc;
+        let small = buf(small, input.l);
+        for (h, kv) in input.heads.iter().enumerate() {
+            let head = Head { h, kv, dk, dv };
+            let s = buf(scores, keys * input.l);
+            input.weights(ar, head, s, small, stats);
+            input.values(ar, head, s, (&mut *u, &mut *col), stats);
         }
     }
 
@@ -1250,7 +1250,7 @@ impl Transformer {
                 let mut fast_out = if fast.is_empty() {
                     Vec::new()
                 } else {
-                    self.continue_lanes(ar, kv, &fast, &oh, &table, fused, &mut st)
+                    self.continue_lanes(ar, kv, &fast, (&oh, &table), fused, &mut st)
                 }
                 .into_iter();
                 let outs = chunk
@@ -1301,14 +1301,12 @@ impl Transformer {
     }
 
     /// A block of at most 16 continuations through every layer at the last position.
-    #[allow(clippy::too_many_arguments)]
     fn continue_lanes(
         &self,
         ar: &Arith,
         kv: &PrefixKv,
         items: &[&Continuation],
-        oh: &OneHot,
-        table: &EditTable,
+        (oh, table): (&OneHot, &EditTable),
         fused: bool,
         stats: &mut Stats,
     ) -> Vec<Vec<f64>> {
@@ -1326,6 +1324,7 @@ impl Transformer {
             }
         }
         let mut sc = Scratch::default();
+        let mut finish = FinishBufs::default();
         let mut a = vec![0.0; d * l];
         let mut small = vec![0.0; l];
         for (li, blk) in self.blocks.iter().enumerate() {
@@ -1362,100 +1361,42 @@ impl Transformer {
                 Vec::new()
             };
             let mut u = vec![0.0; vd * l];
-            self.attend(
-                ar,
-                blk,
-                &kv.layers[li],
-                tn,
-                &q,
-                Some((&k, &v)),
-                &edits,
+            let input = Attend {
+                heads: &kv.layers[li],
+                n: tn,
+                q: &q,
+                own: Some((&k, &v)),
+                edits: &edits,
                 l,
                 scale,
                 fused,
-                &mut u,
-                &mut sc,
-                stats,
-            );
-            self.finish_layer(ar, blk, &u, &mut x, l, stats);
+            };
+            self.attend(ar, blk, input, &mut u, &mut sc, stats);
+            self.finish_layer(ar, blk, &u, &mut x, &mut finish, stats);
         }
-        let hidden = match &self.ln_f {
-            Some(n) => {
-                let mut y = vec![0.0; d * l];
-                layer_norm(ar, n, &x, l, &mut y, &mut small, stats);
-                y
-            }
-            None => x,
-        };
-        let out = match &self.head {
-            Some(hd) => {
-                let mut y = vec![0.0; hd.out_size() * l];
-                hd.apply(ar, &hidden, l, &mut y, stats);
-                y
-            }
-            None => hidden,
-        };
+        let out = self.final_output(ar, x, &mut finish, stats);
         (0..l).map(|b| lane(&out, l, b)).collect()
     }
 }
 
-/// Unrounded scores `out[j·L + b] = Σ_i q[i·L + b] · k_j[i]` of `L = lanes` queries (lane
-/// layout, `d_k · L` numbers) against the first `n` keys packed in `panels`: each summed in
-/// `f64` from `−0.0` in the order of `i`, as `Arith::dot_lanes` sums (`fused`: the products are
-/// exact, so a fused multiply-add gives the same bits). Cost: `⌈n/8⌉·8·d_k·L` multiply-adds,
-/// 8 keys × up to 16 lanes of accumulators in registers. Compiled for AVX-512 and AVX2 as well
-/// as the baseline; the variants perform the same IEEE operations in the same order.
-pub(super) fn raw_scores(
-    panels: &[f64],
-    dk: usize,
-    n: usize,
-    q: &[f64],
-    lanes: usize,
-    out: &mut [f64],
-    fused: bool,
-) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f,avx2,avx,fma")]
-        fn avx512_fma(p: &[f64], dk: usize, n: usize, q: &[f64], l: usize, out: &mut [f64]) {
-            scores_lanes::<true>(p, dk, n, q, l, out);
-        }
-        #[target_feature(enable = "avx512f,avx2,avx")]
-        fn avx512(p: &[f64], dk: usize, n: usize, q: &[f64], l: usize, out: &mut [f64]) {
-            scores_lanes::<false>(p, dk, n, q, l, out);
-        }
-        #[target_feature(enable = "avx2,avx,fma")]
-        fn avx2_fma(p: &[f64], dk: usize, n: usize, q: &[f64], l: usize, out: &mut [f64]) {
-            scores_lanes::<true>(p, dk, n, q, l, out);
-        }
-        #[target_feature(enable = "avx2,avx")]
-        fn avx2(p: &[f64], dk: usize, n: usize, q: &[f64], l: usize, out: &mut [f64]) {
-            scores_lanes::<false>(p, dk, n, q, l, out);
-        }
-        let fma = fused && std::arch::is_x86_feature_detected!("fma");
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F (checked above), and FMA where `fma` is set.
-            return unsafe {
-                if fma {
-                    avx512_fma(panels, dk, n, q, lanes, out)
-                } else {
-                    avx512(panels, dk, n, q, lanes, out)
-                }
-            };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2 (checked above), and FMA where `fma` is set.
-            return unsafe {
-                if fma {
-                    avx2_fma(panels, dk, n, q, lanes, out)
-                } else {
-                    avx2(panels, dk, n, q, lanes, out)
-                }
-            };
-        }
+multiversion! {
+    /// Unrounded scores `out[j·L + b] = Σ_i q[i·L + b] · k_j[i]` of `L = lanes` queries (lane
+    /// layout, `d_k · L` numbers) against the first `n` keys packed in `panels`: each summed in
+    /// `f64` from `−0.0` in the order of `i`, as `Arith::dot_lanes` sums (`fused`: the products
+    /// are exact, so a fused multiply-add gives the same bits). Cost: `⌈n/8⌉·8·d_k·L`
+    /// multiply-adds, 8 keys × up to 16 lanes of accumulators in registers. Compiled for
+    /// AVX-512 and AVX2 as well as the baseline (`kernel::multiversion`); the variants perform
+    /// the same IEEE operations in the same order.
+    pub(super) fn raw_scores<const FUSED: bool>(
+        panels: &[f64],
+        dk: usize,
+        n: usize,
+        q: &[f64],
+        lanes: usize,
+        out: &mut [f64],
+    ) {
+        scores_lanes::<FUSED>(panels, dk, n, q, lanes, out);
     }
-    let _ = fused;
-    scores_lanes::<false>(panels, dk, n, q, lanes, out);
 }
 
 /// `raw_scores` for any number of lanes: tiles of 16, 8, 4, 2 and 1 lanes.
@@ -1490,16 +1431,6 @@ fn scores_lanes<const FUSED: bool>(
     }
 }
 
-/// `acc + k·q`, fused where the products are exact.
-#[inline(always)]
-fn score_step<const FUSED: bool>(acc: f64, k: f64, q: f64) -> f64 {
-    if FUSED {
-        k.mul_add(q, acc)
-    } else {
-        acc + k * q
-    }
-}
-
 /// Lanes `b0 … b0 + R − 1` of `raw_scores`.
 #[inline(always)]
 fn scores_tile<const FUSED: bool, const R: usize>(
@@ -1528,14 +1459,14 @@ fn scores_tile<const FUSED: bool, const R: usize>(
             let [a0, a1, a2, a3, a4, a5, a6, a7] = &mut acc;
             for r in 0..R {
                 let qv = qi[r];
-                a0[r] = score_step::<FUSED>(a0[r], kv[0], qv);
-                a1[r] = score_step::<FUSED>(a1[r], kv[1], qv);
-                a2[r] = score_step::<FUSED>(a2[r], kv[2], qv);
-                a3[r] = score_step::<FUSED>(a3[r], kv[3], qv);
-                a4[r] = score_step::<FUSED>(a4[r], kv[4], qv);
-                a5[r] = score_step::<FUSED>(a5[r], kv[5], qv);
-                a6[r] = score_step::<FUSED>(a6[r], kv[6], qv);
-                a7[r] = score_step::<FUSED>(a7[r], kv[7], qv);
+                a0[r] = mul_acc::<FUSED>(a0[r], kv[0], qv);
+                a1[r] = mul_acc::<FUSED>(a1[r], kv[1], qv);
+                a2[r] = mul_acc::<FUSED>(a2[r], kv[2], qv);
+                a3[r] = mul_acc::<FUSED>(a3[r], kv[3], qv);
+                a4[r] = mul_acc::<FUSED>(a4[r], kv[4], qv);
+                a5[r] = mul_acc::<FUSED>(a5[r], kv[5], qv);
+                a6[r] = mul_acc::<FUSED>(a6[r], kv[6], qv);
+                a7[r] = mul_acc::<FUSED>(a7[r], kv[7], qv);
             }
         }
         let keys = (n - jb * KEY_BLOCK).min(KEY_BLOCK);

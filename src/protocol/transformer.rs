@@ -50,7 +50,9 @@ use super::{
 use crate::certificate::Direction;
 use crate::error::InputError;
 use crate::measures::one_way::one_way;
-use crate::model::{Act, Arith, Model, Transformer, transformer_layer_norm as layer_norm};
+use crate::model::{
+    Act, Arith, FinishBufs, Model, Transformer, transformer_layer_norm as layer_norm,
+};
 use crate::numeric::Stats;
 use crate::task::reduction::odd_even_fooling_set;
 use crate::task::{Owner, Reduction, ReductionKind, Token};
@@ -265,43 +267,10 @@ impl<'a> Thm4<'a> {
             transcript.extend(message_key(&u_b));
         }
         // Both parties now finish position T alone.
-        let d = tr.d_model();
         let mut x = at(last).x.clone();
-        let mut o = vec![0.0; d];
-        blk.o.apply(ar, &u, 1, &mut o, stats);
-        ar.add(&mut x, &o, stats);
-        let mut a = vec![0.0; d];
-        let mut small = vec![0.0; 1];
-        if let Some((f1, f2)) = &blk.mlp {
-            let inp: &[f64] = match &blk.ln2 {
-                Some(n) => {
-                    layer_norm(ar, n, &x, 1, &mut a, &mut small, stats);
-                    &a
-                }
-                None => &x,
-            };
-            let mut hdn = vec![0.0; f1.out_size()];
-            f1.apply(ar, inp, 1, &mut hdn, stats);
-            ar.act(&mut hdn, Act::Relu, stats);
-            f2.apply(ar, &hdn, 1, &mut o, stats);
-            ar.add(&mut x, &o, stats);
-        }
-        let hidden = match tr.ln_f() {
-            Some(n) => {
-                let mut y = vec![0.0; d];
-                layer_norm(ar, n, &x, 1, &mut y, &mut small, stats);
-                y
-            }
-            None => x,
-        };
-        let output = match tr.head() {
-            Some(hd) => {
-                let mut y = vec![0.0; hd.out_size()];
-                hd.apply(ar, &hidden, 1, &mut y, stats);
-                y
-            }
-            None => hidden,
-        };
+        let mut bufs = FinishBufs::default();
+        tr.finish_layer(ar, blk, &u, &mut x, &mut bufs, stats);
+        let output = tr.final_output(ar, x, &mut bufs, stats);
         Run { transcript, output }
     }
 
@@ -488,7 +457,81 @@ pub fn check<M: Clone>(
             "the Thm 4 protocol needs a Transformer; recurrent models use the prefix / suffix protocol",
         ));
     };
-    // Refuse before anything is drawn or allocated: the count needs only the input ranges.
+    let coverage = coverage(r, options)?;
+    let mut stats = Stats::default();
+    let prepared = prepare(model, precision, r, &mut stats)?;
+    let Model::Transformer(tr) = prepared.model() else {
+        unreachable!("prepare keeps the architecture")
+    };
+    let task = r.task();
+    let vocab = task.vocab().len();
+    let y_last = r.bob_inputs().end - 1;
+    let longest = r.instance(0, y_last)?;
+    let max_len = longest.tokens.len();
+    let ar = prepared.arith();
+    let embed = |t: Token| {
+        let mut v = task.embed(&[t], &[]).expect("vocabulary tokens embed")[0].clone();
+        ar.round_slice(&mut v, &mut Stats::default());
+        v
+    };
+    let proto = Thm4::new(tr, ar, vocab, max_len, embed, &mut stats)?;
+    let run = Runner {
+        r,
+        proto: &proto,
+        prepared: &prepared,
+    };
+
+    // The Alice inputs covered (the count was checked above).
+    let xs: Vec<u64> = match options.sample {
+        Some(k) => super::sample_alice(r, k, options.seed),
+        None => r.alice_inputs().collect(),
+    };
+    debug_assert_eq!(xs.len() as u64, coverage.covered);
+    let mut sweep = run.sweep(&xs, coverage.instances, progress, &mut stats)?;
+
+    // MQAR's answers are read at every query position, and the protocol simulates the last
+    // one only: its transcripts do not carry the answer, so neither a fooling set's collapse
+    // nor a protocol witness says anything there (a model witness still does: it rests on the
+    // forward pass's answers alone).
+    let mqar = r.kind() == ReductionKind::Mqar;
+    let fooling = if mqar {
+        None
+    } else {
+        run.fooling(&mut sweep.found, progress, &mut stats)?
+    };
+    if mqar {
+        sweep.found.protocol = None;
+    }
+    let bounds = bounds(r, &proto, &prepared, &longest.owners)?;
+    Ok(report(
+        r,
+        source,
+        &prepared,
+        Outcome {
+            coverage,
+            sweep,
+            fooling,
+            bounds,
+            message_numbers: proto.transcript_numbers(),
+            seed: options.seed,
+            stats,
+        },
+    ))
+}
+
+/// How many instances a check covers.
+struct Coverage {
+    /// Alice inputs covered (all, or the sample's size).
+    covered: u64,
+    /// Instances: the covered Alice inputs × every Bob input.
+    instances: u64,
+    /// Whether every Alice input is covered.
+    exhaustive: bool,
+}
+
+/// The instances `options` asks for, refused before anything is drawn or allocated (the count
+/// needs only the input ranges) where there are more than [`MAX_INSTANCES`].
+fn coverage(r: &Reduction, options: &CheckOptions) -> Result<Coverage, InputError> {
     let n = r.n();
     let alice_total = r.alice_inputs().end;
     let bob_total = r.bob_inputs().end;
@@ -512,98 +555,129 @@ pub fn check<M: Clone>(
             (MAX_INSTANCES / bob_total).max(1)
         )));
     }
-    let mut stats = Stats::default();
-    let prepared = prepare(model, precision, r, &mut stats)?;
-    let Model::Transformer(tr) = prepared.model() else {
-        unreachable!("prepare keeps the architecture")
-    };
-    let task = r.task();
-    let vocab = task.vocab().len();
-    let y_last = r.bob_inputs().end - 1;
-    let longest = r.instance(0, y_last)?;
-    let max_len = longest.tokens.len();
-    let ar = prepared.arith();
-    let embed = |t: Token| {
-        let mut v = task.embed(&[t], &[]).expect("vocabulary tokens embed")[0].clone();
-        ar.round_slice(&mut v, &mut Stats::default());
-        v
-    };
-    let proto = Thm4::new(tr, ar, vocab, max_len, embed, &mut stats)?;
+    Ok(Coverage {
+        covered,
+        instances,
+        exhaustive: covered == alice_total,
+    })
+}
 
-    // The Alice inputs covered (the count was checked above).
-    let xs: Vec<u64> = match options.sample {
-        Some(k) => super::sample_alice(r, k, options.seed),
-        None => r.alice_inputs().collect(),
-    };
-    debug_assert_eq!(xs.len() as u64, covered);
+/// What running every covered instance finds.
+struct Sweep {
+    found: Found,
+    /// Instances the model answers right.
+    correct: u64,
+    /// Distinct transcripts.
+    transcripts: u64,
+    /// The first [`LISTED_MISMATCHES`] instances where the protocol's output differs from the
+    /// forward pass's, and how many there are.
+    mismatches: Vec<Mismatch>,
+    mismatch_count: u64,
+}
 
-    // Every instance covered, grouped by transcript.
-    let mut groups: HashMap<Vec<u64>, Group> = HashMap::new();
-    let mut found = Found::default();
-    let mut correct = 0u64;
-    let mut mismatches = Vec::new();
-    let mut mismatch_count = 0u64;
-    let per_block = (1 << 16) / bob_total.max(1) + 1;
-    let mut done = 0u64;
-    for block in xs.chunks(per_block as usize) {
-        let pairs: Vec<(u64, u64)> = block
-            .iter()
-            .flat_map(|&x| r.bob_inputs().map(move |y| (x, y)))
-            .collect();
-        for ev in evaluate(r, &proto, &prepared, &pairs, &mut stats)? {
-            let answer = decode(&ev.forward);
-            if ev.right {
-                correct += 1;
-            }
-            if message_key(&ev.protocol) != message_key(&ev.forward) {
-                mismatch_count += 1;
-                if mismatches.len() < LISTED_MISMATCHES {
-                    mismatches.push(Mismatch {
-                        x: ev.x,
-                        y: ev.y,
-                        protocol: decode(&ev.protocol),
-                        forward: answer,
-                    });
-                }
-            }
-            let inst = seen_of(&ev);
-            match groups.entry(ev.transcript) {
-                std::collections::hash_map::Entry::Occupied(mut g) => {
-                    found.merge(g.get_mut().add(inst));
-                }
-                std::collections::hash_map::Entry::Vacant(g) => {
-                    g.insert(Group::new(inst, decode(&ev.protocol)));
-                }
-            }
-        }
-        done += pairs.len() as u64;
-        progress(format!(
-            "Thm 4 protocol: {done}/{instances} instances, {} transcripts",
-            groups.len()
-        ));
+/// The protocol and the forward pass of one check, and the reduction they run on.
+struct Runner<'a> {
+    r: &'a Reduction,
+    proto: &'a Thm4<'a>,
+    prepared: &'a crate::model::Prepared,
+}
+
+impl Runner<'_> {
+    fn evaluate(
+        &self,
+        pairs: &[(u64, u64)],
+        stats: &mut Stats,
+    ) -> Result<Vec<Evaluated>, InputError> {
+        evaluate(self.r, self.proto, self.prepared, pairs, stats)
     }
-    let transcripts = groups.len() as u64;
-    drop(groups);
 
-    // The fooling set: its entries need distinct transcripts.
-    // Sized before it is built: DISJ's and EQ's sets have 2^n entries.
-    // MQAR's answers are read at every query position, and the protocol simulates the last
-    // one only: its transcripts do not carry the answer, so neither a fooling set's collapse
-    // nor a protocol witness says anything there (a model witness still does: it rests on the
-    // forward pass's answers alone).
-    let mqar = r.kind() == ReductionKind::Mqar;
-    let fooling = match fooling_size(r) {
-        Some(size) if size <= MAX_FOOLING && !mqar => fooling_set(r)?,
-        _ => None,
-    };
-    let fooling = if let Some(FoolingSet {
-        entries: fset,
-        value,
-        description,
-    }) = fooling
-    {
+    /// Every Bob input against each of `xs`, in blocks, grouped by transcript.
+    fn sweep(
+        &self,
+        xs: &[u64],
+        instances: u64,
+        progress: &(dyn Fn(String) + Sync),
+        stats: &mut Stats,
+    ) -> Result<Sweep, InputError> {
+        let r = self.r;
+        let bob_total = r.bob_inputs().end;
+        let mut groups: HashMap<Vec<u64>, Group> = HashMap::new();
+        let mut found = Found::default();
+        let mut correct = 0u64;
+        let mut mismatches = Vec::new();
+        let mut mismatch_count = 0u64;
+        let per_block = (1 << 16) / bob_total.max(1) + 1;
+        let mut done = 0u64;
+        for block in xs.chunks(per_block as usize) {
+            let pairs: Vec<(u64, u64)> = block
+                .iter()
+                .flat_map(|&x| r.bob_inputs().map(move |y| (x, y)))
+                .collect();
+            for ev in self.evaluate(&pairs, stats)? {
+                let answer = decode(&ev.forward);
+                if ev.right {
+                    correct += 1;
+                }
+                if message_key(&ev.protocol) != message_key(&ev.forward) {
+                    mismatch_count += 1;
+                    if mismatches.len() < LISTED_MISMATCHES {
+                        mismatches.push(Mismatch {
+                            x: ev.x,
+                            y: ev.y,
+                            protocol: decode(&ev.protocol),
+                            forward: answer,
+                        });
+                    }
+                }
+                let inst = seen_of(&ev);
+                match groups.entry(ev.transcript) {
+                    std::collections::hash_map::Entry::Occupied(mut g) => {
+                        found.merge(g.get_mut().add(inst));
+                    }
+                    std::collections::hash_map::Entry::Vacant(g) => {
+                        g.insert(Group::new(inst, decode(&ev.protocol)));
+                    }
+                }
+            }
+            done += pairs.len() as u64;
+            progress(format!(
+                "Thm 4 protocol: {done}/{instances} instances, {} transcripts",
+                groups.len()
+            ));
+        }
+        Ok(Sweep {
+            found,
+            correct,
+            transcripts: groups.len() as u64,
+            mismatches,
+            mismatch_count,
+        })
+    }
+
+    /// The fooling set, where it is small enough to run: its entries need distinct transcripts.
+    /// Sized before it is built (DISJ's and EQ's sets have 2^n entries). Where two entries share
+    /// a transcript, their crossings are run too, and the witnesses they complete take the place
+    /// of `found`'s (the fooling set's own pair, where there is one, is the one reported).
+    fn fooling(
+        &self,
+        found: &mut Found,
+        progress: &(dyn Fn(String) + Sync),
+        stats: &mut Stats,
+    ) -> Result<Option<FoolingCheck>, InputError> {
+        let fooling = match fooling_size(self.r) {
+            Some(size) if size <= MAX_FOOLING => fooling_set(self.r)?,
+            _ => None,
+        };
+        let Some(FoolingSet {
+            entries: fset,
+            value,
+            description,
+        }) = fooling
+        else {
+            return Ok(None);
+        };
         progress(format!("fooling set: {} entries", fset.len()));
-        let evs = evaluate(r, &proto, &prepared, &fset, &mut stats)?;
+        let evs = self.evaluate(&fset, stats)?;
         let mut seen: HashMap<&[u64], usize> = HashMap::new();
         let mut collision = None;
         for (i, ev) in evs.iter().enumerate() {
@@ -616,43 +690,64 @@ pub fn check<M: Clone>(
         let distinct = seen.len() as u64;
         let mut fooling_found = Found::default();
         if let Some((i, j)) = collision {
-            let (a, b) = (&evs[i], &evs[j]);
-            // One of the cross instances has f ≠ value; it shares the transcript (rectangle).
-            let crosses = [(a.x, b.y), (b.x, a.y)];
-            let cross = evaluate(r, &proto, &prepared, &crosses, &mut stats)?;
-            // Every instance here shares one transcript (a rectangle), so one group: the
-            // protocol's answer is that of `a`; a witness for the model needs two of them
-            // that the forward pass itself answers alike.
-            let mut group = Group::new(seen_of(a), decode(&a.protocol));
-            for c in std::iter::once(b).chain(&cross) {
-                if c.transcript != a.transcript {
-                    return Err(InputError::new(format!(
-                        "internal error: the Thm 4 transcripts of ({}, {}) and ({}, {}) differ although they form a rectangle with a shared transcript",
-                        a.x, a.y, c.x, c.y
-                    )));
-                }
-                fooling_found.merge(group.add(seen_of(c)));
-            }
+            fooling_found = self.rectangle(&evs[i], &evs[j], stats)?;
         }
-        // The fooling set's own pair, where there is one, is the one reported.
-        fooling_found.merge(std::mem::take(&mut found));
-        found = fooling_found;
-        Some(FoolingCheck {
+        fooling_found.merge(std::mem::take(found));
+        *found = fooling_found;
+        Ok(Some(FoolingCheck {
             size: fset.len() as u64,
             value,
             description,
             log2_size: (fset.len() as f64).log2(),
             distinct_transcripts: distinct,
-        })
-    } else {
-        None
-    };
-
-    if mqar {
-        found.protocol = None;
+        }))
     }
 
-    // Bounds of the problem, where its matrix fits.
+    /// The witnesses in the rectangle of two instances `a`, `b` with one transcript: one of the
+    /// cross instances has `f ≠ value`, and it shares the transcript.
+    fn rectangle(
+        &self,
+        a: &Evaluated,
+        b: &Evaluated,
+        stats: &mut Stats,
+    ) -> Result<Found, InputError> {
+        let crosses = [(a.x, b.y), (b.x, a.y)];
+        let cross = self.evaluate(&crosses, stats)?;
+        // Every instance here shares one transcript (a rectangle), so one group: the
+        // protocol's answer is that of `a`; a witness for the model needs two of them
+        // that the forward pass itself answers alike.
+        let mut group = Group::new(seen_of(a), decode(&a.protocol));
+        let mut found = Found::default();
+        for c in std::iter::once(b).chain(&cross) {
+            if c.transcript != a.transcript {
+                return Err(InputError::new(format!(
+                    "internal error: the Thm 4 transcripts of ({}, {}) and ({}, {}) differ although they form a rectangle with a shared transcript",
+                    a.x, a.y, c.x, c.y
+                )));
+            }
+            found.merge(group.add(seen_of(c)));
+        }
+        Ok(found)
+    }
+}
+
+/// Bounds of the problem and the protocol's size.
+struct Bounds {
+    /// One-way CC both ways and the distinct rows, where the problem's matrix fits.
+    one_way_cc: Option<u32>,
+    distinct_rows: Option<u64>,
+    reverse: Option<u32>,
+    bits_per_number: Option<u32>,
+    bits_available: Option<u64>,
+    bits_available_upper_bound: bool,
+}
+
+fn bounds(
+    r: &Reduction,
+    proto: &Thm4,
+    prepared: &crate::model::Prepared,
+    owners: &[Owner],
+) -> Result<Bounds, InputError> {
     let (one_way_cc, distinct_rows, reverse) = match super::reduction_matrix(r)? {
         Some(m) => {
             let ab = one_way(&m, Direction::AliceToBob);
@@ -661,10 +756,11 @@ pub fn check<M: Clone>(
         }
         None => (None, None, None),
     };
+    let max_len = owners.len();
     let bits_per_number = prepared.precision().bits();
-    let last_sent = longest.owners[max_len - 1] != Owner::Public;
+    let last_sent = owners[max_len - 1] != Owner::Public;
     let lengths = if r.kind() == ReductionKind::Mqar {
-        n as usize + 1
+        r.n() as usize + 1
     } else {
         1
     };
@@ -682,12 +778,50 @@ pub fn check<M: Clone>(
         crate::numeric::Format::Fixed { .. } | crate::numeric::Format::F64
     ) || prepared.precision().accumulate()
         == crate::numeric::Accumulate::Format;
+    Ok(Bounds {
+        one_way_cc,
+        distinct_rows,
+        reverse,
+        bits_per_number,
+        bits_available,
+        bits_available_upper_bound,
+    })
+}
+
+/// Everything a check found, for [`report`].
+struct Outcome {
+    coverage: Coverage,
+    sweep: Sweep,
+    fooling: Option<FoolingCheck>,
+    bounds: Bounds,
+    message_numbers: usize,
+    seed: u64,
+    stats: Stats,
+}
+
+/// The check's report: the verdict, and which witness is reported.
+fn report<M: Clone>(
+    r: &Reduction,
+    source: &M,
+    prepared: &crate::model::Prepared,
+    o: Outcome,
+) -> CheckReport<M> {
+    let Outcome {
+        coverage,
+        sweep,
+        fooling,
+        bounds,
+        message_numbers,
+        seed,
+        stats,
+    } = o;
+    let instances = coverage.instances;
     let two_way_cc_lower_bound = fooling
         .as_ref()
         .map(|fs| ceil_log2(fs.size))
         .or_else(|| fooling_size(r).map(ceil_log2));
-    let exhaustive = covered == alice_total;
-    let perfect = correct == instances;
+    let exhaustive = coverage.exhaustive;
+    let perfect = sweep.correct == instances;
     let note = matches!(
         r.kind(),
         ReductionKind::IndexLookup | ReductionKind::RecallIndex
@@ -695,66 +829,67 @@ pub fn check<M: Clone>(
     .then(|| {
         format!(
             "the query is Bob's last token, so Bob speaks first: the one-way Alice -> Bob bound ({} bits) binds only protocols where Alice alone speaks and does not apply; one-way Bob -> Alice needs only {} bits, and the Thm 4 protocol sends {} bits in both directions",
-            one_way_cc.map_or("n".into(), |c| c.to_string()),
-            reverse.map_or("log2 n".into(), |c: u32| c.to_string()),
-            bits_available.map_or("-".into(), |b| b.to_string())
+            bounds.one_way_cc.map_or("n".into(), |c| c.to_string()),
+            bounds.reverse.map_or("log2 n".into(), |c: u32| c.to_string()),
+            bounds.bits_available.map_or("-".into(), |b| b.to_string())
         )
     });
     let verdict = verdict(
         exhaustive,
         perfect,
         fooling.as_ref(),
-        &found,
-        mismatch_count,
+        &sweep.found,
+        sweep.mismatch_count,
     );
     let Found {
         model: witness,
         protocol: protocol_witness,
-    } = found;
+    } = sweep.found;
     // A protocol witness is reported apart only where it is not also the model's.
     let protocol_witness = if witness.is_some() {
         None
     } else {
         protocol_witness
     };
-    Ok(CheckReport {
+    let transcripts = sweep.transcripts;
+    CheckReport {
         task: r.kind().name().to_string(),
         problem: super::problem_label(r),
-        n,
+        n: r.n(),
         model: source.clone(),
         precision: prepared.precision().name(),
         protocol: super::ProtocolKind::Thm4AnyPartition,
         instances,
         exhaustive,
         sample: (!exhaustive).then_some(SampleInfo {
-            alice_inputs: covered,
-            seed: options.seed,
+            alice_inputs: coverage.covered,
+            seed,
         }),
-        correct,
-        accuracy: correct as f64 / instances as f64,
+        correct: sweep.correct,
+        accuracy: sweep.correct as f64 / instances as f64,
         distinct_messages: transcripts,
         log2_messages: (transcripts as f64).log2(),
-        message_numbers: proto.transcript_numbers(),
-        bits_per_number,
-        bits_available,
-        bits_available_upper_bound,
-        one_way_cc,
-        one_way_cc_bob_to_alice: reverse,
+        message_numbers,
+        bits_per_number: bounds.bits_per_number,
+        bits_available: bounds.bits_available,
+        bits_available_upper_bound: bounds.bits_available_upper_bound,
+        one_way_cc: bounds.one_way_cc,
+        one_way_cc_bob_to_alice: bounds.reverse,
         two_way_cc_lower_bound,
-        distinct_rows,
+        distinct_rows: bounds.distinct_rows,
         fooling_set: fooling,
         verdict,
         witness,
         protocol_witness,
         note,
         protocol_checked: instances,
-        protocol_mismatch_count: mismatch_count,
-        protocol_mismatches: mismatches,
+        protocol_mismatch_count: sweep.mismatch_count,
+        protocol_mismatches: sweep.mismatches,
         alice_steps: None,
         suffix_runs: None,
         saturated: stats.saturated,
         nan: stats.nan,
-    })
+    }
 }
 
 /// An instance as a transcript group keeps it: inputs, `f`, and the forward pass's answer.
