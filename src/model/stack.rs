@@ -296,7 +296,7 @@ mod tests {
 
     use super::super::kernel::{Arith, LANES, dense_only};
     use super::*;
-    use crate::construct::recurrent::{index_rnn, verify_index};
+    use crate::construct::recurrent::{Stop, index_rnn, verify_index};
     use crate::numeric::{Accumulate, Precision};
 
     /// A prepared two-layer LSTM-shaped stack (4 gates, hidden 32, input 40) with a sparse
@@ -390,7 +390,7 @@ mod tests {
         for m in [&model, &broken] {
             for spec in ["fixed:1.0", "bf16"] {
                 let prec = Precision::parse(spec).unwrap();
-                let run = || verify_index(m, n, &prec, 8, 3, false).unwrap();
+                let run = || verify_index(m, n, &prec, 8, 3, Stop::Never).unwrap();
                 let sparse = run();
                 let dense = dense_only(run);
                 assert_eq!(sparse, dense, "{spec}");

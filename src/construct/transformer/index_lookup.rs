@@ -58,7 +58,7 @@ use super::super::kit::residual::Residual;
 use super::super::vectors::{self, random_signs, worst_inner};
 use super::super::{Built, ConstructOptions, ConstructReport, Progress, SizePoint};
 use super::{CAUSAL, ONE_HEAD};
-use crate::error::InputError;
+use crate::error::{InputError, Setting};
 use crate::model::decode;
 use crate::model::{Block, Continuation, Linear, Matrix, Model, PosCode, Prepared, Transformer};
 use crate::numeric::{Accumulate, Format, Precision, Rounding, Stats};
@@ -344,14 +344,16 @@ fn check_work(
         return Err(InputError::new(format!(
             "index lookup: verifying N = {n}, k = {k} at {} ({:?} accumulation) would take about \
              {w:.1e} multiply-adds, about {} on two cores (limit {limit:.0e}); choose a \
-             smaller N or fewer --samples{}, or raise --max-work",
+             smaller N or fewer {}{}, or raise {}",
             prec.name(),
             prec.accumulate(),
             human_seconds(w / 1e10),
+            Setting::Samples,
             match prec.accumulate() {
                 Accumulate::Format => ", or wide accumulation",
                 Accumulate::Wide => "",
-            }
+            },
+            Setting::MaxWork
         )));
     }
     Ok(())
@@ -1576,7 +1578,7 @@ mod tests {
         o.samples = 1 << 40;
         let e = construct(&o).unwrap_err();
         assert!(
-            e.message.contains("--samples") && !e.message.contains("wide"),
+            e.settings().contains(&Setting::Samples) && !e.message.contains("wide"),
             "{e}"
         );
     }
@@ -1589,14 +1591,14 @@ mod tests {
         let mut o = opts(64);
         o.max_work = Some(1e3);
         let e = construct(&o).unwrap_err();
-        assert!(e.message.contains("--max-work"), "{e}");
+        assert!(e.settings().contains(&Setting::MaxWork), "{e}");
         assert!(e.message.contains("limit 1e3"), "{e}");
         let mut big = opts(MAX_N);
         big.max_work = Some(1e6);
         let e = construct(&big).unwrap_err();
         assert!(e.message.contains("multiply-adds"), "{e}");
         let e = smallest(&big).unwrap_err();
-        assert!(e.message.contains("--max-work"), "{e}");
+        assert!(e.settings().contains(&Setting::MaxWork), "{e}");
         // Over the default limit, under a raised one.
         let f = p("f32").with_accumulate(Accumulate::Format);
         assert!(check_work(2, 1 << 12, 100, 1 << 20, &f, None).is_err());

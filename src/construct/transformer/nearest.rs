@@ -40,7 +40,7 @@ use super::super::kit::tally::{
 };
 use super::super::{Built, ConstructOptions, SizePoint};
 use super::{CAUSAL, ONE_HEAD, Verified, finish};
-use crate::error::InputError;
+use crate::error::{InputError, Setting};
 use crate::model::{Block, Linear, Matrix, Model, PosCode, Transformer};
 use crate::numeric::{Precision, Rounding};
 use crate::task::{Nearest, example_rng};
@@ -281,7 +281,8 @@ fn check_n(n: usize) -> Result<(), InputError> {
         Ok(())
     } else {
         Err(InputError::new(format!(
-            "nearest: --n is the number of labelled points, between 1 and {MAX_N}; got {n}"
+            "nearest: {} is the number of labelled points, between 1 and {MAX_N}; got {n}",
+            Setting::N
         )))
     }
 }
@@ -881,7 +882,7 @@ mod tests {
         };
         let e = smallest(&tight).unwrap_err();
         assert!(e.message.contains("final verification"), "{e}");
-        assert!(e.message.contains("--max-work"), "{e}");
+        assert!(e.settings().contains(&Setting::MaxWork), "{e}");
     }
 
     #[test]
