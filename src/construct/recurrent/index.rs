@@ -498,69 +498,9 @@ fn verify_index_within(
         stats: Stats::default(),
     };
     match plan {
-        None => {
-            let symbols = [
-                one_hot(task.vocab(), task.symbol(0))?,
-                one_hot(task.vocab(), task.symbol(1))?,
-            ];
-            // Level t holds the states after every t-symbol prefix; index bit i is s_i.
-            let mut states = vec![vec![0.0; cell.state_size()]];
-            for _ in 0..n {
-                let mut next = Vec::with_capacity(2 * states.len());
-                for x in &symbols {
-                    let x = std::slice::from_ref(x);
-                    let starts: Vec<&[f64]> = states.iter().map(Vec::as_slice).collect();
-                    let ins: Vec<&[Vec<f64>]> = vec![x; states.len()];
-                    next.extend(
-                        prepared
-                            .run_many(&starts, &ins, STATES_ONLY, &mut stats)?
-                            .into_iter()
-                            .map(|(s, _)| s),
-                    );
-                }
-                states = next;
-            }
-            let strings: Vec<Vec<usize>> = (0..1usize << n)
-                .map(|x| (0..n).map(|i| x >> i & 1).collect())
-                .collect();
-            check.strings = strings.len() as u64;
-            index_queries(
-                &prepared, &task, &states, &strings, &mut check, stop, &mut stats,
-            )?;
-        }
+        None => index_exhaustive(&prepared, cell, &task, &mut check, stop, &mut stats)?,
         Some(plan) => {
-            let mut strings: Vec<Vec<usize>> = plan
-                .family
-                .iter()
-                .map(|&i| index_family_string(n, i))
-                .collect();
-            let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            for _ in 0..plan.random {
-                strings.push((0..n).map(|_| usize::from(rng.random_bool(0.5))).collect());
-            }
-            check.family_strings = plan.family.len() as u64;
-            check.strings = strings.len() as u64;
-            if cell.input_size() != task.vocab().len() {
-                return Err(InputError::new(format!(
-                    "the model reads {} numbers a step; index lookup at N = {n} has {} tokens",
-                    cell.input_size(),
-                    task.vocab().len()
-                )));
-            }
-            let mut tally = QueryTally::default();
-            for chunk in strings.chunks(INDEX_CHUNK) {
-                let blocks: Vec<&[Vec<usize>]> = chunk.chunks(LANES_PER_BLOCK as usize).collect();
-                let parts: Vec<Result<QueryTally, InputError>> = blocks
-                    .into_par_iter()
-                    .map(|b| index_block(cell, prepared.arith(), &task, b, stop))
-                    .collect();
-                for part in parts {
-                    tally.merge(part?);
-                }
-                if stop == Stop::AtFirstError && tally.errors > 0 {
-                    break;
-                }
-            }
+            let tally = index_planned(&prepared, cell, &task, &plan, seed, &mut check, stop)?;
             check.instances = tally.instances;
             check.errors = tally.errors;
             check.first_error = tally.first_error;
@@ -569,6 +509,94 @@ fn verify_index_within(
     }
     check.stats = stats;
     Ok(check)
+}
+
+/// All `2^n` strings × `n` queries: the states of every prefix, level by level (one step per
+/// node of the prefix tree), then every query from every state ([`index_queries`]).
+fn index_exhaustive(
+    prepared: &Prepared,
+    cell: &dyn Cell,
+    task: &IndexLookup,
+    check: &mut IndexCheck,
+    stop: Stop,
+    stats: &mut Stats,
+) -> Result<(), InputError> {
+    let n = task.length();
+    let symbols = [
+        one_hot(task.vocab(), task.symbol(0))?,
+        one_hot(task.vocab(), task.symbol(1))?,
+    ];
+    // Level t holds the states after every t-symbol prefix; index bit i is s_i.
+    let mut states = vec![vec![0.0; cell.state_size()]];
+    for _ in 0..n {
+        let mut next = Vec::with_capacity(2 * states.len());
+        for x in &symbols {
+            let x = std::slice::from_ref(x);
+            let starts: Vec<&[f64]> = states.iter().map(Vec::as_slice).collect();
+            let ins: Vec<&[Vec<f64>]> = vec![x; states.len()];
+            next.extend(
+                prepared
+                    .run_many(&starts, &ins, STATES_ONLY, stats)?
+                    .into_iter()
+                    .map(|(s, _)| s),
+            );
+        }
+        states = next;
+    }
+    let strings: Vec<Vec<usize>> = (0..1usize << n)
+        .map(|x| (0..n).map(|i| x >> i & 1).collect())
+        .collect();
+    check.strings = strings.len() as u64;
+    index_queries(prepared, task, &states, &strings, check, stop, stats)?;
+    Ok(())
+}
+
+/// The strings of `plan` (its family strings, then its seeded random ones) × every query, in
+/// blocks of [`LANES_PER_BLOCK`] lanes ([`index_block`]), the blocks of a chunk in parallel
+/// and merged in order; the counts and roundings are the returned tally's.
+fn index_planned(
+    prepared: &Prepared,
+    cell: &dyn Cell,
+    task: &IndexLookup,
+    plan: &IndexPlan,
+    seed: u64,
+    check: &mut IndexCheck,
+    stop: Stop,
+) -> Result<QueryTally, InputError> {
+    let n = task.length();
+    let mut strings: Vec<Vec<usize>> = plan
+        .family
+        .iter()
+        .map(|&i| index_family_string(n, i))
+        .collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    for _ in 0..plan.random {
+        strings.push((0..n).map(|_| usize::from(rng.random_bool(0.5))).collect());
+    }
+    check.family_strings = plan.family.len() as u64;
+    check.strings = strings.len() as u64;
+    if cell.input_size() != task.vocab().len() {
+        return Err(InputError::new(format!(
+            "the model reads {} numbers a step; index lookup at N = {n} has {} tokens",
+            cell.input_size(),
+            task.vocab().len()
+        )));
+    }
+    let mut tally = QueryTally::default();
+    for chunk in strings.chunks(INDEX_CHUNK) {
+        let blocks: Vec<&[Vec<usize>]> = chunk.chunks(LANES_PER_BLOCK as usize).collect();
+        let parts: Vec<Result<QueryTally, InputError>> = blocks
+            .into_par_iter()
+            .map(|b| index_block(cell, prepared.arith(), task, b, stop))
+            .collect();
+        for part in parts {
+            tally.merge(part?);
+        }
+        if stop == Stop::AtFirstError && tally.errors > 0 {
+            break;
+        }
+    }
+    Ok(tally)
 }
 
 /// No error, and every string covered: run exhaustively, or by the proof, whose premise (the
