@@ -30,6 +30,7 @@
 
 use std::hint::black_box;
 
+use ccsep::construct::kit::tally::Stop;
 use ccsep::construct::transformer::index_lookup::{Check, Design, paper_design, verify};
 use ccsep::construct::transformer::{equality, nearest};
 use ccsep::construct::{ConstructOptions, vectors};
@@ -74,7 +75,7 @@ fn index_lookup_verify(bencher: Bencher, n: usize) {
     let check = Check {
         samples: 1,
         seed: 0,
-        stop_at_first_error: false,
+        stop: Stop::Never,
         max_work: None,
     };
     bencher.bench(|| black_box(verify(&model, 2, n, &prec, &check).expect("verifies")));

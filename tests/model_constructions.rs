@@ -4,7 +4,7 @@
 //! the index RNN's weights held sparse give the same check through the sparse and the dense
 //! products, and save as dense tensors (or are refused when too large).
 
-use ccsep::construct::recurrent::{index_rnn, verify_index};
+use ccsep::construct::recurrent::{Stop, index_rnn, verify_index};
 use ccsep::construct::{ConstructOptions, construct};
 use ccsep::error::InputError;
 use ccsep::model::testing::{
@@ -253,7 +253,7 @@ fn index_rnn_check_is_the_same_through_the_sparse_and_dense_paths() {
     for m in [&model, &broken] {
         for spec in ["fixed:1.0", "bf16"] {
             let prec = p(spec);
-            let run = || verify_index(m, n, &prec, 8, 3, false).unwrap();
+            let run = || verify_index(m, n, &prec, 8, 3, Stop::Never).unwrap();
             let sparse = run();
             let dense = dense_only(run);
             assert_eq!(sparse, dense, "{spec}");

@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::error::InputError;
+use crate::error::{InputError, Setting};
 use crate::model::Model;
 use crate::numeric::Precision;
 
@@ -96,7 +96,7 @@ struct Entry {
     /// [`SizePoint::length`]).
     symbols_per_n: usize,
     /// The `ccsep check` task it is built for, or why there is none.
-    check_task: Result<&'static str, &'static str>,
+    check_task: Result<&'static str, fn() -> String>,
 }
 
 impl Construction {
@@ -127,9 +127,15 @@ impl Construction {
     /// The registry: the one table of what each construction is.
     fn entry(self) -> Entry {
         use transformer::{disjointness, equality, index_lookup, nearest};
-        const NEAREST_IS_REAL_VALUED: &str = "nearest reads real-valued points, and `ccsep check` runs one-hot token tasks: verify it with `ccsep construct nearest --n N`";
-        const VECTORS_ARE_NOT_A_MODEL: &str =
-            "`vectors` builds codes, not a model: there is nothing to check as a protocol";
+        fn nearest_is_real_valued() -> String {
+            format!(
+                "nearest reads real-valued points, and `ccsep check` runs one-hot token tasks: verify it with `ccsep construct nearest {} N`",
+                Setting::N
+            )
+        }
+        fn vectors_are_not_a_model() -> String {
+            "`vectors` builds codes, not a model: there is nothing to check as a protocol".into()
+        }
         let name = self.name();
         match self {
             Construction::Vectors => Entry {
@@ -138,7 +144,7 @@ impl Construction {
                 curve: Curve::No,
                 margin: Margin::Gamma,
                 symbols_per_n: 1,
-                check_task: Err(VECTORS_ARE_NOT_A_MODEL),
+                check_task: Err(vectors_are_not_a_model),
             },
             Construction::IndexLookup => Entry {
                 name,
@@ -182,7 +188,7 @@ impl Construction {
                 },
                 margin: Margin::Fixed(nearest::MARGIN),
                 symbols_per_n: 2,
-                check_task: Err(NEAREST_IS_REAL_VALUED),
+                check_task: Err(nearest_is_real_valued),
             },
             Construction::DyckRnn => Entry {
                 name,
@@ -264,7 +270,9 @@ impl Construction {
     /// task (whose two-layer models the check then explains it cannot turn into a protocol).
     /// An error for a construction `check` cannot run on any task (nearest, vectors).
     pub fn check_task(self) -> Result<&'static str, InputError> {
-        self.entry().check_task.map_err(InputError::new)
+        self.entry()
+            .check_task
+            .map_err(|why| InputError::new(why()))
     }
 }
 

@@ -3,7 +3,7 @@
 //! verification or size search that would exceed it. A refusal happens before any model runs.
 
 use super::super::ConstructOptions;
-use crate::error::InputError;
+use crate::error::{InputError, Setting};
 
 /// Most operations one verification of a two-layer construction (`equality`, `disjointness`,
 /// `nearest`) may cost before it is refused (about five minutes on two
@@ -40,8 +40,11 @@ pub fn refuse_work(
     let limit = work_limit(opts);
     if work > limit {
         return Err(InputError::new(format!(
-            "verifying the {name} construction at n = {n} on {instances} instances costs about {work:.1e} operations (limit {limit:.0e}, about {} on two cores); lower --n or --samples, or raise --max-work",
-            on_two_cores(limit)
+            "verifying the {name} construction at n = {n} on {instances} instances costs about {work:.1e} operations (limit {limit:.0e}, about {} on two cores); lower {} or {}, or raise {}",
+            on_two_cores(limit),
+            Setting::N,
+            Setting::Samples,
+            Setting::MaxWork
         )));
     }
     Ok(())
@@ -61,15 +64,22 @@ pub fn refuse_search(
     let limit = work_limit(opts);
     if full > limit {
         return Err(InputError::new(format!(
-            "the {name} size search's final verification costs about {full:.1e} operations (limit {limit:.0e}, about {} on two cores); lower --n or --samples, or raise --max-work",
-            on_two_cores(limit)
+            "the {name} size search's final verification costs about {full:.1e} operations (limit {limit:.0e}, about {} on two cores); lower {} or {}, or raise {}",
+            on_two_cores(limit),
+            Setting::N,
+            Setting::Samples,
+            Setting::MaxWork
         )));
     }
     let work = trials * trial + full;
     if work > 10.0 * limit {
         return Err(InputError::new(format!(
-            "the {name} size search costs about {work:.1e} operations (limit {:.0e}: ten times --max-work); lower --n or --samples, or raise --max-work",
-            10.0 * limit
+            "the {name} size search costs about {work:.1e} operations (limit {:.0e}: ten times {}); lower {} or {}, or raise {}",
+            10.0 * limit,
+            Setting::MaxWork,
+            Setting::N,
+            Setting::Samples,
+            Setting::MaxWork
         )));
     }
     Ok(())

@@ -86,6 +86,23 @@ impl Residual {
         m
     }
 
+    /// Writes `scale` times block `name` into `m`, whose columns are the stream, from row
+    /// `first` on: row `first + i` reads the block's direction `i` (a projection of several
+    /// blocks, stacked).
+    pub fn read_into(&self, m: &mut Matrix, first: usize, name: &str, scale: f64) {
+        for (i, dir) in self.range(name).enumerate() {
+            m.set(first + i, dir, scale);
+        }
+    }
+
+    /// Writes columns `first …` of `m`, whose rows are the stream, into block `name`: column
+    /// `first + i` lands on the block's direction `i` (an embedding of several inputs).
+    pub fn write_from(&self, m: &mut Matrix, first: usize, name: &str) {
+        for (i, dir) in self.range(name).enumerate() {
+            m.set(dir, first + i, 1.0);
+        }
+    }
+
     /// Writes `values` (one per direction, at most the block's size) into row `row` of `m`,
     /// whose columns are the stream (a positional table, a head, a projection reading it).
     pub fn set_row(&self, m: &mut Matrix, row: usize, name: &str, values: &[f64]) {
@@ -140,5 +157,17 @@ mod tests {
         let mut table = Matrix::zeros(2, 8);
         r.set_row(&mut table, 1, "position", &[7.0, 9.0]);
         assert_eq!((table.get(1, 3), table.get(1, 4)), (7.0, 9.0));
+        let mut stacked = Matrix::zeros(6, 8);
+        r.read_into(&mut stacked, 1, "position", 3.0);
+        assert_eq!(
+            (stacked.get(1, 3), stacked.get(5, 7), stacked.get(0, 3)),
+            (3.0, 3.0, 0.0)
+        );
+        let mut embed = Matrix::zeros(8, 4);
+        r.write_from(&mut embed, 1, "symbol");
+        assert_eq!(
+            (embed.get(0, 1), embed.get(2, 3), embed.get(0, 0)),
+            (1.0, 1.0, 0.0)
+        );
     }
 }

@@ -27,6 +27,77 @@ pub struct Tally {
     pub first_error: Option<String>,
     /// Roundings that saturated, over the whole verification.
     pub saturated: u64,
+    /// The query of the first wrong instance, where instances have queries (index lookup).
+    pub first_error_query: Option<usize>,
+    /// The output margins of multi-bit answers ([`Tally::record_bits`]).
+    pub margins: Margins,
+}
+
+/// The margins of answers read as bits, one output per bit (`[out_b > 0]`): over the instances
+/// recorded, the smallest output whose bit is 1 (it must be positive) and the largest whose
+/// bit is 0 (it must not be); `None` where there is none.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Margins {
+    pub min_one: Option<f64>,
+    pub max_zero: Option<f64>,
+}
+
+impl Margins {
+    /// Both margins over `self`'s instances and `o`'s.
+    fn merge(&mut self, o: Margins) {
+        self.min_one = match (self.min_one, o.min_one) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.max_zero = match (self.max_zero, o.max_zero) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+    }
+}
+
+impl Tally {
+    /// Records one instance of query `query` whose answer has the bits `want`: the model's
+    /// outputs `out` (output `b` for bit `b`, which go into the margins) and its answer `got`
+    /// read from them; a wrong answer is counted, and the first one described (`describe`
+    /// runs for that instance only) with its query.
+    pub fn record_bits(
+        &mut self,
+        query: usize,
+        want: usize,
+        got: usize,
+        out: &[f64],
+        describe: impl FnOnce() -> String,
+    ) {
+        self.instances += 1;
+        for (b, &o) in out.iter().enumerate() {
+            if (want >> b) & 1 == 1 {
+                self.margins.min_one = Some(self.margins.min_one.map_or(o, |m| m.min(o)));
+            } else {
+                self.margins.max_zero = Some(self.margins.max_zero.map_or(o, |m| m.max(o)));
+            }
+        }
+        if got != want {
+            self.errors += 1;
+            if self.first_error.is_none() {
+                self.first_error = Some(describe());
+                self.first_error_query = Some(query);
+            }
+        }
+    }
+
+    /// Adds the tally `o` of the instances after `self`'s (a parallel reduction, merged in
+    /// order): the first error stays `self`'s when it has one.
+    pub fn merge(&mut self, o: Tally) {
+        self.instances += o.instances;
+        self.errors += o.errors;
+        self.saturated += o.saturated;
+        if self.first_error.is_none() {
+            self.first_error = o.first_error;
+            self.first_error_query = o.first_error_query;
+        }
+        self.margins.merge(o.margins);
+    }
 }
 
 /// How far a verification goes.

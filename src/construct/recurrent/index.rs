@@ -22,6 +22,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde_json::json;
 
+use super::super::kit::tally::Stop;
 use super::super::{Built, ConstructOptions, SizePoint};
 use super::{RnnCheck, RnnReport, Trial, choose_precision, one_hot, rnn_report, weights_exact};
 use crate::error::InputError;
@@ -301,14 +302,14 @@ impl QueryTally {
 /// steps instead of copying it in and out of a call per step: the `N` symbol steps, then from
 /// that state one step and output per query, the queries split among threads (in order when
 /// merged). A one-hot input's zeros round to themselves and count nothing, so its rounding is
-/// that of the value 1, counted once per lane and step. With `stop_early` each share of the
+/// that of the value 1, counted once per lane and step. With [`Stop::AtFirstError`] each share of the
 /// queries stops at its first error. Order of the instances: query by query, lane by lane.
 fn index_block(
     cell: &dyn Cell,
     ar: &Arith,
     task: &IndexLookup,
     strings: &[Vec<usize>],
-    stop_early: bool,
+    stop: Stop,
 ) -> Result<QueryTally, InputError> {
     let (n, l) = (task.length(), strings.len());
     let (width, inputs, hidden) = (cell.state_size(), cell.input_size(), cell.hidden_size());
@@ -376,7 +377,7 @@ fn index_block(
                     if !matches!(want, crate::task::Label::Symbol { token, .. } if token == got) {
                         part.errors += 1;
                         part.first_error.get_or_insert_with(|| tok.clone());
-                        if stop_early {
+                        if stop == Stop::AtFirstError {
                             return Ok(part);
                         }
                     }
@@ -399,7 +400,7 @@ fn index_queries(
     states: &[Vec<f64>],
     strings: &[Vec<usize>],
     check: &mut IndexCheck,
-    stop_early: bool,
+    stop: Stop,
     stats: &mut Stats,
 ) -> Result<(), InputError> {
     let n = task.length();
@@ -416,7 +417,7 @@ fn index_queries(
             if !matches!(want, crate::task::Label::Symbol { token, .. } if token == got) {
                 check.errors += 1;
                 check.first_error.get_or_insert(tokens);
-                if stop_early {
+                if stop == Stop::AtFirstError {
                     return Ok(());
                 }
             }
@@ -432,7 +433,7 @@ fn index_queries(
 /// or, where those do not fit, a seeded sample of both (`sampled`), at least one block of 16
 /// (within [`MAX_INDEX_BLOCK_WORK`]). These run in blocks of 16 lanes through the model's own
 /// step and head (`index_block`); the first error reported is the first in block order, then
-/// query, then lane. With `stop_early` it returns at the first error (for the precision
+/// query, then lane. With [`Stop::AtFirstError`] it returns at the first error (for the precision
 /// search). Errors when the model does not read the task's inputs or not even one block fits
 /// the block limit (lower N).
 pub fn verify_index(
@@ -441,7 +442,7 @@ pub fn verify_index(
     prec: &Precision,
     samples: u64,
     seed: u64,
-    stop_early: bool,
+    stop: Stop,
 ) -> Result<IndexCheck, InputError> {
     verify_index_within(
         model,
@@ -449,7 +450,7 @@ pub fn verify_index(
         prec,
         samples,
         seed,
-        stop_early,
+        stop,
         (MAX_INDEX_WORK, MAX_INDEX_BLOCK_WORK),
     )
 }
@@ -462,7 +463,7 @@ fn verify_index_within(
     prec: &Precision,
     samples: u64,
     seed: u64,
-    stop_early: bool,
+    stop: Stop,
     (max_work, block_work): (f64, f64),
 ) -> Result<IndexCheck, InputError> {
     let task = IndexLookup::new(2, n)?;
@@ -497,69 +498,9 @@ fn verify_index_within(
         stats: Stats::default(),
     };
     match plan {
-        None => {
-            let symbols = [
-                one_hot(task.vocab(), task.symbol(0))?,
-                one_hot(task.vocab(), task.symbol(1))?,
-            ];
-            // Level t holds the states after every t-symbol prefix; index bit i is s_i.
-            let mut states = vec![vec![0.0; cell.state_size()]];
-            for _ in 0..n {
-                let mut next = Vec::with_capacity(2 * states.len());
-                for x in &symbols {
-                    let x = std::slice::from_ref(x);
-                    let starts: Vec<&[f64]> = states.iter().map(Vec::as_slice).collect();
-                    let ins: Vec<&[Vec<f64>]> = vec![x; states.len()];
-                    next.extend(
-                        prepared
-                            .run_many(&starts, &ins, STATES_ONLY, &mut stats)?
-                            .into_iter()
-                            .map(|(s, _)| s),
-                    );
-                }
-                states = next;
-            }
-            let strings: Vec<Vec<usize>> = (0..1usize << n)
-                .map(|x| (0..n).map(|i| x >> i & 1).collect())
-                .collect();
-            check.strings = strings.len() as u64;
-            index_queries(
-                &prepared, &task, &states, &strings, &mut check, stop_early, &mut stats,
-            )?;
-        }
+        None => index_exhaustive(&prepared, cell, &task, &mut check, stop, &mut stats)?,
         Some(plan) => {
-            let mut strings: Vec<Vec<usize>> = plan
-                .family
-                .iter()
-                .map(|&i| index_family_string(n, i))
-                .collect();
-            let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            for _ in 0..plan.random {
-                strings.push((0..n).map(|_| usize::from(rng.random_bool(0.5))).collect());
-            }
-            check.family_strings = plan.family.len() as u64;
-            check.strings = strings.len() as u64;
-            if cell.input_size() != task.vocab().len() {
-                return Err(InputError::new(format!(
-                    "the model reads {} numbers a step; index lookup at N = {n} has {} tokens",
-                    cell.input_size(),
-                    task.vocab().len()
-                )));
-            }
-            let mut tally = QueryTally::default();
-            for chunk in strings.chunks(INDEX_CHUNK) {
-                let blocks: Vec<&[Vec<usize>]> = chunk.chunks(LANES_PER_BLOCK as usize).collect();
-                let parts: Vec<Result<QueryTally, InputError>> = blocks
-                    .into_par_iter()
-                    .map(|b| index_block(cell, prepared.arith(), &task, b, stop_early))
-                    .collect();
-                for part in parts {
-                    tally.merge(part?);
-                }
-                if stop_early && tally.errors > 0 {
-                    break;
-                }
-            }
+            let tally = index_planned(&prepared, cell, &task, &plan, seed, &mut check, stop)?;
             check.instances = tally.instances;
             check.errors = tally.errors;
             check.first_error = tally.first_error;
@@ -568,6 +509,94 @@ fn verify_index_within(
     }
     check.stats = stats;
     Ok(check)
+}
+
+/// All `2^n` strings × `n` queries: the states of every prefix, level by level (one step per
+/// node of the prefix tree), then every query from every state ([`index_queries`]).
+fn index_exhaustive(
+    prepared: &Prepared,
+    cell: &dyn Cell,
+    task: &IndexLookup,
+    check: &mut IndexCheck,
+    stop: Stop,
+    stats: &mut Stats,
+) -> Result<(), InputError> {
+    let n = task.length();
+    let symbols = [
+        one_hot(task.vocab(), task.symbol(0))?,
+        one_hot(task.vocab(), task.symbol(1))?,
+    ];
+    // Level t holds the states after every t-symbol prefix; index bit i is s_i.
+    let mut states = vec![vec![0.0; cell.state_size()]];
+    for _ in 0..n {
+        let mut next = Vec::with_capacity(2 * states.len());
+        for x in &symbols {
+            let x = std::slice::from_ref(x);
+            let starts: Vec<&[f64]> = states.iter().map(Vec::as_slice).collect();
+            let ins: Vec<&[Vec<f64>]> = vec![x; states.len()];
+            next.extend(
+                prepared
+                    .run_many(&starts, &ins, STATES_ONLY, stats)?
+                    .into_iter()
+                    .map(|(s, _)| s),
+            );
+        }
+        states = next;
+    }
+    let strings: Vec<Vec<usize>> = (0..1usize << n)
+        .map(|x| (0..n).map(|i| x >> i & 1).collect())
+        .collect();
+    check.strings = strings.len() as u64;
+    index_queries(prepared, task, &states, &strings, check, stop, stats)?;
+    Ok(())
+}
+
+/// The strings of `plan` (its family strings, then its seeded random ones) × every query, in
+/// blocks of [`LANES_PER_BLOCK`] lanes ([`index_block`]), the blocks of a chunk in parallel
+/// and merged in order; the counts and roundings are the returned tally's.
+fn index_planned(
+    prepared: &Prepared,
+    cell: &dyn Cell,
+    task: &IndexLookup,
+    plan: &IndexPlan,
+    seed: u64,
+    check: &mut IndexCheck,
+    stop: Stop,
+) -> Result<QueryTally, InputError> {
+    let n = task.length();
+    let mut strings: Vec<Vec<usize>> = plan
+        .family
+        .iter()
+        .map(|&i| index_family_string(n, i))
+        .collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    for _ in 0..plan.random {
+        strings.push((0..n).map(|_| usize::from(rng.random_bool(0.5))).collect());
+    }
+    check.family_strings = plan.family.len() as u64;
+    check.strings = strings.len() as u64;
+    if cell.input_size() != task.vocab().len() {
+        return Err(InputError::new(format!(
+            "the model reads {} numbers a step; index lookup at N = {n} has {} tokens",
+            cell.input_size(),
+            task.vocab().len()
+        )));
+    }
+    let mut tally = QueryTally::default();
+    for chunk in strings.chunks(INDEX_CHUNK) {
+        let blocks: Vec<&[Vec<usize>]> = chunk.chunks(LANES_PER_BLOCK as usize).collect();
+        let parts: Vec<Result<QueryTally, InputError>> = blocks
+            .into_par_iter()
+            .map(|b| index_block(cell, prepared.arith(), task, b, stop))
+            .collect();
+        for part in parts {
+            tally.merge(part?);
+        }
+        if stop == Stop::AtFirstError && tally.errors > 0 {
+            break;
+        }
+    }
+    Ok(tally)
 }
 
 /// No error, and every string covered: run exhaustively, or by the proof, whose premise (the
@@ -654,14 +683,14 @@ pub fn index(opts: &ConstructOptions) -> Result<Built, InputError> {
         if n > INDEX_EXHAUSTIVE_MAX && !weights_exact(&model, p)? {
             return Ok(Trial::NotRun("a weight changes when rounded"));
         }
-        let c = verify_index(&model, n, p, opts.samples, opts.seed, true)?;
+        let c = verify_index(&model, n, p, opts.samples, opts.seed, Stop::AtFirstError)?;
         let ok = index_correct(&c);
         last = Some((*p, c));
         Ok(Trial::of(ok))
     })?;
     let c = match last {
         Some((p, c)) if p == prec && c.errors == 0 => c,
-        _ => verify_index(&model, n, &prec, opts.samples, opts.seed, false)?,
+        _ => verify_index(&model, n, &prec, opts.samples, opts.seed, Stop::Never)?,
     };
     let task = IndexLookup::new(2, n)?;
     let verified_on = index_verified_on(&c, n, opts);
@@ -747,11 +776,11 @@ mod tests {
     fn index_rnn_is_exhaustively_correct_at_two_bits() {
         for n in [1, 2, 5, 9] {
             let model = index_rnn(n).unwrap();
-            let c = verify_index(&model, n, &p("fixed:1.0"), 0, 0, false).unwrap();
+            let c = verify_index(&model, n, &p("fixed:1.0"), 0, 0, Stop::Never).unwrap();
             assert!(c.exhaustive && c.weights_exact);
             assert_eq!((c.instances, c.errors), ((1u64 << n) * n as u64, 0));
             assert_eq!(c.stats, Stats::default());
-            let bad = verify_index(&model, n, &p("fixed:0.1"), 0, 0, false).unwrap();
+            let bad = verify_index(&model, n, &p("fixed:0.1"), 0, 0, Stop::Never).unwrap();
             assert!(bad.errors > 0);
         }
     }
@@ -762,12 +791,12 @@ mod tests {
         let model = index_rnn(n).unwrap();
         // Unit 3 forgets what unit 2 held.
         let broken = with_layer(&model, |l| l.w_hh.set(3, 2, 0.0).unwrap());
-        let c = verify_index(&broken, n, &p("fixed:1.0"), 0, 0, false).unwrap();
+        let c = verify_index(&broken, n, &p("fixed:1.0"), 0, 0, Stop::Never).unwrap();
         assert!(c.errors > 0 && c.first_error.is_some());
         // The same break is caught by the single-1 family at a length beyond the exhaustive one.
         let n = 20;
         let broken = with_layer(&index_rnn(n).unwrap(), |l| l.w_hh.set(7, 6, 0.0).unwrap());
-        let c = verify_index(&broken, n, &p("fixed:1.0"), 0, 0, false).unwrap();
+        let c = verify_index(&broken, n, &p("fixed:1.0"), 0, 0, Stop::Never).unwrap();
         assert!(!c.exhaustive && c.errors > 0);
     }
 
@@ -803,7 +832,7 @@ mod tests {
                         };
                         m.set(r, c, 0.0).unwrap();
                     });
-                    let check = verify_index(&broken, n, &prec, 0, 0, false).unwrap();
+                    let check = verify_index(&broken, n, &prec, 0, 0, Stop::Never).unwrap();
                     assert!(check.errors > 0, "{which}[{r}][{c}] = 0 not caught");
                     breaks += 1;
                 }
@@ -812,7 +841,12 @@ mod tests {
         assert_eq!(breaks, (4 * n - 3) + n);
         for j in 1..n {
             let broken = with_layer(&model, |l| l.b_ih.as_mut().unwrap()[j] = 0.0);
-            assert!(verify_index(&broken, n, &prec, 0, 0, false).unwrap().errors > 0);
+            assert!(
+                verify_index(&broken, n, &prec, 0, 0, Stop::Never)
+                    .unwrap()
+                    .errors
+                    > 0
+            );
         }
         let n = 20;
         let model = index_rnn(n).unwrap();
@@ -836,7 +870,7 @@ mod tests {
         ];
         for (what, edit) in edits {
             let broken = with_layer(&model, edit);
-            let c = verify_index(&broken, n, &prec, 0, 0, false).unwrap();
+            let c = verify_index(&broken, n, &prec, 0, 0, Stop::Never).unwrap();
             assert!(!c.exhaustive && c.errors > 0, "{what} not caught");
         }
     }
@@ -908,8 +942,8 @@ mod tests {
                 assert!(&dense == m);
                 for spec in ["fixed:1.0", "fixed:0.1", "bf16", "f64"] {
                     let prec = p(spec);
-                    let sparse = verify_index(m, n, &prec, 5, 2, false).unwrap();
-                    let dense = verify_index(&dense, n, &prec, 5, 2, false).unwrap();
+                    let sparse = verify_index(m, n, &prec, 5, 2, Stop::Never).unwrap();
+                    let dense = verify_index(&dense, n, &prec, 5, 2, Stop::Never).unwrap();
                     assert_eq!(sparse, dense, "N = {n} {spec}");
                 }
             }
@@ -993,7 +1027,7 @@ mod tests {
                     let cell = prepared.model().cell().unwrap();
                     for block in [&strings[..], &strings[..5], &strings[3..4]] {
                         let fast =
-                            index_block(cell, prepared.arith(), &task, block, false).unwrap();
+                            index_block(cell, prepared.arith(), &task, block, Stop::Never).unwrap();
                         let slow = tally_by_run_many(&prepared, &task, block);
                         assert_eq!(fast, slow, "{spec} {acc:?} {} lanes", block.len());
                         assert_eq!(fast.instances, (block.len() * n) as u64);
@@ -1001,13 +1035,14 @@ mod tests {
                 }
             }
         }
-        // The broken models are wrong somewhere, and `stop_early` stops there.
+        // The broken models are wrong somewhere, and `Stop::AtFirstError` stops there.
         let prepared = broken
             .prepare(&p("fixed:1.0"), &mut Stats::default())
             .unwrap();
         let cell = prepared.model().cell().unwrap();
-        let all = index_block(cell, prepared.arith(), &task, &strings, false).unwrap();
-        let early = index_block(cell, prepared.arith(), &task, &strings, true).unwrap();
+        let all = index_block(cell, prepared.arith(), &task, &strings, Stop::Never).unwrap();
+        let early =
+            index_block(cell, prepared.arith(), &task, &strings, Stop::AtFirstError).unwrap();
         assert!(all.errors > 0 && early.errors >= 1 && early.instances < all.instances);
     }
 
@@ -1066,7 +1101,8 @@ mod tests {
         let plan = index_plan(n, 4, 1, max, max).unwrap();
         assert_eq!((plan.family.len(), plan.random), (28, 4));
         let model = index_rnn(n).unwrap();
-        let c = verify_index_within(&model, n, &p("fixed:1.0"), 100, 1, false, (max, max)).unwrap();
+        let c = verify_index_within(&model, n, &p("fixed:1.0"), 100, 1, Stop::Never, (max, max))
+            .unwrap();
         assert!(c.sampled && !c.exhaustive && index_correct(&c));
         assert_eq!((c.family_strings, c.strings), (16, 32));
         assert_eq!(c.instances, 32 * n as u64);
@@ -1079,11 +1115,11 @@ mod tests {
         // The broken register weight is still caught on the sample (the all-1 string and the
         // single-1 strings are not needed for it).
         let broken = with_layer(&model, |l| l.w_hh.set(7, 6, 0.0).unwrap());
-        let c =
-            verify_index_within(&broken, n, &p("fixed:1.0"), 100, 1, false, (max, max)).unwrap();
+        let c = verify_index_within(&broken, n, &p("fixed:1.0"), 100, 1, Stop::Never, (max, max))
+            .unwrap();
         assert!(c.errors > 0);
         // A full check is not sampled.
-        let c = verify_index(&model, n, &p("fixed:1.0"), 3, 1, false).unwrap();
+        let c = verify_index(&model, n, &p("fixed:1.0"), 3, 1, Stop::Never).unwrap();
         assert!(!c.sampled && c.family_strings == 2 * n as u64 + 2);
         assert!(!index_verified_on(&c, n, &opts).contains("sampled"));
     }
@@ -1100,7 +1136,8 @@ mod tests {
         assert!(plan.sampled && plan.over_limit && (plan.family.len(), plan.random) == (8, 8));
         let model = index_rnn(n).unwrap();
         let limits = (5.0 * per_string, 16.0 * per_string);
-        let c = verify_index_within(&model, n, &p("fixed:1.0"), 100, 3, false, limits).unwrap();
+        let c =
+            verify_index_within(&model, n, &p("fixed:1.0"), 100, 3, Stop::Never, limits).unwrap();
         let opts = ConstructOptions {
             n,
             ..ConstructOptions::default()
@@ -1168,7 +1205,7 @@ mod tests {
             .model()
             .unwrap();
         for n in [8, 40] {
-            let err = verify_index(&transformer, n, &p("f32"), 0, 0, false).unwrap_err();
+            let err = verify_index(&transformer, n, &p("f32"), 0, 0, Stop::Never).unwrap_err();
             assert!(err.to_string().contains("needs an RNN"), "{err}");
         }
     }

@@ -12,6 +12,7 @@
 pub mod dyck;
 pub mod index;
 
+pub use super::kit::tally::Stop;
 pub use dyck::{dfa_rnn, dyck_model};
 pub use index::{index_plan, index_rnn, verify_index};
 

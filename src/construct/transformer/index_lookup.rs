@@ -53,12 +53,14 @@ fn random_string(alphabet: usize, n: usize, seed: u64, r: u64) -> Vec<usize> {
     (0..n).map(|_| rng.random_range(0..alphabet)).collect()
 }
 
+use super::super::kit::budget;
 use super::super::kit::grid::{fixed_point, for_positions};
 use super::super::kit::residual::Residual;
+use super::super::kit::tally::{Stop, Tally};
 use super::super::vectors::{self, random_signs, worst_inner};
 use super::super::{Built, ConstructOptions, ConstructReport, Progress, SizePoint};
 use super::{CAUSAL, ONE_HEAD};
-use crate::error::InputError;
+use crate::error::{InputError, Setting};
 use crate::model::decode;
 use crate::model::{Block, Continuation, Linear, Matrix, Model, PosCode, Prepared, Transformer};
 use crate::numeric::{Accumulate, Format, Precision, Rounding, Stats};
@@ -255,11 +257,19 @@ pub struct Check {
     pub samples: u64,
     /// Seed of the random strings (string `r` is drawn from `task::example_rng(seed, r)`).
     pub seed: u64,
-    /// Stop at the first wrong answer (the searches); counts then cover what was checked.
-    pub stop_at_first_error: bool,
+    /// Whether to stop at the first wrong answer (the searches); counts then cover what was
+    /// checked.
+    pub stop: Stop,
     /// The most multiply-adds ([`work`]) the verification may cost before it is refused
     /// (`--max-work`); `None`: [`MAX_WORK`].
     pub max_work: Option<f64>,
+}
+
+impl Check {
+    /// Whether a verification that has counted `tally` so far stops here.
+    fn stopped(&self, tally: &Tally) -> bool {
+        self.stop == Stop::AtFirstError && tally.errors > 0
+    }
 }
 
 /// What a verification found.
@@ -339,19 +349,21 @@ fn check_work(
     max_work: Option<f64>,
 ) -> Result<(), InputError> {
     let w = work(alphabet, n, k, samples, prec.accumulate());
-    let limit = max_work.unwrap_or(MAX_WORK);
+    let limit = budget::limit(max_work, MAX_WORK);
     if w > limit {
         return Err(InputError::new(format!(
             "index lookup: verifying N = {n}, k = {k} at {} ({:?} accumulation) would take about \
              {w:.1e} multiply-adds, about {} on two cores (limit {limit:.0e}); choose a \
-             smaller N or fewer --samples{}, or raise --max-work",
+             smaller N or fewer {}{}, or raise {}",
             prec.name(),
             prec.accumulate(),
             human_seconds(w / 1e10),
+            Setting::Samples,
             match prec.accumulate() {
                 Accumulate::Format => ", or wide accumulation",
                 Accumulate::Wide => "",
-            }
+            },
+            Setting::MaxWork
         )));
     }
     Ok(())
@@ -373,55 +385,6 @@ struct Family {
     instances: Vec<(usize, Option<(usize, usize)>)>,
     /// How a string of the family is named in `first_error` when it is long.
     random: Option<u64>,
-}
-
-/// The running totals of a verification.
-#[derive(Default)]
-struct Tally {
-    instances: u64,
-    errors: u64,
-    first_error: Option<String>,
-    first_error_query: Option<usize>,
-    min_one: Option<f64>,
-    max_zero: Option<f64>,
-}
-
-impl Tally {
-    /// Records one instance: the answer `want` and the model's outputs.
-    fn record(&mut self, q: usize, want: usize, out: &[f64], describe: impl FnOnce() -> String) {
-        self.instances += 1;
-        for (b, &o) in out.iter().enumerate() {
-            if (want >> b) & 1 == 1 {
-                self.min_one = Some(self.min_one.map_or(o, |m| m.min(o)));
-            } else {
-                self.max_zero = Some(self.max_zero.map_or(o, |m| m.max(o)));
-            }
-        }
-        if answer(out) != want {
-            self.errors += 1;
-            if self.first_error.is_none() {
-                self.first_error = Some(describe());
-                self.first_error_query = Some(q);
-            }
-        }
-    }
-
-    fn merge(&mut self, o: Tally) {
-        self.instances += o.instances;
-        self.errors += o.errors;
-        if self.first_error.is_none() {
-            self.first_error = o.first_error;
-            self.first_error_query = o.first_error_query;
-        }
-        self.min_one = match (self.min_one, o.min_one) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        self.max_zero = match (self.max_zero, o.max_zero) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
-    }
 }
 
 /// The tokens of `symbols` then `@q`, as text: the task's rendering up to 64 symbols, longer
@@ -506,7 +469,7 @@ fn verify_queries(
     let mut tally = Tally::default();
     let verified_on = if let Some(queries) = screen {
         for fam in worst_case(alphabet, n, Some(queries)) {
-            if check.stop_at_first_error && tally.errors > 0 {
+            if check.stopped(&tally) {
                 break;
             }
             run_family(&pm, &task, &fam, check, &mut tally, &mut stats)?;
@@ -530,7 +493,7 @@ fn verify_queries(
             random: Some(r),
         }));
         for fam in &families {
-            if check.stop_at_first_error && tally.errors > 0 {
+            if check.stopped(&tally) {
                 break;
             }
             run_family(&pm, &task, fam, check, &mut tally, &mut stats)?;
@@ -544,16 +507,14 @@ fn verify_queries(
     };
     Ok(Verification {
         correct: tally.errors == 0 && tally.instances > 0,
-        exhaustive: exhaustive
-            && screen.is_none()
-            && !(check.stop_at_first_error && tally.errors > 0),
+        exhaustive: exhaustive && screen.is_none() && !check.stopped(&tally),
         instances: tally.instances,
         errors: tally.errors,
         first_error: tally.first_error,
         first_error_query: tally.first_error_query,
         verified_on,
-        min_output_bit_one: tally.min_one,
-        max_output_bit_zero: tally.max_zero,
+        min_output_bit_one: tally.margins.min_one,
+        max_output_bit_zero: tally.margins.max_zero,
         stats,
     })
 }
@@ -604,7 +565,7 @@ fn run_family(
                 Some((p, s)) if p == j => s,
                 _ => fam.prefix[j],
             };
-            tally.record(q, symbol_at(q), out, || {
+            tally.record_bits(q, symbol_at(q), answer(out), out, || {
                 let symbols: Vec<usize> = (0..fam.prefix.len()).map(symbol_at).collect();
                 match fam.random {
                     Some(r) if symbols.len() > 64 => format!(
@@ -618,7 +579,7 @@ fn run_family(
                 }
             });
         }
-        if check.stop_at_first_error && tally.errors > 0 {
+        if check.stopped(tally) {
             break;
         }
     }
@@ -662,7 +623,7 @@ fn exhaustive_check(
                             Label::Symbol { token, .. } => token as usize,
                             other => unreachable!("index lookup labels are symbols, got {other:?}"),
                         };
-                        t.record(q, want, out, || render(task, &symbols, q));
+                        t.record_bits(q, want, answer(out), out, || render(task, &symbols, q));
                     }
                 }
                 Ok((t, st))
@@ -673,7 +634,7 @@ fn exhaustive_check(
             tally.merge(t);
             stats.merge(st);
         }
-        if check.stop_at_first_error && tally.errors > 0 {
+        if check.stopped(tally) {
             break;
         }
     }
@@ -774,7 +735,7 @@ fn stop_early(
     let check = Check {
         samples: 0,
         seed: search.seed,
-        stop_at_first_error: true,
+        stop: Stop::AtFirstError,
         max_work: search.max_work,
     };
     verify_queries(
@@ -1005,7 +966,7 @@ pub fn construct(opts: &ConstructOptions) -> Result<Built, InputError> {
     let check = Check {
         samples: opts.samples,
         seed: opts.seed,
-        stop_at_first_error: false,
+        stop: Stop::Never,
         max_work: opts.max_work,
     };
     match precision_for(&design, opts)? {
@@ -1069,7 +1030,7 @@ pub fn smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
     let check = Check {
         samples: opts.samples,
         seed,
-        stop_at_first_error: false,
+        stop: Stop::Never,
         max_work: opts.max_work,
     };
     // The design at its precision (given, or searched then confirmed), fully verified.
@@ -1185,7 +1146,7 @@ mod tests {
         Check {
             samples: 0,
             seed: 0,
-            stop_at_first_error: false,
+            stop: Stop::Never,
             max_work: None,
         }
     }
@@ -1302,7 +1263,7 @@ mod tests {
         let check = Check {
             samples: 0,
             seed: 0,
-            stop_at_first_error: false,
+            stop: Stop::Never,
             max_work: None,
         };
         let v = verify(&twin.model().unwrap(), 2, n, &p("f32"), &check).unwrap();
@@ -1576,7 +1537,7 @@ mod tests {
         o.samples = 1 << 40;
         let e = construct(&o).unwrap_err();
         assert!(
-            e.message.contains("--samples") && !e.message.contains("wide"),
+            e.settings().contains(&Setting::Samples) && !e.message.contains("wide"),
             "{e}"
         );
     }
@@ -1589,14 +1550,14 @@ mod tests {
         let mut o = opts(64);
         o.max_work = Some(1e3);
         let e = construct(&o).unwrap_err();
-        assert!(e.message.contains("--max-work"), "{e}");
+        assert!(e.settings().contains(&Setting::MaxWork), "{e}");
         assert!(e.message.contains("limit 1e3"), "{e}");
         let mut big = opts(MAX_N);
         big.max_work = Some(1e6);
         let e = construct(&big).unwrap_err();
         assert!(e.message.contains("multiply-adds"), "{e}");
         let e = smallest(&big).unwrap_err();
-        assert!(e.message.contains("--max-work"), "{e}");
+        assert!(e.settings().contains(&Setting::MaxWork), "{e}");
         // Over the default limit, under a raised one.
         let f = p("f32").with_accumulate(Accumulate::Format);
         assert!(check_work(2, 1 << 12, 100, 1 << 20, &f, None).is_err());

@@ -40,7 +40,7 @@ use super::super::kit::tally::{
 };
 use super::super::{Built, ConstructOptions, SizePoint};
 use super::{CAUSAL, ONE_HEAD, Verified, finish};
-use crate::error::InputError;
+use crate::error::{InputError, Setting};
 use crate::model::{Block, Linear, Matrix, Model, PosCode, Transformer};
 use crate::numeric::{Precision, Rounding};
 use crate::task::{Nearest, example_rng};
@@ -168,56 +168,44 @@ impl Design {
         let d = res.dim();
         let (n, dim, b) = (self.n, self.dim, self.bits);
         let len = 2 * n + 1;
-        let at = |name: &str| res.range(name).start;
-        let (point, is_label, label_bit, one, slot) = (
-            at("point"),
-            at("is_label"),
-            at("label_bit"),
-            at("one"),
-            at("query_slot"),
-        );
-        let (addr, read, query, answer) =
-            (at("addr"), at("addr_read"), at("addr_query"), at("answer"));
         let mut embed = Matrix::zeros(d, dim + 2);
-        for e in 0..dim {
-            embed.set(point + e, e, 1.0);
-        }
-        embed.set(is_label, dim, 1.0);
-        embed.set(label_bit, dim + 1, 1.0);
+        res.write_from(&mut embed, 0, "point");
+        res.set_col(&mut embed, dim, "is_label", &[1.0]);
+        res.set_col(&mut embed, dim + 1, "label_bit", &[1.0]);
         let mut bias = vec![0.0; d];
-        bias[one] = 1.0;
+        bias[res.one("one")] = 1.0;
         let mut pos = Matrix::zeros(len, d);
         for i in 0..n {
-            for r in 0..b {
-                pos.set(2 * i, addr + r, self.address(i, r));
-                pos.set(2 * i + 1, addr + r, self.address(i, r));
-            }
+            let code: Vec<f64> = (0..b).map(|r| self.address(i, r)).collect();
+            res.set_row(&mut pos, 2 * i, "addr", &code);
+            res.set_row(&mut pos, 2 * i + 1, "addr", &code);
         }
-        pos.set(len - 1, slot, 1.0);
+        res.set_row(&mut pos, len - 1, "query_slot", &[1.0]);
         // Layer 1: scores η·<x_q, x_j> − η·(is_label_j + 2·query_slot_j).
         let c1 = score_scale(prec, dim + 1)?;
         let w1 = self.eta / c1;
         let mut q1 = Matrix::zeros(dim + 1, d);
         let mut k1 = Matrix::zeros(dim + 1, d);
-        for e in 0..dim {
-            q1.set(e, point + e, w1);
-            k1.set(e, point + e, 1.0);
-        }
-        q1.set(dim, one, w1);
-        k1.set(dim, is_label, -1.0);
-        k1.set(dim, slot, -2.0);
+        res.read_into(&mut q1, 0, "point", w1);
+        res.read_into(&mut k1, 0, "point", 1.0);
+        res.set_row(&mut q1, dim, "one", &[w1]);
+        res.set_row(&mut k1, dim, "is_label", &[-1.0]);
+        res.set_row(&mut k1, dim, "query_slot", &[-2.0]);
+        // The MLP clips each read address coordinate to ±1 (two ReLUs a coordinate) and writes
+        // it into `addr_query`.
         let mut fc1 = Matrix::zeros(2 * b, d);
         let mut b1 = vec![0.0; 2 * b];
         let mut fc2 = Matrix::zeros(d, 2 * b);
         let mut b2 = vec![0.0; d];
         for r in 0..b {
-            fc1.set(2 * r, read + r, self.clip_slope);
-            fc1.set(2 * r + 1, read + r, self.clip_slope);
+            let (read, query) = (res.at("addr_read", r), res.at("addr_query", r));
+            fc1.set(2 * r, read, self.clip_slope);
+            fc1.set(2 * r + 1, read, self.clip_slope);
             b1[2 * r] = 1.0;
             b1[2 * r + 1] = -1.0;
-            fc2.set(query + r, 2 * r, 1.0);
-            fc2.set(query + r, 2 * r + 1, -1.0);
-            b2[query + r] = -1.0;
+            fc2.set(query, 2 * r, 1.0);
+            fc2.set(query, 2 * r + 1, -1.0);
+            b2[query] = -1.0;
         }
         let layer1 = Block {
             ln1: None,
@@ -233,12 +221,10 @@ impl Design {
         let w2 = self.eta2 / c2;
         let mut q2 = Matrix::zeros(b + 1, d);
         let mut k2 = Matrix::zeros(b + 1, d);
-        for r in 0..b {
-            q2.set(r, query + r, w2);
-            k2.set(r, addr + r, 1.0);
-        }
-        q2.set(b, one, w2);
-        k2.set(b, is_label, 1.0);
+        res.read_into(&mut q2, 0, "addr_query", w2);
+        res.read_into(&mut k2, 0, "addr", 1.0);
+        res.set_row(&mut q2, b, "one", &[w2]);
+        res.set_row(&mut k2, b, "is_label", &[1.0]);
         let layer2 = Block {
             ln1: None,
             q: Linear::new(q2, None)?,
@@ -249,7 +235,7 @@ impl Design {
             mlp: None,
         };
         let mut head = Matrix::zeros(1, d);
-        head.set(0, answer, 1.0);
+        res.set_row(&mut head, 0, "answer", &[1.0]);
         let tr = Transformer::new(
             Linear::new(embed, Some(bias))?,
             PosCode::Table(pos),
@@ -281,7 +267,8 @@ fn check_n(n: usize) -> Result<(), InputError> {
         Ok(())
     } else {
         Err(InputError::new(format!(
-            "nearest: --n is the number of labelled points, between 1 and {MAX_N}; got {n}"
+            "nearest: {} is the number of labelled points, between 1 and {MAX_N}; got {n}",
+            Setting::N
         )))
     }
 }
@@ -881,7 +868,7 @@ mod tests {
         };
         let e = smallest(&tight).unwrap_err();
         assert!(e.message.contains("final verification"), "{e}");
-        assert!(e.message.contains("--max-work"), "{e}");
+        assert!(e.settings().contains(&Setting::MaxWork), "{e}");
     }
 
     #[test]

@@ -31,7 +31,7 @@ use super::super::kit::tally::{Depth, Stop, Tally, bit_case, tally};
 use super::super::vectors::{sign_codes, worst_inner};
 use super::super::{Built, ConstructOptions, SizePoint};
 use super::{CAUSAL, Verified, finish};
-use crate::error::InputError;
+use crate::error::{InputError, Setting};
 use crate::model::{Block, Linear, Matrix, Model, PosCode, Transformer};
 use crate::numeric::Precision;
 use crate::task::{Task, Token, example_rng};
@@ -228,8 +228,9 @@ fn check_n<C: Comparison>(n: usize) -> Result<(), InputError> {
         Ok(())
     } else {
         Err(InputError::new(format!(
-            "{}: --n is the bits per party, between 1 and {MAX_N}; got {n}",
-            C::NAME
+            "{}: {} is the bits per party, between 1 and {MAX_N}; got {n}",
+            C::NAME,
+            Setting::N
         )))
     }
 }
