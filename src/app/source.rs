@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::InputError;
+use crate::error::{InputError, Setting};
 use crate::model::{Arch, Model, Nonlinearity, Spec, random_init};
 use crate::numeric::Precision;
 
@@ -91,27 +91,37 @@ impl ModelSource {
                 let (hidden, layers, output) = (*width, *layers, *output);
                 if heads.is_some() && arch != Arch::Transformer {
                     return Err(InputError::new(format!(
-                        "--heads applies to a transformer, not to {}; drop it",
+                        "{} applies to a transformer, not to {}; drop it",
+                        Setting::Heads,
                         arch.name()
                     )));
                 }
                 if hidden == 0 || layers == 0 || output == 0 {
-                    return Err(InputError::new(
-                        "--width, --layers and the output size must be at least 1",
-                    ));
+                    return Err(InputError::new(format!(
+                        "{}, {} and the output size must be at least 1",
+                        Setting::Width,
+                        Setting::Layers
+                    )));
                 }
                 if hidden > MAX_RANDOM_WIDTH || layers > 64 || output > MAX_RANDOM_WIDTH {
                     return Err(InputError::new(format!(
-                        "--width {hidden}, --layers {layers}, outputs {output}: a random model is at most {MAX_RANDOM_WIDTH} wide, with at most 64 layers"
+                        "{} {hidden}, {} {layers}, outputs {output}: a random model is at most {MAX_RANDOM_WIDTH} wide, with at most 64 layers",
+                        Setting::Width,
+                        Setting::Layers
                     )));
                 }
                 if heads == &Some(0) {
-                    return Err(InputError::new("--heads must be at least 1"));
+                    return Err(InputError::new(format!(
+                        "{} must be at least 1",
+                        Setting::Heads
+                    )));
                 }
                 if layers != 1 && matches!(arch, Arch::Ssm | Arch::LinearAttention) {
                     return Err(InputError::new(format!(
-                        "--layers {layers}: the {} model has one layer; drop --layers",
-                        arch.name()
+                        "{} {layers}: the {} model has one layer; drop {}",
+                        Setting::Layers,
+                        arch.name(),
+                        Setting::Layers
                     )));
                 }
                 let spec = match arch {
@@ -188,6 +198,6 @@ mod tests {
             seed: 0,
             heads: Some(2),
         };
-        assert!(s.build(3).unwrap_err().message.contains("--heads"));
+        assert!(s.build(3).unwrap_err().settings().contains(&Setting::Heads));
     }
 }
