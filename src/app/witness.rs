@@ -198,56 +198,7 @@ fn admit_model(
             output,
             heads,
             ..
-        } => {
-            let a = Arch::parse(arch).map_err(|e| field("model.arch", e.message))?;
-            for (name, v, most) in [
-                ("model.width", *width, MAX_RANDOM_WIDTH),
-                ("model.layers", *layers, 64),
-                ("model.output", *output, MAX_RANDOM_WIDTH),
-                ("model.heads", heads.unwrap_or(1), MAX_RANDOM_WIDTH),
-            ] {
-                if v == 0 || v > most {
-                    return Err(field(name, format!("{v}: must be between 1 and {most}")));
-                }
-            }
-            if heads.is_some() && a != Arch::Transformer {
-                return Err(field(
-                    "model.heads",
-                    format!("heads apply to a transformer, not to {arch}"),
-                ));
-            }
-            if let Some(h) = heads
-                && width % h != 0
-            {
-                return Err(field(
-                    "model.heads",
-                    format!("{h} heads do not divide the width {width}"),
-                ));
-            }
-            if *layers != 1 && matches!(a, Arch::Ssm | Arch::LinearAttention) {
-                return Err(field(
-                    "model.layers",
-                    format!("is {layers}, but the {arch} model has one layer"),
-                ));
-            }
-            // Every architecture has at most 8 weight matrices of `width × (input + width)` per
-            // layer (an LSTM 4, a Transformer's attention and MLP 8), and the head.
-            let input = r.task().input_dim() as u128;
-            let (w, l, o) = (*width as u128, *layers as u128, *output as u128);
-            let params = l * 8 * w * (input + w) + o * w;
-            let bytes = params * BYTES_PER_PARAMETER;
-            if bytes > u128::from(max_memory) {
-                return Err(field(
-                    "model",
-                    format!(
-                        "a random {arch} of width {width} with {layers} layers takes about {} to rebuild and run, over the limit of {}; `ccsep verify {} BYTES` raises it if the machine has the memory",
-                        human_bytes(bytes),
-                        human_bytes(u128::from(max_memory)),
-                        Setting::MaxMemory
-                    ),
-                ));
-            }
-        }
+        } => admit_random(arch, (*width, *layers, *output), *heads, r, max_memory)?,
         ModelSource::Weights { arch, path } => {
             Arch::parse(arch).map_err(|e| field("model.arch", e.message))?;
             let meta = std::fs::metadata(path)
@@ -276,6 +227,67 @@ fn admit_model(
                 ));
             }
         }
+    }
+    Ok(())
+}
+
+/// A random model's source: its sizes in range and consistent with its architecture, and
+/// small enough to rebuild within `max_memory`.
+fn admit_random(
+    arch: &str,
+    (width, layers, output): (usize, usize, usize),
+    heads: Option<usize>,
+    r: &Reduction,
+    max_memory: u64,
+) -> Result<(), InputError> {
+    let field = |name: &str, msg: String| InputError::new(format!("field `{name}`: {msg}"));
+    let a = Arch::parse(arch).map_err(|e| field("model.arch", e.message))?;
+    for (name, v, most) in [
+        ("model.width", width, MAX_RANDOM_WIDTH),
+        ("model.layers", layers, 64),
+        ("model.output", output, MAX_RANDOM_WIDTH),
+        ("model.heads", heads.unwrap_or(1), MAX_RANDOM_WIDTH),
+    ] {
+        if v == 0 || v > most {
+            return Err(field(name, format!("{v}: must be between 1 and {most}")));
+        }
+    }
+    if heads.is_some() && a != Arch::Transformer {
+        return Err(field(
+            "model.heads",
+            format!("heads apply to a transformer, not to {arch}"),
+        ));
+    }
+    if let Some(h) = heads
+        && width % h != 0
+    {
+        return Err(field(
+            "model.heads",
+            format!("{h} heads do not divide the width {width}"),
+        ));
+    }
+    if layers != 1 && matches!(a, Arch::Ssm | Arch::LinearAttention) {
+        return Err(field(
+            "model.layers",
+            format!("is {layers}, but the {arch} model has one layer"),
+        ));
+    }
+    // Every architecture has at most 8 weight matrices of `width × (input + width)` per
+    // layer (an LSTM 4, a Transformer's attention and MLP 8), and the head.
+    let input = r.task().input_dim() as u128;
+    let (w, l, o) = (width as u128, layers as u128, output as u128);
+    let params = l * 8 * w * (input + w) + o * w;
+    let bytes = params * BYTES_PER_PARAMETER;
+    if bytes > u128::from(max_memory) {
+        return Err(field(
+            "model",
+            format!(
+                "a random {arch} of width {width} with {layers} layers takes about {} to rebuild and run, over the limit of {}; `ccsep verify {} BYTES` raises it if the machine has the memory",
+                human_bytes(bytes),
+                human_bytes(u128::from(max_memory)),
+                Setting::MaxMemory
+            ),
+        ));
     }
     Ok(())
 }
