@@ -12,16 +12,23 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::app;
 use crate::app::cc::CcRequest;
 use crate::app::check::{CheckRequest, SizesGiven};
-use crate::app::construct::{ConstructRequest, Ui};
+use crate::app::construct::{ConstructRequest, Gamma, Ui};
 use crate::app::run::{RunFiles, RunRequest};
-use crate::construct::Progress;
-use crate::error::{EXIT_CHECK_FAILED, EXIT_OK, InputError};
+use crate::construct::{Construction, Progress};
+use crate::error::{EXIT_CHECK_FAILED, EXIT_OK, InputError, Setting};
 use crate::measures::Limits;
 use crate::model::{Arch, Nonlinearity};
 use crate::numeric::{Accumulate, Precision, Rounding};
 use crate::problem::DEFAULT_MAX_MEMORY;
 use crate::report::{Format, Report};
 use crate::task::{self, EqVariant, TaskOptions};
+
+/// The command line's spelling of a setting a library message names: its flag (`--max-work`).
+/// `main` renders errors with it, and `app` the messages it writes itself (grid lines, `verify`
+/// verdicts).
+pub fn flag(setting: Setting) -> String {
+    format!("--{}", setting.name())
+}
 
 /// Writes `bytes` to standard output: a failed write (a full disk, a closed descriptor) is an
 /// error with context instead of `print!`'s panic, and a reader that went away (a closed pipe,
@@ -159,8 +166,13 @@ pub struct CheckArgs {
     #[arg(long, conflicts_with = "weights")]
     pub init: Option<String>,
     /// One of the paper's constructions, built at --n (see `ccsep construct`).
-    #[arg(long, value_name = "NAME", conflicts_with_all = ["weights", "init"])]
-    pub construct: Option<String>,
+    #[arg(
+        long,
+        value_name = "NAME",
+        conflicts_with_all = ["weights", "init"],
+        value_parser = parse_construction
+    )]
+    pub construct: Option<Construction>,
     /// Seed of the random model and of the samples.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -187,7 +199,8 @@ pub struct CheckArgs {
 #[derive(Args, Debug)]
 pub struct ConstructArgs {
     /// vectors, index-lookup, equality, disjointness, nearest, dyck-rnn or index-rnn.
-    pub name: String,
+    #[arg(value_parser = parse_construction)]
+    pub name: Construction,
     /// The length N (symbols, bits per party, string length, or vectors).
     #[arg(long)]
     pub n: Option<usize>,
@@ -197,8 +210,8 @@ pub struct ConstructArgs {
     pub precision: Option<String>,
     /// Margin of the nearly orthogonal codes: every |<T_i, T_j>| <= gamma (default 0.25; vectors,
     /// index-lookup, equality and disjointness: the others have no such codes).
-    #[arg(long)]
-    pub gamma: Option<f64>,
+    #[arg(long, value_parser = parse_gamma)]
+    pub gamma: Option<Gamma>,
     /// Seed of random codes and random test instances.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -391,9 +404,10 @@ fn check_threads(threads: u16) -> Result<(), InputError> {
     let max = MAX_THREADS_PER_CORE * cores;
     if usize::from(threads) > max {
         return Err(InputError::new(format!(
-            "--threads {threads} is more than {MAX_THREADS_PER_CORE} per core: this machine has \
-             {cores} cores, so at most --threads {max} (results do not depend on the thread \
-             count; omit --threads to use every core)"
+            "{t} {threads} is more than {MAX_THREADS_PER_CORE} per core: this machine has \
+             {cores} cores, so at most {t} {max} (results do not depend on the thread \
+             count; omit {t} to use every core)",
+            t = Setting::Threads
         )));
     }
     Ok(())
@@ -439,7 +453,7 @@ fn run_verify(args: &VerifyArgs) -> anyhow::Result<i32> {
         // A file that is not a certificate, or one the checker refuses before building anything
         // (a field out of range, over --max-memory), is bad input (exit 2), but the other files
         // are still checked and every verdict is printed.
-        let verdict = app::verify::verify_file(path, args.max_memory);
+        let verdict = app::verify::verify_file(path, args.max_memory, flag);
         if let app::verify::Outcome::Refused(why) = &verdict.outcome {
             eprintln!("error: {why}");
         }
@@ -469,7 +483,7 @@ fn construct_progress(pb: &ProgressBar, verbose: bool) -> Progress {
 
 fn run_construct(args: &ConstructArgs) -> anyhow::Result<i32> {
     let req = ConstructRequest {
-        name: args.name.clone(),
+        name: args.name,
         n: args.n,
         precision: args.precision.clone(),
         gamma: args.gamma,
@@ -485,6 +499,7 @@ fn run_construct(args: &ConstructArgs) -> anyhow::Result<i32> {
     let ui = Ui {
         status: &status,
         progress: construct_progress(&pb, args.verbose),
+        spell: flag,
     };
     if let Some(curve) = &args.curve {
         let code = app::construct::curve(&req, curve, &ui, &mut print_line);
@@ -504,9 +519,11 @@ fn run_construct(args: &ConstructArgs) -> anyhow::Result<i32> {
 
 fn run_sample(args: &SampleArgs) -> anyhow::Result<i32> {
     if args.count == 0 {
-        return Err(
-            InputError::new("--count 0 asks for no examples: give --count 1 or more").into(),
-        );
+        return Err(InputError::new(format!(
+            "{c} 0 asks for no examples: give {c} 1 or more",
+            c = Setting::Count
+        ))
+        .into());
     }
     let options = TaskOptions {
         alphabet: args.alphabet,
@@ -524,11 +541,22 @@ fn run_sample(args: &SampleArgs) -> anyhow::Result<i32> {
     Ok(EXIT_OK)
 }
 
-/// The values clap reads: each parsed into its type, refused in the library's words (or, for
-/// `--rounding` and `--accumulate`, words that name the flag). `main` prints a refusal as the
+/// The values clap reads: each parsed into its type, refused in the library's words (for
+/// `--rounding` and `--accumulate`, words that name the setting). `main` prints a refusal as the
 /// library's error, as it prints errors found after parsing.
 fn parse_arch(s: &str) -> Result<Arch, InputError> {
     Arch::parse(s)
+}
+
+fn parse_construction(s: &str) -> Result<Construction, InputError> {
+    s.parse()
+}
+
+/// A number clap does not read is refused in clap's words, as any number; one out of range in
+/// [`Gamma`]'s.
+fn parse_gamma(s: &str) -> Result<Gamma, Box<dyn std::error::Error + Send + Sync>> {
+    let g: f64 = s.parse()?;
+    Ok(Gamma::new(g)?)
 }
 
 fn parse_precision(s: &str) -> Result<Precision, InputError> {
@@ -536,13 +564,17 @@ fn parse_precision(s: &str) -> Result<Precision, InputError> {
 }
 
 fn parse_rounding(s: &str) -> Result<Rounding, InputError> {
-    s.parse()
-        .map_err(|_| InputError::new(format!("--rounding {s:?}: use nearest-even or down")))
+    s.parse().map_err(|_| {
+        InputError::new(format!(
+            "{} {s:?}: use nearest-even or down",
+            Setting::Rounding
+        ))
+    })
 }
 
 fn parse_accumulate(s: &str) -> Result<Accumulate, InputError> {
     s.parse()
-        .map_err(|_| InputError::new(format!("--accumulate {s:?}: use wide or format")))
+        .map_err(|_| InputError::new(format!("{} {s:?}: use wide or format", Setting::Accumulate)))
 }
 
 fn run_model(args: &RunArgs) -> anyhow::Result<i32> {
@@ -572,7 +604,7 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<i32> {
         precision: args.precision.clone(),
         n: args.n,
         init: args.init.clone(),
-        construct: args.construct.clone(),
+        construct: args.construct,
         seed: args.seed,
         weights: args.weights.clone(),
         sample: args.sample,
@@ -581,7 +613,7 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<i32> {
         given: args.given,
     };
     let pb = spinner();
-    let outcome = app::check::run(&req, &|m| pb.set_message(m), &mut print_line);
+    let outcome = app::check::run(&req, &|m| pb.set_message(m), &mut print_line, flag);
     pb.finish_and_clear();
     match outcome? {
         app::check::Outcome::Point(report) => {

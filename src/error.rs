@@ -46,10 +46,20 @@ pub enum Setting {
     RationalEntries,
     Gf2Work,
     Threads,
+    Task,
+    Init,
+    Weights,
+    WitnessOut,
+    Save,
+    Curve,
+    Certify,
+    Nonlinearity,
+    Rounding,
+    Accumulate,
 }
 
 impl Setting {
-    const ALL: [Setting; 25] = [
+    const ALL: [Setting; 35] = [
         Setting::N,
         Setting::Width,
         Setting::Layers,
@@ -75,6 +85,16 @@ impl Setting {
         Setting::RationalEntries,
         Setting::Gf2Work,
         Setting::Threads,
+        Setting::Task,
+        Setting::Init,
+        Setting::Weights,
+        Setting::WitnessOut,
+        Setting::Save,
+        Setting::Curve,
+        Setting::Certify,
+        Setting::Nonlinearity,
+        Setting::Rounding,
+        Setting::Accumulate,
     ];
 
     /// The setting's own name, as a library user reads it (`max-work`).
@@ -105,6 +125,16 @@ impl Setting {
             Setting::RationalEntries => "rational-entries",
             Setting::Gf2Work => "gf2-work",
             Setting::Threads => "threads",
+            Setting::Task => "task",
+            Setting::Init => "init",
+            Setting::Weights => "weights",
+            Setting::WitnessOut => "witness-out",
+            Setting::Save => "save",
+            Setting::Curve => "curve",
+            Setting::Certify => "certify",
+            Setting::Nonlinearity => "nonlinearity",
+            Setting::Rounding => "rounding",
+            Setting::Accumulate => "accumulate",
         }
     }
 

@@ -1,8 +1,8 @@
 //! The `ccsep` binary: parses the command line and maps errors to exit codes
 //! (0 ok, 1 a check failed, 2 bad input).
 
-use ccsep::cli::{parse, run};
-use ccsep::error::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, InputError, Setting};
+use ccsep::cli::{flag, parse, run};
+use ccsep::error::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, InputError};
 
 fn main() {
     let cli = match parse() {
@@ -31,11 +31,6 @@ fn main() {
         }
     };
     std::process::exit(code);
-}
-
-/// The command line's spelling of a setting a library message names.
-fn flag(setting: Setting) -> String {
-    format!("--{}", setting.name())
 }
 
 /// The error and its causes, outermost first, joined as anyhow's `{:#}` joins them, with every

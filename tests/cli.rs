@@ -1037,3 +1037,36 @@ fn an_impossible_matrix_suggests_a_smaller_n_only() {
         .stderr(predicate::str::contains("choose a smaller --n"))
         .stderr(predicate::str::contains("--max-memory").not());
 }
+
+#[test]
+fn a_grid_point_error_in_the_out_file_spells_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("grid.jsonl");
+    ccsep()
+        .args([
+            "check", "--task", "index", "--arch", "rnn", "--width", "1,5000",
+        ])
+        .args([
+            "--precision",
+            "f32",
+            "--n",
+            "2",
+            "--init",
+            "random",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .code(2);
+    let text = std::fs::read_to_string(&out).unwrap();
+    let error = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find_map(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
+        .expect("the width-5000 point has an error line");
+    assert!(
+        error.starts_with("--width 5000, --layers 1, outputs 1: "),
+        "{error:?}"
+    );
+    assert!(!error.contains(['\u{F8F0}', '\u{F8F1}']), "{error:?}");
+}

@@ -7,7 +7,7 @@ use anyhow::Context;
 
 use crate::certificate::dot::protocol_dot;
 use crate::certificate::{Claim, ProtocolCert};
-use crate::error::InputError;
+use crate::error::{InputError, Setting};
 use crate::input;
 use crate::matrix::CommMatrix;
 use crate::measures::Limits;
@@ -39,20 +39,26 @@ fn problem_of(req: &CcRequest) -> Result<(ProblemSpec, CommMatrix), InputError> 
             path,
             "matrix file",
             req.max_memory,
-            "raise --max-memory BYTES if the machine has the memory",
+            format!(
+                "raise {} BYTES if the machine has the memory",
+                Setting::MaxMemory
+            ),
         )?;
         let m = CommMatrix::read_within(file, req.max_memory)
             .map_err(|e| InputError::new(format!("{}: {}", path.display(), e.message)))?;
         return Ok((ProblemSpec::from_matrix(&m), m));
     }
     let Some(name) = &req.problem else {
-        return Err(InputError::new(
-            "name a problem (index, eq, disj, gt, ip) with --n N, or pass --matrix FILE",
-        ));
+        return Err(InputError::new(format!(
+            "name a problem (index, eq, disj, gt, ip) with {} N, or pass {} FILE",
+            Setting::N,
+            Setting::Matrix
+        )));
     };
     let Some(n) = req.n else {
         return Err(InputError::new(format!(
-            "{name} needs a size: add --n N (e.g. ccsep cc {name} --n 4)"
+            "{name} needs a size: add {n_} N (e.g. ccsep cc {name} {n_} 4)",
+            n_ = Setting::N
         )));
     };
     let spec = ProblemSpec::named(name, n)?;
@@ -68,7 +74,8 @@ pub fn run(req: &CcRequest, status: super::Status) -> anyhow::Result<Summary> {
     if let Some(dir) = &req.certify {
         if dir.exists() && !dir.is_dir() {
             return Err(InputError::new(format!(
-                "--certify {}: it is a file, not a directory; name a directory (it is created if missing)",
+                "{} {}: it is a file, not a directory; name a directory (it is created if missing)",
+                Setting::Certify,
                 dir.display()
             ))
             .into());
@@ -79,7 +86,7 @@ pub fn run(req: &CcRequest, status: super::Status) -> anyhow::Result<Summary> {
                 dir.display()
             ))
         })?;
-        check_output_dir(dir, "--certify")?;
+        check_output_dir(dir, Setting::Certify)?;
     }
     let mut summary = summarize(&spec, &m, &req.limits, req.certify.is_some(), &|stage| {
         status(stage.to_string())

@@ -9,9 +9,9 @@ use anyhow::Context;
 use super::files::check_output_file;
 use super::source::ModelSource;
 use super::witness::{WITNESS_VERSION, WitnessFile};
-use super::{CheckReport, LineSink, Status};
-use crate::construct::{self, ConstructOptions};
-use crate::error::{EXIT_BAD_INPUT, EXIT_OK, InputError};
+use super::{CheckReport, LineSink, Spell, Status};
+use crate::construct::{ConstructOptions, Construction};
+use crate::error::{EXIT_BAD_INPUT, EXIT_OK, InputError, Setting};
 use crate::model::Arch;
 use crate::numeric::Precision;
 use crate::protocol::rnn as rnn_protocol;
@@ -43,7 +43,7 @@ pub struct CheckRequest {
     pub precision: Option<String>,
     pub n: u32,
     pub init: Option<String>,
-    pub construct: Option<String>,
+    pub construct: Option<Construction>,
     pub seed: u64,
     pub weights: Option<PathBuf>,
     pub sample: Option<u64>,
@@ -82,9 +82,9 @@ fn source(
     width: usize,
     precision: &Precision,
 ) -> Result<ModelSource, InputError> {
-    if let Some(name) = &req.construct {
+    if let Some(name) = req.construct {
         return Ok(ModelSource::Construct {
-            name: name.clone(),
+            name: name.name().to_string(),
             n: req.n as usize,
             seed: req.seed,
             precision: Some(precision.name()),
@@ -109,11 +109,17 @@ fn source(
             heads: req.heads,
         }),
         (None, Some(other)) => Err(InputError::new(format!(
-            "--init {other:?}: only random is supported (or pass --weights FILE)"
+            "{} {other:?}: only random is supported (or pass {} FILE)",
+            Setting::Init,
+            Setting::Weights
         ))),
-        (None, None) => Err(InputError::new(
-            "name the model: --init random --seed S, --weights FILE, or --construct NAME",
-        )),
+        (None, None) => Err(InputError::new(format!(
+            "name the model: {} random {} S, {} FILE, or {} NAME",
+            Setting::Init,
+            Setting::Seed,
+            Setting::Weights,
+            Setting::Construct
+        ))),
     }
 }
 
@@ -143,37 +149,52 @@ fn point(
 /// sizes given for a model that has its own.
 fn refuse_early(req: &CheckRequest) -> Result<(), InputError> {
     if let Some(path) = &req.witness_out {
-        check_output_file(path, "--witness-out")?;
+        check_output_file(path, Setting::WitnessOut)?;
     }
     // Before a --construct model is built to learn its precision (the grid reads the file later).
     if let Some(path) = &req.out {
-        check_output_file(path, "--out")?;
+        check_output_file(path, Setting::Out)?;
     }
     let g = req.given;
     if req.construct.is_some() && (g.width || g.layers || g.outputs || g.heads) {
-        return Err(InputError::new(
-            "--width, --layers, --outputs and --heads size a random model; a --construct model has its own sizes, so drop them",
-        ));
+        return Err(InputError::new(format!(
+            "{}, {}, {} and {} size a random model; a {} model has its own sizes, so drop them",
+            Setting::Width,
+            Setting::Layers,
+            Setting::Outputs,
+            Setting::Heads,
+            Setting::Construct
+        )));
     }
     if req.weights.is_some() && (g.layers || g.outputs || g.heads) {
-        return Err(InputError::new(
-            "--layers, --outputs and --heads size a random model; a --weights model has its own sizes (heads from the file's metadata), so drop them",
-        ));
+        return Err(InputError::new(format!(
+            "{}, {} and {} size a random model; a {} model has its own sizes (heads from the file's metadata), so drop them",
+            Setting::Layers,
+            Setting::Outputs,
+            Setting::Heads,
+            Setting::Weights
+        )));
     }
     Ok(())
 }
 
 /// Runs the check: one point, or a grid (several widths or precisions, or `--out`) whose lines
-/// go to `emit` or the `--out` file.
-pub fn run(req: &CheckRequest, status: Status, emit: LineSink) -> anyhow::Result<Outcome> {
+/// go to `emit` or the `--out` file; a grid point's error names settings as `spell` writes them.
+pub fn run(
+    req: &CheckRequest,
+    status: Status,
+    emit: LineSink,
+    spell: Spell,
+) -> anyhow::Result<Outcome> {
     refuse_early(req)?;
     let task = check_task(req)?;
-    let widths = sweep::parse_usize_axis("--width", &req.width)?;
+    let widths = sweep::parse_usize_axis(&Setting::Width.to_string(), &req.width)?;
     if widths.contains(&0) {
         return Err(InputError::new(format!(
-            "--width {}: every width must be at least 1 (e.g. --width 1..{})",
+            "{w} {}: every width must be at least 1 (e.g. {w} 1..{})",
             req.width,
-            widths.iter().max().copied().unwrap_or(1).max(1)
+            widths.iter().max().copied().unwrap_or(1).max(1),
+            w = Setting::Width
         ))
         .into());
     }
@@ -186,7 +207,7 @@ pub fn run(req: &CheckRequest, status: Status, emit: LineSink) -> anyhow::Result
             precisions: &precisions,
             reduction: &reduction,
         };
-        return Ok(Outcome::Grid(run_grid(req, &grid, status, emit)?));
+        return Ok(Outcome::Grid(run_grid(req, &grid, status, emit, spell)?));
     }
     let (width, precision) = (widths[0], precisions[0]);
     let source = source(req, width, &precision)?;
@@ -214,14 +235,10 @@ pub fn run(req: &CheckRequest, status: Status, emit: LineSink) -> anyhow::Result
 }
 
 /// The check's `--task`; with `--construct`, the task the construction is built for when none
-/// is given ([`construct::check_task`], which also refuses a construction that is no one-hot
+/// is given ([`Construction::check_task`], which also refuses a construction that is no one-hot
 /// token model, whatever the task).
 fn check_task(req: &CheckRequest) -> Result<String, InputError> {
-    let own = req
-        .construct
-        .as_deref()
-        .map(construct::check_task)
-        .transpose()?;
+    let own = req.construct.map(Construction::check_task).transpose()?;
     // clap requires --task without --construct.
     Ok(req
         .task
@@ -234,7 +251,7 @@ fn check_task(req: &CheckRequest) -> Result<String, InputError> {
 /// construct NAME --n N --seed S` reports (the construction is built here to learn it, and
 /// again by the check at that precision).
 fn check_precision(req: &CheckRequest) -> Result<String, InputError> {
-    match (&req.precision, &req.construct) {
+    match (&req.precision, req.construct) {
         (Some(p), _) => Ok(p.clone()),
         (None, Some(name)) => {
             let opts = ConstructOptions {
@@ -242,14 +259,12 @@ fn check_precision(req: &CheckRequest) -> Result<String, InputError> {
                 seed: req.seed,
                 ..ConstructOptions::default()
             };
-            construct::construct(name, &opts)?
-                .report
-                .precision
-                .ok_or_else(|| {
-                    InputError::new(format!(
-                        "the construction {name} reports no precision: give one with --precision"
-                    ))
-                })
+            name.build(&opts)?.report.precision.ok_or_else(|| {
+                InputError::new(format!(
+                    "the construction {name} reports no precision: give one with {}",
+                    Setting::Precision
+                ))
+            })
         }
         // clap requires --precision without --construct.
         (None, None) => Ok(String::new()),
@@ -271,7 +286,7 @@ fn grid_config(req: &CheckRequest, task: &str) -> String {
         req.arch.map(Arch::name),
         req.init,
         req.weights,
-        req.construct,
+        req.construct.map(Construction::name),
         req.seed,
         req.layers,
         req.outputs,
@@ -294,14 +309,17 @@ fn grid_points<'a>(
     grid: &Grid<'a>,
 ) -> Result<Vec<(usize, &'a Precision)>, InputError> {
     if req.witness_out.is_some() {
-        return Err(InputError::new(
-            "--witness-out writes one witness; a grid keeps each point's witness in its JSON line, so drop --witness-out",
-        ));
+        return Err(InputError::new(format!(
+            "{wo} writes one witness; a grid keeps each point's witness in its JSON line, so drop {wo}",
+            wo = Setting::WitnessOut
+        )));
     }
     if req.weights.is_some() && grid.widths.len() > 1 {
-        return Err(InputError::new(
-            "--width ranges apply to random models; a --weights file has its own width",
-        ));
+        return Err(InputError::new(format!(
+            "{} ranges apply to random models; a {} file has its own width",
+            Setting::Width,
+            Setting::Weights
+        )));
     }
     let points: Vec<(usize, &Precision)> = grid
         .widths
@@ -311,12 +329,15 @@ fn grid_points<'a>(
     if points.len() > sweep::MAX_POINTS {
         return Err(InputError::new(format!(
             "the grid has {} widths x {} precisions = {} points, more than one run takes ({}); \
-             split it into several runs over narrower --width or --precision ranges (the same \
-             --out FILE collects them all)",
+             split it into several runs over narrower {} or {} ranges (the same \
+             {} FILE collects them all)",
             grid.widths.len(),
             grid.precisions.len(),
             points.len(),
-            sweep::MAX_POINTS
+            sweep::MAX_POINTS,
+            Setting::Width,
+            Setting::Precision,
+            Setting::Out
         )));
     }
     // Sources are validated before any point runs.
@@ -335,6 +356,7 @@ fn run_grid(
     grid: &Grid,
     status: Status,
     emit: LineSink,
+    spell: Spell,
 ) -> anyhow::Result<GridSummary> {
     let points = grid_points(req, grid)?;
     let config = grid_config(req, grid.task);
@@ -378,7 +400,7 @@ fn run_grid(
             }
             Err(e) => {
                 failed = true;
-                serde_json::json!({"grid": grid_value, "error": e.message})
+                serde_json::json!({"grid": grid_value, "error": e.render(spell)})
             }
         };
         match &mut results {

@@ -6,21 +6,44 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use crate::construct::{self, ConstructOptions, ConstructReport, Progress};
-use crate::error::{EXIT_BAD_INPUT, EXIT_OK, InputError};
+use crate::construct::{ConstructOptions, ConstructReport, Construction, Progress};
+use crate::error::{EXIT_BAD_INPUT, EXIT_OK, InputError, Setting};
 use crate::sweep;
 
 use super::files::check_output_file;
 
+/// The margin `γ` of nearly orthogonal codes (every `|<T_i, T_j>| ≤ γ`), checked once, where
+/// the request is built: strictly between 0 and 1. (The constructions keep their own range
+/// checks as defensive asserts: `construct/vectors.rs` and `construct/transformer/two_party.rs`.)
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Gamma(f64);
+
+impl Gamma {
+    /// `gamma`, refused unless strictly between 0 and 1.
+    pub fn new(gamma: f64) -> Result<Gamma, InputError> {
+        if gamma > 0.0 && gamma < 1.0 {
+            Ok(Gamma(gamma))
+        } else {
+            Err(InputError::new(format!(
+                "{} {gamma}: the margin must be strictly between 0 and 1",
+                Setting::Gamma
+            )))
+        }
+    }
+
+    pub fn get(self) -> f64 {
+        self.0
+    }
+}
+
 /// What `ccsep construct` is asked for.
 #[derive(Clone, Debug)]
 pub struct ConstructRequest {
-    /// The construction's name.
-    pub name: String,
+    pub name: Construction,
     pub n: Option<usize>,
     /// The precision to verify at, as given (`None`: the construction's own).
     pub precision: Option<String>,
-    pub gamma: Option<f64>,
+    pub gamma: Option<Gamma>,
     pub seed: u64,
     pub samples: u64,
     pub save: Option<PathBuf>,
@@ -31,47 +54,42 @@ pub struct ConstructRequest {
 }
 
 /// Where a construction's messages go: `status` the spinner's stage, `progress` the
-/// construction's own lines.
+/// construction's own lines; `spell` how a curve line's error names a setting.
 pub struct Ui<'a> {
     pub status: super::Status<'a>,
     pub progress: Progress,
+    pub spell: super::Spell,
 }
 
 /// The options of one build at length `n`, validated: `--gamma` only where the construction
-/// reads it and strictly between 0 and 1, `--max-work` positive.
+/// reads it (its range is [`Gamma`]'s), `--max-work` positive.
 pub fn options(
     req: &ConstructRequest,
     n: usize,
     progress: Progress,
 ) -> Result<ConstructOptions, InputError> {
     let gamma = match req.gamma {
-        Some(_)
-            if construct::NAMES.contains(&req.name.as_str())
-                && !construct::reads_gamma(&req.name) =>
-        {
+        Some(_) if !req.name.reads_gamma() => {
             return Err(InputError::new(format!(
-                "--gamma sets the margin of nearly orthogonal codes, and {} has none{}: drop --gamma",
+                "{g} sets the margin of nearly orthogonal codes, and {} has none{}: drop {g}",
                 req.name,
-                if req.name == "nearest" {
+                if req.name == Construction::Nearest {
                     " (it uses the nearest task's margin 0.1)"
                 } else {
                     ""
-                }
+                },
+                g = Setting::Gamma
             )));
         }
-        Some(g) if !(g > 0.0 && g < 1.0) => {
-            return Err(InputError::new(format!(
-                "--gamma {g}: the margin must be strictly between 0 and 1"
-            )));
-        }
-        Some(g) => g,
+        Some(g) => g.get(),
         None => ConstructOptions::default().gamma,
     };
     if let Some(w) = req.max_work
         && !(w.is_finite() && w > 0.0)
     {
         return Err(InputError::new(format!(
-            "--max-work {w}: the work limit must be a positive number of operations (e.g. 2e12)"
+            "{} {w}: the work limit must be a positive number of operations (e.g. 2e12)",
+            Setting::MaxWork
         )));
     }
     Ok(ConstructOptions {
@@ -92,37 +110,44 @@ pub fn options(
 /// Builds and verifies one construction, and saves its model where asked.
 pub fn build(req: &ConstructRequest, ui: &Ui) -> anyhow::Result<ConstructReport> {
     if req.out.is_some() {
-        return Err(InputError::new(
-            "--out appends a size curve's lines: add --curve A..B, or drop --out (one construction prints its report; --save writes its weights)",
-        )
+        return Err(InputError::new(format!(
+            "{o} appends a size curve's lines: add {} A..B, or drop {o} (one construction prints its report; {} writes its weights)",
+            Setting::Curve,
+            Setting::Save,
+            o = Setting::Out
+        ))
         .into());
     }
     let Some(n) = req.n else {
         return Err(InputError::new(format!(
-            "{} needs a length: add --n N (e.g. ccsep construct {} --n 16), or --curve A..B",
-            req.name, req.name
+            "{name} needs a length: add {n_} N (e.g. ccsep construct {name} {n_} 16), or {} A..B",
+            Setting::Curve,
+            name = req.name,
+            n_ = Setting::N
         ))
         .into());
     };
     if let Some(path) = &req.save {
         // `vectors` is the one construction that builds codes, not a model: refused before the
         // build rather than after it (the check after the build stays, for any other).
-        if req.name == "vectors" {
-            return Err(InputError::new(
-                "vectors builds codes, not a model, so there is nothing to --save; drop --save",
-            )
+        if req.name == Construction::Vectors {
+            return Err(InputError::new(format!(
+                "vectors builds codes, not a model, so there is nothing to {s}; drop {s}",
+                s = Setting::Save
+            ))
             .into());
         }
-        check_output_file(path, "--save")?;
+        check_output_file(path, Setting::Save)?;
     }
     let opts = options(req, n, ui.progress.clone())?;
     (ui.status)(format!("building and verifying {} at n = {n}", req.name));
-    let built = construct::construct(&req.name, &opts)?;
+    let built = req.name.build(&opts)?;
     if let Some(path) = &req.save {
         let Some(model) = &built.model else {
             return Err(InputError::new(format!(
-                "{} builds no model, so there is nothing to --save",
-                req.name
+                "{} builds no model, so there is nothing to {}",
+                req.name,
+                Setting::Save
             ))
             .into());
         };
@@ -141,19 +166,22 @@ pub fn curve(
     ui: &Ui,
     emit: super::LineSink,
 ) -> anyhow::Result<i32> {
-    let exps = sweep::parse_usize_axis("--curve", curve)?;
+    let exps = sweep::parse_usize_axis(&Setting::Curve.to_string(), curve)?;
     if let Some(&e) = exps.iter().find(|&&e| e >= 40) {
         return Err(InputError::new(format!(
-            "--curve {curve}: exponent {e} is too large (lengths are 2^A .. 2^B with B < 40)"
+            "{} {curve}: exponent {e} is too large (lengths are 2^A .. 2^B with B < 40)",
+            Setting::Curve
         ))
         .into());
     }
-    let margin = construct::margin_setting(
-        &req.name,
-        req.gamma.unwrap_or(ConstructOptions::default().gamma),
-    )
-    .map(|m| format!(" {m}"))
-    .unwrap_or_default();
+    let margin = req
+        .name
+        .margin_setting(
+            req.gamma
+                .map_or(ConstructOptions::default().gamma, Gamma::get),
+        )
+        .map(|m| format!(" {m}"))
+        .unwrap_or_default();
     let config = format!(
         "name={}{margin} seed={} samples={} precision={:?}",
         req.name, req.seed, req.samples, req.precision
@@ -165,11 +193,12 @@ pub fn curve(
     // The options are the same at every length: refused once, before anything runs; so are
     // the lengths the construction does not take.
     options(req, 1, Progress::default())?;
-    if let Some(max) = construct::curve_max_n(&req.name)?
+    if let Some(max) = req.name.curve_max_n()?
         && let Some(&e) = exps.iter().find(|&&e| 1usize << e > max)
     {
         return Err(InputError::new(format!(
-            "--curve {curve}: {} takes n ≤ {max}, and 2^{e} = {} is larger; end the curve at {}",
+            "{} {curve}: {} takes n ≤ {max}, and 2^{e} = {} is larger; end the curve at {}",
+            Setting::Curve,
             req.name,
             1usize << e,
             max.ilog2()
@@ -190,12 +219,11 @@ pub fn curve(
             continue;
         }
         (ui.status)(format!("{} at n = 2^{e} = {n}", req.name));
-        let mut line = match construct::smallest(&req.name, &options(req, n, ui.progress.clone())?)
-        {
+        let mut line = match req.name.smallest(&options(req, n, ui.progress.clone())?) {
             Ok(point) => serde_json::to_value(&point).expect("size points serialise"),
             Err(err) => {
                 failed = true;
-                serde_json::json!({"name": req.name, "n": n, "error": err.message})
+                serde_json::json!({"name": req.name.name(), "n": n, "error": err.render(ui.spell)})
             }
         };
         line["curve"] = serde_json::Value::String(config.clone());

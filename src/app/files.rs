@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::Context;
 
 use crate::certificate::CertificateFile;
-use crate::error::InputError;
+use crate::error::{InputError, Setting};
 
 /// Writes a certificate as compact JSON.
 pub fn write_json(path: &Path, cert: &CertificateFile) -> anyhow::Result<()> {
@@ -24,7 +24,7 @@ pub fn write_json(path: &Path, cert: &CertificateFile) -> anyhow::Result<()> {
 /// missing directory, a read-only place. A regular file is opened for writing without
 /// truncating it (one that did not exist is removed again, so a run that ends up writing
 /// nothing leaves nothing behind); a device such as /dev/stdout is left to the write.
-pub fn check_output_file(path: &Path, flag: &str) -> Result<(), InputError> {
+pub fn check_output_file(path: &Path, flag: Setting) -> Result<(), InputError> {
     let cannot = |why: String| {
         InputError::new(format!(
             "{flag} {}: cannot write there: {why}",
@@ -60,7 +60,7 @@ pub fn check_output_file(path: &Path, flag: &str) -> Result<(), InputError> {
 
 /// Refuses, before any work, a directory that files cannot be created in (e.g. one under /proc),
 /// by creating and removing a probe file in it.
-pub fn check_output_dir(dir: &Path, flag: &str) -> Result<(), InputError> {
+pub fn check_output_dir(dir: &Path, flag: Setting) -> Result<(), InputError> {
     let probe = dir.join(format!(".ccsep-write-check-{}", std::process::id()));
     std::fs::OpenOptions::new()
         .write(true)

@@ -22,5 +22,10 @@ pub type CheckReport = crate::protocol::CheckReport<ModelSource>;
 /// Where the JSON lines of a grid or a curve go when no `--out` file is named.
 pub type LineSink<'a> = &'a mut dyn FnMut(&serde_json::Value) -> anyhow::Result<()>;
 
+/// How a front end spells a [`crate::error::Setting`] that an error message names, for the
+/// messages `app` writes itself (a grid point's `"error"`, a refused or rejected `verify` file):
+/// the CLI passes `cli::flag` (`--max-work`).
+pub type Spell = fn(crate::error::Setting) -> String;
+
 /// Where stage messages of long work go (a spinner).
 pub type Status<'a> = &'a (dyn Fn(String) + Sync);

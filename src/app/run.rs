@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::error::InputError;
+use crate::error::{InputError, Setting};
 use crate::input;
 use crate::model::{self, Arch, LoadOptions, Nonlinearity, Trace};
 use crate::numeric::{Precision, Stats};
@@ -35,13 +35,15 @@ impl RunRequest {
     ) -> Result<Self, InputError> {
         if nonlinearity.is_some() && arch != Arch::Rnn {
             return Err(InputError::new(format!(
-                "--nonlinearity applies to an rnn (an Elman RNN's activation), not to {}; drop it",
+                "{} applies to an rnn (an Elman RNN's activation), not to {}; drop it",
+                Setting::Nonlinearity,
                 arch.name()
             )));
         }
         if heads.is_some() && arch != Arch::Transformer {
             return Err(InputError::new(format!(
-                "--heads applies to a transformer, not to {}; drop it",
+                "{} applies to a transformer, not to {}; drop it",
+                Setting::Heads,
                 arch.name()
             )));
         }

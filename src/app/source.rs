@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::InputError;
+use crate::error::{InputError, Setting};
 use crate::model::{Arch, Model, Nonlinearity, Spec, random_init};
 use crate::numeric::Precision;
 
@@ -60,23 +60,7 @@ impl ModelSource {
             precision,
         } = self
         {
-            let opts = crate::construct::ConstructOptions {
-                n: *n,
-                seed: *seed,
-                precision: precision.as_deref().map(Precision::parse).transpose()?,
-                ..Default::default()
-            };
-            let built = crate::construct::construct(name, &opts)?;
-            let model = built.model.ok_or_else(|| {
-                InputError::new(format!("the construction {name} builds no model to check"))
-            })?;
-            if model.input_size() != input {
-                return Err(InputError::new(format!(
-                    "the construction {name} at n = {n} reads {} numbers per step, but this task's tokens are one-hot of size {input}: pick the task it is built for",
-                    model.input_size()
-                )));
-            }
-            return Ok(model);
+            return construction(name, *n, *seed, precision.as_deref(), input);
         }
         let arch = Arch::parse(self.arch())?;
         let model = match self {
@@ -88,75 +72,7 @@ impl ModelSource {
                 heads,
                 ..
             } => {
-                let (hidden, layers, output) = (*width, *layers, *output);
-                if heads.is_some() && arch != Arch::Transformer {
-                    return Err(InputError::new(format!(
-                        "--heads applies to a transformer, not to {}; drop it",
-                        arch.name()
-                    )));
-                }
-                if hidden == 0 || layers == 0 || output == 0 {
-                    return Err(InputError::new(
-                        "--width, --layers and the output size must be at least 1",
-                    ));
-                }
-                if hidden > MAX_RANDOM_WIDTH || layers > 64 || output > MAX_RANDOM_WIDTH {
-                    return Err(InputError::new(format!(
-                        "--width {hidden}, --layers {layers}, outputs {output}: a random model is at most {MAX_RANDOM_WIDTH} wide, with at most 64 layers"
-                    )));
-                }
-                if heads == &Some(0) {
-                    return Err(InputError::new("--heads must be at least 1"));
-                }
-                if layers != 1 && matches!(arch, Arch::Ssm | Arch::LinearAttention) {
-                    return Err(InputError::new(format!(
-                        "--layers {layers}: the {} model has one layer; drop --layers",
-                        arch.name()
-                    )));
-                }
-                let spec = match arch {
-                    Arch::Rnn => Spec::Rnn {
-                        input,
-                        hidden,
-                        layers,
-                        output: Some(output),
-                        nonlinearity: Nonlinearity::Tanh,
-                    },
-                    Arch::Lstm => Spec::Lstm {
-                        input,
-                        hidden,
-                        layers,
-                        output: Some(output),
-                    },
-                    Arch::Gru => Spec::Gru {
-                        input,
-                        hidden,
-                        layers,
-                        output: Some(output),
-                    },
-                    Arch::Ssm => Spec::Ssm {
-                        input,
-                        state: hidden,
-                        output,
-                    },
-                    Arch::LinearAttention => Spec::LinearAttention {
-                        input,
-                        key: hidden,
-                        value: hidden,
-                        output: Some(output),
-                    },
-                    Arch::Transformer => Spec::Transformer(crate::model::TransformerSpec {
-                        input,
-                        d_model: hidden,
-                        heads: heads.unwrap_or(1),
-                        layers,
-                        d_ff: Some(2 * hidden),
-                        output: Some(output),
-                        layer_norm: true,
-                        pos: crate::model::PosSpec::Sinusoidal,
-                        causal: true,
-                    }),
-                };
+                let spec = random_spec(arch, input, (*width, *layers, *output), *heads)?;
                 random_init(&spec, *seed)?
             }
             ModelSource::Weights { arch, path } => {
@@ -174,6 +90,123 @@ impl ModelSource {
     }
 }
 
+/// A construction's model at length `n`, refused unless it reads the task's one-hot tokens of
+/// size `input`.
+fn construction(
+    name: &str,
+    n: usize,
+    seed: u64,
+    precision: Option<&str>,
+    input: usize,
+) -> Result<Model, InputError> {
+    let opts = crate::construct::ConstructOptions {
+        n,
+        seed,
+        precision: precision.map(Precision::parse).transpose()?,
+        ..Default::default()
+    };
+    let built = crate::construct::construct(name, &opts)?;
+    let model = built.model.ok_or_else(|| {
+        InputError::new(format!("the construction {name} builds no model to check"))
+    })?;
+    if model.input_size() != input {
+        return Err(InputError::new(format!(
+            "the construction {name} at n = {n} reads {} numbers per step, but this task's tokens are one-hot of size {input}: pick the task it is built for",
+            model.input_size()
+        )));
+    }
+    Ok(model)
+}
+
+/// The spec of a random `arch` model of sizes `(hidden, layers, output)`, refused when a size is
+/// out of range or does not apply to `arch`.
+fn random_spec(
+    arch: Arch,
+    input: usize,
+    (hidden, layers, output): (usize, usize, usize),
+    heads: Option<usize>,
+) -> Result<Spec, InputError> {
+    if heads.is_some() && arch != Arch::Transformer {
+        return Err(InputError::new(format!(
+            "{} applies to a transformer, not to {}; drop it",
+            Setting::Heads,
+            arch.name()
+        )));
+    }
+    if hidden == 0 || layers == 0 || output == 0 {
+        return Err(InputError::new(format!(
+            "{}, {} and the output size must be at least 1",
+            Setting::Width,
+            Setting::Layers
+        )));
+    }
+    if hidden > MAX_RANDOM_WIDTH || layers > 64 || output > MAX_RANDOM_WIDTH {
+        return Err(InputError::new(format!(
+            "{} {hidden}, {} {layers}, outputs {output}: a random model is at most {MAX_RANDOM_WIDTH} wide, with at most 64 layers",
+            Setting::Width,
+            Setting::Layers
+        )));
+    }
+    if heads == Some(0) {
+        return Err(InputError::new(format!(
+            "{} must be at least 1",
+            Setting::Heads
+        )));
+    }
+    if layers != 1 && matches!(arch, Arch::Ssm | Arch::LinearAttention) {
+        return Err(InputError::new(format!(
+            "{} {layers}: the {} model has one layer; drop {}",
+            Setting::Layers,
+            arch.name(),
+            Setting::Layers
+        )));
+    }
+    let spec = match arch {
+        Arch::Rnn => Spec::Rnn {
+            input,
+            hidden,
+            layers,
+            output: Some(output),
+            nonlinearity: Nonlinearity::Tanh,
+        },
+        Arch::Lstm => Spec::Lstm {
+            input,
+            hidden,
+            layers,
+            output: Some(output),
+        },
+        Arch::Gru => Spec::Gru {
+            input,
+            hidden,
+            layers,
+            output: Some(output),
+        },
+        Arch::Ssm => Spec::Ssm {
+            input,
+            state: hidden,
+            output,
+        },
+        Arch::LinearAttention => Spec::LinearAttention {
+            input,
+            key: hidden,
+            value: hidden,
+            output: Some(output),
+        },
+        Arch::Transformer => Spec::Transformer(crate::model::TransformerSpec {
+            input,
+            d_model: hidden,
+            heads: heads.unwrap_or(1),
+            layers,
+            d_ff: Some(2 * hidden),
+            output: Some(output),
+            layer_norm: true,
+            pos: crate::model::PosSpec::Sinusoidal,
+            causal: true,
+        }),
+    };
+    Ok(spec)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +221,6 @@ mod tests {
             seed: 0,
             heads: Some(2),
         };
-        assert!(s.build(3).unwrap_err().message.contains("--heads"));
+        assert!(s.build(3).unwrap_err().settings().contains(&Setting::Heads));
     }
 }

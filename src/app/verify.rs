@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::certificate::check::{self, Verified};
 use crate::certificate::{CertificateFile, Claim};
-use crate::error::{EXIT_CHECK_FAILED, EXIT_OK, InputError};
+use crate::error::{EXIT_CHECK_FAILED, EXIT_OK, InputError, Setting};
 use crate::input;
 use crate::model;
 use crate::numeric::Precision;
@@ -44,17 +44,20 @@ impl Verdict {
     }
 }
 
-/// Reads, admits and checks one file. A file that is not a certificate, or one the checker
+/// Reads, admits and checks one file; the messages of a refused or rejected file name settings
+/// as `spell` writes them. A file that is not a certificate, or one the checker
 /// refuses before building anything, is [`Outcome::Refused`]; the caller goes on with the
 /// other files.
-pub fn verify_file(path: &Path, max_memory: u64) -> Verdict {
+pub fn verify_file(path: &Path, max_memory: u64, spell: super::Spell) -> Verdict {
     let file = path.display().to_string();
     let outcome = match read_certificate(path, max_memory) {
-        Err(e) => Outcome::Refused(e.to_string()),
+        Err(e) => Outcome::Refused(e.render(spell)),
         Ok(Checkable::Certificate(c)) => {
             Outcome::Checked(check::check_with_limit(&c, max_memory).map_err(|r| r.0))
         }
-        Ok(Checkable::Witness(w, a)) => Outcome::Checked(witness::verify_model(&w, &a.0, &a.1)),
+        Ok(Checkable::Witness(w, a)) => {
+            Outcome::Checked(witness::verify_model(&w, &a.0, &a.1, spell))
+        }
     };
     Verdict { file, outcome }
 }
@@ -112,7 +115,10 @@ fn read_json_text(path: &Path, limit: u64) -> Result<String, InputError> {
         path,
         "file",
         limit,
-        "`ccsep verify --max-memory BYTES` raises the limit (a file may take 8 times its size once read)",
+        format!(
+            "`ccsep verify {} BYTES` raises the limit (a file may take 8 times its size once read)",
+            Setting::MaxMemory
+        ),
     )?;
     let could_not = |e: std::io::Error| InputError::new(format!("could not read {name}: {e}"));
     let mut bytes = Vec::new();
@@ -145,10 +151,11 @@ fn read_certificate(path: &Path, max_memory: u64) -> Result<Checkable, InputErro
     let parsed = u128::from(len) * 8;
     if parsed > u128::from(max_memory) {
         return Err(InputError::new(format!(
-            "{name} is {} and may take {} once read, over the memory limit of {}; `ccsep verify --max-memory BYTES` raises it if the machine has the memory",
+            "{name} is {} and may take {} once read, over the memory limit of {}; `ccsep verify {} BYTES` raises it if the machine has the memory",
             human_bytes(u128::from(len)),
             human_bytes(parsed),
-            human_bytes(u128::from(max_memory))
+            human_bytes(u128::from(max_memory)),
+            Setting::MaxMemory
         )));
     }
     // The size above is 0 for a device or a pipe (/dev/zero, /dev/urandom): the read itself is

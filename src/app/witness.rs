@@ -10,9 +10,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Spell;
 use super::source::{MAX_RANDOM_WIDTH, ModelSource};
 use crate::certificate::check::Verified;
-use crate::error::InputError;
+use crate::error::{InputError, Setting};
 use crate::model::{Arch, Model};
 use crate::numeric::{Accumulate, Format, Precision, Rounding, Stats};
 use crate::problem::{DEFAULT_MAX_MEMORY, human_bytes};
@@ -169,8 +170,9 @@ fn admit_model(
                 return Err(field(
                     "model.n",
                     format!(
-                        "is {n}, but the task's n is {}: `ccsep check --construct` builds the construction at the task's n",
-                        r.n()
+                        "is {n}, but the task's n is {}: `ccsep check {}` builds the construction at the task's n",
+                        r.n(),
+                        Setting::Construct
                     ),
                 ));
             }
@@ -180,9 +182,10 @@ fn admit_model(
                     return Err(field(
                         "model.precision",
                         format!(
-                            "the construction is built for {}, but the witness runs it at {}: `ccsep check --construct` builds it for the precision it runs at",
+                            "the construction is built for {}, but the witness runs it at {}: `ccsep check {}` builds it for the precision it runs at",
                             p.name(),
-                            precision.name()
+                            precision.name(),
+                            Setting::Construct
                         ),
                     ));
                 }
@@ -195,55 +198,7 @@ fn admit_model(
             output,
             heads,
             ..
-        } => {
-            let a = Arch::parse(arch).map_err(|e| field("model.arch", e.message))?;
-            for (name, v, most) in [
-                ("model.width", *width, MAX_RANDOM_WIDTH),
-                ("model.layers", *layers, 64),
-                ("model.output", *output, MAX_RANDOM_WIDTH),
-                ("model.heads", heads.unwrap_or(1), MAX_RANDOM_WIDTH),
-            ] {
-                if v == 0 || v > most {
-                    return Err(field(name, format!("{v}: must be between 1 and {most}")));
-                }
-            }
-            if heads.is_some() && a != Arch::Transformer {
-                return Err(field(
-                    "model.heads",
-                    format!("heads apply to a transformer, not to {arch}"),
-                ));
-            }
-            if let Some(h) = heads
-                && width % h != 0
-            {
-                return Err(field(
-                    "model.heads",
-                    format!("{h} heads do not divide the width {width}"),
-                ));
-            }
-            if *layers != 1 && matches!(a, Arch::Ssm | Arch::LinearAttention) {
-                return Err(field(
-                    "model.layers",
-                    format!("is {layers}, but the {arch} model has one layer"),
-                ));
-            }
-            // Every architecture has at most 8 weight matrices of `width × (input + width)` per
-            // layer (an LSTM 4, a Transformer's attention and MLP 8), and the head.
-            let input = r.task().input_dim() as u128;
-            let (w, l, o) = (*width as u128, *layers as u128, *output as u128);
-            let params = l * 8 * w * (input + w) + o * w;
-            let bytes = params * BYTES_PER_PARAMETER;
-            if bytes > u128::from(max_memory) {
-                return Err(field(
-                    "model",
-                    format!(
-                        "a random {arch} of width {width} with {layers} layers takes about {} to rebuild and run, over the limit of {}; `ccsep verify --max-memory BYTES` raises it if the machine has the memory",
-                        human_bytes(bytes),
-                        human_bytes(u128::from(max_memory))
-                    ),
-                ));
-            }
-        }
+        } => admit_random(arch, (*width, *layers, *output), *heads, r, max_memory)?,
         ModelSource::Weights { arch, path } => {
             Arch::parse(arch).map_err(|e| field("model.arch", e.message))?;
             let meta = std::fs::metadata(path)
@@ -263,10 +218,11 @@ fn admit_model(
                 return Err(field(
                     "model.path",
                     format!(
-                        "{path} is {} and may take {} to load and run, over the limit of {}; `ccsep verify --max-memory BYTES` raises it if the machine has the memory",
+                        "{path} is {} and may take {} to load and run, over the limit of {}; `ccsep verify {} BYTES` raises it if the machine has the memory",
                         human_bytes(u128::from(len)),
                         human_bytes(bytes),
-                        human_bytes(u128::from(max_memory))
+                        human_bytes(u128::from(max_memory)),
+                        Setting::MaxMemory
                     ),
                 ));
             }
@@ -275,31 +231,100 @@ fn admit_model(
     Ok(())
 }
 
+/// A random model's source: its sizes in range and consistent with its architecture, and
+/// small enough to rebuild within `max_memory`.
+fn admit_random(
+    arch: &str,
+    (width, layers, output): (usize, usize, usize),
+    heads: Option<usize>,
+    r: &Reduction,
+    max_memory: u64,
+) -> Result<(), InputError> {
+    let field = |name: &str, msg: String| InputError::new(format!("field `{name}`: {msg}"));
+    let a = Arch::parse(arch).map_err(|e| field("model.arch", e.message))?;
+    for (name, v, most) in [
+        ("model.width", width, MAX_RANDOM_WIDTH),
+        ("model.layers", layers, 64),
+        ("model.output", output, MAX_RANDOM_WIDTH),
+        ("model.heads", heads.unwrap_or(1), MAX_RANDOM_WIDTH),
+    ] {
+        if v == 0 || v > most {
+            return Err(field(name, format!("{v}: must be between 1 and {most}")));
+        }
+    }
+    if heads.is_some() && a != Arch::Transformer {
+        return Err(field(
+            "model.heads",
+            format!("heads apply to a transformer, not to {arch}"),
+        ));
+    }
+    if let Some(h) = heads
+        && width % h != 0
+    {
+        return Err(field(
+            "model.heads",
+            format!("{h} heads do not divide the width {width}"),
+        ));
+    }
+    if layers != 1 && matches!(a, Arch::Ssm | Arch::LinearAttention) {
+        return Err(field(
+            "model.layers",
+            format!("is {layers}, but the {arch} model has one layer"),
+        ));
+    }
+    // Every architecture has at most 8 weight matrices of `width × (input + width)` per
+    // layer (an LSTM 4, a Transformer's attention and MLP 8), and the head.
+    let input = r.task().input_dim() as u128;
+    let (w, l, o) = (width as u128, layers as u128, output as u128);
+    let params = l * 8 * w * (input + w) + o * w;
+    let bytes = params * BYTES_PER_PARAMETER;
+    if bytes > u128::from(max_memory) {
+        return Err(field(
+            "model",
+            format!(
+                "a random {arch} of width {width} with {layers} layers takes about {} to rebuild and run, over the limit of {}; `ccsep verify {} BYTES` raises it if the machine has the memory",
+                human_bytes(bytes),
+                human_bytes(u128::from(max_memory)),
+                Setting::MaxMemory
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Re-runs the model on both instances with the plain forward pass and checks the claim
 /// ([`admit`] first, with the default memory limit).
-pub fn verify(w: &WitnessFile) -> Result<Verified, String> {
-    let admitted = admit(w, DEFAULT_MAX_MEMORY).map_err(|e| e.message)?;
-    verify_admitted(w, &admitted)
+pub fn verify(w: &WitnessFile, spell: Spell) -> Result<Verified, String> {
+    let admitted = admit(w, DEFAULT_MAX_MEMORY).map_err(|e| e.render(spell))?;
+    verify_admitted(w, &admitted, spell)
 }
 
 /// Rebuilds the admitted witness's model. An error means the file names a model that cannot be
 /// rebuilt (a weights file that is not one, a construction that reads other tokens): bad input,
 /// not a false claim.
 pub fn rebuild(w: &WitnessFile, a: &Admitted) -> Result<Model, InputError> {
-    w.model
-        .build(a.reduction.task().input_dim())
-        .map_err(|e| InputError::new(format!("field `model`: could not rebuild the model: {e}")))
+    w.model.build(a.reduction.task().input_dim()).map_err(|e| {
+        InputError::new(format!(
+            "field `model`: could not rebuild the model: {}",
+            e.message
+        ))
+    })
 }
 
 /// Rebuilds the model and re-runs it on both instances of an admitted witness.
-pub fn verify_admitted(w: &WitnessFile, a: &Admitted) -> Result<Verified, String> {
-    let model = rebuild(w, a).map_err(|e| e.message)?;
-    verify_model(w, a, &model)
+pub fn verify_admitted(w: &WitnessFile, a: &Admitted, spell: Spell) -> Result<Verified, String> {
+    let model = rebuild(w, a).map_err(|e| e.render(spell))?;
+    verify_model(w, a, &model, spell)
 }
 
 /// Re-runs `model` (rebuilt from the witness) on both instances with the plain forward pass and
 /// checks the claim: an error here means the claim is false.
-pub fn verify_model(w: &WitnessFile, a: &Admitted, model: &Model) -> Result<Verified, String> {
+pub fn verify_model(
+    w: &WitnessFile,
+    a: &Admitted,
+    model: &Model,
+    spell: Spell,
+) -> Result<Verified, String> {
     let r = &a.reduction;
     let y_prime = w.y_prime.unwrap_or(w.y);
     if (w.x, w.y) == (w.x_prime, y_prime) {
@@ -309,8 +334,8 @@ pub fn verify_model(w: &WitnessFile, a: &Admitted, model: &Model) -> Result<Veri
     let mut answers = [false; 2];
     let mut values = [false; 2];
     for (i, (x, y)) in [(w.x, w.y), (w.x_prime, y_prime)].into_iter().enumerate() {
-        let inst = r.instance(x, y).map_err(|e| e.message)?;
-        let inputs = task.embed(&inst.tokens, &[]).map_err(|e| e.message)?;
+        let inst = r.instance(x, y).map_err(|e| e.render(spell))?;
+        let inputs = task.embed(&inst.tokens, &[]).map_err(|e| e.render(spell))?;
         let trace = model
             .forward(&inputs, &a.precision, &mut Stats::default())
             .map_err(|e| e.message)?;

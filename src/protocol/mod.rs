@@ -31,7 +31,7 @@ pub mod transformer;
 
 use serde::Serialize;
 
-use crate::error::InputError;
+use crate::error::{InputError, Setting};
 use crate::matrix::CommMatrix;
 use crate::model::{Model, Prepared};
 use crate::numeric::{Format, Precision, Stats};
@@ -183,8 +183,9 @@ impl Split {
     pub fn new(reduction: Reduction) -> Result<Self, InputError> {
         if !reduction.is_prefix_suffix() {
             return Err(InputError::new(format!(
-                "the {} reduction does not split as an Alice prefix and a Bob suffix, so a recurrent model induces no one-way protocol on it; a one-layer Transformer does (--arch transformer: the Thm 4 protocol for any partition)",
-                reduction.kind()
+                "the {} reduction does not split as an Alice prefix and a Bob suffix, so a recurrent model induces no one-way protocol on it; a one-layer Transformer does ({} transformer: the Thm 4 protocol for any partition)",
+                reduction.kind(),
+                Setting::Arch
             )));
         }
         let y_last = reduction.bob_inputs().end - 1;
