@@ -438,6 +438,7 @@ fn run_cc(args: &CcArgs) -> anyhow::Result<i32> {
             rational_max_entries: args.rational_entries,
             gf2_max_work: args.gf2_work,
         },
+        spell: flag,
     };
     let pb = spinner();
     let summary = app::cc::run(&req, &|m| pb.set_message(m));

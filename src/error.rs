@@ -4,10 +4,13 @@
 //! The CLI prints its message and exits with code 2. Anything else that goes wrong is a bug or an
 //! I/O failure and is reported through `anyhow` with context.
 //!
-//! The library never spells a command-line flag. A message that tells the user what to change
-//! names the [`Setting`] (`format!("pass {} K", Setting::Sample)`); the front end chooses how a
-//! setting is shown ([`InputError::render`]: the CLI shows `--sample`), and a library user who
-//! prints the error with `Display` sees the setting's own name (`sample`).
+//! The library never spells a command-line flag in an error. A message that tells the user what
+//! to change names the [`Setting`] (`format!("pass {} K", Setting::Sample)`); the front end
+//! chooses how a setting is shown ([`InputError::render`]: the CLI shows `--sample`), and a
+//! library user who prints the error with `Display` sees the setting's own name (`sample`).
+//! Report texts that name a setting (`cc`'s notes on limits hit) are built the same way and shown
+//! through [`spell_settings`]. Still spelled literally: the options list of a task's refusal
+//! (`tasks sample`) and the sampled-family note in the nearest construction's report.
 
 use std::fmt;
 
@@ -174,8 +177,16 @@ impl InputError {
 
     /// The message with each setting shown as `spell` writes it (the CLI: its flag).
     pub fn render(&self, spell: impl Fn(Setting) -> String) -> String {
-        let mut out = String::with_capacity(self.message.len());
-        let mut rest = self.message.as_str();
+        spell_settings(&self.message, spell)
+    }
+}
+
+/// `text` with each setting placeholder shown as `spell` writes it: for report texts built
+/// with [`Setting`]s (a measure's note on a limit it hit), as [`InputError::render`] for errors.
+pub fn spell_settings(text: &str, spell: impl Fn(Setting) -> String) -> String {
+    {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
         while let Some(start) = rest.find(OPEN) {
             out.push_str(&rest[..start]);
             let after = &rest[start + OPEN.len_utf8()..];
@@ -196,7 +207,9 @@ impl InputError {
         out.push_str(rest);
         out
     }
+}
 
+impl InputError {
     /// The settings the message names, in order (a front end may offer help on each).
     pub fn settings(&self) -> Vec<Setting> {
         self.message

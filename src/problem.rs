@@ -57,7 +57,8 @@ impl ProblemSpec {
             "ip" => ProblemSpec::Ip { n },
             other => {
                 return Err(InputError::new(format!(
-                    "unknown problem {other:?}: choose one of index, eq, disj, gt, ip, or pass --matrix FILE"
+                    "unknown problem {other:?}: choose one of index, eq, disj, gt, ip, or pass {} FILE",
+                    Setting::Matrix
                 )));
             }
         })

@@ -7,7 +7,7 @@ use anyhow::Context;
 
 use crate::certificate::dot::protocol_dot;
 use crate::certificate::{Claim, ProtocolCert};
-use crate::error::{InputError, Setting};
+use crate::error::{InputError, Setting, spell_settings};
 use crate::input;
 use crate::matrix::CommMatrix;
 use crate::measures::Limits;
@@ -27,6 +27,8 @@ pub struct CcRequest {
     pub certify: Option<PathBuf>,
     pub max_memory: u64,
     pub limits: Limits,
+    /// How the notes on limits hit spell the settings that raise them.
+    pub spell: super::Spell,
 }
 
 /// The problem and its matrix: read from the file (bounded by `max_memory`), or built.
@@ -91,6 +93,9 @@ pub fn run(req: &CcRequest, status: super::Status) -> anyhow::Result<Summary> {
     let mut summary = summarize(&spec, &m, &req.limits, req.certify.is_some(), &|stage| {
         status(stage.to_string())
     });
+    for note in &mut summary.limits_hit {
+        *note = spell_settings(note, req.spell);
+    }
     if let Some(dir) = &req.certify {
         for (name, cert) in &summary.certificates {
             let path = dir.join(name);

@@ -14,7 +14,7 @@
 //! | `dyck-rnn` | App. E: the 7-state DFA of Dyck-(2,2) | Elman RNN | [`recurrent::dyck`] |
 //! | `index-rnn` | Thm 3 is tight: width `N` stores every bit | Elman RNN | [`recurrent::index`] |
 //!
-//! The names are one enum, [`Construction`], whose [`Construction::entry`] is the one table of
+//! The names are one enum, [`Construction`], whose `Construction::entry` is the one table of
 //! what each construction is: how it is built, its size search and curve range, its margin
 //! setting and the task `check` runs it on. A new construction is a module under
 //! [`transformer`] or [`recurrent`] and a variant with its row there.

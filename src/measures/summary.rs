@@ -12,6 +12,7 @@ use crate::certificate::{
     CertificateFile, Claim, Direction, FoolingSetCert, LowerBoundWitness, Of, ProtocolCert,
     RankCert, RectangleKind,
 };
+use crate::error::Setting;
 use crate::matrix::CommMatrix;
 use crate::measures::{
     Limits, ceil_log2, deterministic, fooling, gf2_work, one_way, rank, rectangles,
@@ -54,7 +55,9 @@ pub struct Summary {
     /// For each measure above: whether its value is exact (proven both ways).
     pub exact: Exact,
     pub bounds: Vec<Bound>,
-    /// Measures left out or cut short, with the reason.
+    /// Measures left out or cut short, with the reason and the setting that raises the limit,
+    /// named as a [`Setting`] placeholder: show a note through
+    /// [`crate::error::spell_settings`] (`ccsep cc` spells it as the flag).
     pub limits_hit: Vec<String>,
     /// Certificate files written (empty without `--certify`).
     pub certificate_files: Vec<String>,
@@ -216,10 +219,11 @@ impl<'a> Summarizer<'a> {
         let gf2_work = gf2_work(distinct_rows, m.cols() as u64);
         if gf2_work > limits.gf2_max_work {
             s.limits_hit.push(format!(
-                "GF(2) rank: about {:.1e} word operations ({distinct_rows} distinct rows x {} columns), over the limit of {:.1e} (raise --gf2-work)",
+                "GF(2) rank: about {:.1e} word operations ({distinct_rows} distinct rows x {} columns), over the limit of {:.1e} (raise {})",
                 gf2_work as f64,
                 m.cols(),
-                limits.gf2_max_work as f64
+                limits.gf2_max_work as f64,
+                Setting::Gf2Work
             ));
             return None;
         }
@@ -258,8 +262,9 @@ impl<'a> Summarizer<'a> {
         let distinct_entries = distinct_rows * m.cols() as u64;
         if distinct_entries > limits.rational_max_entries {
             s.limits_hit.push(format!(
-                "rational rank: {distinct_entries} entries in the distinct rows, over the limit of {} (raise --rational-entries)",
-                limits.rational_max_entries
+                "rational rank: {distinct_entries} entries in the distinct rows, over the limit of {} (raise {})",
+                limits.rational_max_entries,
+                Setting::RationalEntries
             ));
             return None;
         }
@@ -320,26 +325,29 @@ impl<'a> Summarizer<'a> {
                     }
                     if !c.proven_maximum {
                         s.limits_hit.push(format!(
-                            "{}-fooling set: the search stopped after {} nodes; {size} is a lower bound (raise --search-nodes)",
+                            "{}-fooling set: the search stopped after {} nodes; {size} is a lower bound (raise {})",
                             u8::from(value),
-                            c.search_nodes
+                            c.search_nodes,
+                            Setting::SearchNodes
                         ));
                     }
                     fooling_certs.push(c);
                 }
                 None if fooling_limits.fooling_max_entries < limits.fooling_max_entries => {
                     s.limits_hit.push(format!(
-                        "{}-fooling set: more {}-entries than {FOOLING_MAX_GRAPH_ENTRIES}, whose compatibility graph (entries^2 / 8 bytes) would take more than {} (--fooling-entries above {FOOLING_MAX_GRAPH_ENTRIES} cannot help)",
+                        "{}-fooling set: more {}-entries than {FOOLING_MAX_GRAPH_ENTRIES}, whose compatibility graph (entries^2 / 8 bytes) would take more than {} ({} above {FOOLING_MAX_GRAPH_ENTRIES} cannot help)",
                         u8::from(value),
                         u8::from(value),
-                        human_bytes(u128::from(FOOLING_MAX_GRAPH_BYTES))
+                        human_bytes(u128::from(FOOLING_MAX_GRAPH_BYTES)),
+                        Setting::FoolingEntries
                     ))
                 }
                 None => s.limits_hit.push(format!(
-                    "{}-fooling set: more {}-entries than the limit of {} (raise --fooling-entries)",
+                    "{}-fooling set: more {}-entries than the limit of {} (raise {})",
                     u8::from(value),
                     u8::from(value),
-                    limits.fooling_max_entries
+                    limits.fooling_max_entries,
+                    Setting::FoolingEntries
                 )),
             }
         }
@@ -497,8 +505,11 @@ impl<'a> Summarizer<'a> {
                     }
                     if out.budget_exhausted {
                         s.limits_hit.push(format!(
-                            "deterministic CC: the search stopped after {} nodes with {} <= D <= {} (raise --search-nodes)",
-                            out.nodes, out.lower, out.upper
+                            "deterministic CC: the search stopped after {} nodes with {} <= D <= {} (raise {})",
+                            out.nodes,
+                            out.lower,
+                            out.upper,
+                            Setting::SearchNodes
                         ));
                     }
                     tree = Some(out.tree);
@@ -542,8 +553,9 @@ impl<'a> Summarizer<'a> {
         let cells = one_way.distinct_rows * one_way.distinct_cols;
         if cells > limits.rectangle_max_cells {
             s.limits_hit.push(format!(
-                "partition and cover numbers: {cells} distinct cells, over the limit of {} (raise --rectangle-cells)",
-                limits.rectangle_max_cells
+                "partition and cover numbers: {cells} distinct cells, over the limit of {} (raise {})",
+                limits.rectangle_max_cells,
+                Setting::RectangleCells
             ));
             return;
         }

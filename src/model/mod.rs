@@ -65,7 +65,7 @@ pub use stack::RecurrentLayer;
 pub(crate) use transformer::layer_norm as transformer_layer_norm;
 pub use transformer::{Block, Continuation, LayerNorm, PosCode, Transformer, sinusoid};
 
-use crate::error::InputError;
+use crate::error::{InputError, Setting};
 use crate::numeric::{Format, Precision, Stats};
 use kernel::LANES;
 use linear::Workspace;
@@ -954,10 +954,12 @@ fn check_random_size(spec: &Spec) -> Result<(), InputError> {
     if bytes > MAX_RANDOM_MODEL_BYTES {
         return Err(InputError::new(format!(
             "a random model of this size has {} parameters: about {} of memory with the rounded \
-             copy a check makes (limit {}); choose a smaller --width or fewer --layers",
+             copy a check makes (limit {}); choose a smaller {} or fewer {}",
             spec.parameters(),
             crate::problem::human_bytes(bytes),
             crate::problem::human_bytes(MAX_RANDOM_MODEL_BYTES),
+            Setting::Width,
+            Setting::Layers,
         )));
     }
     Ok(())

@@ -836,7 +836,8 @@ fn random_models_over_the_memory_limit_are_refused_before_drawing() {
     let e = random_init(&lstm(4096, 64), 0).unwrap_err();
     assert!(e.message.contains("GiB of memory"), "{e}");
     assert!(
-        e.message.contains("--width") && e.message.contains("--layers"),
+        e.settings().contains(&crate::error::Setting::Width)
+            && e.settings().contains(&crate::error::Setting::Layers),
         "{e}"
     );
     let wide = Spec::Transformer(TransformerSpec {

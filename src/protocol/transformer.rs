@@ -48,7 +48,7 @@ use super::{
     decode, prepare,
 };
 use crate::certificate::Direction;
-use crate::error::InputError;
+use crate::error::{InputError, Setting};
 use crate::measures::one_way::one_way;
 use crate::model::{
     Act, Arith, FinishBufs, Model, Transformer, transformer_layer_norm as layer_norm,
@@ -536,22 +536,29 @@ fn coverage(r: &Reduction, options: &CheckOptions) -> Result<Coverage, InputErro
     let alice_total = r.alice_inputs().end;
     let bob_total = r.bob_inputs().end;
     let covered = match options.sample {
-        Some(0) => return Err(InputError::new("--sample must be at least 1")),
+        Some(0) => {
+            return Err(InputError::new(format!(
+                "{} must be at least 1",
+                Setting::Sample
+            )));
+        }
         Some(k) => k.min(alice_total),
         None => alice_total,
     };
     let instances = covered.saturating_mul(bob_total);
     if bob_total > MAX_INSTANCES {
         return Err(InputError::new(format!(
-            "{} with n = {n}: Bob alone has {bob_total} inputs, more than the {MAX_INSTANCES} instances one check covers, so no --sample of Alice's inputs fits; choose a smaller n",
-            r.kind()
+            "{} with n = {n}: Bob alone has {bob_total} inputs, more than the {MAX_INSTANCES} instances one check covers, so no {} of Alice's inputs fits; choose a smaller n",
+            r.kind(),
+            Setting::Sample
         )));
     }
     if instances > MAX_INSTANCES {
         return Err(InputError::new(format!(
-            "{} with n = {n}: {covered} Alice × {bob_total} Bob inputs = {instances} instances, each a protocol run and a forward pass (limit {MAX_INSTANCES}; listing the Alice inputs alone would take {}); pass --sample K with K ≤ {} to check K seeded Alice inputs against every Bob input",
+            "{} with n = {n}: {covered} Alice × {bob_total} Bob inputs = {instances} instances, each a protocol run and a forward pass (limit {MAX_INSTANCES}; listing the Alice inputs alone would take {}); pass {} K with K ≤ {} to check K seeded Alice inputs against every Bob input",
             r.kind(),
             crate::problem::human_bytes(u128::from(covered) * 8),
+            Setting::Sample,
             (MAX_INSTANCES / bob_total).max(1)
         )));
     }

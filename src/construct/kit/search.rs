@@ -17,9 +17,9 @@ pub const GAMMAS: [f64; 19] = [
     0.1, 0.05,
 ];
 
-/// One code a size search tries: [`codes`] at margin `gamma`.
+/// One code a size search tries: `codes` at margin `gamma`.
 pub struct CodeCandidate {
-    /// The margin asked of [`codes`].
+    /// The margin asked of `codes`.
     pub gamma: f64,
     /// The codes, entries ±1, one row per position (or pair).
     pub codes: Matrix,
@@ -120,7 +120,7 @@ pub struct SizeSearch<'a> {
 /// The bisection assumes more integer bits never hurt at a fixed `F` (the weights do not
 /// change, only the range grows); the full verification does not rely on it.
 /// Once a size is found, a candidate whose `hint(c, F)` exceeds the most integer bits that could
-/// still beat it by more than [`HINT_SLACK`] is dropped without a trial: the hint grows with `F`
+/// still beat it by more than `HINT_SLACK` is dropped without a trial: the hint grows with `F`
 /// (a finer grid needs a larger temperature to keep the softmax hard, so larger scores) and that
 /// cap shrinks. This is a heuristic that saves the wider codes' hopeless trials (each costs
 /// `O(T²)` at length `T` for the position-only attention); it may miss a smaller size, never

@@ -20,7 +20,7 @@
 //! - head: `out = p̂ − 2·feature_mean` with `p̂ = round(1/T)`: the threshold "no feature is 1".
 //!
 //! `proofs/thm13-disjointness.md` derives every constant. Layer 2 and the head are
-//! [`two_party`](super::two_party)'s, shared with equality; this module is the comparison
+//! [`two_party`]'s, shared with equality; this module is the comparison
 //! [`Disjoint`]: its codes, first layer and instances.
 
 use serde_json::json;

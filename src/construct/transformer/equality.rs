@@ -24,7 +24,7 @@
 //! The paper uses two heads; one suffices here because the pair shares one code, so a single
 //! head lands on both halves at once. `proofs/thm6-equality.md` derives every constant.
 //!
-//! Layer 2 and the head are [`two_party`](super::two_party)'s, shared with disjointness; this
+//! Layer 2 and the head are [`two_party`]'s, shared with disjointness; this
 //! module is the comparison [`Equal`]: its codes, first layer and instances.
 
 use serde_json::json;
