@@ -142,9 +142,10 @@ fn random_spec(
     }
     if hidden > MAX_RANDOM_WIDTH || layers > 64 || output > MAX_RANDOM_WIDTH {
         return Err(InputError::new(format!(
-            "{} {hidden}, {} {layers}, outputs {output}: a random model is at most {MAX_RANDOM_WIDTH} wide, with at most 64 layers",
+            "{} {hidden}, {} {layers}, {} {output}: a random model is at most {MAX_RANDOM_WIDTH} wide, with at most 64 layers",
             Setting::Width,
-            Setting::Layers
+            Setting::Layers,
+            Setting::Outputs
         )));
     }
     if heads == Some(0) {
