@@ -106,17 +106,29 @@ impl Residual {
     /// Writes `values` (one per direction, at most the block's size) into row `row` of `m`,
     /// whose columns are the stream (a positional table, a head, a projection reading it).
     pub fn set_row(&self, m: &mut Matrix, row: usize, name: &str, values: &[f64]) {
-        for (i, &v) in values.iter().enumerate() {
-            m.set(row, self.at(name, i), v);
+        for (dir, &v) in self.directions(name, values.len()).zip(values) {
+            m.set(row, dir, v);
         }
     }
 
     /// Writes `values` into column `col` of `m`, whose rows are the stream (an embedding, a
     /// projection writing into it).
     pub fn set_col(&self, m: &mut Matrix, col: usize, name: &str, values: &[f64]) {
-        for (i, &v) in values.iter().enumerate() {
-            m.set(self.at(name, i), col, v);
+        for (dir, &v) in self.directions(name, values.len()).zip(values) {
+            m.set(dir, col, v);
         }
+    }
+
+    /// The first `count` directions of block `name` (looked up once), which must have at least
+    /// that many.
+    fn directions(&self, name: &str, count: usize) -> Range<usize> {
+        let r = self.range(name);
+        assert!(
+            count <= r.len(),
+            "subspace {name:?} has {} directions, not {count}",
+            r.len()
+        );
+        r.start..r.start + count
     }
 
     /// Total dimension.
