@@ -2,7 +2,7 @@
 //! width 32, through `Prepared::final_outputs` (blocks of 16 lanes, rayon across blocks), for an
 //! LSTM and a 1-layer Transformer (4 heads, MLP 128, pre-LN, learned positions, causal), at `f32`
 //! and at two emulated 8-bit formats. `benches/torch_forward.py` times PyTorch on the same shapes
-//! (2 threads); the ratios are in the notes of the issue. Models and inputs are built outside the
+//! (2 threads), so the two can be set side by side. Models and inputs are built outside the
 //! timed part.
 
 use std::hint::black_box;

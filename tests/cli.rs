@@ -739,7 +739,7 @@ fn verify_value(
         .assert()
 }
 
-/// Issue 12, item 6 and 7: a witness's precision is rebuilt from its format. Its `max` edited
+/// A witness's precision is rebuilt from its format. Its `max` edited
 /// to 0 made `verify` accept a false witness against a correct construction (index-lookup,
 /// n = 8, fixed:2.1); -1, 1e12 and 1e300 panicked or aborted in the kernel; formats the command
 /// line refuses were accepted. Each is now bad input (exit 2) naming the field, and nothing is
@@ -813,7 +813,7 @@ fn verify_reads_back_a_paper_witness() {
         .stdout(predicate::str::contains("paper:1 (N = 9)"));
 }
 
-/// Issue 12, item 8: a witness is checked against its task before its model is built. A
+/// A witness is checked against its task before its model is built. A
 /// construction for another task or another n (equality at n = 32768 started building), or a
 /// random model over the memory limit, is bad input found at once; so are inputs out of range.
 #[test]
@@ -866,7 +866,7 @@ fn verify_checks_a_witness_before_building_its_model() {
     }
 }
 
-/// Issue 12, items 7 and 10: a certificate is sized before its matrix is built, with the
+/// A certificate is sized before its matrix is built, with the
 /// checker's working copies, and refused with the estimate and a flag `verify` has; its fields
 /// are named, not the flags of `cc`. A one-way certificate relabelled to INDEX_29 built a 4 GiB
 /// matrix (and a copy) and aborted.
