@@ -384,7 +384,8 @@ impl TensorWriter {
                 ))
             })
             .collect::<Result<Vec<_>, safetensors::SafeTensorError>>()?;
-        Ok(safetensors::serialize(views, Some(self.metadata.clone()))?)
+        let bytes = safetensors::serialize(views, Some(self.metadata.clone()))?;
+        Ok(with_sorted_header(bytes))
     }
 
     pub fn write(&self, path: &Path) -> anyhow::Result<()> {
@@ -393,6 +394,31 @@ impl TensorWriter {
         std::fs::write(path, bytes)
             .with_context(|| format!("could not write weights file '{}'", path.display()))
     }
+}
+
+/// `bytes` (a safetensors file) with its JSON header's keys in sorted order. `safetensors` writes
+/// the metadata from a `HashMap`, whose order changes from run to run; sorted, the same model
+/// gives the same file. The sorted header has the same content and so the same length (serde_json
+/// writes both compactly, and `Value`'s map is ordered by key), and the padding after it is kept;
+/// a header that does not parse back to the same length is left as it was.
+fn with_sorted_header(mut bytes: Vec<u8>) -> Vec<u8> {
+    let Some(len) = bytes
+        .get(..8)
+        .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")) as usize)
+    else {
+        return bytes;
+    };
+    let Some(header) = bytes.get(8..8 + len) else {
+        return bytes;
+    };
+    let text = header.trim_ascii_end();
+    let sorted = serde_json::from_slice::<serde_json::Value>(text)
+        .ok()
+        .and_then(|v| serde_json::to_vec(&v).ok());
+    if let Some(sorted) = sorted.filter(|s| s.len() == text.len()) {
+        bytes[8..8 + sorted.len()].copy_from_slice(&sorted);
+    }
+    bytes
 }
 
 #[cfg(test)]
@@ -409,6 +435,28 @@ mod tests {
 
     fn read(bytes: impl Read) -> Result<Tensors, String> {
         Tensors::read_from(bytes, Path::new("w.safetensors")).map_err(|e| e.message)
+    }
+
+    /// Each writer's metadata map has its own random order; the files are the same bytes, and
+    /// they read back.
+    #[test]
+    fn the_same_tensors_and_metadata_give_the_same_bytes() {
+        let file = || {
+            let mut w = TensorWriter::new();
+            w.tensor("b", vec![2], &[1.0, 2.0]);
+            w.tensor("a", vec![1], &[3.0]);
+            for k in 0..12 {
+                w.meta(&format!("ccsep.key{k}"), k * 7);
+            }
+            w.to_bytes().unwrap()
+        };
+        let first = file();
+        for _ in 0..8 {
+            assert_eq!(file(), first);
+        }
+        let t = read(&first[..]).unwrap();
+        assert_eq!(t.meta("ccsep.key3"), Some("21"));
+        assert_eq!(t.get("b", &[2]).unwrap(), &[1.0, 2.0]);
     }
 
     #[test]
