@@ -146,8 +146,9 @@ impl Setting {
     }
 }
 
-/// Opens and closes a setting's placeholder in a message (Unicode private-use characters, which
-/// no message text contains).
+/// Opens and closes a setting's placeholder in a message: Unicode private-use characters, which
+/// no message of ccsep's own contains (a user's file name holding one would lose it when the
+/// message is shown; nothing else changes).
 const OPEN: char = '\u{F8F0}';
 const CLOSE: char = '\u{F8F1}';
 
@@ -184,29 +185,27 @@ impl InputError {
 /// `text` with each setting placeholder shown as `spell` writes it: for report texts built
 /// with [`Setting`]s (a measure's note on a limit it hit), as [`InputError::render`] for errors.
 pub fn spell_settings(text: &str, spell: impl Fn(Setting) -> String) -> String {
-    {
-        let mut out = String::with_capacity(text.len());
-        let mut rest = text;
-        while let Some(start) = rest.find(OPEN) {
-            out.push_str(&rest[..start]);
-            let after = &rest[start + OPEN.len_utf8()..];
-            match after.find(CLOSE) {
-                Some(end) => {
-                    let name = &after[..end];
-                    match Setting::from_name(name) {
-                        Some(setting) => out.push_str(&spell(setting)),
-                        None => out.push_str(name),
-                    }
-                    rest = &after[end + CLOSE.len_utf8()..];
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(OPEN) {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + OPEN.len_utf8()..];
+        match after.find(CLOSE) {
+            Some(end) => {
+                let name = &after[..end];
+                match Setting::from_name(name) {
+                    Some(setting) => out.push_str(&spell(setting)),
+                    None => out.push_str(name),
                 }
-                None => {
-                    rest = after;
-                }
+                rest = &after[end + CLOSE.len_utf8()..];
+            }
+            None => {
+                rest = after;
             }
         }
-        out.push_str(rest);
-        out
     }
+    out.push_str(rest);
+    out
 }
 
 impl InputError {

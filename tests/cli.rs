@@ -1065,7 +1065,7 @@ fn a_grid_point_error_in_the_out_file_spells_flags() {
         .find_map(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
         .expect("the width-5000 point has an error line");
     assert!(
-        error.starts_with("--width 5000, --layers 1, outputs 1: "),
+        error.starts_with("--width 5000, --layers 1, --outputs 1: "),
         "{error:?}"
     );
     assert!(!error.contains(['\u{F8F0}', '\u{F8F1}']), "{error:?}");
