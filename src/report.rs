@@ -205,7 +205,7 @@ fn summary_table(s: &Summary) -> String {
             out,
             "  {:<68} {:<5} {:>5}  {}",
             b.bound,
-            b.side,
+            b.side.name(),
             b.bits,
             if b.certified { "yes" } else { "search record" }
         );

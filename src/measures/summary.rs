@@ -19,13 +19,32 @@ use crate::measures::{
 };
 use crate::problem::{DEFAULT_MAX_MEMORY, ProblemSpec, human_bytes};
 
+/// Which side of `D(f)` a bound is on (`lower` / `upper` in JSON and tables).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    /// `D(f) >= bits`.
+    Lower,
+    /// `D(f) <= bits`.
+    Upper,
+}
+
+impl Side {
+    /// The word tables and JSON use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Lower => "lower",
+            Side::Upper => "upper",
+        }
+    }
+}
+
 /// One bound on `D(f)`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Bound {
     /// What it comes from, e.g. `ceil(log2(rank M + rank(J-M)))`.
     pub bound: String,
-    /// `lower` or `upper`.
-    pub side: &'static str,
+    pub side: Side,
     pub bits: u32,
     /// Whether an independent checker can verify it from the certificates (`false`: a search
     /// record, such as a proven-maximum claim).
@@ -376,7 +395,7 @@ impl<'a> Summarizer<'a> {
         if self.answer_bit == 1 {
             s.bounds.push(Bound {
                 bound: "non-constant matrix".into(),
-                side: "lower",
+                side: Side::Lower,
                 bits: 1,
                 certified: true,
             });
@@ -389,7 +408,7 @@ impl<'a> Summarizer<'a> {
                     one.pairs.len(),
                     zero.pairs.len()
                 ),
-                side: "lower",
+                side: Side::Lower,
                 bits,
                 certified: true,
             });
@@ -416,7 +435,7 @@ impl<'a> Summarizer<'a> {
             }
             s.bounds.push(Bound {
                 bound: format!("ceil(log2 rank M) over {field} = ceil(log2 {rm})"),
-                side: "lower",
+                side: Side::Lower,
                 bits: ceil_log2(rm),
                 certified: true,
             });
@@ -425,7 +444,7 @@ impl<'a> Summarizer<'a> {
                 bound: format!(
                     "ceil(log2(rank M + rank(J-M))) over {field} = ceil(log2({rm} + {rc}))"
                 ),
-                side: "lower",
+                side: Side::Lower,
                 bits,
                 certified: true,
             });
@@ -452,7 +471,7 @@ impl<'a> Summarizer<'a> {
             let bits = bits.unwrap_or(0) + self.answer_bit;
             s.bounds.push(Bound {
                 bound: format!("one-way {dir} + answer bit"),
-                side: "upper",
+                side: Side::Upper,
                 bits,
                 certified: true,
             });
@@ -490,7 +509,7 @@ impl<'a> Summarizer<'a> {
                                 "exhaustive protocol-tree search ({} nodes)",
                                 out.nodes
                             ),
-                            side: "lower",
+                            side: Side::Lower,
                             bits: out.lower,
                             certified: false,
                         });
@@ -498,7 +517,7 @@ impl<'a> Summarizer<'a> {
                     if out.upper < one_way_upper {
                         s.bounds.push(Bound {
                             bound: "protocol tree found by search".into(),
-                            side: "upper",
+                            side: Side::Upper,
                             bits: out.upper,
                             certified: true,
                         });
@@ -600,7 +619,7 @@ impl<'a> Summarizer<'a> {
         if let (Some(p), true) = (s.partition_number, s.exact.partition_number) {
             s.bounds.push(Bound {
                 bound: format!("ceil(log2 C^P) = ceil(log2 {p})"),
-                side: "lower",
+                side: Side::Lower,
                 bits: ceil_log2(p),
                 certified: false,
             });
