@@ -338,11 +338,11 @@ pub fn verify_model(
         let inputs = task.embed(&inst.tokens, &[]).map_err(|e| e.render(spell))?;
         let trace = model
             .forward(&inputs, &a.precision, &mut Stats::default())
-            .map_err(|e| e.message)?;
+            .map_err(|e| e.render(spell))?;
         // The answer as the bit f, as the check scores it: the last output, or for MQAR DISJ
         // read off the answers to every query (a model right on the instance has it right).
         answers[i] = score(r, x, y, &trace.outputs).0;
-        values[i] = r.value(x, y).map_err(|e| e.message)?;
+        values[i] = r.value(x, y).map_err(|e| e.render(spell))?;
     }
     if values[0] == values[1] {
         return Err(format!(
