@@ -1070,3 +1070,18 @@ fn a_grid_point_error_in_the_out_file_spells_flags() {
     );
     assert!(!error.contains(['\u{F8F0}', '\u{F8F1}']), "{error:?}");
 }
+
+/// A file with both marker keys is neither: refused, where the witness reading used to win.
+#[test]
+fn verify_refuses_a_file_that_claims_to_be_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let (good, w) = witness_file(dir.path(), "fixed:2.1");
+    ccsep().arg("verify").arg(&good).assert().success();
+    let mut both = w.clone();
+    both["ccsep_certificate"] = serde_json::json!(1);
+    verify_value(dir.path(), "both.json", &both)
+        .code(2)
+        .stderr(predicate::str::contains(
+            "has both `ccsep_witness` and `ccsep_certificate`",
+        ));
+}

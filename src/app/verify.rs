@@ -168,6 +168,8 @@ fn read_certificate(path: &Path, max_memory: u64) -> Result<Checkable, InputErro
     struct Marker {
         #[serde(default, deserialize_with = "present")]
         ccsep_witness: bool,
+        #[serde(default, deserialize_with = "present")]
+        ccsep_certificate: bool,
     }
     fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
         <serde::de::IgnoredAny as serde::Deserialize>::deserialize(d).map(|_| true)
@@ -175,6 +177,12 @@ fn read_certificate(path: &Path, max_memory: u64) -> Result<Checkable, InputErro
     let marker: Marker = serde_json::from_str(&text)
         .map_err(|e| InputError::new(format!("{name} is not JSON: {e}")))?;
     let in_file = |e: InputError| InputError::new(in_file(&name.to_string(), &e.message));
+    if marker.ccsep_witness && marker.ccsep_certificate {
+        return Err(InputError::new(format!(
+            "{name} has both `ccsep_witness` and `ccsep_certificate`: a file is a witness or a \
+             certificate, not both; remove the key that does not belong"
+        )));
+    }
     if marker.ccsep_witness {
         let w: WitnessFile = serde_json::from_str(&text).map_err(|e| {
             field_error(&text, len, &name.to_string(), "witness", e, |v| {
