@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use serde_json::json;
 
 use super::super::{Built, ConstructOptions, SizePoint};
-use super::{RnnCheck, RnnReport, Trial, choose_precision, rnn_report, weights_exact};
+use super::{RnnCheck, RnnReport, Trial, choose_precision, rnn_built, size_bits, weights_exact};
 use crate::error::InputError;
 use crate::model::decode;
 use crate::model::{Linear, Matrix, Model, Nonlinearity, Prepared, RecurrentLayer, Rnn};
@@ -393,12 +393,7 @@ pub fn dyck(opts: &ConstructOptions) -> Result<Built, InputError> {
             "precision_search": search,
         }),
     };
-    let report = rnn_report(r, &model, &prec);
-    Ok(Built {
-        model: Some(model),
-        precision: Some(prec),
-        report,
-    })
+    Ok(rnn_built(r, model, prec))
 }
 
 /// The Dyck-(2,2) RNN's size at length `N`: 13 units at the smallest fixed-point precision
@@ -411,7 +406,7 @@ pub fn dyck(opts: &ConstructOptions) -> Result<Built, InputError> {
 pub fn dyck_smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
     let c = dyck(opts)?;
     let n = opts.n;
-    let size = c.report.width as u64 * u64::from(c.report.bits_per_number.unwrap_or(0));
+    let size = size_bits(&c.report);
     Ok(SizePoint::of(
         &c.report,
         size,

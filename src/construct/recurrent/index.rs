@@ -24,7 +24,9 @@ use serde_json::json;
 
 use super::super::kit::tally::Stop;
 use super::super::{Built, ConstructOptions, SizePoint};
-use super::{RnnCheck, RnnReport, Trial, choose_precision, one_hot, rnn_report, weights_exact};
+use super::{
+    RnnCheck, RnnReport, Trial, choose_precision, one_hot, rnn_built, size_bits, weights_exact,
+};
 use crate::error::InputError;
 use crate::model::decode;
 use crate::model::{
@@ -723,12 +725,7 @@ pub fn index(opts: &ConstructOptions) -> Result<Built, InputError> {
             "precision_search": search,
         }),
     };
-    let report = rnn_report(r, &model, &prec);
-    Ok(Built {
-        model: Some(model),
-        precision: Some(prec),
-        report,
-    })
+    Ok(rnn_built(r, model, prec))
 }
 
 /// The index RNN's size at length `N`: width `N` at the smallest fixed-point precision found
@@ -739,7 +736,7 @@ pub fn index(opts: &ConstructOptions) -> Result<Built, InputError> {
 pub fn index_smallest(opts: &ConstructOptions) -> Result<SizePoint, InputError> {
     let c = index(opts)?;
     let n = opts.n;
-    let size = c.report.width as u64 * u64::from(c.report.bits_per_number.unwrap_or(0));
+    let size = size_bits(&c.report);
     Ok(SizePoint::of(
         &c.report,
         size,

@@ -19,7 +19,7 @@ pub use index::{index_plan, index_rnn, verify_index};
 use serde_json::json;
 
 use super::kit::grid::fixed_point;
-use super::{ConstructOptions, ConstructReport};
+use super::{Built, ConstructOptions, ConstructReport};
 use crate::error::InputError;
 use crate::model::Model;
 use crate::numeric::{Precision, Stats};
@@ -135,6 +135,22 @@ struct RnnReport<'a> {
     width: usize,
     check: RnnCheck,
     details: serde_json::Value,
+}
+
+/// The built construction: the model at its precision, with the report fields every RNN
+/// construction shares.
+fn rnn_built(r: RnnReport, model: Model, prec: Precision) -> Built {
+    let report = rnn_report(r, &model, &prec);
+    Built {
+        model: Some(model),
+        precision: Some(prec),
+        report,
+    }
+}
+
+/// An RNN construction's size on the curve: `m·p`, its width times the bits of one number.
+fn size_bits(report: &ConstructReport) -> u64 {
+    report.width as u64 * u64::from(report.bits_per_number.unwrap_or(0))
 }
 
 /// The report fields every RNN construction shares.
