@@ -58,6 +58,7 @@ pub enum Setting {
     Certify,
     Nonlinearity,
     Rounding,
+    /// Keep last: the test of `Setting::ALL` counts the variants up to it.
     Accumulate,
 }
 
@@ -253,6 +254,12 @@ mod tests {
         for s in Setting::ALL {
             assert_eq!(Setting::from_name(s.name()), Some(s));
         }
+        // ALL lists every variant once, in declaration order (the last declared is
+        // `Accumulate`): a variant left out of ALL would be shown without its flag.
+        for (i, s) in Setting::ALL.into_iter().enumerate() {
+            assert_eq!(s as usize, i, "{s:?}");
+        }
+        assert_eq!(Setting::ALL.len(), Setting::Accumulate as usize + 1);
     }
 
     #[test]
