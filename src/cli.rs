@@ -89,6 +89,119 @@ pub enum Command {
     /// Build one of the paper's constructions as a model, verify it at a precision, report its
     /// size; or its size curve over N = 2^A .. 2^B.
     Construct(ConstructArgs),
+    /// Train a network on a task (candle, CPU, reproducible): one run, or the smallest width
+    /// that learns it (--widths); one JSON line per run.
+    Train(Box<TrainArgs>),
+}
+
+/// `ccsep train`: every setting may come from `--config FILE.toml` (the same names, `_` for
+/// `-`); a flag given on the command line wins over the file.
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// A TOML file with the run's settings (keys as the flags, e.g. `eval_every = 100`).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// index, dyck, equality (eq), recall (mqar with --queries > 1), disjointness (disj).
+    #[arg(long)]
+    pub task: Option<String>,
+    /// The task's length parameter (as `ccsep tasks sample --n`).
+    #[arg(long)]
+    pub n: Option<usize>,
+    /// rnn, lstm, gru, ssm, linear-attention or transformer.
+    #[arg(long)]
+    pub arch: Option<String>,
+    /// Hidden size (state size for ssm, d_model for transformer) [default: 32].
+    #[arg(long)]
+    pub width: Option<usize>,
+    /// Layers (rnn / lstm / gru / transformer) [default: 1].
+    #[arg(long)]
+    pub layers: Option<usize>,
+    /// Transformer heads (must divide --width) [default: 1].
+    #[arg(long)]
+    pub heads: Option<usize>,
+    /// Embedding size [default: --width].
+    #[arg(long)]
+    pub embed: Option<usize>,
+    /// Transformer MLP width as a multiple of --width; 0: no MLP [default: 4].
+    #[arg(long)]
+    pub ff: Option<usize>,
+    /// Elman RNN activation: tanh or relu [default: tanh].
+    #[arg(long)]
+    pub nonlinearity: Option<String>,
+    /// Index lookup / equality alphabet size [default: 2].
+    #[arg(long)]
+    pub alphabet: Option<usize>,
+    /// Dyck: bracket types [default: 2].
+    #[arg(long)]
+    pub types: Option<usize>,
+    /// Dyck: depth bound [default: 2].
+    #[arg(long)]
+    pub depth: Option<usize>,
+    /// Recall: distinct keys [default: n].
+    #[arg(long)]
+    pub keys: Option<usize>,
+    /// Recall: distinct values [default: 64].
+    #[arg(long)]
+    pub values: Option<usize>,
+    /// Recall: queries (more than 1: MQAR) [default: 1].
+    #[arg(long)]
+    pub queries: Option<usize>,
+    /// Equality: random, one or copy (next-token prediction of the copy) [default: random].
+    #[arg(long)]
+    pub variant: Option<EqVariant>,
+    /// Seed of the initialisation and of the batches [default: 0].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// adam or adamw [default: adamw].
+    #[arg(long)]
+    pub optimizer: Option<String>,
+    /// Peak learning rate [default: 0.001].
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Weight decay (AdamW: decoupled; Adam: L2) [default: 0].
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// Linear warm-up steps [default: 0].
+    #[arg(long)]
+    pub warmup: Option<u64>,
+    /// Learning-rate decay after the warm-up: none, linear or cosine [default: cosine].
+    #[arg(long)]
+    pub decay: Option<String>,
+    /// Examples per step [default: 64].
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Optimiser steps at most [default: 2000].
+    #[arg(long)]
+    pub steps: Option<u64>,
+    /// Stop when the validation accuracy reaches this [default: 1.0].
+    #[arg(long)]
+    pub target: Option<f64>,
+    /// Evaluate every this many steps [default: 100].
+    #[arg(long)]
+    pub eval_every: Option<u64>,
+    /// Fresh examples per evaluation [default: 512].
+    #[arg(long)]
+    pub eval_size: Option<usize>,
+    /// Clip the gradient's global norm to this; 0: off [default: 1.0].
+    #[arg(long)]
+    pub clip: Option<f64>,
+    /// Where the best weights go (a checkpoint is kept beside it, FILE.ckpt)
+    /// [default: ARCH-TASK-nN-wWIDTH-sSEED.safetensors].
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Continue the run from FILE.ckpt (same settings; --steps may grow).
+    #[arg(long)]
+    pub resume: bool,
+    /// Search the smallest width reaching --target: these widths (e.g. 2,4,8,16), each with
+    /// every --lrs and --seeds; runs in parallel (--threads at a time, one thread each).
+    #[arg(long, value_delimiter = ',')]
+    pub widths: Option<Vec<usize>>,
+    /// Learning rates of a width search [default: 0.001,0.003,0.01].
+    #[arg(long, value_delimiter = ',')]
+    pub lrs: Option<Vec<f64>>,
+    /// Seeds of a width search [default: 0,1,2].
+    #[arg(long, value_delimiter = ',')]
+    pub seeds: Option<Vec<u64>>,
 }
 
 #[derive(Args, Debug)]
@@ -390,6 +503,165 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Check(args) => run_check(&args),
         Command::Tasks(TasksCommand::Sample(args)) => run_sample(&args),
         Command::Construct(args) => run_construct(&args),
+        Command::Train(args) => run_train(&args, cli.threads),
+    }
+}
+
+/// The training config of a command line: the `--config` file's, then every flag given.
+fn train_config(a: &TrainArgs) -> anyhow::Result<crate::train::TrainConfig> {
+    use crate::train::TrainConfig;
+    let mut c = match &a.config {
+        Some(path) => {
+            let bytes = crate::input::read_bytes(
+                path,
+                "config file",
+                1 << 20,
+                "a training config is a short TOML file",
+            )?;
+            let text = String::from_utf8(bytes).map_err(|_| {
+                InputError::new(format!(
+                    "config file '{}' is not UTF-8 text",
+                    path.display()
+                ))
+            })?;
+            TrainConfig::from_toml(&text, &format!("'{}'", path.display()))?
+        }
+        None => {
+            let missing: Vec<&str> = [
+                ("--task", a.task.is_none()),
+                ("--n", a.n.is_none()),
+                ("--arch", a.arch.is_none()),
+            ]
+            .iter()
+            .filter(|(_, m)| *m)
+            .map(|(f, _)| *f)
+            .collect();
+            if !missing.is_empty() {
+                return Err(InputError::new(format!(
+                    "ccsep train needs {} (or a --config file that sets them)",
+                    missing.join(", ")
+                ))
+                .into());
+            }
+            TrainConfig::new("", 0, "")
+        }
+    };
+    macro_rules! set {
+        ($($f:ident),*) => { $( if let Some(v) = &a.$f { c.$f = v.clone(); } )* };
+    }
+    macro_rules! set_opt {
+        ($($f:ident),*) => { $( if let Some(v) = &a.$f { c.$f = Some(v.clone()); } )* };
+    }
+    set!(
+        task,
+        n,
+        arch,
+        width,
+        layers,
+        heads,
+        ff,
+        nonlinearity,
+        seed,
+        lr,
+        weight_decay,
+        warmup
+    );
+    set!(batch, steps, target, eval_every, eval_size, clip);
+    set_opt!(
+        embed, alphabet, types, depth, keys, values, queries, variant
+    );
+    if let Some(o) = &a.optimizer {
+        c.optimizer = serde_json::from_value(serde_json::Value::String(o.clone()))
+            .map_err(|_| InputError::new(format!("--optimizer {o:?}: use adam or adamw")))?;
+    }
+    if let Some(d) = &a.decay {
+        c.decay = serde_json::from_value(serde_json::Value::String(d.clone()))
+            .map_err(|_| InputError::new(format!("--decay {d:?}: use none, linear or cosine")))?;
+    }
+    Ok(c)
+}
+
+fn run_train(a: &TrainArgs, threads: Option<u16>) -> anyhow::Result<i32> {
+    use std::io::IsTerminal;
+    let config = train_config(a)?;
+    crate::train::run::prepare(&config)?;
+    if a.widths.is_none() && (a.lrs.is_some() || a.seeds.is_some()) {
+        return Err(InputError::new(
+            "--lrs and --seeds belong to a width search: give --widths too",
+        )
+        .into());
+    }
+    // One thread per run: candle's matrix products read RAYON_NUM_THREADS on every call, and
+    // models this small run no faster split (a width search runs its runs in parallel instead).
+    // SAFETY: set before the Ctrl-C handler's thread starts and before any run; the only other
+    // threads that can exist are idle rayon workers (`--threads`), which read no environment.
+    unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
+    // One run: Ctrl-C stops it at the next step, keeping the best weights.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag_stop = stop.clone();
+    let _ = ctrlc::set_handler(move || flag_stop.store(true, std::sync::atomic::Ordering::Relaxed));
+    let progress = std::io::stderr().is_terminal();
+    match &a.widths {
+        None => {
+            let req = app::train::TrainRequest {
+                config,
+                out: a.out.clone(),
+                resume: a.resume,
+                progress,
+                stop: Some(stop),
+            };
+            let r = app::train::run(&req)?;
+            print_line(&serde_json::to_value(&r)?)?;
+            let kept = r.weights.as_deref().unwrap_or("(none written)");
+            eprintln!(
+                "{} {} after {} steps, best accuracy {:.4} at step {}; best weights: {kept}",
+                match r.status {
+                    crate::train::Status::Reached => "reached the target",
+                    crate::train::Status::Completed => "finished without reaching the target",
+                    crate::train::Status::Diverged => "DIVERGED (NaN or infinite loss)",
+                    crate::train::Status::Interrupted => "interrupted (Ctrl-C)",
+                },
+                r.config.target,
+                r.steps,
+                r.best_accuracy,
+                r.best_step
+            );
+            if r.status == crate::train::Status::Interrupted {
+                eprintln!(
+                    "the run can continue from its checkpoint: repeat the command with --resume"
+                );
+            }
+            Ok(EXIT_OK)
+        }
+        Some(widths) => {
+            if a.out.is_some() || a.resume {
+                return Err(InputError::new(
+                    "--out and --resume are for one run, not a width search",
+                )
+                .into());
+            }
+            let spec = crate::train::search::SearchSpec {
+                widths: widths.clone(),
+                lrs: a.lrs.clone().unwrap_or_else(|| vec![1e-3, 3e-3, 1e-2]),
+                seeds: a.seeds.clone().unwrap_or_else(|| vec![0, 1, 2]),
+                jobs: threads.map_or_else(
+                    || std::thread::available_parallelism().map_or(1, usize::from),
+                    usize::from,
+                ),
+            };
+            let pb = spinner();
+            let summary = app::train::run_search(
+                &config,
+                &spec,
+                &mut |r| print_line(&serde_json::to_value(r)?),
+                &|m| pb.set_message(m),
+            );
+            pb.finish_and_clear();
+            let summary = summary?;
+            print_line(&serde_json::to_value(&summary)?)?;
+            eprintln!("{}", summary.sentence());
+            Ok(EXIT_OK)
+        }
     }
 }
 

@@ -17,3 +17,4 @@ pub mod protocol;
 pub mod report;
 pub mod sweep;
 pub mod task;
+pub mod train;

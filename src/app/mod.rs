@@ -11,6 +11,7 @@ pub mod construct;
 pub mod files;
 pub mod run;
 pub mod source;
+pub mod train;
 pub mod verify;
 pub mod witness;
 
