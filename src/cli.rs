@@ -202,6 +202,19 @@ pub struct TrainArgs {
     /// Seeds of a width search [default: 0,1,2].
     #[arg(long, value_delimiter = ',')]
     pub seeds: Option<Vec<u64>>,
+    /// Run a named set of width searches instead: paper-small (the paper's comparisons at CPU
+    /// scale, about 30 minutes on 2 cores). Each search's JSON lines go to DIR/NAME.jsonl; a
+    /// rerun skips the searches already finished there.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["config", "task", "n", "arch", "widths", "out", "resume"])]
+    pub preset: Option<String>,
+    /// Folder of a preset's files.
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "plots/data",
+        requires = "preset"
+    )]
+    pub out_dir: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -583,6 +596,15 @@ fn train_config(a: &TrainArgs) -> anyhow::Result<crate::train::TrainConfig> {
 
 fn run_train(a: &TrainArgs, threads: Option<u16>) -> anyhow::Result<i32> {
     use std::io::IsTerminal;
+    let jobs = threads.map_or_else(
+        || std::thread::available_parallelism().map_or(1, usize::from),
+        usize::from,
+    );
+    if let Some(name) = &a.preset {
+        // SAFETY: as below, before any run or other thread that reads the environment.
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
+        return run_preset(name, &a.out_dir, jobs);
+    }
     let config = train_config(a)?;
     crate::train::run::prepare(&config)?;
     if a.widths.is_none() && (a.lrs.is_some() || a.seeds.is_some()) {
@@ -644,10 +666,7 @@ fn run_train(a: &TrainArgs, threads: Option<u16>) -> anyhow::Result<i32> {
                 widths: widths.clone(),
                 lrs: a.lrs.clone().unwrap_or_else(|| vec![1e-3, 3e-3, 1e-2]),
                 seeds: a.seeds.clone().unwrap_or_else(|| vec![0, 1, 2]),
-                jobs: threads.map_or_else(
-                    || std::thread::available_parallelism().map_or(1, usize::from),
-                    usize::from,
-                ),
+                jobs,
             };
             let pb = spinner();
             let summary = app::train::run_search(
@@ -663,6 +682,82 @@ fn run_train(a: &TrainArgs, threads: Option<u16>) -> anyhow::Result<i32> {
             Ok(EXIT_OK)
         }
     }
+}
+
+/// Runs a preset's searches, each into its own JSON-lines file under `dir`; prints every
+/// summary line, and a table of them on standard error.
+fn run_preset(name: &str, dir: &std::path::Path, jobs: usize) -> anyhow::Result<i32> {
+    let searches = crate::train::preset::preset(name, jobs).ok_or_else(|| {
+        InputError::new(format!(
+            "unknown preset {name:?}: use {}",
+            crate::train::preset::PRESETS.join(", ")
+        ))
+    })?;
+    for s in &searches {
+        crate::train::search::validate(&s.base, &s.spec)?;
+    }
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("could not create the folder '{}'", dir.display()))?;
+    let mut rows = Vec::new();
+    for s in &searches {
+        let path = dir.join(format!("{}.jsonl", s.name));
+        if let Some(done) = app::train::finished_summary(&path) {
+            eprintln!("{}: already done in '{}'", s.name, path.display());
+            print_line(&done)?;
+            rows.push((s.name.clone(), done));
+            continue;
+        }
+        let mut file = std::io::BufWriter::new(
+            std::fs::File::create(&path)
+                .with_context(|| format!("could not write '{}'", path.display()))?,
+        );
+        let pb = spinner();
+        pb.set_prefix(s.name.clone());
+        let summary = app::train::run_search(
+            &s.base,
+            &s.spec,
+            &mut |r| {
+                use std::io::Write;
+                writeln!(file, "{}", serde_json::to_value(r)?)?;
+                file.flush()?;
+                Ok(())
+            },
+            &|m| pb.set_message(format!("{}: {m}", s.name)),
+        );
+        pb.finish_and_clear();
+        let line = serde_json::to_value(summary?)?;
+        {
+            use std::io::Write;
+            writeln!(file, "{line}")?;
+            file.flush()?;
+        }
+        eprintln!("{}: min width {}", s.name, line["min_width"]);
+        print_line(&line)?;
+        rows.push((s.name.clone(), line));
+    }
+    eprintln!(
+        "\n{:<34} {:>9}  widths tried (runs reached / runs)",
+        "search", "min width"
+    );
+    for (name, r) in &rows {
+        let tried: Vec<String> = r["widths"]
+            .as_array()
+            .map(|ws| {
+                ws.iter()
+                    .map(|w| format!("{}:{}/{}", w["width"], w["reached"], w["runs"]))
+                    .collect()
+            })
+            .unwrap_or_default();
+        eprintln!(
+            "{:<34} {:>9}  {}",
+            name,
+            r["min_width"]
+                .as_u64()
+                .map_or("not reached".to_string(), |w| w.to_string()),
+            tried.join(" ")
+        );
+    }
+    Ok(EXIT_OK)
 }
 
 /// Most worker threads per core `--threads` may ask for.

@@ -59,3 +59,10 @@ pub fn run_search(
 ) -> anyhow::Result<SearchSummary> {
     search(base, spec, record, status)
 }
+
+/// The summary line a finished search left as the last line of `path`, if it did.
+pub fn finished_summary(path: &std::path::Path) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let last: serde_json::Value = serde_json::from_str(text.lines().last()?).ok()?;
+    (last["kind"] == "min_width").then_some(last)
+}

@@ -13,6 +13,7 @@ pub mod data;
 pub mod net;
 pub mod optim;
 pub mod params;
+pub mod preset;
 pub mod run;
 pub mod search;
 

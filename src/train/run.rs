@@ -125,19 +125,20 @@ pub fn prepare(cfg: &TrainConfig) -> Result<(AnyTask, NetShape), InputError> {
             super::config::MAX_PARAMETERS
         )));
     }
-    let acts = (cfg.batch.max(cfg.eval_size) as u128)
-        * shape.length as u128
-        * (shape
-            .width
-            .max(shape.embed)
-            .max(shape.d_ff)
-            .max(shape.outputs) as u128)
-        * (cfg.layers as u128 * 8 + 4)
-        * if shape.arch == Arch::Transformer || shape.arch == Arch::LinearAttention {
-            (shape.length as u128).max(1)
-        } else {
-            1
-        };
+    // What one forward pass keeps for the backward pass: per position and layer a few vectors
+    // of the widest size, and for attention the [T, T] scores of every head.
+    let (b, t) = (cfg.batch.max(cfg.eval_size) as u128, shape.length as u128);
+    let widest = shape
+        .width
+        .max(shape.embed)
+        .max(shape.d_ff)
+        .max(shape.outputs) as u128;
+    let scores = match shape.arch {
+        Arch::Transformer => 3 * shape.heads as u128 * t,
+        Arch::LinearAttention => 3 * t,
+        _ => 0,
+    };
+    let acts = b * t * (widest * (cfg.layers as u128 * 8 + 4) + scores * cfg.layers as u128);
     if acts > super::config::MAX_ACTIVATIONS {
         return Err(InputError::new(format!(
             "one batch would hold about {acts} activations, more than training allows ({}); lower --batch / --eval-size, --width or --n",

@@ -167,3 +167,65 @@ fn bad_configs_are_refused_before_building() {
     assert_eq!(t.width, 3);
     let _ = net_shape;
 }
+
+/// ccsep's own forward pass at `f32` on the saved weights gives what candle computed, within
+/// 1e-5, on every architecture: the trained network is the network ccsep checks.
+#[test]
+fn ccsep_forward_at_f32_equals_the_trained_network() {
+    use crate::model::{LoadOptions, load};
+    use crate::numeric::{Precision, Stats};
+    use crate::task::generate_many;
+    let f32p = Precision::parse("f32").unwrap();
+    for arch in Arch::ALL {
+        for task in ["index", "dyck", "recall"] {
+            let mut c = cfg(task, 4, arch);
+            c.steps = 20;
+            c.eval_every = 20;
+            c.lr = 1e-2;
+            let dir = tempfile::tempdir().unwrap();
+            let out = dir.path().join("w.safetensors");
+            train(
+                &c,
+                &RunOptions {
+                    out: Some(out.clone()),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+            let (t, shape) = prepare(&c).unwrap();
+            let tensors = crate::model::weights::Tensors::read(&out).unwrap();
+            let params = Params::from_tensors(&shape, &tensors).unwrap();
+            let model = load(arch.name(), &out, &LoadOptions::default())
+                .unwrap_or_else(|e| panic!("{} {task}: {e}", arch.name()));
+            let examples = generate_many(&t, 9, 0, 6);
+            let tokens: Vec<u32> = examples.iter().flat_map(|e| e.tokens.clone()).collect();
+            let batch = candle_core::Tensor::from_vec(
+                tokens,
+                (examples.len(), shape.length),
+                &candle_core::Device::Cpu,
+            )
+            .unwrap();
+            let theirs: Vec<Vec<Vec<f32>>> = shape
+                .forward(&|n| params.get(n), &batch)
+                .unwrap()
+                .to_vec3()
+                .unwrap();
+            for (ex, want) in examples.iter().zip(&theirs) {
+                let inputs = t.vocab().one_hot(&ex.tokens).unwrap();
+                let trace = model
+                    .forward(&inputs, &f32p, &mut Stats::default())
+                    .unwrap();
+                for (pos, (got, want)) in trace.outputs.iter().zip(want).enumerate() {
+                    for (g, w) in got.iter().zip(want) {
+                        let tol = 1e-5 * (1.0 + f64::from(w.abs()));
+                        assert!(
+                            (g - f64::from(*w)).abs() <= tol,
+                            "{} {task}: position {pos}: ccsep {g} against candle {w}",
+                            arch.name()
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
