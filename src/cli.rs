@@ -635,18 +635,24 @@ fn run_train(a: &TrainArgs, threads: Option<u16>) -> anyhow::Result<i32> {
             let r = app::train::run(&req)?;
             print_line(&serde_json::to_value(&r)?)?;
             let kept = r.weights.as_deref().unwrap_or("(none written)");
+            let (t, steps) = (r.config.target, r.steps);
+            let how = match r.status {
+                crate::train::Status::Reached => {
+                    format!("reached the target accuracy {t} at step {steps}")
+                }
+                crate::train::Status::Completed => {
+                    format!("took all {steps} steps without reaching the target accuracy {t}")
+                }
+                crate::train::Status::Diverged => {
+                    format!("DIVERGED at step {steps} (NaN or infinite loss or gradient)")
+                }
+                crate::train::Status::Interrupted => {
+                    format!("interrupted (Ctrl-C) at step {steps}")
+                }
+            };
             eprintln!(
-                "{} {} after {} steps, best accuracy {:.4} at step {}; best weights: {kept}",
-                match r.status {
-                    crate::train::Status::Reached => "reached the target",
-                    crate::train::Status::Completed => "finished without reaching the target",
-                    crate::train::Status::Diverged => "DIVERGED (NaN or infinite loss)",
-                    crate::train::Status::Interrupted => "interrupted (Ctrl-C)",
-                },
-                r.config.target,
-                r.steps,
-                r.best_accuracy,
-                r.best_step
+                "{how}; best accuracy {:.4} at step {}; best weights: {kept}",
+                r.best_accuracy, r.best_step
             );
             if r.status == crate::train::Status::Interrupted {
                 eprintln!(
