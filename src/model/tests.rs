@@ -855,3 +855,116 @@ fn random_models_over_the_memory_limit_are_refused_before_drawing() {
     assert!(lstm(4096, 1).memory() <= MAX_RANDOM_MODEL_BYTES);
     assert!(lstm(4096, 64).memory() > MAX_RANDOM_MODEL_BYTES);
 }
+
+fn rows_same_bits(a: &[Vec<f64>], b: &[Vec<f64>]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same_bits(x, y))
+}
+
+/// A table `[V, E]` of seeded values in `±1.5`.
+fn table(v: usize, e: usize, seed: u64) -> Matrix {
+    Matrix::from_rows(&inputs(e, v, seed)).unwrap()
+}
+
+fn one_hot(v: usize, tokens: &[usize]) -> Vec<Vec<f64>> {
+    tokens
+        .iter()
+        .map(|&t| (0..v).map(|i| f64::from(u8::from(i == t))).collect())
+        .collect()
+}
+
+/// Every recurrent architecture with an embedding table before it: on one-hot inputs its
+/// forward pass gives, at every precision, the bits of the same model without the table run
+/// on the table's rows (the lookup is the rounded row), and it reads `V` numbers per step.
+#[test]
+fn an_embedding_stage_reads_the_rounded_table_row() {
+    for (i, spec) in specs().iter().enumerate().take(5) {
+        let plain = random_init(spec, i as u64).unwrap();
+        let (v, e) = (7, plain.input_size());
+        let tab = table(v, e, 40 + i as u64);
+        let emb = plain
+            .clone()
+            .with_embedding(Some(Embedding::from_table(&tab).unwrap()))
+            .unwrap();
+        assert_eq!(emb.input_size(), v);
+        assert_eq!(emb.parameter_count(), plain.parameter_count() + v * e);
+        let tokens = [3, 0, 6, 6, 1, 5];
+        for prec in ["f64", "f32", "bf16", "fixed:2.4", "e4m3"] {
+            let mut st = Stats::default();
+            let got = emb
+                .forward(&one_hot(v, &tokens), &p(prec), &mut st)
+                .unwrap();
+            let rows: Vec<Vec<f64>> = tokens.iter().map(|&t| tab.row(t).to_vec()).collect();
+            let want = plain.forward(&rows, &p(prec), &mut st).unwrap();
+            assert!(
+                rows_same_bits(&got.outputs, &want.outputs),
+                "{spec:?} {prec}"
+            );
+            assert!(rows_same_bits(&got.states, &want.states), "{spec:?} {prec}");
+        }
+        // A wrong table width is refused by name.
+        let bad = plain.with_embedding(Some(Embedding::from_table(&table(v, e + 1, 1)).unwrap()));
+        assert!(bad.unwrap_err().message.contains("embedding table"));
+    }
+}
+
+/// With an embedding, stepping, batched final outputs and the many-runs entry point the
+/// prefix / suffix protocol uses all see the stage: each equals the forward pass bit for bit.
+#[test]
+fn every_entry_point_runs_the_embedding() {
+    for (i, spec) in specs().iter().enumerate().take(5) {
+        let v = 6;
+        let plain = random_init(spec, 10 + i as u64).unwrap();
+        let tab = table(v, plain.input_size(), i as u64);
+        let m = plain
+            .with_embedding(Some(Embedding::from_table(&tab).unwrap()))
+            .unwrap();
+        for prec in ["f64", "fixed:2.5"] {
+            let pm = m.prepare(&p(prec), &mut Stats::default()).unwrap();
+            let seqs: Vec<Vec<Vec<f64>>> = (0..20)
+                .map(|s| one_hot(v, &[s % v, (s * 7 + 1) % v, (s / 3) % v, 2]))
+                .collect();
+            let mut st = Stats::default();
+            let finals = pm.final_outputs(&seqs, &mut st).unwrap();
+            let flat: Vec<Vec<f64>> = seqs.iter().map(|s| s.concat()).collect();
+            let finals_flat = pm.final_outputs_flat(&flat, &mut st).unwrap();
+            let s0 = m.initial_state().unwrap();
+            let starts: Vec<&[f64]> = seqs.iter().map(|_| s0.as_slice()).collect();
+            let ins: Vec<&[Vec<f64>]> = seqs.iter().map(Vec::as_slice).collect();
+            let many = pm.run_many(&starts, &ins, true, &mut st).unwrap();
+            for (k, seq) in seqs.iter().enumerate() {
+                let tr = pm.forward(seq, &mut st).unwrap();
+                let last = tr.outputs.last().unwrap();
+                assert!(same_bits(&finals[k], last), "{spec:?} {prec}");
+                assert!(same_bits(&finals_flat[k], last));
+                assert!(same_bits(many[k].1.as_ref().unwrap(), last));
+                // Two steps by hand, then the rest from the state reached.
+                let mut state = s0.clone();
+                for x in &seq[..2] {
+                    state = pm.step(&state, x, &mut st).unwrap();
+                }
+                assert!(same_bits(&state, &tr.states[1]));
+                let rest = pm.run_from(&state, &seq[2..], &mut st).unwrap();
+                assert!(rows_same_bits(&rest.outputs, &tr.outputs[2..]));
+            }
+        }
+    }
+}
+
+/// A model with an embedding saves it as `embedding.weight` `[V, E]` and loads back equal.
+#[test]
+fn an_embedding_round_trips_as_embedding_weight() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, spec) in specs().iter().enumerate().take(5) {
+        let plain = random_init(spec, i as u64).unwrap();
+        let e = plain.input_size();
+        let m = plain
+            .with_embedding(Some(Embedding::from_table(&table(9, e, 3)).unwrap()))
+            .unwrap();
+        let path = dir.path().join(format!("e{i}.safetensors"));
+        m.save(&path).unwrap();
+        let t = weights::Tensors::read(&path).unwrap();
+        assert_eq!(t.shape("embedding.weight"), Some(&[9, e][..]));
+        let back = load(m.arch().name(), &path, &LoadOptions::default()).unwrap();
+        assert_eq!(back, m, "{:?}", m.arch());
+    }
+}

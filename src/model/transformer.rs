@@ -101,6 +101,28 @@ pub struct Transformer {
     causal: bool,
 }
 
+/// The prefix of a Transformer's layer tensors: `given`, else where `layers.0.attn.q.weight`
+/// or `embed.weight` is (the first that is somewhere).
+fn find_layers_prefix(t: &Tensors, given: Option<&str>) -> Result<String, InputError> {
+    if let Some(p) = given {
+        return Ok(p.to_string());
+    }
+    const ANCHORS: [&str; 2] = ["layers.0.attn.q.weight", "embed.weight"];
+    for anchor in ANCHORS {
+        if t.names().any(|n| {
+            n.strip_suffix(anchor)
+                .is_some_and(|p| p.is_empty() || p.ends_with('.'))
+        }) {
+            return super::stack::find_prefix(t, anchor, None);
+        }
+    }
+    Err(err(format!(
+        "no Transformer in '{}': expected 'layers.0.attn.q.weight' (the ccsep scheme) or 'embed.weight', under any prefix; tensors there: {}",
+        t.path().display(),
+        t.listing()
+    )))
+}
+
 /// Per-position vectors of a lane block: `[position][dim · L]`.
 pub(crate) struct LaneTrace {
     pub states: Vec<Vec<f64>>,
@@ -242,49 +264,111 @@ impl Transformer {
         }
     }
 
-    pub(crate) fn load(
-        t: &Tensors,
-        prefix: &str,
-        heads: Option<usize>,
-        causal: Option<bool>,
-    ) -> Result<Self, InputError> {
+    /// Reads a Transformer in the ccsep scheme, its input embedding `embed` or an embedding
+    /// table and its head and positional table found by role (`roles`), with `options` over
+    /// the file's metadata.
+    pub(crate) fn load(t: &Tensors, options: &super::LoadOptions) -> Result<Self, InputError> {
+        let prefix = find_layers_prefix(t, options.prefix.as_deref())?;
         let n = |s: &str| format!("{prefix}{s}");
         let path = t.path().display().to_string();
-        let (d, input) = t.dims2(&n("embed.weight"))?;
-        let embed = t.linear(&n("embed"), input, d)?;
-        let heads = match heads {
+        let heads = match options.heads {
             Some(h) => h,
             None => t.meta_parse("ccsep.heads")?.ok_or_else(|| {
                 err(format!(
-                    "'{path}' does not say how many heads the Transformer has (metadata ccsep.heads); give it as an option"
+                    "'{path}' does not say how many heads the Transformer has (metadata ccsep.heads); give it as an option ({} heads=H)",
+                    crate::error::Setting::Names
                 ))
             })?,
         };
-        let causal = match causal {
+        let causal = match options.causal {
             Some(c) => c,
             None => t.meta_parse("ccsep.causal")?.unwrap_or(true),
         };
         let eps = t.meta_parse("ccsep.ln_eps")?.unwrap_or(DEFAULT_LN_EPS);
-        let pos_kind = t.meta("ccsep.pos").map(str::to_string).unwrap_or_else(|| {
-            if t.contains(&n("pos.weight")) {
-                "table".into()
-            } else {
-                "none".into()
-            }
+        let own_embed = options.embedding.is_none() && t.contains(&n("embed.weight"));
+        let d = if own_embed {
+            t.dims2(&n("embed.weight"))?.0
+        } else if t.contains(&n("layers.0.attn.q.weight")) {
+            t.dims2(&n("layers.0.attn.q.weight"))?.1
+        } else {
+            return Err(err(format!(
+                "'{path}' has no Transformer layers or input embedding under prefix '{prefix}'; tensors there: {}",
+                t.listing()
+            )));
+        };
+        let pos_kind = t.meta("ccsep.pos");
+        let mut matcher = super::roles::Matcher::new(t, |name| {
+            name.strip_prefix(prefix.as_str()).is_some_and(|r| {
+                r.starts_with("layers.")
+                    || r.starts_with("ln_f.")
+                    || (own_embed && r.starts_with("embed."))
+            })
         });
-        let pos = match pos_kind.as_str() {
-            "none" => PosCode::None,
-            "sinusoidal" => PosCode::Sinusoidal,
-            "table" | "learned" | "given" => {
-                let (rows, _) = t.dims2(&n("pos.weight"))?;
-                PosCode::Table(t.matrix(&n("pos.weight"), rows, d)?)
+        let pos_given = match pos_kind {
+            Some("none" | "sinusoidal") => Some("none"),
+            _ => options.pos.as_deref(),
+        };
+        use super::roles::{Role, Want};
+        let mut wants = vec![
+            Want {
+                role: Role::Pos,
+                cols: d,
+                given: pos_given,
+            },
+            Want {
+                role: Role::Head,
+                cols: d,
+                given: options.head.as_deref(),
+            },
+        ];
+        if !own_embed {
+            wants.push(Want {
+                role: Role::Embedding,
+                cols: d,
+                given: options.embedding.as_deref(),
+            });
+        }
+        let found = matcher.find(&wants)?;
+        let embed = if own_embed {
+            let (_, input) = t.dims2(&n("embed.weight"))?;
+            t.linear(&n("embed"), input, d)?
+        } else {
+            match &found[2] {
+                Some(m) => super::roles::embedding(t, m, d)?.linear().clone(),
+                None => {
+                    return Err(err(format!(
+                        "'{path}' has no input embedding for the Transformer: expected 'embed.weight' [{d}, I] or an embedding table [V, {d}] (name it with {} embedding=MODULE); tensors there: {}",
+                        crate::error::Setting::Names,
+                        t.listing()
+                    )));
+                }
             }
-            other => {
+        };
+        let pos = match (pos_kind, &found[0]) {
+            (Some("sinusoidal"), _) => PosCode::Sinusoidal,
+            (Some("none"), _) | (None, None) => PosCode::None,
+            (Some("table" | "learned" | "given") | None, Some(m)) => {
+                let name = format!("{m}.weight");
+                let (rows, _) = t.dims2(&name)?;
+                PosCode::Table(t.matrix(&name, rows, d)?)
+            }
+            (Some("table" | "learned" | "given"), None) => {
+                return Err(err(format!(
+                    "'{path}': metadata ccsep.pos says a positional table, but no tensor '{}' [max_len, {d}] is there (name it with {} pos=MODULE)",
+                    n("pos.weight"),
+                    crate::error::Setting::Names
+                )));
+            }
+            (Some(other), _) => {
                 return Err(err(format!(
                     "'{path}': metadata ccsep.pos = {other:?}; use none, table or sinusoidal"
                 )));
             }
         };
+        let head = found[1]
+            .as_deref()
+            .map(|m| super::roles::head(t, m, d))
+            .transpose()?;
         let ln = |name: &str| -> Result<Option<LayerNorm>, InputError> {
             let w = t.get_opt(&n(&format!("{name}.weight")), &[d])?;
             let b = t.get_opt(&n(&format!("{name}.bias")), &[d])?;
@@ -323,7 +407,6 @@ impl Transformer {
             });
         }
         let ln_f = ln("ln_f")?;
-        let head = t.linear_opt(&n("head"), d)?;
         Transformer::new(embed, pos, blocks, ln_f, head, heads, causal)
     }
 
