@@ -70,7 +70,7 @@ pub use recurrent::{Elman, Gates, Gru, GruGates, Lstm, LstmGates, Nonlinearity, 
 pub use ssm::Ssm;
 pub use stack::RecurrentLayer;
 pub(crate) use transformer::layer_norm as transformer_layer_norm;
-pub use transformer::{Block, Continuation, LayerNorm, PosCode, Transformer, sinusoid};
+pub use transformer::{Activation, Block, Continuation, LayerNorm, PosCode, Transformer, sinusoid};
 
 use crate::error::{InputError, Setting};
 use crate::numeric::{Format, Precision, Stats};
@@ -302,7 +302,9 @@ impl Model {
             Model::Transformer(m) => Model::Transformer(m.rounded(&ar, stats)),
         };
         let last = match &model {
-            Model::Transformer(t) => Some(Arc::new(last_position::LastPass::new(t, &ar))),
+            Model::Transformer(t) if t.fast_path_layout() => {
+                Some(Arc::new(last_position::LastPass::new(t, &ar)))
+            }
             _ => None,
         };
         Ok(Prepared { model, ar, last })
@@ -810,8 +812,16 @@ pub struct LoadOptions {
     pub nonlinearity: Option<Nonlinearity>,
     /// The Transformer's number of heads (default: metadata `ccsep.heads`).
     pub heads: Option<usize>,
-    /// Causal attention (default: metadata `ccsep.causal`, else `true`).
+    /// Causal attention (default: metadata `ccsep.causal`, else `true` in the ccsep scheme;
+    /// required for PyTorch's `nn.TransformerEncoderLayer` layout).
     pub causal: Option<bool>,
+    /// The Transformer's layer norms before (`true`) or after each residual add (default:
+    /// metadata `ccsep.norm_first`, else `true` in the ccsep scheme; required for PyTorch's
+    /// layout).
+    pub norm_first: Option<bool>,
+    /// The Transformer MLP's activation (default: metadata `ccsep.activation`, else ReLU in the
+    /// ccsep scheme; required for PyTorch's layout).
+    pub activation: Option<Activation>,
 }
 
 /// Loads a model of architecture `arch` (a name `Arch::parse` reads) from a safetensors file.
