@@ -56,6 +56,8 @@ pub enum Setting {
     Save,
     Curve,
     Certify,
+    /// Which tensors of a weights file play which role, and what a state dict does not record.
+    Names,
     Nonlinearity,
     Rounding,
     /// Keep last: the test of `Setting::ALL` counts the variants up to it.
@@ -63,7 +65,7 @@ pub enum Setting {
 }
 
 impl Setting {
-    const ALL: [Setting; 35] = [
+    const ALL: [Setting; 36] = [
         Setting::N,
         Setting::Width,
         Setting::Layers,
@@ -96,6 +98,7 @@ impl Setting {
         Setting::Save,
         Setting::Curve,
         Setting::Certify,
+        Setting::Names,
         Setting::Nonlinearity,
         Setting::Rounding,
         Setting::Accumulate,
@@ -136,6 +139,7 @@ impl Setting {
             Setting::Save => "save",
             Setting::Curve => "curve",
             Setting::Certify => "certify",
+            Setting::Names => "names",
             Setting::Nonlinearity => "nonlinearity",
             Setting::Rounding => "rounding",
             Setting::Accumulate => "accumulate",

@@ -708,6 +708,8 @@ pub enum Act {
     /// `1 − x`.
     OneMinus,
     Sqrt,
+    /// The exact GELU `x · 0.5 · (1 + erf(x · (1/√2)))`, PyTorch's formula and order.
+    Gelu,
 }
 
 fn count_nan(xs: &[f64]) -> u64 {
@@ -827,6 +829,9 @@ multiversion! {
             Act::EluPlusOne => xs.iter_mut().for_each(|x| *x = if *x > 0.0 { *x + 1.0 } else { exp(*x) }),
             Act::OneMinus => xs.iter_mut().for_each(|x| *x = 1.0 - *x),
             Act::Sqrt => xs.iter_mut().for_each(|x| *x = x.sqrt()),
+            Act::Gelu => xs
+                .iter_mut()
+                .for_each(|x| *x = *x * 0.5 * (1.0 + libm::erf(*x * std::f64::consts::FRAC_1_SQRT_2))),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! What a Transformer computes at a position once its attention output `u` is known, written
 //! once: the output projection and residual `X += W_o u + b_o`, the MLP with its layer norm
-//! `X += W_2 relu(W_1 LN2(X) + b_1) + b_2`, and after the last layer the final layer norm and
+//! `X += W_2 act(W_1 LN2(X) + b_1) + b_2` (ReLU or GELU; post-LN: `LN1`, `LN2` after each
+//! residual add instead), and after the last layer the final layer norm and
 //! the head (`hidden = LN_f(X)`, `output = head(hidden)`).
 //!
 //! The forward pass (`Transformer::forward_lanes`), the continuations of a cached prefix
@@ -9,9 +10,9 @@
 //! operations in the same order, and give the same bits, by construction. Rounding is as the
 //! `transformer` module documents.
 
-use super::kernel::{Act, Arith};
+use super::kernel::Arith;
 use super::linear::buf;
-use super::transformer::{Block, Transformer, layer_norm};
+use super::transformer::{Block, LayerNorm, Transformer, layer_norm};
 use crate::numeric::Stats;
 
 /// Scratch buffers for [`Transformer::finish_layer`] and [`Transformer::final_hidden`], grown
@@ -28,11 +29,27 @@ pub(crate) struct FinishBufs {
     small: Vec<f64>,
 }
 
+/// `x = LN(x)` in place (post-LN), through the buffers `(normed, small)`.
+fn renorm(
+    ar: &Arith,
+    n: &LayerNorm,
+    x: &mut [f64],
+    (normed, small): (&mut Vec<f64>, &mut Vec<f64>),
+    stats: &mut Stats,
+) {
+    let l = x.len() / n.weight.len();
+    let a = buf(normed, x.len());
+    layer_norm(ar, n, x, l, a, buf(small, l), stats);
+    x.copy_from_slice(a);
+}
+
 impl Transformer {
     /// The rest of layer `blk` after attention, in place on the residual stream `x`
     /// (`d_model · L` numbers, lane layout) from the attention output `u` (`H·d_v · L`):
     /// `x = round(x + round(W_o u + b_o))`, then, with an MLP,
-    /// `x = round(x + W_2 round(relu(W_1 LN2(x) + b_1)) + b_2)`.
+    /// `x = round(x + W_2 round(act(W_1 LN2(x) + b_1)) + b_2)` (pre-LN). Post-LN
+    /// (`norm_first` off): `x = LN1(round(x + round(W_o u + b_o)))`, then with an MLP
+    /// `x = LN2(round(x + W_2 round(act(W_1 x + b_1)) + b_2))`.
     pub(crate) fn finish_layer(
         &self,
         ar: &Arith,
@@ -44,23 +61,36 @@ impl Transformer {
     ) {
         let d = self.d_model();
         let l = x.len() / d;
-        let o = buf(&mut bufs.update, d * l);
+        let FinishBufs {
+            update,
+            normed,
+            hidden,
+            small,
+        } = bufs;
+        let post = !self.norm_first();
+        let o = buf(update, d * l);
         blk.o.apply(ar, u, l, o, stats);
         ar.add(x, o, stats);
+        if let (true, Some(n)) = (post, &blk.ln1) {
+            renorm(ar, n, x, (normed, small), stats);
+        }
         if let Some((f1, f2)) = &blk.mlp {
-            let hdn = buf(&mut bufs.hidden, f1.out_size() * l);
-            let inp: &[f64] = match &blk.ln2 {
-                Some(n) => {
-                    let a = buf(&mut bufs.normed, d * l);
-                    layer_norm(ar, n, x, l, a, buf(&mut bufs.small, l), stats);
+            let hdn = buf(hidden, f1.out_size() * l);
+            let inp: &[f64] = match (&blk.ln2, post) {
+                (Some(n), false) => {
+                    let a = buf(normed, d * l);
+                    layer_norm(ar, n, x, l, a, buf(small, l), stats);
                     a
                 }
-                None => x,
+                _ => x,
             };
             f1.apply(ar, inp, l, hdn, stats);
-            ar.act(hdn, Act::Relu, stats);
+            ar.act(hdn, self.activation().act(), stats);
             f2.apply(ar, hdn, l, o, stats);
             ar.add(x, o, stats);
+            if let (true, Some(n)) = (post, &blk.ln2) {
+                renorm(ar, n, x, (normed, small), stats);
+            }
         }
     }
 

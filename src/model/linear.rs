@@ -616,6 +616,8 @@ pub(crate) struct Workspace {
     pub b: Vec<f64>,
     pub c: Vec<f64>,
     pub d: Vec<f64>,
+    /// The embedded input (`Cell::step_lanes`).
+    pub e: Vec<f64>,
 }
 
 /// The first `n` numbers of `v`, growing it if needed.

@@ -11,11 +11,13 @@
 //! vector is `out_t` (`d_v`, not part of the state: it depends on `q_t`).
 //! Weights (the ccsep scheme): `linear_attention.{q,k}.weight` `[d_k, I]`,
 //! `linear_attention.v.weight` `[d_v, I]`, each with an optional `.bias`; the optional head
-//! `head.weight` `[O, d_v]`, `head.bias`; metadata `ccsep.eps` (default `1e-6`).
+//! `head.weight` `[O, d_v]`, `head.bias` and the optional embedding table before it (any usual
+//! names, see `roles`); metadata `ccsep.eps` (default `1e-6`).
 
 use rand_chacha::ChaCha8Rng;
 
 use super::Cell;
+use super::embedding::{Embedding, check_embedding};
 use super::kernel::{Act, Arith};
 use super::linear::{Linear, Workspace, buf};
 use super::weights::{TensorWriter, Tensors};
@@ -28,6 +30,7 @@ pub const DEFAULT_EPS: f64 = 1e-6;
 /// Single-head causal linear attention as a recurrent model.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LinearAttention {
+    embedding: Option<Embedding>,
     q: Linear,
     k: Linear,
     v: Linear,
@@ -68,7 +71,22 @@ impl LinearAttention {
                 "linear attention eps must be positive, got {eps}"
             )));
         }
-        Ok(LinearAttention { q, k, v, head, eps })
+        Ok(LinearAttention {
+            embedding: None,
+            q,
+            k,
+            v,
+            head,
+            eps,
+        })
+    }
+
+    /// This model with `embedding` before it (its vectors must be the `I` numbers `q`, `k`
+    /// and `v` read); `None` removes it.
+    pub fn with_embedding(mut self, embedding: Option<Embedding>) -> Result<Self, InputError> {
+        check_embedding(embedding.as_ref(), self.q.in_size())?;
+        self.embedding = embedding;
+        Ok(self)
     }
 
     pub fn q(&self) -> &Linear {
@@ -98,7 +116,7 @@ impl LinearAttention {
     pub(crate) fn load(
         t: &Tensors,
         prefix: &str,
-        head: Option<Linear>,
+        stages: super::Stages,
     ) -> Result<Self, InputError> {
         let name = |s: &str| format!("{prefix}linear_attention.{s}");
         let (dk, i) = t.dims2(&name("q.weight"))?;
@@ -108,9 +126,10 @@ impl LinearAttention {
             t.linear(&name("q"), i, dk)?,
             t.linear(&name("k"), i, dk)?,
             t.linear(&name("v"), i, dv)?,
-            head,
+            stages.head,
             eps,
-        )
+        )?
+        .with_embedding(stages.embedding)
     }
 
     pub(crate) fn save(&self, w: &mut TensorWriter) {
@@ -139,6 +158,7 @@ impl LinearAttention {
 
     pub(crate) fn rounded(&self, ar: &Arith, stats: &mut Stats) -> Self {
         LinearAttention {
+            embedding: self.embedding.as_ref().map(|e| e.rounded(ar, stats)),
             q: self.q.rounded(ar, stats),
             k: self.k.rounded(ar, stats),
             v: self.v.rounded(ar, stats),
@@ -149,8 +169,12 @@ impl LinearAttention {
 }
 
 impl Cell for LinearAttention {
-    fn input_size(&self) -> usize {
+    fn core_input_size(&self) -> usize {
         self.q.in_size()
+    }
+
+    fn embedding(&self) -> Option<&Embedding> {
+        self.embedding.as_ref()
     }
 
     fn hidden_size(&self) -> usize {
@@ -165,7 +189,7 @@ impl Cell for LinearAttention {
         self.head.as_ref()
     }
 
-    fn step_lanes(
+    fn step_core(
         &self,
         ar: &Arith,
         state: &mut [f64],
@@ -176,7 +200,7 @@ impl Cell for LinearAttention {
         stats: &mut Stats,
     ) {
         let (dk, dv, l) = (self.dk(), self.dv(), lanes);
-        let Workspace { a, b, c, d } = ws;
+        let Workspace { a, b, c, d, .. } = ws;
         let qkv = buf(a, (2 * dk + dv) * l);
         let (q, rest) = qkv.split_at_mut(dk * l);
         let (k, v) = rest.split_at_mut(dk * l);

@@ -28,10 +28,15 @@
 //! last token, computing only the last position, bit for bit as `forward`.
 //!
 //! Weights load from safetensors (`load`, see `weights`): the RNN, LSTM and GRU read a PyTorch
-//! state dict as is (`weight_ih_l0`, …, under any prefix such as `rnn.`), with an optional
-//! head `head.weight` `[O, H]`, `head.bias` `[O]`; the SSM, linear attention and Transformer read
-//! the ccsep scheme documented in their modules, which `scripts/export_torch.py` writes.
+//! state dict as is (`weight_ih_l0`, …, under any prefix such as `rnn.`); the SSM, linear
+//! attention and Transformer read the ccsep scheme documented in their modules, which
+//! `scripts/export_torch.py` writes. Beside the layers, `roles` finds by role and shape, under
+//! the names people give them, an embedding table `[V, E]` (`embedding.weight`, `emb.weight`,
+//! `wte.weight`, …; a recurrent model then runs it as a stage before its first layer, see
+//! `embedding`, and a Transformer as its `embed`) and an output head `[O, H]` (`head`, `fc`,
+//! `classifier`, …); `LoadOptions` names them where the names and shapes do not tell.
 
+mod embedding;
 mod kernel;
 mod last_position;
 mod layer_finish;
@@ -39,6 +44,7 @@ mod linear;
 mod linear_attention;
 mod parameters;
 mod recurrent;
+pub mod roles;
 mod ssm;
 mod stack;
 #[doc(hidden)]
@@ -54,6 +60,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::Serialize;
 
+pub use embedding::Embedding;
 pub(crate) use kernel::Act;
 pub use kernel::Arith;
 pub(crate) use layer_finish::FinishBufs;
@@ -63,13 +70,14 @@ pub use recurrent::{Elman, Gates, Gru, GruGates, Lstm, LstmGates, Nonlinearity, 
 pub use ssm::Ssm;
 pub use stack::RecurrentLayer;
 pub(crate) use transformer::layer_norm as transformer_layer_norm;
-pub use transformer::{Block, Continuation, LayerNorm, PosCode, Transformer, sinusoid};
+pub use transformer::{Activation, Block, Continuation, LayerNorm, PosCode, Transformer, sinusoid};
 
 use crate::error::{InputError, Setting};
 use crate::numeric::{Format, Precision, Stats};
 use kernel::LANES;
 use linear::Workspace;
 use recurrent::RecurrentSizes;
+use roles::{Role, Stages};
 use weights::{TensorWriter, Tensors};
 
 /// What a forward pass records, one entry per step (position).
@@ -144,12 +152,33 @@ pub enum Model {
 /// A recurrent architecture, stepped over `L` lanes at a time (state and vectors in lane layout,
 /// see `kernel`). The initial state is all zeros.
 pub(crate) trait Cell: Sync {
-    fn input_size(&self) -> usize;
+    /// Numbers per input: the embedding's `V`, or what the first layer reads without one.
+    fn input_size(&self) -> usize {
+        self.embedding()
+            .map_or_else(|| self.core_input_size(), Embedding::vocab)
+    }
+    /// Numbers the first layer reads (after the embedding, if any).
+    fn core_input_size(&self) -> usize;
+    /// The embedding stage before the first layer, if any.
+    fn embedding(&self) -> Option<&Embedding>;
     fn hidden_size(&self) -> usize;
     fn state_size(&self) -> usize;
     fn head(&self) -> Option<&Linear>;
-    /// Advances `state` (`state_size · L`) by one input `x` (`input_size · L`, rounded) and
-    /// writes the step's hidden vector (`hidden_size · L`).
+    /// Advances `state` (`state_size · L`) by one input `x` (`core_input_size · L`, rounded,
+    /// already through the embedding) and writes the step's hidden vector (`hidden_size · L`).
+    #[allow(clippy::too_many_arguments)]
+    fn step_core(
+        &self,
+        ar: &Arith,
+        state: &mut [f64],
+        x: &[f64],
+        lanes: usize,
+        hidden: &mut [f64],
+        ws: &mut Workspace,
+        stats: &mut Stats,
+    );
+    /// Advances `state` (`state_size · L`) by one input `x` (`input_size · L`, rounded): the
+    /// embedding (if any, `round(E^T x)`), then the layers (`step_core`).
     #[allow(clippy::too_many_arguments)]
     fn step_lanes(
         &self,
@@ -160,7 +189,18 @@ pub(crate) trait Cell: Sync {
         hidden: &mut [f64],
         ws: &mut Workspace,
         stats: &mut Stats,
-    );
+    ) {
+        match self.embedding() {
+            None => self.step_core(ar, state, x, lanes, hidden, ws, stats),
+            Some(e) => {
+                let mut embedded = std::mem::take(&mut ws.e);
+                let ex = linear::buf(&mut embedded, e.dim() * lanes);
+                e.apply(ar, x, lanes, ex, stats);
+                self.step_core(ar, state, ex, lanes, hidden, ws, stats);
+                ws.e = embedded;
+            }
+        }
+    }
 }
 
 pub(crate) fn check_head(head: &Option<Linear>, hidden: usize) -> Result<(), InputError> {
@@ -184,6 +224,29 @@ impl Model {
             Model::LinearAttention(_) => Arch::LinearAttention,
             Model::Transformer(_) => Arch::Transformer,
         }
+    }
+
+    /// This recurrent model with `embedding` before its first layer (`None` removes it): it
+    /// then reads one-hot inputs of the table's `V` rows. A Transformer's embedding is its
+    /// `embed` (`Embedding::linear`), given when it is built; refused here.
+    pub fn with_embedding(self, embedding: Option<Embedding>) -> Result<Model, InputError> {
+        Ok(match self {
+            Model::Rnn(m) => Model::Rnn(m.with_embedding(embedding)?),
+            Model::Lstm(m) => Model::Lstm(m.with_embedding(embedding)?),
+            Model::Gru(m) => Model::Gru(m.with_embedding(embedding)?),
+            Model::Ssm(m) => Model::Ssm(m.with_embedding(embedding)?),
+            Model::LinearAttention(m) => Model::LinearAttention(m.with_embedding(embedding)?),
+            Model::Transformer(_) => {
+                return Err(InputError::new(
+                    "a Transformer's embedding is its input projection embed: build it with Embedding::linear",
+                ));
+            }
+        })
+    }
+
+    /// A recurrent model's embedding stage, if it has one.
+    pub fn embedding(&self) -> Option<&Embedding> {
+        self.cell().and_then(Cell::embedding)
     }
 
     /// The recurrent cell (every architecture but the Transformer).
@@ -239,7 +302,9 @@ impl Model {
             Model::Transformer(m) => Model::Transformer(m.rounded(&ar, stats)),
         };
         let last = match &model {
-            Model::Transformer(t) => Some(Arc::new(last_position::LastPass::new(t, &ar))),
+            Model::Transformer(t) if t.fast_path_layout() => {
+                Some(Arc::new(last_position::LastPass::new(t, &ar)))
+            }
             _ => None,
         };
         Ok(Prepared { model, ar, last })
@@ -283,6 +348,9 @@ impl Model {
             Model::Ssm(m) => m.save(&mut w),
             Model::LinearAttention(m) => m.save(&mut w),
             Model::Transformer(m) => m.save(&mut w),
+        }
+        if let Some(e) = self.cell().and_then(Cell::embedding) {
+            w.matrix("embedding.weight", &e.table());
         }
         if let Some(h) = self.rnn_head() {
             w.linear("head", h);
@@ -731,16 +799,29 @@ impl Prepared {
 /// Options for `load` that a weights file may not record; each overrides the file's metadata.
 #[derive(Clone, Debug, Default)]
 pub struct LoadOptions {
-    /// The prefix of the model's tensor names (e.g. `rnn.`); found automatically if unique.
+    /// The prefix of the model's layer tensors (e.g. `rnn.`); found automatically if unique.
     pub prefix: Option<String>,
-    /// The name of the output head module (default `head`).
+    /// The output head's module (e.g. `cls` for `cls.weight`; `none`: no head); default: found
+    /// by role and shape (`roles`).
     pub head: Option<String>,
+    /// The embedding table's module (`none`: no embedding); default: found by role and shape.
+    pub embedding: Option<String>,
+    /// A Transformer's positional table's module (`none`: no table); default: found by name.
+    pub pos: Option<String>,
     /// The Elman RNN's activation (default: metadata `ccsep.nonlinearity`, else `tanh`).
     pub nonlinearity: Option<Nonlinearity>,
     /// The Transformer's number of heads (default: metadata `ccsep.heads`).
     pub heads: Option<usize>,
-    /// Causal attention (default: metadata `ccsep.causal`, else `true`).
+    /// Causal attention (default: metadata `ccsep.causal`, else `true` in the ccsep scheme;
+    /// required for PyTorch's `nn.TransformerEncoderLayer` layout).
     pub causal: Option<bool>,
+    /// The Transformer's layer norms before (`true`) or after each residual add (default:
+    /// metadata `ccsep.norm_first`, else `true` in the ccsep scheme; required for PyTorch's
+    /// layout).
+    pub norm_first: Option<bool>,
+    /// The Transformer MLP's activation (default: metadata `ccsep.activation`, else ReLU in the
+    /// ccsep scheme; required for PyTorch's layout).
+    pub activation: Option<Activation>,
 }
 
 /// Loads a model of architecture `arch` (a name `Arch::parse` reads) from a safetensors file.
@@ -749,6 +830,40 @@ pub fn load(arch: &str, path: &Path, options: &LoadOptions) -> Result<Model, Inp
     let arch = Arch::parse(arch)?;
     let t = Tensors::read(path)?;
     from_tensors(arch, &t, options)
+}
+
+/// The embedding (reading `input` numbers out) and head (reading `hidden`) of a recurrent
+/// model whose layer tensors `claimed` says, found by role (`roles`).
+fn find_stages(
+    t: &Tensors,
+    options: &LoadOptions,
+    claimed: impl Fn(&str) -> bool,
+    (input, hidden): (usize, Option<usize>),
+) -> Result<Stages, InputError> {
+    let mut m = roles::Matcher::new(t, claimed);
+    let mut wants = vec![roles::Want {
+        role: Role::Embedding,
+        cols: input,
+        given: options.embedding.as_deref(),
+    }];
+    if let Some(h) = hidden {
+        wants.push(roles::Want {
+            role: Role::Head,
+            cols: h,
+            given: options.head.as_deref(),
+        });
+    }
+    let found = m.find(&wants)?;
+    Ok(Stages {
+        embedding: found[0]
+            .as_deref()
+            .map(|e| roles::embedding(t, e, input))
+            .transpose()?,
+        head: match (found.get(1), hidden) {
+            (Some(Some(h)), Some(hd)) => Some(roles::head(t, h, hd)?),
+            _ => None,
+        },
+    })
 }
 
 /// `load` on tensors already read.
@@ -763,12 +878,16 @@ pub fn from_tensors(arch: Arch, t: &Tensors, options: &LoadOptions) -> Result<Mo
         )));
     }
     let given = options.prefix.as_deref();
-    let head_name = options.head.as_deref().unwrap_or("head");
     Ok(match arch {
         Arch::Rnn | Arch::Lstm | Arch::Gru => {
             let prefix = stack::find_prefix(t, "weight_ih_l0", given)?;
+            let layer = |n: &str| {
+                n.strip_prefix(prefix.as_str())
+                    .is_some_and(|r| r.starts_with("weight_") || r.starts_with("bias_"))
+            };
+            let stages = |i, h| find_stages(t, options, layer, (i, Some(h)));
             match arch {
-                Arch::Rnn => Model::Rnn(Rnn::load(t, &prefix, head_name, || {
+                Arch::Rnn => Model::Rnn(Rnn::load(t, &prefix, stages, || {
                     Ok(Rnn::gates(match options.nonlinearity {
                         Some(n) => n,
                         None => t
@@ -778,29 +897,25 @@ pub fn from_tensors(arch: Arch, t: &Tensors, options: &LoadOptions) -> Result<Mo
                             .unwrap_or(Nonlinearity::Tanh),
                     }))
                 })?),
-                Arch::Lstm => Model::Lstm(Lstm::load(t, &prefix, head_name, || Ok(LstmGates))?),
-                _ => Model::Gru(Gru::load(t, &prefix, head_name, || Ok(GruGates))?),
+                Arch::Lstm => Model::Lstm(Lstm::load(t, &prefix, stages, || Ok(LstmGates))?),
+                _ => Model::Gru(Gru::load(t, &prefix, stages, || Ok(GruGates))?),
             }
         }
         Arch::Ssm => {
             let prefix = stack::find_prefix(t, "ssm.B", given)?;
-            Model::Ssm(Ssm::load(t, &prefix)?)
+            let own = format!("{prefix}ssm.");
+            Model::Ssm(Ssm::load(t, &prefix, |i| {
+                Ok(find_stages(t, options, |n| n.starts_with(&own), (i, None))?.embedding)
+            })?)
         }
         Arch::LinearAttention => {
             let prefix = stack::find_prefix(t, "linear_attention.q.weight", given)?;
-            let (dv, _) = t.dims2(&format!("{prefix}linear_attention.v.weight"))?;
-            let head = stack::load_head(t, head_name, &prefix, dv)?;
-            Model::LinearAttention(LinearAttention::load(t, &prefix, head)?)
+            let (dv, input) = t.dims2(&format!("{prefix}linear_attention.v.weight"))?;
+            let own = format!("{prefix}linear_attention.");
+            let stages = find_stages(t, options, |n| n.starts_with(&own), (input, Some(dv)))?;
+            Model::LinearAttention(LinearAttention::load(t, &prefix, stages)?)
         }
-        Arch::Transformer => {
-            let prefix = stack::find_prefix(t, "embed.weight", given)?;
-            Model::Transformer(Transformer::load(
-                t,
-                &prefix,
-                options.heads,
-                options.causal,
-            )?)
-        }
+        Arch::Transformer => Model::Transformer(Transformer::load(t, options)?),
     })
 }
 

@@ -50,6 +50,15 @@ fn recurrent<'a>(
 impl Model {
     /// Every tensor the model holds, in no particular order.
     fn tensors(&self) -> Vec<Tensor<'_>> {
+        let mut v = self.layer_tensors();
+        if let Some(e) = self.cell().and_then(Cell::embedding) {
+            v.push(Tensor::Values(e.linear().weight().data()));
+        }
+        v
+    }
+
+    /// Every tensor but a recurrent model's embedding.
+    fn layer_tensors(&self) -> Vec<Tensor<'_>> {
         match self {
             Model::Rnn(m) => recurrent(m.layers(), m.head()).collect(),
             Model::Lstm(m) => recurrent(m.layers(), m.head()).collect(),

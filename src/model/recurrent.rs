@@ -7,7 +7,8 @@
 //! Common to all three: layer `k > 0` reads layer `k − 1`'s new `h`; the gate pre-activations are
 //! rounded as `gi = round(round(W_ih x) + b_ih)`, `gh = round(round(W_hh h) + b_hh)` (see
 //! `kernel` and `Stack::pre`); the hidden vector is `h_{L−1}`. Weights: PyTorch's names (see
-//! `stack`) and the optional head `head.weight`/`head.bias`.
+//! `stack`), an optional embedding table before layer 0 (`embedding`) and an optional head
+//! `head.weight`/`head.bias` (other usual names are matched too, see `roles`).
 //!
 //! - **Elman RNN** ([`Rnn`], `torch.nn.RNN`), `tanh` or ReLU:
 //!   `h' = act(W_ih x + b_ih + W_hh h + b_hh)`, rounded `h' = round(act(round(gi + gh)))`.
@@ -30,9 +31,10 @@ use std::fmt::Debug;
 use rand_chacha::ChaCha8Rng;
 
 use super::Cell;
+use super::embedding::{Embedding, check_embedding};
 use super::kernel::{Act, Arith};
 use super::linear::{Linear, Workspace, buf};
-use super::stack::{RecurrentLayer, Stack, load_head};
+use super::stack::{RecurrentLayer, Stack};
 use super::weights::{TensorWriter, Tensors};
 use crate::error::InputError;
 use crate::numeric::Stats;
@@ -216,9 +218,11 @@ pub(crate) struct RecurrentSizes {
     pub output: Option<usize>,
 }
 
-/// A multi-layer recurrent model of gate kind `G` with an optional linear head.
+/// A multi-layer recurrent model of gate kind `G` with an optional embedding before the first
+/// layer and an optional linear head.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Recurrent<G> {
+    pub(crate) embedding: Option<Embedding>,
     pub(crate) stack: Stack,
     pub(crate) gates: G,
     pub(crate) head: Option<Linear>,
@@ -274,7 +278,24 @@ impl<G: Gates> Recurrent<G> {
     ) -> Result<Self, InputError> {
         let stack = Stack::new(layers, G::GATES)?;
         super::check_head(&head, stack.hidden())?;
-        Ok(Recurrent { stack, gates, head })
+        Ok(Recurrent {
+            embedding: None,
+            stack,
+            gates,
+            head,
+        })
+    }
+
+    /// This model with `embedding` before its first layer (its vectors must be the `I`
+    /// numbers layer 0 reads); `None` removes it.
+    pub fn with_embedding(mut self, embedding: Option<Embedding>) -> Result<Self, InputError> {
+        check_embedding(embedding.as_ref(), self.stack.input())?;
+        self.embedding = embedding;
+        Ok(self)
+    }
+
+    pub fn embedding(&self) -> Option<&Embedding> {
+        self.embedding.as_ref()
     }
 
     pub fn layers(&self) -> &[RecurrentLayer] {
@@ -287,27 +308,31 @@ impl<G: Gates> Recurrent<G> {
 
     pub(crate) fn rounded(&self, ar: &Arith, stats: &mut Stats) -> Self {
         Recurrent {
+            embedding: self.embedding.as_ref().map(|e| e.rounded(ar, stats)),
             stack: self.stack.rounded(ar, stats),
             gates: self.gates.clone(),
             head: self.head.as_ref().map(|h| h.rounded(ar, stats)),
         }
     }
 
-    /// Reads the layers under `prefix` and the optional head `head_name`, then the gate kind
-    /// (`gates`, which may read the file's metadata), in that order.
+    /// Reads the layers under `prefix`, then the embedding and head the role matcher finds
+    /// (`stages`, given the input and hidden sizes), then the gate kind (`gates`, which may read
+    /// the file's metadata), in that order.
     pub(crate) fn load(
         t: &Tensors,
         prefix: &str,
-        head_name: &str,
+        stages: impl FnOnce(usize, usize) -> Result<super::Stages, InputError>,
         gates: impl FnOnce() -> Result<G, InputError>,
     ) -> Result<Self, InputError> {
         let stack = Stack::load(t, prefix, G::GATES)?;
-        let head = load_head(t, head_name, prefix, stack.hidden())?;
-        super::check_head(&head, stack.hidden())?;
+        let st = stages(stack.input(), stack.hidden())?;
+        super::check_head(&st.head, stack.hidden())?;
+        check_embedding(st.embedding.as_ref(), stack.input())?;
         Ok(Recurrent {
+            embedding: st.embedding,
             stack,
             gates: gates()?,
-            head,
+            head: st.head,
         })
     }
 
@@ -322,11 +347,16 @@ impl<G: Gates> Recurrent<G> {
         let head = sizes
             .output
             .map(|o| Linear::random(sizes.hidden, o, true, rng));
-        Ok(Recurrent { stack, gates, head })
+        Ok(Recurrent {
+            embedding: None,
+            stack,
+            gates,
+            head,
+        })
     }
 
-    /// Writes the layers in PyTorch's names and the gate kind's metadata (the head is written
-    /// by `Model::save`).
+    /// Writes the layers in PyTorch's names and the gate kind's metadata (the embedding and
+    /// the head are written by `Model::save`).
     pub(crate) fn save(&self, w: &mut TensorWriter) -> Result<(), InputError> {
         self.stack.save(w)?;
         self.gates.save_meta(w);
@@ -335,8 +365,12 @@ impl<G: Gates> Recurrent<G> {
 }
 
 impl<G: Gates> Cell for Recurrent<G> {
-    fn input_size(&self) -> usize {
+    fn core_input_size(&self) -> usize {
         self.stack.input()
+    }
+
+    fn embedding(&self) -> Option<&Embedding> {
+        self.embedding.as_ref()
     }
 
     fn hidden_size(&self) -> usize {
@@ -351,7 +385,7 @@ impl<G: Gates> Cell for Recurrent<G> {
         self.head.as_ref()
     }
 
-    fn step_lanes(
+    fn step_core(
         &self,
         ar: &Arith,
         state: &mut [f64],
@@ -364,7 +398,7 @@ impl<G: Gates> Cell for Recurrent<G> {
         let hl = self.stack.hidden() * lanes;
         // Layer `k`'s state: `STATE_VECTORS · hl` numbers from `k · per_layer`, `h` first.
         let per_layer = G::STATE_VECTORS * hl;
-        let Workspace { a, b, c, d } = ws;
+        let Workspace { a, b, c, d, .. } = ws;
         for k in 0..self.stack.depth() {
             if k > 0 {
                 let below = (k - 1) * per_layer;

@@ -4,11 +4,13 @@
 //! `B x_t` one rounded dot product), `y_t = round(C h_t)`.
 //! State: `h` (`N` numbers); the hidden vector is `h`, the output `y` (`C` is the head).
 //! Weights (the ccsep scheme; `scripts/export_torch.py` writes it): `ssm.a` `[N]`,
-//! `ssm.B` `[N, I]`, `ssm.C` `[O, N]`, possibly under a prefix; metadata `ccsep.arch = ssm`.
+//! `ssm.B` `[N, I]`, `ssm.C` `[O, N]`, possibly under a prefix, and an optional embedding table before `B`
+//! (any usual name, see `roles`); metadata `ccsep.arch = ssm`.
 
 use rand_chacha::ChaCha8Rng;
 
 use super::Cell;
+use super::embedding::{Embedding, check_embedding};
 use super::kernel::Arith;
 use super::linear::{Linear, Matrix, Workspace, buf, rounded_vec, uniform_vec};
 use super::weights::{TensorWriter, Tensors};
@@ -18,6 +20,7 @@ use crate::numeric::Stats;
 /// A diagonal linear SSM.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ssm {
+    embedding: Option<Embedding>,
     a: Vec<f64>,
     b: Matrix,
     c: Linear,
@@ -37,10 +40,19 @@ impl Ssm {
             )));
         }
         Ok(Ssm {
+            embedding: None,
             a,
             b,
             c: Linear::new(c, None)?,
         })
+    }
+
+    /// This model with `embedding` before it (its vectors must be the `I` numbers `B` reads);
+    /// `None` removes it.
+    pub fn with_embedding(mut self, embedding: Option<Embedding>) -> Result<Self, InputError> {
+        check_embedding(embedding.as_ref(), self.b.cols())?;
+        self.embedding = embedding;
+        Ok(self)
     }
 
     pub fn a(&self) -> &[f64] {
@@ -55,12 +67,18 @@ impl Ssm {
         self.c.weight()
     }
 
-    pub(crate) fn load(t: &Tensors, prefix: &str) -> Result<Self, InputError> {
+    /// Reads `ssm.*` under `prefix`, then the embedding `embedding` finds for the input size.
+    pub(crate) fn load(
+        t: &Tensors,
+        prefix: &str,
+        embedding: impl FnOnce(usize) -> Result<Option<Embedding>, InputError>,
+    ) -> Result<Self, InputError> {
         let name = |s: &str| format!("{prefix}ssm.{s}");
         let (n, i) = t.dims2(&name("B"))?;
         let (o, _) = t.dims2(&name("C"))?;
         let a = t.get(&name("a"), &[n])?.to_vec();
-        Ssm::new(a, t.matrix(&name("B"), n, i)?, t.matrix(&name("C"), o, n)?)
+        Ssm::new(a, t.matrix(&name("B"), n, i)?, t.matrix(&name("C"), o, n)?)?
+            .with_embedding(embedding(i)?)
     }
 
     pub(crate) fn save(&self, w: &mut TensorWriter) {
@@ -87,6 +105,7 @@ impl Ssm {
 
     pub(crate) fn rounded(&self, ar: &Arith, stats: &mut Stats) -> Self {
         Ssm {
+            embedding: self.embedding.as_ref().map(|e| e.rounded(ar, stats)),
             a: rounded_vec(&self.a, ar, stats),
             b: self.b.rounded(ar, stats),
             c: self.c.rounded(ar, stats),
@@ -95,8 +114,12 @@ impl Ssm {
 }
 
 impl Cell for Ssm {
-    fn input_size(&self) -> usize {
+    fn core_input_size(&self) -> usize {
         self.b.cols()
+    }
+
+    fn embedding(&self) -> Option<&Embedding> {
+        self.embedding.as_ref()
     }
 
     fn hidden_size(&self) -> usize {
@@ -111,7 +134,7 @@ impl Cell for Ssm {
         Some(&self.c)
     }
 
-    fn step_lanes(
+    fn step_core(
         &self,
         ar: &Arith,
         state: &mut [f64],

@@ -11,7 +11,7 @@
 use rand_chacha::ChaCha8Rng;
 
 use super::kernel::Arith;
-use super::linear::{Linear, Matrix, Weight, rounded_vec, uniform_vec};
+use super::linear::{Matrix, Weight, rounded_vec, uniform_vec};
 use super::weights::{MAX_DENSE_SAVE_BYTES, MIB, TensorWriter, Tensors};
 use crate::error::InputError;
 use crate::numeric::Stats;
@@ -239,23 +239,6 @@ impl Stack {
     }
 }
 
-/// Reads the optional output head `head.weight` `[O, H]`, `head.bias` `[O]`: at the top level of
-/// the file, or under `prefix`.
-pub(crate) fn load_head(
-    t: &Tensors,
-    head: &str,
-    prefix: &str,
-    hidden: usize,
-) -> Result<Option<Linear>, InputError> {
-    if let Some(l) = t.linear_opt(head, hidden)? {
-        return Ok(Some(l));
-    }
-    if prefix.is_empty() {
-        return Ok(None);
-    }
-    t.linear_opt(&format!("{prefix}{head}"), hidden)
-}
-
 /// Finds the prefix under which `anchor` appears (`""` if at the top level); `given` wins.
 pub(crate) fn find_prefix(
     t: &Tensors,
@@ -275,7 +258,7 @@ pub(crate) fn find_prefix(
         [] => Err(InputError::new(format!(
             "no tensor named '{anchor}' (under any prefix) in '{}'; tensors there: {}",
             t.path().display(),
-            t.names().collect::<Vec<_>>().join(", ")
+            t.listing()
         ))),
         many => Err(InputError::new(format!(
             "'{}' holds several models ({}); choose one with a prefix",

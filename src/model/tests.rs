@@ -855,3 +855,336 @@ fn random_models_over_the_memory_limit_are_refused_before_drawing() {
     assert!(lstm(4096, 1).memory() <= MAX_RANDOM_MODEL_BYTES);
     assert!(lstm(4096, 64).memory() > MAX_RANDOM_MODEL_BYTES);
 }
+
+fn rows_same_bits(a: &[Vec<f64>], b: &[Vec<f64>]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same_bits(x, y))
+}
+
+/// A table `[V, E]` of seeded values in `±1.5`.
+fn table(v: usize, e: usize, seed: u64) -> Matrix {
+    Matrix::from_rows(&inputs(e, v, seed)).unwrap()
+}
+
+fn one_hot(v: usize, tokens: &[usize]) -> Vec<Vec<f64>> {
+    tokens
+        .iter()
+        .map(|&t| (0..v).map(|i| f64::from(u8::from(i == t))).collect())
+        .collect()
+}
+
+/// Every recurrent architecture with an embedding table before it: on one-hot inputs its
+/// forward pass gives, at every precision, the bits of the same model without the table run
+/// on the table's rows (the lookup is the rounded row), and it reads `V` numbers per step.
+#[test]
+fn an_embedding_stage_reads_the_rounded_table_row() {
+    for (i, spec) in specs().iter().enumerate().take(5) {
+        let plain = random_init(spec, i as u64).unwrap();
+        let (v, e) = (7, plain.input_size());
+        let tab = table(v, e, 40 + i as u64);
+        let emb = plain
+            .clone()
+            .with_embedding(Some(Embedding::from_table(&tab).unwrap()))
+            .unwrap();
+        assert_eq!(emb.input_size(), v);
+        assert_eq!(emb.parameter_count(), plain.parameter_count() + v * e);
+        let tokens = [3, 0, 6, 6, 1, 5];
+        for prec in ["f64", "f32", "bf16", "fixed:2.4", "e4m3"] {
+            let mut st = Stats::default();
+            let got = emb
+                .forward(&one_hot(v, &tokens), &p(prec), &mut st)
+                .unwrap();
+            let rows: Vec<Vec<f64>> = tokens.iter().map(|&t| tab.row(t).to_vec()).collect();
+            let want = plain.forward(&rows, &p(prec), &mut st).unwrap();
+            assert!(
+                rows_same_bits(&got.outputs, &want.outputs),
+                "{spec:?} {prec}"
+            );
+            assert!(rows_same_bits(&got.states, &want.states), "{spec:?} {prec}");
+        }
+        // A wrong table width is refused by name.
+        let bad = plain.with_embedding(Some(Embedding::from_table(&table(v, e + 1, 1)).unwrap()));
+        assert!(bad.unwrap_err().message.contains("embedding table"));
+    }
+}
+
+/// With an embedding, stepping, batched final outputs and the many-runs entry point the
+/// prefix / suffix protocol uses all see the stage: each equals the forward pass bit for bit.
+#[test]
+fn every_entry_point_runs_the_embedding() {
+    for (i, spec) in specs().iter().enumerate().take(5) {
+        let v = 6;
+        let plain = random_init(spec, 10 + i as u64).unwrap();
+        let tab = table(v, plain.input_size(), i as u64);
+        let m = plain
+            .with_embedding(Some(Embedding::from_table(&tab).unwrap()))
+            .unwrap();
+        for prec in ["f64", "fixed:2.5"] {
+            let pm = m.prepare(&p(prec), &mut Stats::default()).unwrap();
+            let seqs: Vec<Vec<Vec<f64>>> = (0..20)
+                .map(|s| one_hot(v, &[s % v, (s * 7 + 1) % v, (s / 3) % v, 2]))
+                .collect();
+            let mut st = Stats::default();
+            let finals = pm.final_outputs(&seqs, &mut st).unwrap();
+            let flat: Vec<Vec<f64>> = seqs.iter().map(|s| s.concat()).collect();
+            let finals_flat = pm.final_outputs_flat(&flat, &mut st).unwrap();
+            let s0 = m.initial_state().unwrap();
+            let starts: Vec<&[f64]> = seqs.iter().map(|_| s0.as_slice()).collect();
+            let ins: Vec<&[Vec<f64>]> = seqs.iter().map(Vec::as_slice).collect();
+            let many = pm.run_many(&starts, &ins, true, &mut st).unwrap();
+            for (k, seq) in seqs.iter().enumerate() {
+                let tr = pm.forward(seq, &mut st).unwrap();
+                let last = tr.outputs.last().unwrap();
+                assert!(same_bits(&finals[k], last), "{spec:?} {prec}");
+                assert!(same_bits(&finals_flat[k], last));
+                assert!(same_bits(many[k].1.as_ref().unwrap(), last));
+                // Two steps by hand, then the rest from the state reached.
+                let mut state = s0.clone();
+                for x in &seq[..2] {
+                    state = pm.step(&state, x, &mut st).unwrap();
+                }
+                assert!(same_bits(&state, &tr.states[1]));
+                let rest = pm.run_from(&state, &seq[2..], &mut st).unwrap();
+                assert!(rows_same_bits(&rest.outputs, &tr.outputs[2..]));
+            }
+        }
+    }
+}
+
+/// A model with an embedding saves it as `embedding.weight` `[V, E]` and loads back equal.
+#[test]
+fn an_embedding_round_trips_as_embedding_weight() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, spec) in specs().iter().enumerate().take(5) {
+        let plain = random_init(spec, i as u64).unwrap();
+        let e = plain.input_size();
+        let m = plain
+            .with_embedding(Some(Embedding::from_table(&table(9, e, 3)).unwrap()))
+            .unwrap();
+        let path = dir.path().join(format!("e{i}.safetensors"));
+        m.save(&path).unwrap();
+        let t = weights::Tensors::read(&path).unwrap();
+        assert_eq!(t.shape("embedding.weight"), Some(&[9, e][..]));
+        let back = load(m.arch().name(), &path, &LoadOptions::default()).unwrap();
+        assert_eq!(back, m, "{:?}", m.arch());
+    }
+}
+
+/// A random Transformer (layer norms, MLP, learned positions) in the layout given.
+fn laid_out(layers: usize, causal: bool, norm_first: bool, act: Activation, seed: u64) -> Model {
+    let spec = TransformerSpec {
+        input: 5,
+        d_model: 8,
+        heads: 2,
+        layers,
+        d_ff: Some(12),
+        output: Some(3),
+        layer_norm: true,
+        pos: PosSpec::Learned { max_len: 9 },
+        causal,
+    };
+    let Model::Transformer(t) = random_init(&Spec::Transformer(spec), seed).unwrap() else {
+        unreachable!("a Transformer spec")
+    };
+    Model::Transformer(t.with_layout(norm_first, act))
+}
+
+/// Post-LN and GELU at one position, where attention reads only the position itself:
+/// `x1 = LN1(x + W_o v + b_o)`, `x2 = LN2(x1 + W_2 gelu(W_1 x1 + b_1) + b_2)`, the head on
+/// `LN_f(x2)`, computed here in plain `f64`, is what the forward pass gives at `f64`.
+#[test]
+fn post_ln_and_gelu_compute_pytorchs_equations() {
+    let m = laid_out(1, true, false, Activation::Gelu, 3);
+    let Model::Transformer(t) = &m else {
+        unreachable!()
+    };
+    let lin = |l: &Linear, x: &[f64]| -> Vec<f64> {
+        (0..l.out_size())
+            .map(|r| {
+                let w = l.weight().row(r);
+                w.iter().zip(x).map(|(a, b)| a * b).sum::<f64>() + l.bias().map_or(0.0, |b| b[r])
+            })
+            .collect()
+    };
+    let ln = |n: &LayerNorm, x: &[f64]| -> Vec<f64> {
+        let d = x.len() as f64;
+        let mean = x.iter().sum::<f64>() / d;
+        let var = x.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / d;
+        x.iter()
+            .enumerate()
+            .map(|(i, v)| (v - mean) / (var + n.eps).sqrt() * n.weight[i] + n.bias[i])
+            .collect()
+    };
+    let add = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x + y).collect::<Vec<_>>();
+    let gelu = |x: f64| 0.5 * x * (1.0 + libm::erf(x / std::f64::consts::SQRT_2));
+    let input = vec![0.3, -1.0, 0.5, 0.0, 2.0];
+    let PosCode::Table(pos) = t.pos() else {
+        unreachable!()
+    };
+    let x = add(&lin(t.embed(), &input), pos.row(0));
+    let b = &t.blocks()[0];
+    let x1 = ln(
+        b.ln1.as_ref().unwrap(),
+        &add(&x, &lin(&b.o, &lin(&b.v, &x))),
+    );
+    let (f1, f2) = b.mlp.as_ref().unwrap();
+    let h: Vec<f64> = lin(f1, &x1).into_iter().map(gelu).collect();
+    let x2 = ln(b.ln2.as_ref().unwrap(), &add(&x1, &lin(f2, &h)));
+    let want = lin(t.head().unwrap(), &ln(t.ln_f().unwrap(), &x2));
+    let got = m
+        .forward(&[input], &p("f64"), &mut Stats::default())
+        .unwrap();
+    for (g, w) in got.outputs[0].iter().zip(&want) {
+        assert!((g - w).abs() <= 1e-12 * w.abs().max(1.0), "{g} vs {w}");
+    }
+    // The same weights pre-LN compute something else.
+    let pre = Model::Transformer(t.clone().with_layout(true, Activation::Gelu));
+    let other = pre.forward(
+        &[vec![0.3, -1.0, 0.5, 0.0, 2.0]],
+        &p("f64"),
+        &mut Stats::default(),
+    );
+    assert_ne!(other.unwrap().outputs, got.outputs);
+}
+
+/// Post-LN and GELU Transformers: batched final outputs (the plain pass: the fast path is for
+/// pre-LN ReLU) and the continuations of a cached prefix give the forward pass's bits.
+#[test]
+fn post_ln_and_gelu_final_and_last_outputs_equal_the_forward_pass() {
+    let (vocab, len) = (5, 7);
+    for layers in [1, 2] {
+        for causal in [true, false] {
+            for (nf, act) in [
+                (false, Activation::Gelu),
+                (false, Activation::Relu),
+                (true, Activation::Gelu),
+            ] {
+                let m = laid_out(layers, causal, nf, act, 7);
+                for prec in ["f64", "f32", "fixed:3.6", "bf16"] {
+                    let pm = m.prepare(&p(prec), &mut Stats::default()).unwrap();
+                    let what = format!("{layers} layers causal {causal} {nf} {act:?} {prec}");
+                    let batch = one_hot_batch(vocab, len, 20, 5);
+                    let mut st = Stats::default();
+                    let outs = pm.final_outputs(&batch, &mut st).unwrap();
+                    for (s, o) in batch.iter().zip(&outs) {
+                        let want = pm.forward(s, &mut st).unwrap().outputs.pop().unwrap();
+                        assert!(same_bits(o, &want), "{what}");
+                    }
+                    let prefix: Vec<u32> = vec![1, 4, 0, 2, 3, 3];
+                    let cache = pm.prefix_cache(&prefix, &mut st).unwrap();
+                    let items: Vec<Continuation> = (0..vocab as u32)
+                        .map(|last| Continuation {
+                            edits: if layers == 1 { vec![(2, last)] } else { vec![] },
+                            last,
+                        })
+                        .collect();
+                    let got = pm.last_outputs(&cache, &items, &mut st).unwrap();
+                    for (c, g) in items.iter().zip(&got) {
+                        let mut toks = prefix.clone();
+                        for &(q, tk) in &c.edits {
+                            toks[q] = tk;
+                        }
+                        toks.push(c.last);
+                        let seq: Vec<usize> = toks.iter().map(|&x| x as usize).collect();
+                        let want = pm.forward(&one_hot(vocab, &seq), &mut st).unwrap();
+                        assert!(same_bits(g, want.outputs.last().unwrap()), "{what}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// PyTorch's `nn.TransformerEncoder` names (`self_attn.in_proj_weight` …, `norm1`, `norm2`,
+/// the final `norm`), an embedding table and a head named `classifier` load as the model they
+/// were written from, with the settings a state dict does not record from the options or the
+/// metadata; without them the load says which are needed.
+#[test]
+fn pytorch_encoder_layout_loads_with_its_settings() {
+    let m = laid_out(2, false, false, Activation::Gelu, 11);
+    let Model::Transformer(t) = &m else {
+        unreachable!()
+    };
+    let mut w = weights::TensorWriter::new();
+    let table = embedding::transpose(t.embed().weight());
+    w.matrix("tok_emb.weight", &table);
+    if let PosCode::Table(pt) = t.pos() {
+        w.matrix("pos_emb.weight", pt);
+    }
+    for (l, b) in t.blocks().iter().enumerate() {
+        let pfx = |s: &str| format!("encoder.layers.{l}.{s}");
+        let mut inw = Vec::new();
+        let mut inb = Vec::new();
+        for lin in [&b.q, &b.k, &b.v] {
+            inw.extend_from_slice(lin.weight().data());
+            inb.extend_from_slice(lin.bias().unwrap());
+        }
+        w.tensor(pfx("self_attn.in_proj_weight"), vec![24, 8], &inw);
+        w.tensor(pfx("self_attn.in_proj_bias"), vec![24], &inb);
+        w.linear(&pfx("self_attn.out_proj"), &b.o);
+        let (f1, f2) = b.mlp.as_ref().unwrap();
+        w.linear(&pfx("linear1"), f1);
+        w.linear(&pfx("linear2"), f2);
+        for (name, n) in [("norm1", &b.ln1), ("norm2", &b.ln2)] {
+            let n = n.as_ref().unwrap();
+            w.vector(pfx(&format!("{name}.weight")), &n.weight);
+            w.vector(pfx(&format!("{name}.bias")), &n.bias);
+        }
+    }
+    let f = t.ln_f().unwrap();
+    w.vector("encoder.norm.weight", &f.weight);
+    w.vector("encoder.norm.bias", &f.bias);
+    w.linear("classifier", t.head().unwrap());
+    let bytes = w.to_bytes().unwrap();
+    let tensors = weights::Tensors::from_bytes(&bytes, std::path::Path::new("enc.safetensors"));
+    let tensors = tensors.unwrap();
+    // The table has no bias, so `embed` is the table transposed without one.
+    let want = {
+        let e = Linear::new(t.embed().weight().clone(), None).unwrap();
+        let tr = Transformer::new(
+            e,
+            t.pos().clone(),
+            t.blocks().to_vec(),
+            t.ln_f().cloned(),
+            t.head().cloned(),
+            2,
+            false,
+        )
+        .unwrap()
+        .with_layout(false, Activation::Gelu);
+        Model::Transformer(tr)
+    };
+    let e = from_tensors(Arch::Transformer, &tensors, &LoadOptions::default()).unwrap_err();
+    for s in ["heads=H", "norm-first=", "activation=", "causal="] {
+        assert!(e.message.contains(s), "{e}");
+    }
+    let opts = LoadOptions {
+        heads: Some(2),
+        norm_first: Some(false),
+        activation: Some(Activation::Gelu),
+        causal: Some(false),
+        ..LoadOptions::default()
+    };
+    let e = from_tensors(
+        Arch::Transformer,
+        &tensors,
+        &LoadOptions {
+            causal: None,
+            ..opts.clone()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        e.message.contains("causal=") && !e.message.contains("heads=H"),
+        "{e}"
+    );
+    let got = from_tensors(Arch::Transformer, &tensors, &opts).unwrap();
+    assert_eq!(got, want);
+    // The layout round-trips through ccsep's own scheme (metadata ccsep.norm_first, …).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.safetensors");
+    got.save(&path).unwrap();
+    assert_eq!(
+        load("transformer", &path, &LoadOptions::default()).unwrap(),
+        want
+    );
+}

@@ -99,6 +99,172 @@ pub struct Transformer {
     head: Option<Linear>,
     heads: usize,
     causal: bool,
+    /// Pre-LN (`true`, the default): `ln1`, `ln2` normalise the inputs of attention and MLP.
+    /// Post-LN (`false`, PyTorch's `norm_first=False`): they normalise the residual stream
+    /// after each residual add.
+    norm_first: bool,
+    activation: Activation,
+}
+
+/// The MLP's activation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Activation {
+    #[default]
+    Relu,
+    /// The exact GELU `0.5·x·(1 + erf(x/√2))` (PyTorch's default `approximate='none'`).
+    Gelu,
+}
+
+impl Activation {
+    pub fn parse(s: &str) -> Result<Self, InputError> {
+        match s {
+            "relu" => Ok(Activation::Relu),
+            "gelu" => Ok(Activation::Gelu),
+            _ => Err(err(format!("unknown activation {s:?}: use relu or gelu"))),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Relu => "relu",
+            Activation::Gelu => "gelu",
+        }
+    }
+
+    pub(crate) fn act(self) -> Act {
+        match self {
+            Activation::Relu => Act::Relu,
+            Activation::Gelu => Act::Gelu,
+        }
+    }
+}
+
+/// What a Transformer's tensors do not say: from the load options, else the file's metadata,
+/// else (the ccsep scheme only) the defaults: causal, pre-LN, ReLU.
+struct Settings {
+    heads: usize,
+    causal: bool,
+    norm_first: bool,
+    activation: Activation,
+}
+
+impl Settings {
+    fn of(t: &Tensors, o: &super::LoadOptions, torch: bool) -> Result<Self, InputError> {
+        let heads = o
+            .heads
+            .map_or_else(|| t.meta_parse("ccsep.heads"), |h| Ok(Some(h)))?;
+        let causal = o
+            .causal
+            .map_or_else(|| t.meta_parse("ccsep.causal"), |c| Ok(Some(c)))?;
+        let norm_first = o
+            .norm_first
+            .map_or_else(|| t.meta_parse("ccsep.norm_first"), |c| Ok(Some(c)))?;
+        let activation = match (o.activation, t.meta("ccsep.activation")) {
+            (Some(a), _) => Some(a),
+            (None, Some(a)) => Some(Activation::parse(a)?),
+            (None, None) => None,
+        };
+        let names = crate::error::Setting::Names;
+        let path = t.path().display();
+        if torch {
+            let missing: Vec<&str> = [
+                (heads.is_none(), "heads=H"),
+                (norm_first.is_none(), "norm-first=true|false"),
+                (activation.is_none(), "activation=relu|gelu"),
+                (causal.is_none(), "causal=true|false"),
+            ]
+            .into_iter()
+            .filter_map(|(m, s)| m.then_some(s))
+            .collect();
+            if !missing.is_empty() {
+                return Err(err(format!(
+                    "'{path}' holds PyTorch nn.TransformerEncoderLayer weights, whose state dict does not record the number of heads, norm_first, the activation or the attention mask; give {} with {names} (e.g. {names} {}) or as metadata ccsep.heads, ccsep.norm_first, ccsep.activation, ccsep.causal",
+                    missing.join(", "),
+                    missing.join(",")
+                )));
+            }
+        }
+        Ok(Settings {
+            heads: heads.ok_or_else(|| {
+                err(format!(
+                    "'{path}' does not say how many heads the Transformer has (metadata ccsep.heads); give it as an option ({names} heads=H)"
+                ))
+            })?,
+            causal: causal.unwrap_or(true),
+            norm_first: norm_first.unwrap_or(true),
+            activation: activation.unwrap_or_default(),
+        })
+    }
+}
+
+/// The layers of PyTorch's `nn.TransformerEncoderLayer` under `prefix`: `self_attn.in_proj_weight`
+/// `[3d, d]` (rows `q`, `k`, `v`) and `in_proj_bias`, `self_attn.out_proj`, `linear1`,
+/// `linear2`, `norm1`, `norm2`.
+fn torch_blocks(
+    t: &Tensors,
+    prefix: &str,
+    d: usize,
+    ln: &dyn Fn(&str) -> Result<Option<LayerNorm>, InputError>,
+) -> Result<Vec<Block>, InputError> {
+    let mut blocks = Vec::new();
+    for l in 0.. {
+        let n = |s: &str| format!("{prefix}layers.{l}.{s}");
+        if !t.contains(&n("self_attn.in_proj_weight")) {
+            break;
+        }
+        let w = t.get(&n("self_attn.in_proj_weight"), &[3 * d, d])?;
+        let b = t.get_opt(&n("self_attn.in_proj_bias"), &[3 * d])?;
+        let part = |i: usize| {
+            Linear::new(
+                Matrix::new(d, d, w[i * d * d..(i + 1) * d * d].to_vec())?,
+                b.as_ref().map(|b| b[i * d..(i + 1) * d].to_vec()),
+            )
+        };
+        let f1 = t.linear_opt(&n("linear1"), d)?.ok_or_else(|| {
+            err(format!(
+                "tensor '{}' is missing from '{}' (an nn.TransformerEncoderLayer has linear1 [d_ff, {d}])",
+                n("linear1.weight"),
+                t.path().display()
+            ))
+        })?;
+        let f2 = t.linear(&n("linear2"), f1.out_size(), d)?;
+        let rel = |s: &str| format!("layers.{l}.{s}");
+        blocks.push(Block {
+            ln1: ln(&rel("norm1"))?,
+            q: part(0)?,
+            k: part(1)?,
+            v: part(2)?,
+            o: t.linear(&n("self_attn.out_proj"), d, d)?,
+            ln2: ln(&rel("norm2"))?,
+            mlp: Some((f1, f2)),
+        });
+    }
+    Ok(blocks)
+}
+
+/// The first tensor of PyTorch's `nn.TransformerEncoder` layout.
+const TORCH_ANCHOR: &str = "layers.0.self_attn.in_proj_weight";
+
+/// The prefix of a Transformer's layer tensors: `given`, else where `layers.0.attn.q.weight`
+/// or `embed.weight` is (the first that is somewhere).
+fn find_layers_prefix(t: &Tensors, given: Option<&str>) -> Result<String, InputError> {
+    if let Some(p) = given {
+        return Ok(p.to_string());
+    }
+    const ANCHORS: [&str; 3] = ["layers.0.attn.q.weight", TORCH_ANCHOR, "embed.weight"];
+    for anchor in ANCHORS {
+        if t.names().any(|n| {
+            n.strip_suffix(anchor)
+                .is_some_and(|p| p.is_empty() || p.ends_with('.'))
+        }) {
+            return super::stack::find_prefix(t, anchor, None);
+        }
+    }
+    Err(err(format!(
+        "no Transformer in '{}': expected 'layers.0.attn.q.weight' (the ccsep scheme), '{TORCH_ANCHOR}' (nn.TransformerEncoder) or 'embed.weight', under any prefix; tensors there: {}",
+        t.path().display(),
+        t.listing()
+    )))
 }
 
 /// Per-position vectors of a lane block: `[position][dim · L]`.
@@ -191,7 +357,41 @@ impl Transformer {
             head,
             heads,
             causal,
+            norm_first: true,
+            activation: Activation::Relu,
         })
+    }
+
+    /// This Transformer with its layer norms placed before (`norm_first`, the default) or
+    /// after each residual add, and its MLP's activation.
+    pub fn with_layout(mut self, norm_first: bool, activation: Activation) -> Self {
+        self.norm_first = norm_first;
+        self.activation = activation;
+        self
+    }
+
+    pub fn norm_first(&self) -> bool {
+        self.norm_first
+    }
+
+    pub fn activation(&self) -> Activation {
+        self.activation
+    }
+
+    /// The layer norm of attention's input: `ln1` pre-LN; none post-LN (`ln1` then follows
+    /// the residual add, in `finish_layer`).
+    pub(crate) fn attn_norm<'a>(&self, blk: &'a Block) -> Option<&'a LayerNorm> {
+        if self.norm_first {
+            blk.ln1.as_ref()
+        } else {
+            None
+        }
+    }
+
+    /// Whether the last-position fast path (`last_position`) applies: pre-LN and ReLU, the
+    /// form it is written for. Other layouts run `final_outputs` by the plain forward pass.
+    pub(crate) fn fast_path_layout(&self) -> bool {
+        self.norm_first && self.activation == Activation::Relu
     }
 
     pub fn embed(&self) -> &Linear {
@@ -242,49 +442,104 @@ impl Transformer {
         }
     }
 
-    pub(crate) fn load(
-        t: &Tensors,
-        prefix: &str,
-        heads: Option<usize>,
-        causal: Option<bool>,
-    ) -> Result<Self, InputError> {
+    /// Reads a Transformer in the ccsep scheme, its input embedding `embed` or an embedding
+    /// table and its head and positional table found by role (`roles`), with `options` over
+    /// the file's metadata.
+    pub(crate) fn load(t: &Tensors, options: &super::LoadOptions) -> Result<Self, InputError> {
+        let prefix = find_layers_prefix(t, options.prefix.as_deref())?;
         let n = |s: &str| format!("{prefix}{s}");
         let path = t.path().display().to_string();
-        let (d, input) = t.dims2(&n("embed.weight"))?;
-        let embed = t.linear(&n("embed"), input, d)?;
-        let heads = match heads {
-            Some(h) => h,
-            None => t.meta_parse("ccsep.heads")?.ok_or_else(|| {
-                err(format!(
-                    "'{path}' does not say how many heads the Transformer has (metadata ccsep.heads); give it as an option"
-                ))
-            })?,
-        };
-        let causal = match causal {
-            Some(c) => c,
-            None => t.meta_parse("ccsep.causal")?.unwrap_or(true),
-        };
+        let torch = t.contains(&n(TORCH_ANCHOR));
+        let settings = Settings::of(t, options, torch)?;
+        let (heads, causal) = (settings.heads, settings.causal);
         let eps = t.meta_parse("ccsep.ln_eps")?.unwrap_or(DEFAULT_LN_EPS);
-        let pos_kind = t.meta("ccsep.pos").map(str::to_string).unwrap_or_else(|| {
-            if t.contains(&n("pos.weight")) {
-                "table".into()
-            } else {
-                "none".into()
-            }
+        let own_embed = options.embedding.is_none() && t.contains(&n("embed.weight"));
+        let d = if own_embed {
+            t.dims2(&n("embed.weight"))?.0
+        } else if t.contains(&n("layers.0.attn.q.weight")) {
+            t.dims2(&n("layers.0.attn.q.weight"))?.1
+        } else if torch {
+            t.dims2(&n(TORCH_ANCHOR))?.1
+        } else {
+            return Err(err(format!(
+                "'{path}' has no Transformer layers or input embedding under prefix '{prefix}'; tensors there: {}",
+                t.listing()
+            )));
+        };
+        let pos_kind = t.meta("ccsep.pos");
+        let mut matcher = super::roles::Matcher::new(t, |name| {
+            name.strip_prefix(prefix.as_str()).is_some_and(|r| {
+                r.starts_with("layers.")
+                    || r.starts_with("ln_f.")
+                    || (torch && r.starts_with("norm."))
+                    || (own_embed && r.starts_with("embed."))
+            })
         });
-        let pos = match pos_kind.as_str() {
-            "none" => PosCode::None,
-            "sinusoidal" => PosCode::Sinusoidal,
-            "table" | "learned" | "given" => {
-                let (rows, _) = t.dims2(&n("pos.weight"))?;
-                PosCode::Table(t.matrix(&n("pos.weight"), rows, d)?)
+        let pos_given = match pos_kind {
+            Some("none" | "sinusoidal") => Some("none"),
+            _ => options.pos.as_deref(),
+        };
+        use super::roles::{Role, Want};
+        let mut wants = vec![
+            Want {
+                role: Role::Pos,
+                cols: d,
+                given: pos_given,
+            },
+            Want {
+                role: Role::Head,
+                cols: d,
+                given: options.head.as_deref(),
+            },
+        ];
+        if !own_embed {
+            wants.push(Want {
+                role: Role::Embedding,
+                cols: d,
+                given: options.embedding.as_deref(),
+            });
+        }
+        let found = matcher.find(&wants)?;
+        let embed = if own_embed {
+            let (_, input) = t.dims2(&n("embed.weight"))?;
+            t.linear(&n("embed"), input, d)?
+        } else {
+            match &found[2] {
+                Some(m) => super::roles::embedding(t, m, d)?.linear().clone(),
+                None => {
+                    return Err(err(format!(
+                        "'{path}' has no input embedding for the Transformer: expected 'embed.weight' [{d}, I] or an embedding table [V, {d}] (name it with {} embedding=MODULE); tensors there: {}",
+                        crate::error::Setting::Names,
+                        t.listing()
+                    )));
+                }
             }
-            other => {
+        };
+        let pos = match (pos_kind, &found[0]) {
+            (Some("sinusoidal"), _) => PosCode::Sinusoidal,
+            (Some("none"), _) | (None, None) => PosCode::None,
+            (Some("table" | "learned" | "given") | None, Some(m)) => {
+                let name = format!("{m}.weight");
+                let (rows, _) = t.dims2(&name)?;
+                PosCode::Table(t.matrix(&name, rows, d)?)
+            }
+            (Some("table" | "learned" | "given"), None) => {
+                return Err(err(format!(
+                    "'{path}': metadata ccsep.pos says a positional table, but no tensor '{}' [max_len, {d}] is there (name it with {} pos=MODULE)",
+                    n("pos.weight"),
+                    crate::error::Setting::Names
+                )));
+            }
+            (Some(other), _) => {
                 return Err(err(format!(
                     "'{path}': metadata ccsep.pos = {other:?}; use none, table or sinusoidal"
                 )));
             }
         };
+        let head = found[1]
+            .as_deref()
+            .map(|m| super::roles::head(t, m, d))
+            .transpose()?;
         let ln = |name: &str| -> Result<Option<LayerNorm>, InputError> {
             let w = t.get_opt(&n(&format!("{name}.weight")), &[d])?;
             let b = t.get_opt(&n(&format!("{name}.bias")), &[d])?;
@@ -299,6 +554,9 @@ impl Transformer {
         };
         let mut blocks = Vec::new();
         for l in 0.. {
+            if torch {
+                break;
+            }
             let p = |s: &str| format!("layers.{l}.{s}");
             if !t.contains(&n(&p("attn.q.weight"))) {
                 break;
@@ -322,9 +580,14 @@ impl Transformer {
                 mlp,
             });
         }
-        let ln_f = ln("ln_f")?;
-        let head = t.linear_opt(&n("head"), d)?;
-        Transformer::new(embed, pos, blocks, ln_f, head, heads, causal)
+        if torch {
+            blocks = torch_blocks(t, &prefix, d, &ln)?;
+        }
+        let ln_f = ln(if torch { "norm" } else { "ln_f" })?;
+        Ok(
+            Transformer::new(embed, pos, blocks, ln_f, head, heads, causal)?
+                .with_layout(settings.norm_first, settings.activation),
+        )
     }
 
     pub(crate) fn save(&self, w: &mut TensorWriter) {
@@ -368,6 +631,10 @@ impl Transformer {
         }
         w.meta("ccsep.heads", self.heads);
         w.meta("ccsep.causal", self.causal);
+        if !self.fast_path_layout() {
+            w.meta("ccsep.norm_first", self.norm_first);
+            w.meta("ccsep.activation", self.activation.name());
+        }
         w.meta("ccsep.ln_eps", eps.unwrap_or(DEFAULT_LN_EPS));
     }
 
@@ -455,6 +722,8 @@ impl Transformer {
             head: self.head.as_ref().map(|h| h.rounded(ar, stats)),
             heads: self.heads,
             causal: self.causal,
+            norm_first: self.norm_first,
+            activation: self.activation,
         }
     }
 
@@ -513,7 +782,7 @@ impl Transformer {
             let mut k = vec![vec![0.0; qk * l]; tn];
             let mut v = vec![vec![0.0; vd * l]; tn];
             for t in 0..tn {
-                let inp: &[f64] = match &blk.ln1 {
+                let inp: &[f64] = match self.attn_norm(blk) {
                     Some(n) => {
                         layer_norm(ar, n, &x[t], l, &mut a, &mut small, stats);
                         &a
@@ -1038,7 +1307,7 @@ impl Transformer {
                     to_lanes(&rows, &mut xin);
                     let mut a = vec![0.0; d * l];
                     let mut small = vec![0.0; l];
-                    let inp: &[f64] = match &blk.ln1 {
+                    let inp: &[f64] = match self.attn_norm(blk) {
                         Some(n) => {
                             layer_norm(ar, n, &xin, l, &mut a, &mut small, &mut st);
                             &a
@@ -1216,7 +1485,7 @@ impl Transformer {
                     }
                     let mut a = vec![0.0; d * l];
                     let mut small = vec![0.0; l];
-                    let inp: &[f64] = match &blk.ln1 {
+                    let inp: &[f64] = match self.attn_norm(blk) {
                         Some(n) => {
                             layer_norm(ar, n, &x, l, &mut a, &mut small, &mut st);
                             &a
@@ -1331,7 +1600,7 @@ impl Transformer {
             let (qk, vd) = (blk.q.out_size(), blk.v.out_size());
             let dk = qk / self.heads;
             let scale = ar.round(1.0 / (dk as f64).sqrt(), stats);
-            let inp: &[f64] = match &blk.ln1 {
+            let inp: &[f64] = match self.attn_norm(blk) {
                 Some(n) => {
                     layer_norm(ar, n, &x, l, &mut a, &mut small, stats);
                     &a

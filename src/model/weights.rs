@@ -206,6 +206,15 @@ impl Tensors {
         self.tensors.keys().map(String::as_str)
     }
 
+    /// Every tensor with its shape, for messages: `a [2, 3], b [4]`.
+    pub fn listing(&self) -> String {
+        self.tensors
+            .iter()
+            .map(|(n, t)| format!("{n} {}", shape_str(&t.shape)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     pub fn contains(&self, name: &str) -> bool {
         self.tensors.contains_key(name)
     }
@@ -262,7 +271,7 @@ impl Tensors {
             None => Err(InputError::new(format!(
                 "tensor '{name}' is missing from '{}' (tensors there: {})",
                 self.path.display(),
-                self.names().collect::<Vec<_>>().join(", ")
+                self.listing()
             ))),
         }
     }

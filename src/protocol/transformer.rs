@@ -123,7 +123,7 @@ impl<'a> Thm4<'a> {
                 if let Some(p) = &pos {
                     ar.add_bias(&mut x, p, 1, stats);
                 }
-                let inp: &[f64] = match &blk.ln1 {
+                let inp: &[f64] = match tr.attn_norm(blk) {
                     Some(n) => {
                         layer_norm(ar, n, &x, 1, &mut a, &mut small, stats);
                         &a
