@@ -613,12 +613,18 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<i32> {
         witness_out: args.witness_out.clone(),
         given: args.given,
     };
+    let format = Format::from_json_flag(args.json);
     let pb = spinner();
-    let outcome = app::check::run(&req, &|m| pb.set_message(m), &mut print_line, flag);
+    // A grid's point lines stream as JSON lines with --json; a table is printed at the end.
+    let mut sink = |line: &serde_json::Value| match format {
+        Format::Json => pb.suspend(|| print_line(line)),
+        Format::Table => Ok(()),
+    };
+    let outcome = app::check::run(&req, &|m| pb.set_message(m), &mut sink, flag);
     pb.finish_and_clear();
     match outcome? {
         app::check::Outcome::Point(report) => {
-            print(report.as_ref(), Format::from_json_flag(args.json))?;
+            print(report.as_ref(), format)?;
             Ok(EXIT_OK)
         }
         app::check::Outcome::Grid(grid) => {
@@ -630,6 +636,7 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<i32> {
                     grid.skipped
                 );
             }
+            print(&grid, format)?;
             Ok(grid.exit_code())
         }
     }

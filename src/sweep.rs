@@ -8,7 +8,7 @@
 //! JSON of another shape) is corruption or another file: the resume is refused, naming the line.
 //! A point is done when a line with its key and no `"error"` exists.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -195,20 +195,21 @@ enum Tail {
     Torn { keep: u64 },
 }
 
-/// What a results file holds: the keys done, the number of lines, how it ends.
-struct Scan {
-    done: HashSet<String>,
+/// What a results file holds: the keys done (with what was kept of each line), the number of
+/// lines, how it ends.
+struct Scan<T> {
+    done: HashMap<String, T>,
     lines: usize,
     tail: Tail,
 }
 
 /// Reads the lines of a results file; `Err((line, why))` for a line other than the last that is
 /// not a result (blank lines are skipped).
-fn scan_results(
+fn scan_results<T>(
     bytes: &[u8],
-    key: &impl Fn(&serde_json::Value) -> Option<String>,
-) -> Result<Scan, (usize, String)> {
-    let mut done = HashSet::new();
+    key: &impl Fn(&serde_json::Value) -> Option<(String, T)>,
+) -> Result<Scan<T>, (usize, String)> {
+    let mut done = HashMap::new();
     let mut tail = Tail::Clean;
     let mut start = 0usize;
     let mut lines = 0usize;
@@ -226,7 +227,7 @@ fn scan_results(
         } else {
             match serde_json::from_slice::<serde_json::Value>(line) {
                 Ok(v) => {
-                    let Some(k) = key(&v) else {
+                    let Some((k, kept)) = key(&v) else {
                         return Err((
                             lines,
                             "a JSON line that is not a result of this command (it lacks the keys of a point)"
@@ -234,7 +235,7 @@ fn scan_results(
                         ));
                     };
                     if v.get("error").is_none() {
-                        done.insert(k);
+                        done.insert(k, kept);
                     }
                     if !terminated {
                         tail = Tail::Unterminated;
@@ -271,24 +272,36 @@ fn is_torn_json(line: &[u8]) -> bool {
         && serde_json::from_str::<serde_json::Value>(text).is_err_and(|e| e.is_eof())
 }
 
-/// An append-only JSON-lines results file, with the keys of the points already done.
-pub struct Results {
+/// An append-only JSON-lines results file, with the keys of the points already done and, for
+/// each, what the caller keeps of its line (`T`; `()` for nothing).
+pub struct Results<T = ()> {
     path: PathBuf,
     file: File,
-    done: HashSet<String>,
+    done: HashMap<String, T>,
 }
 
-impl Results {
+impl Results<()> {
+    /// [`Results::open_keeping`], keeping nothing of the lines but their keys.
+    pub fn open(
+        path: &Path,
+        key: impl Fn(&serde_json::Value) -> Option<String>,
+    ) -> Result<Self, InputError> {
+        Self::open_keeping(path, |v| key(v).map(|k| (k, ())))
+    }
+}
+
+impl<T> Results<T> {
     /// Opens (creating) `path` and reads the points already done; `key` names a point from its
-    /// line, and is `None` for a line this command did not write.
+    /// line with what to keep of it (a point's summary), and is `None` for a line this command
+    /// did not write. Of two lines of one point, the later is kept.
     ///
     /// Refused, before anything is run or written: a path that is not a regular file (a
     /// directory, a device, a FIFO), a file over [`MAX_RESULTS_BYTES`], and a file with a line
     /// other than the last that is not one of this command's results (the message names the
     /// line). A torn last line is cut off with a note on stderr.
-    pub fn open(
+    pub fn open_keeping(
         path: &Path,
-        key: impl Fn(&serde_json::Value) -> Option<String>,
+        key: impl Fn(&serde_json::Value) -> Option<(String, T)>,
     ) -> Result<Self, InputError> {
         let io = |e: std::io::Error| {
             InputError::new(format!(
@@ -296,7 +309,7 @@ impl Results {
                 path.display()
             ))
         };
-        let mut done = HashSet::new();
+        let mut done = HashMap::new();
         let mut torn = false;
         match std::fs::metadata(path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -361,7 +374,12 @@ impl Results {
 
     /// Whether the point `key` is already in the file.
     pub fn is_done(&self, key: &str) -> bool {
-        self.done.contains(key)
+        self.done.contains_key(key)
+    }
+
+    /// What was kept of the point `key`'s line, if it is in the file.
+    pub fn kept(&self, key: &str) -> Option<&T> {
+        self.done.get(key)
     }
 
     /// Appends one line and flushes it.
@@ -409,7 +427,10 @@ mod tests {
             ["float:8.5", "float:8.6", "bf16"]
         );
         assert_eq!(names("bf16..f32").len(), 17);
-        assert_eq!(names("float:3.2..float:5.2"), ["float:3.2", "float:4.2", "e5m2"]);
+        assert_eq!(
+            names("float:3.2..float:5.2"),
+            ["float:3.2", "float:4.2", "e5m2"]
+        );
         assert_eq!(names("float:4.2fn..float:4.3fn"), ["float:4.2fn", "e4m3"]);
         assert_eq!(names("paper:1..paper:3"), ["paper:1", "paper:2", "paper:3"]);
     }

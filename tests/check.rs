@@ -522,8 +522,7 @@ fn grid_ignores_lines_of_other_settings() {
 /// are refused before anything runs.
 #[test]
 fn grid_errors() {
-    let mut args = check_args("index", "rnn", "1,2", "f32", "6");
-    args.retain(|a| a != "--json");
+    let args = check_args("index", "rnn", "1,2", "f32", "6");
     let out = ccsep()
         .args(&args)
         .args(["--layers", "0"])
