@@ -142,7 +142,7 @@ pub struct CheckArgs {
     )]
     pub arch: Option<Arch>,
     /// Hidden size (state size for ssm, d_model for transformer) of a random model: a number,
-    /// or a grid axis `1..16` / `2,4,8` (one JSON line per point).
+    /// or a grid axis `1..16` / `2,4,8` (one row, or JSON line, per point).
     #[arg(long, default_value = "2")]
     pub width: String,
     /// Layers of a random rnn / lstm / gru.
@@ -155,8 +155,11 @@ pub struct CheckArgs {
     #[arg(long, default_value_t = 1)]
     pub outputs: usize,
     /// Number format (fixed:I.F, paper:K, float:E.M, e4m3, e5m2, bf16, f16, f32, f64), or a grid
-    /// axis: a range fixed:1.1..fixed:1.7 or a comma list. With --construct, the precision
-    /// `ccsep construct` reports for it unless given.
+    /// axis: a comma list, or a range in one family with one parameter growing
+    /// (fixed:1.1..fixed:1.7, float:8.1..float:8.23, paper:1..paper:4). Several precisions make
+    /// a precision sweep: one row (JSON line) per point, then the smallest p (bits per number)
+    /// from which the model stays correct, its m·p beside the bound. With --construct, the
+    /// precision `ccsep construct` reports for it unless given.
     #[arg(long, required_unless_present = "construct")]
     pub precision: Option<String>,
     /// Bits per party (INDEX, EQ, DISJ), or the string length (dyck, dyck-halves).
@@ -188,7 +191,8 @@ pub struct CheckArgs {
     /// Write the witness (if any) to this file for `ccsep verify`.
     #[arg(long, value_name = "FILE")]
     pub witness_out: Option<PathBuf>,
-    /// Print JSON instead of a table.
+    /// Print JSON instead of a table (a grid: one line per point, then a precision sweep's
+    /// summary line, `"kind": "precision_sweep_summary"`).
     #[arg(long)]
     pub json: bool,
     /// Which random-model sizes were given on the command line (filled by [`parse`]).

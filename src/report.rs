@@ -555,7 +555,12 @@ fn grid_table(g: &GridSummary) -> String {
     }
     let _ = writeln!(
         out,
-        "\n  messages / rows: distinct messages (transcripts) against the problem's distinct rows; m·p: numbers per message × bits per number; bound: {}",
+        "\n  messages / rows: distinct messages (transcripts) against the problem's distinct rows; m·p: the bits available, numbers per message × bits per number{}; bound: {}",
+        if thm4 {
+            " (with the extra bits of the Thm 4 sums)"
+        } else {
+            ""
+        },
         if thm4 {
             "the two-way CC lower bound (fooling set) of the partition, the one the Thm 4 protocol must meet"
         } else {

@@ -501,13 +501,14 @@ fn check_options(req: &CheckRequest) -> CheckOptions {
     }
 }
 
-/// The model of a grid, for a table's heading.
-fn describe_model(req: &CheckRequest) -> String {
+/// The model of a grid, for a table's heading (a random model's width where it has one).
+fn describe_model(req: &CheckRequest, widths: &[usize]) -> String {
     let arch = req.arch.map(Arch::name).unwrap_or_default();
-    match (req.construct, &req.weights) {
-        (Some(name), _) => format!("the {name} construction"),
-        (None, Some(path)) => format!("{arch} from {}", path.display()),
-        (None, None) => format!("random {arch} (seed {})", req.seed),
+    match (req.construct, &req.weights, widths) {
+        (Some(name), _, _) => format!("the {name} construction"),
+        (None, Some(path), _) => format!("{arch} from {}", path.display()),
+        (None, None, [w]) => format!("random {arch} of width {w} (seed {})", req.seed),
+        (None, None, _) => format!("random {arch} (seed {})", req.seed),
     }
 }
 
@@ -805,7 +806,7 @@ fn run_grid(
         failed,
         task: grid.task.to_string(),
         n: req.n,
-        model: describe_model(req),
+        model: describe_model(req, grid.widths),
         problem: rows
             .iter()
             .find_map(|r| r.outcome.as_ref().ok().map(|o| o.problem.clone())),
