@@ -815,3 +815,115 @@ fn run_grid(
         sweeps,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req() -> CheckRequest {
+        CheckRequest {
+            task: Some("index".into()),
+            arch: Some(Arch::Rnn),
+            width: "2".into(),
+            layers: 1,
+            heads: None,
+            outputs: 1,
+            precision: None,
+            n: 4,
+            init: Some("random".into()),
+            construct: None,
+            seed: 0,
+            weights: None,
+            sample: None,
+            out: None,
+            witness_out: None,
+            given: SizesGiven::default(),
+        }
+    }
+
+    /// A row at `p`: right on every instance, wrong on some, or failed.
+    fn row(p: u32, outcome: Option<bool>) -> PointRow {
+        PointRow {
+            width: 2,
+            precision: format!("fixed:1.{}", p - 2),
+            p: Some(p),
+            resumed: false,
+            outcome: match outcome {
+                None => Err("failed".into()),
+                Some(right) => Ok(PointResult {
+                    protocol: "prefix-suffix".into(),
+                    instances: 64,
+                    correct: if right { 64 } else { 40 },
+                    accuracy: if right { 1.0 } else { 0.625 },
+                    exhaustive: true,
+                    distinct_messages: 16,
+                    distinct_rows: Some(16),
+                    message_numbers: 2,
+                    bits_available: Some(2 * u64::from(p)),
+                    bits_available_upper_bound: true,
+                    bound: Some(4),
+                    verdict: "enough_messages".into(),
+                    witness: false,
+                    problem: "INDEX_4".into(),
+                }),
+            },
+        }
+    }
+
+    fn summary(rows: &[PointRow]) -> SweepSummary {
+        let refs: Vec<&PointRow> = rows.iter().collect();
+        summarise(&req(), "index", 2, &refs, spell)
+    }
+
+    fn spell(s: Setting) -> String {
+        s.name().to_string()
+    }
+
+    #[test]
+    fn stays_correct_from_above_the_last_error() {
+        let s = summary(&[
+            row(3, Some(true)),
+            row(4, Some(false)),
+            row(5, Some(true)),
+            row(6, Some(true)),
+        ]);
+        let pick = s.stays_correct_from.as_ref().unwrap();
+        assert_eq!(pick.p, 5);
+        assert_eq!(pick.bits_available, Some(10));
+        assert_eq!(pick.meets_bound, Some(true));
+        assert_eq!(s.correct_at, [3, 5, 6]);
+        assert!(
+            s.sentence
+                .starts_with("correct from p = 5 (fixed:1.3) through the range's largest, p = 6: m·p = 2 × 5 = 10 bits ≥ 4 bits"),
+            "{}",
+            s.sentence
+        );
+    }
+
+    /// A failed point counts as not correct and is named; a wrong top means no p stays correct.
+    #[test]
+    fn failed_points_are_said_and_break_the_chain() {
+        let s = summary(&[row(3, Some(true)), row(4, None), row(5, Some(true))]);
+        assert_eq!(s.stays_correct_from.as_ref().map(|p| p.p), Some(5));
+        assert_eq!(s.failed, ["fixed:1.2"]);
+        assert!(
+            s.sentence.contains("1 of 3 points failed (fixed:1.2)"),
+            "{}",
+            s.sentence
+        );
+        let s = summary(&[row(3, Some(true)), row(4, Some(false))]);
+        assert!(s.stays_correct_from.is_none());
+        assert!(
+            s.sentence.starts_with("correct at p = 3 but not at p = 4"),
+            "{}",
+            s.sentence
+        );
+        let s = summary(&[row(3, Some(false)), row(4, Some(false))]);
+        assert!(
+            s.sentence
+                .starts_with("not correct at any p in the range (p = 3 .. 4)"),
+            "{}",
+            s.sentence
+        );
+    }
+}
