@@ -268,7 +268,7 @@ pub struct CheckArgs {
     )]
     pub arch: Option<Arch>,
     /// Hidden size (state size for ssm, d_model for transformer) of a random model: a number,
-    /// or a grid axis `1..16` / `2,4,8` (one JSON line per point).
+    /// or a grid axis `1..16` / `2,4,8` (one row, or JSON line, per point).
     #[arg(long, default_value = "2")]
     pub width: String,
     /// Layers of a random rnn / lstm / gru.
@@ -281,8 +281,11 @@ pub struct CheckArgs {
     #[arg(long, default_value_t = 1)]
     pub outputs: usize,
     /// Number format (fixed:I.F, paper:K, float:E.M, e4m3, e5m2, bf16, f16, f32, f64), or a grid
-    /// axis: a range fixed:1.1..fixed:1.7 or a comma list. With --construct, the precision
-    /// `ccsep construct` reports for it unless given.
+    /// axis: a comma list, or a range in one family with one parameter growing
+    /// (fixed:1.1..fixed:1.7, float:8.1..float:8.23, paper:1..paper:4). Several precisions make
+    /// a precision sweep: one row (JSON line) per point, then the smallest p (bits per number)
+    /// from which the model stays correct, its m·p beside the bound. With --construct, the
+    /// precision `ccsep construct` reports for it unless given.
     #[arg(long, required_unless_present = "construct")]
     pub precision: Option<String>,
     /// Bits per party (INDEX, EQ, DISJ), or the string length (dyck, dyck-halves).
@@ -314,7 +317,8 @@ pub struct CheckArgs {
     /// Write the witness (if any) to this file for `ccsep verify`.
     #[arg(long, value_name = "FILE")]
     pub witness_out: Option<PathBuf>,
-    /// Print JSON instead of a table.
+    /// Print JSON instead of a table (a grid: one line per point, then a precision sweep's
+    /// summary line, `"kind": "precision_sweep_summary"`).
     #[arg(long)]
     pub json: bool,
     /// Which random-model sizes were given on the command line (filled by [`parse`]).
@@ -986,12 +990,18 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<i32> {
         witness_out: args.witness_out.clone(),
         given: args.given,
     };
+    let format = Format::from_json_flag(args.json);
     let pb = spinner();
-    let outcome = app::check::run(&req, &|m| pb.set_message(m), &mut print_line, flag);
+    // A grid's point lines stream as JSON lines with --json; a table is printed at the end.
+    let mut sink = |line: &serde_json::Value| match format {
+        Format::Json => pb.suspend(|| print_line(line)),
+        Format::Table => Ok(()),
+    };
+    let outcome = app::check::run(&req, &|m| pb.set_message(m), &mut sink, flag);
     pb.finish_and_clear();
     match outcome? {
         app::check::Outcome::Point(report) => {
-            print(report.as_ref(), Format::from_json_flag(args.json))?;
+            print(report.as_ref(), format)?;
             Ok(EXIT_OK)
         }
         app::check::Outcome::Grid(grid) => {
@@ -1003,6 +1013,7 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<i32> {
                     grid.skipped
                 );
             }
+            print(&grid, format)?;
             Ok(grid.exit_code())
         }
     }

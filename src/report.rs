@@ -8,6 +8,7 @@ use std::fmt::Write;
 use std::io;
 
 use crate::app::CheckReport;
+use crate::app::check::{GridSummary, PointRow};
 use crate::app::run::RunOutput;
 use crate::app::verify::{Outcome, Verdict};
 use crate::certificate::check::Verified;
@@ -68,6 +69,22 @@ impl Report for CheckReport {
     }
     fn json(&self, out: &mut dyn io::Write) -> io::Result<()> {
         pretty(out, self)
+    }
+}
+
+/// A finished grid of checks: its points as a table, one row each, and each precision sweep's
+/// verdict; in JSON, the sweeps' summary lines only (one compact line each, `"kind":
+/// "precision_sweep_summary"`), since the point lines were streamed or written to `--out`.
+impl Report for GridSummary {
+    fn table(&self, out: &mut dyn io::Write) -> io::Result<()> {
+        out.write_all(grid_table(self).as_bytes())
+    }
+    fn json(&self, out: &mut dyn io::Write) -> io::Result<()> {
+        for s in &self.sweeps {
+            let line = serde_json::to_string(s).expect("summaries serialise");
+            writeln!(out, "{line}")?;
+        }
+        Ok(())
     }
 }
 
@@ -456,6 +473,115 @@ fn construct_table(r: &ConstructReport) -> String {
         for (k, v) in map {
             let _ = writeln!(out, "  {k:<18} {v}");
         }
+    }
+    out
+}
+
+/// The table of a grid of checks: a heading, one row per point (`p`, accuracy, distinct
+/// messages against distinct rows, `m·p`, the bound, the verdict, whether there is a witness),
+/// and each precision sweep's verdict.
+fn grid_table(g: &GridSummary) -> String {
+    let mut out = String::new();
+    let opt = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
+    let _ = writeln!(
+        out,
+        "{} ({}, n = {}) with {}: {} points\n",
+        g.task,
+        g.problem.as_deref().unwrap_or("-"),
+        g.n,
+        g.model,
+        g.points
+    );
+    let thm4 = g.rows.iter().any(|r| {
+        r.outcome
+            .as_ref()
+            .is_ok_and(|o| o.protocol == crate::protocol::ProtocolKind::Thm4AnyPartition.name())
+    });
+    let width = |r: Option<&PointRow>| {
+        if g.several_widths {
+            format!(
+                "{:>6} ",
+                r.map_or("width".to_string(), |r| r.width.to_string())
+            )
+        } else {
+            String::new()
+        }
+    };
+    let _ = writeln!(
+        out,
+        "  {}{:>3}  {:<12} {:>9}  {:>17}  {:>6}  {:>5}  {:<15}  witness",
+        width(None),
+        "p",
+        "precision",
+        "accuracy",
+        "messages / rows",
+        "m·p",
+        "bound",
+        "verdict"
+    );
+    for r in &g.rows {
+        let p = r.p.map_or("-".to_string(), |p| p.to_string());
+        let head = format!("  {}{p:>3}  {:<12}", width(Some(r)), r.precision);
+        match &r.outcome {
+            Ok(o) => {
+                let messages = format!("{} / {}", o.distinct_messages, opt(o.distinct_rows));
+                let mp = format!(
+                    "{}{}",
+                    opt(o.bits_available),
+                    if o.bits_available_upper_bound {
+                        ""
+                    } else {
+                        "*"
+                    }
+                );
+                let _ = writeln!(
+                    out,
+                    "{head} {:>9.6}  {messages:>17}  {mp:>6}  {:>5}  {:<15}  {}{}",
+                    o.accuracy,
+                    opt(o.bound.map(u64::from)),
+                    o.verdict,
+                    if o.witness { "yes" } else { "no" },
+                    if r.resumed {
+                        "  (from the results file)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            Err(e) => {
+                let _ = writeln!(out, "{head} error: {e}");
+            }
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n  messages / rows: distinct messages (transcripts) against the problem's distinct rows; m·p: the bits available, numbers per message × bits per number{}; bound: {}",
+        if thm4 {
+            " (with the extra bits of the Thm 4 sums)"
+        } else {
+            ""
+        },
+        if thm4 {
+            "the two-way CC lower bound (fooling set) of the partition, the one the Thm 4 protocol must meet"
+        } else {
+            "the one-way CC A->B, the bits a correct one-way protocol must send"
+        }
+    );
+    if g.rows.iter().any(|r| {
+        r.outcome
+            .as_ref()
+            .is_ok_and(|o| !o.bits_available_upper_bound)
+    }) {
+        let _ = writeln!(
+            out,
+            "  *: no upper bound on the bits sent (the exact f64 partial sums of this format need more)"
+        );
+    }
+    for s in &g.sweeps {
+        let _ = match s.width.filter(|_| g.several_widths) {
+            Some(w) => writeln!(out, "\nsweep (width {w}): {}", s.sentence),
+            None => writeln!(out, "\nsweep: {}", s.sentence),
+        };
     }
     out
 }

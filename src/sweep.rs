@@ -8,7 +8,7 @@
 //! JSON of another shape) is corruption or another file: the resume is refused, naming the line.
 //! A point is done when a line with its key and no `"error"` exists.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -59,8 +59,11 @@ fn too_many(what: &str, spec: &str, values: u128) -> InputError {
     ))
 }
 
-/// A precision, a comma list, or a range of fixed-point formats `fixed:I.F..fixed:I'.F'` in
-/// which exactly one of `I`, `F` changes (inclusive).
+/// A precision, a comma list, or a range within one family of formats, inclusive, in which one
+/// parameter grows by one per step: `fixed:I.F..fixed:I'.F'` (exactly one of `I`, `F`
+/// changes), `float:E.M..float:E'.M'` (likewise; the named floats are ends too, so
+/// `bf16..f32` is `float:8.7..float:8.23`; the `fn` variants range among themselves) and
+/// `paper:K..paper:K'`. A range is a precision sweep: the bits per number `p` grow along it.
 pub fn parse_precision_axis(spec: &str) -> Result<Vec<Precision>, InputError> {
     let mut out: Vec<Precision> = Vec::new();
     for part in spec.split(',') {
@@ -68,46 +71,109 @@ pub fn parse_precision_axis(spec: &str) -> Result<Vec<Precision>, InputError> {
         match part.split_once("..") {
             None => out.push(Precision::parse(part)?),
             Some((a, b)) => {
-                let (pa, pb) = (Precision::parse(a.trim())?, Precision::parse(b.trim())?);
-                let (
-                    Format::Fixed {
-                        int_bits: i0,
-                        frac_bits: f0,
-                    },
-                    Format::Fixed {
-                        int_bits: i1,
-                        frac_bits: f1,
-                    },
-                ) = (pa.format(), pb.format())
-                else {
-                    return Err(InputError::new(format!(
-                        "precision range {part:?}: ranges are of fixed-point formats (fixed:1.1..fixed:1.7); list other formats with commas"
-                    )));
-                };
-                let formats: Vec<String> = if i0 == i1 && f0 <= f1 {
-                    (f0..=f1).map(|f| format!("fixed:{i0}.{f}")).collect()
-                } else if f0 == f1 && i0 <= i1 {
-                    (i0..=i1).map(|i| format!("fixed:{i}.{f0}")).collect()
-                } else if i0 == i1 || f0 == f1 {
-                    return Err(InputError::new(format!(
-                        "precision range {part:?} is reversed; write the smaller format first ({}..{})",
-                        b.trim(),
-                        a.trim()
-                    )));
-                } else {
-                    return Err(InputError::new(format!(
-                        "precision range {part:?}: exactly one of the integer and fraction bits may change, upwards (fixed:1.1..fixed:1.7 or fixed:1.4..fixed:4.4)"
-                    )));
-                };
-                for f in formats {
-                    out.push(Precision::parse(&f)?);
+                for f in precision_range(part, a.trim(), b.trim())? {
+                    out.push(f);
                 }
             }
+        }
+        if out.len() > MAX_POINTS {
+            return Err(too_many(
+                &Setting::Precision.to_string(),
+                spec,
+                out.len() as u128,
+            ));
         }
     }
     let mut seen = HashSet::new();
     out.retain(|p| seen.insert(p.name()));
     Ok(out)
+}
+
+/// The formats of one range `a..b` (`part`), in order.
+fn precision_range(part: &str, a: &str, b: &str) -> Result<Vec<Precision>, InputError> {
+    const EXAMPLES: &str = "fixed:1.1..fixed:1.7, float:8.1..float:8.23 or paper:1..paper:4";
+    if a.is_empty() || b.is_empty() || b.contains("..") {
+        return Err(InputError::new(format!(
+            "{} range {part:?}: a range has two ends, the smaller first, e.g. {EXAMPLES}",
+            Setting::Precision
+        )));
+    }
+    // Each end in the range's words: an end past its family's limits is named as such.
+    let end = |s: &str| {
+        Precision::parse(s).map_err(|e| {
+            InputError::new(format!(
+                "{} range {part:?}: its end {s:?} is no format ({}); end the range within the family's limits",
+                Setting::Precision,
+                e.message
+            ))
+        })
+    };
+    let (pa, pb) = (end(a)?, end(b)?);
+    let reversed = || {
+        InputError::new(format!(
+            "{} range {part:?} is reversed; write the smaller format first ({b}..{a})",
+            Setting::Precision
+        ))
+    };
+    // One of two parameters grows: the values between, or why not.
+    let two = |(x0, y0): (u32, u32), (x1, y1): (u32, u32), what: &str| {
+        if x0 == x1 && y0 <= y1 {
+            Ok((y0..=y1).map(|y| (x0, y)).collect::<Vec<_>>())
+        } else if y0 == y1 && x0 <= x1 {
+            Ok((x0..=x1).map(|x| (x, y0)).collect())
+        } else if x0 == x1 || y0 == y1 {
+            Err(reversed())
+        } else {
+            Err(InputError::new(format!(
+                "{} range {part:?}: exactly one of the {what} may change, upwards ({EXAMPLES})",
+                Setting::Precision
+            )))
+        }
+    };
+    let names: Vec<String> = match (pa.format(), pb.format()) {
+        (
+            Format::Fixed {
+                int_bits: i0,
+                frac_bits: f0,
+            },
+            Format::Fixed {
+                int_bits: i1,
+                frac_bits: f1,
+            },
+        ) => two((i0, f0), (i1, f1), "integer and fraction bits")?
+            .into_iter()
+            .map(|(i, f)| format!("fixed:{i}.{f}"))
+            .collect(),
+        (
+            Format::Float {
+                exp_bits: e0,
+                man_bits: m0,
+                finite_only: fn0,
+            },
+            Format::Float {
+                exp_bits: e1,
+                man_bits: m1,
+                finite_only: fn1,
+            },
+        ) if fn0 == fn1 => two((e0, m0), (e1, m1), "exponent and mantissa bits")?
+            .into_iter()
+            .map(|(e, m)| format!("float:{e}.{m}{}", if fn0 { "fn" } else { "" }))
+            .collect(),
+        (Format::Paper { k: k0 }, Format::Paper { k: k1 }) => {
+            if k0 > k1 {
+                return Err(reversed());
+            }
+            (k0..=k1).map(|k| format!("paper:{k}")).collect()
+        }
+        _ => {
+            return Err(InputError::new(format!(
+                "{} range {part:?}: both ends must be of one family (fixed:I.F, float:E.M, float:E.Mfn or paper:K), e.g. {EXAMPLES}; list formats of different families with commas",
+                Setting::Precision
+            )));
+        }
+    };
+    // Every format between two valid ends is valid, but parse each as the command line would.
+    names.iter().map(|n| Precision::parse(n)).collect()
 }
 
 fn dedup_in_order(v: &mut Vec<usize>) {
@@ -129,20 +195,21 @@ enum Tail {
     Torn { keep: u64 },
 }
 
-/// What a results file holds: the keys done, the number of lines, how it ends.
-struct Scan {
-    done: HashSet<String>,
+/// What a results file holds: the keys done (with what was kept of each line), the number of
+/// lines, how it ends.
+struct Scan<T> {
+    done: HashMap<String, T>,
     lines: usize,
     tail: Tail,
 }
 
 /// Reads the lines of a results file; `Err((line, why))` for a line other than the last that is
 /// not a result (blank lines are skipped).
-fn scan_results(
+fn scan_results<T>(
     bytes: &[u8],
-    key: &impl Fn(&serde_json::Value) -> Option<String>,
-) -> Result<Scan, (usize, String)> {
-    let mut done = HashSet::new();
+    key: &impl Fn(&serde_json::Value) -> Option<(String, T)>,
+) -> Result<Scan<T>, (usize, String)> {
+    let mut done = HashMap::new();
     let mut tail = Tail::Clean;
     let mut start = 0usize;
     let mut lines = 0usize;
@@ -160,7 +227,7 @@ fn scan_results(
         } else {
             match serde_json::from_slice::<serde_json::Value>(line) {
                 Ok(v) => {
-                    let Some(k) = key(&v) else {
+                    let Some((k, kept)) = key(&v) else {
                         return Err((
                             lines,
                             "a JSON line that is not a result of this command (it lacks the keys of a point)"
@@ -168,7 +235,7 @@ fn scan_results(
                         ));
                     };
                     if v.get("error").is_none() {
-                        done.insert(k);
+                        done.insert(k, kept);
                     }
                     if !terminated {
                         tail = Tail::Unterminated;
@@ -205,24 +272,36 @@ fn is_torn_json(line: &[u8]) -> bool {
         && serde_json::from_str::<serde_json::Value>(text).is_err_and(|e| e.is_eof())
 }
 
-/// An append-only JSON-lines results file, with the keys of the points already done.
-pub struct Results {
+/// An append-only JSON-lines results file, with the keys of the points already done and, for
+/// each, what the caller keeps of its line (`T`; `()` for nothing).
+pub struct Results<T = ()> {
     path: PathBuf,
     file: File,
-    done: HashSet<String>,
+    done: HashMap<String, T>,
 }
 
-impl Results {
+impl Results<()> {
+    /// [`Results::open_keeping`], keeping nothing of the lines but their keys.
+    pub fn open(
+        path: &Path,
+        key: impl Fn(&serde_json::Value) -> Option<String>,
+    ) -> Result<Self, InputError> {
+        Self::open_keeping(path, |v| key(v).map(|k| (k, ())))
+    }
+}
+
+impl<T> Results<T> {
     /// Opens (creating) `path` and reads the points already done; `key` names a point from its
-    /// line, and is `None` for a line this command did not write.
+    /// line with what to keep of it (a point's summary), and is `None` for a line this command
+    /// did not write. Of two lines of one point, the later is kept.
     ///
     /// Refused, before anything is run or written: a path that is not a regular file (a
     /// directory, a device, a FIFO), a file over [`MAX_RESULTS_BYTES`], and a file with a line
     /// other than the last that is not one of this command's results (the message names the
     /// line). A torn last line is cut off with a note on stderr.
-    pub fn open(
+    pub fn open_keeping(
         path: &Path,
-        key: impl Fn(&serde_json::Value) -> Option<String>,
+        key: impl Fn(&serde_json::Value) -> Option<(String, T)>,
     ) -> Result<Self, InputError> {
         let io = |e: std::io::Error| {
             InputError::new(format!(
@@ -230,7 +309,7 @@ impl Results {
                 path.display()
             ))
         };
-        let mut done = HashSet::new();
+        let mut done = HashMap::new();
         let mut torn = false;
         match std::fs::metadata(path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -295,7 +374,12 @@ impl Results {
 
     /// Whether the point `key` is already in the file.
     pub fn is_done(&self, key: &str) -> bool {
-        self.done.contains(key)
+        self.done.contains_key(key)
+    }
+
+    /// What was kept of the point `key`'s line, if it is in the file.
+    pub fn kept(&self, key: &str) -> Option<&T> {
+        self.done.get(key)
     }
 
     /// Appends one line and flushes it.
@@ -331,7 +415,44 @@ mod tests {
             3
         );
         assert!(parse_precision_axis("fixed:1.1..fixed:2.3").is_err());
-        assert!(parse_precision_axis("bf16..f32").is_err());
+        let names = |spec: &str| -> Vec<String> {
+            parse_precision_axis(spec)
+                .unwrap()
+                .iter()
+                .map(Precision::name)
+                .collect()
+        };
+        assert_eq!(
+            names("float:8.5..float:8.7"),
+            ["float:8.5", "float:8.6", "bf16"]
+        );
+        assert_eq!(names("bf16..f32").len(), 17);
+        assert_eq!(
+            names("float:3.2..float:5.2"),
+            ["float:3.2", "float:4.2", "e5m2"]
+        );
+        assert_eq!(names("float:4.2fn..float:4.3fn"), ["float:4.2fn", "e4m3"]);
+        assert_eq!(names("paper:1..paper:3"), ["paper:1", "paper:2", "paper:3"]);
+    }
+
+    #[test]
+    fn ill_formed_precision_ranges_say_what_to_fix() {
+        let msg = |spec: &str| parse_precision_axis(spec).unwrap_err().to_string();
+        for (spec, says) in [
+            ("fixed:1.1..", "two ends"),
+            ("..fixed:1.4", "two ends"),
+            ("fixed:1.1..fixed:1.3..fixed:1.5", "two ends"),
+            ("fixed:1.1..float:8.3", "one family"),
+            ("e4m3..float:4.5", "one family"),
+            ("paper:3..paper:1", "reversed"),
+            ("float:8.9..float:8.2", "float:8.2..float:8.9"),
+            ("float:5.1..float:8.3", "exactly one"),
+            ("float:8.1..float:8.60", "within the family's limits"),
+            ("paper:1..paper:9", "within the family's limits"),
+        ] {
+            let m = msg(spec);
+            assert!(m.contains(says), "{spec}: {m}");
+        }
     }
 
     #[test]

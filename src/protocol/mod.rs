@@ -410,6 +410,19 @@ pub struct CheckReport<M> {
     pub nan: u64,
 }
 
+/// The precision a check of `reduction` runs at: `paper:K` resolved with the length of the
+/// longest instance, any other format as it is.
+pub fn resolve(precision: &Precision, reduction: &Reduction) -> Result<Precision, InputError> {
+    match precision.format() {
+        Format::Paper { .. } => {
+            let y = reduction.bob_inputs().end - 1;
+            let len = reduction.instance(0, y)?.tokens.len() as u64;
+            precision.for_length(len)
+        }
+        _ => Ok(*precision),
+    }
+}
+
 /// Prepares the model at `precision`, resolving `paper:K` with the length of the longest instance.
 pub fn prepare(
     model: &Model,
@@ -417,15 +430,7 @@ pub fn prepare(
     reduction: &Reduction,
     stats: &mut Stats,
 ) -> Result<Prepared, InputError> {
-    let prec = match precision.format() {
-        Format::Paper { .. } => {
-            let y = reduction.bob_inputs().end - 1;
-            let len = reduction.instance(0, y)?.tokens.len() as u64;
-            precision.for_length(len)?
-        }
-        _ => *precision,
-    };
-    model.prepare(&prec, stats)
+    model.prepare(&resolve(precision, reduction)?, stats)
 }
 
 /// A fooling set and the transcripts its entries meet: a correct protocol gives every entry its

@@ -263,6 +263,32 @@ fn too_large(what: String) -> InputError {
     ))
 }
 
+/// Refuses a walk over `covered` Alice inputs that may take more than `MAX_ALICE_STEPS`.
+fn refuse_walk(lay: &Layout<'_>, covered: u64) -> Result<(), InputError> {
+    let alice_steps_bound = lay.walk_steps_bound(covered);
+    if alice_steps_bound > MAX_ALICE_STEPS {
+        return Err(too_large(format!(
+            "{} with n = {}: Alice's walk over {covered} inputs may take {alice_steps_bound} model steps (limit {MAX_ALICE_STEPS})",
+            lay.reduction.kind(),
+            lay.reduction.n()
+        )));
+    }
+    Ok(())
+}
+
+/// The refusals of [`check`] that depend on the sizes alone (`n`, `--sample`), not on the
+/// model or its precision: what a grid of checks tries once, before any point runs, so that a
+/// size too large for the check is refused as such instead of failing at every point.
+pub fn refuse_sizes(split: &Split, options: &CheckOptions) -> Result<(), InputError> {
+    refuse_bob_beyond_runs(split, options)?;
+    let lay = layout(split, options.seed)?;
+    let covered = match draw_sample(&lay, options)? {
+        Some(sample) => sample.len() as u64,
+        None => split.reduction.alice_inputs().end,
+    };
+    refuse_walk(&lay, covered)
+}
+
 /// Runs `model` as the prefix / suffix protocol of `split` on every instance (or a sample) and
 /// reports messages, accuracy, the bound and a witness. `progress` receives stage messages.
 ///
@@ -435,15 +461,7 @@ struct Batch<'b> {
 impl PrefixSuffix<'_> {
     /// Refuses a walk over `covered` Alice inputs that may take more than `MAX_ALICE_STEPS`.
     fn refuse_walk_beyond_steps(&self, covered: u64) -> Result<(), InputError> {
-        let alice_steps_bound = self.lay.walk_steps_bound(covered);
-        if alice_steps_bound > MAX_ALICE_STEPS {
-            return Err(too_large(format!(
-                "{} with n = {}: Alice's walk over {covered} inputs may take {alice_steps_bound} model steps (limit {MAX_ALICE_STEPS})",
-                self.r.kind(),
-                self.r.n()
-            )));
-        }
-        Ok(())
+        refuse_walk(&self.lay, covered)
     }
 
     /// Alice's walk over the trie of her token sequences, depth by depth: every class steps

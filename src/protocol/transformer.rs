@@ -531,6 +531,12 @@ struct Coverage {
 
 /// The instances `options` asks for, refused before anything is drawn or allocated (the count
 /// needs only the input ranges) where there are more than [`MAX_INSTANCES`].
+/// The refusals of [`check`] that depend on the sizes alone (`n`, `--sample`), not on the
+/// model or its precision: what a grid of checks tries once, before any point runs.
+pub fn refuse_sizes(r: &Reduction, options: &CheckOptions) -> Result<(), InputError> {
+    coverage(r, options).map(|_| ())
+}
+
 fn coverage(r: &Reduction, options: &CheckOptions) -> Result<Coverage, InputError> {
     let n = r.n();
     let alice_total = r.alice_inputs().end;
