@@ -658,6 +658,15 @@ fn run_train(a: &TrainArgs, threads: Option<u16>) -> anyhow::Result<i32> {
                 "{how}; best accuracy {:.4} at step {}; best weights: {kept}",
                 r.best_accuracy, r.best_step
             );
+            if let (Some(w), Some(cmd)) = (
+                r.weights.as_deref(),
+                r.weights
+                    .as_deref()
+                    .and_then(|w| app::train::check_command(&r.config, w)),
+            ) {
+                let _ = w;
+                eprintln!("as a protocol at each precision: {cmd}");
+            }
             if r.status == crate::train::Status::Interrupted {
                 eprintln!(
                     "the run can continue from its checkpoint: repeat the command with --resume"
@@ -684,6 +693,7 @@ fn run_train(a: &TrainArgs, threads: Option<u16>) -> anyhow::Result<i32> {
                 &spec,
                 &mut |r| print_line(&serde_json::to_value(r)?),
                 &|m| pb.set_message(m),
+                Some(stop),
             );
             pb.finish_and_clear();
             let summary = summary?;
@@ -706,8 +716,20 @@ fn run_preset(name: &str, dir: &std::path::Path, jobs: usize) -> anyhow::Result<
     for s in &searches {
         crate::train::search::validate(&s.base, &s.spec)?;
     }
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("could not create the folder '{}'", dir.display()))?;
+    if dir.exists() && !dir.is_dir() {
+        return Err(InputError::new(format!(
+            "--out-dir {}: it is a file, not a folder; name a folder",
+            dir.display()
+        ))
+        .into());
+    }
+    std::fs::create_dir_all(dir).map_err(|e| {
+        InputError::new(format!("--out-dir {}: cannot create it ({e}); name a writable folder", dir.display()))
+    })?;
+    app::files::check_output_dir(dir, Setting::OutDir)?;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag_stop = stop.clone();
+    let _ = ctrlc::set_handler(move || flag_stop.store(true, std::sync::atomic::Ordering::Relaxed));
     let mut rows = Vec::new();
     for s in &searches {
         let path = dir.join(format!("{}.jsonl", s.name));
@@ -733,13 +755,20 @@ fn run_preset(name: &str, dir: &std::path::Path, jobs: usize) -> anyhow::Result<
                 Ok(())
             },
             &|m| pb.set_message(format!("{}: {m}", s.name)),
+            Some(stop.clone()),
         );
         pb.finish_and_clear();
-        let line = serde_json::to_value(summary?)?;
+        let summary = summary?;
+        let line = serde_json::to_value(&summary)?;
         {
             use std::io::Write;
             writeln!(file, "{line}")?;
             file.flush()?;
+        }
+        if summary.interrupted {
+            eprintln!("{}: interrupted; a rerun does this search again", s.name);
+            print_line(&line)?;
+            return Ok(EXIT_OK);
         }
         eprintln!("{}: min width {}", s.name, line["min_width"]);
         print_line(&line)?;

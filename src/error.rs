@@ -40,6 +40,7 @@ pub enum Setting {
     Construct,
     Matrix,
     Out,
+    OutDir,
     MaxWork,
     MaxMemory,
     SearchNodes,
@@ -65,7 +66,7 @@ pub enum Setting {
 }
 
 impl Setting {
-    const ALL: [Setting; 36] = [
+    const ALL: [Setting; 37] = [
         Setting::N,
         Setting::Width,
         Setting::Layers,
@@ -82,6 +83,7 @@ impl Setting {
         Setting::Construct,
         Setting::Matrix,
         Setting::Out,
+        Setting::OutDir,
         Setting::MaxWork,
         Setting::MaxMemory,
         Setting::SearchNodes,
@@ -123,6 +125,7 @@ impl Setting {
             Setting::Construct => "construct",
             Setting::Matrix => "matrix",
             Setting::Out => "out",
+            Setting::OutDir => "out-dir",
             Setting::MaxWork => "max-work",
             Setting::MaxMemory => "max-memory",
             Setting::SearchNodes => "search-nodes",

@@ -290,6 +290,18 @@ impl TrainConfig {
                 arch.name()
             )));
         }
+        if arch != Arch::Rnn && self.nonlinearity != "tanh" {
+            return Err(InputError::new(format!(
+                "--nonlinearity applies to the rnn only, not {}",
+                arch.name()
+            )));
+        }
+        if arch != Arch::Transformer && self.ff != default_ff() {
+            return Err(InputError::new(format!(
+                "--ff applies to the transformer only, not {}",
+                arch.name()
+            )));
+        }
         if matches!(arch, Arch::Ssm | Arch::LinearAttention) && self.layers != 1 {
             return Err(InputError::new(format!(
                 "--layers: {} has one layer in ccsep",

@@ -108,6 +108,10 @@ pub fn net_shape(cfg: &TrainConfig, task: &AnyTask) -> Result<NetShape, InputErr
     })
 }
 
+/// Most tokens per example a run trains on: the backward pass walks a graph whose depth grows
+/// with the length (a recurrent network's steps), and attention holds `[T, T]` scores.
+pub const MAX_TRAIN_LENGTH: usize = 1024;
+
 /// Validates a config and estimates its size, before anything is allocated.
 pub fn prepare(cfg: &TrainConfig) -> Result<(AnyTask, NetShape), InputError> {
     cfg.validate()?;
@@ -118,6 +122,12 @@ pub fn prepare(cfg: &TrainConfig) -> Result<(AnyTask, NetShape), InputError> {
     }
     let task = cfg.build_task()?;
     let shape = net_shape(cfg, &task)?;
+    if shape.length > MAX_TRAIN_LENGTH {
+        return Err(InputError::new(format!(
+            "--n {} makes sequences of {} tokens, more than training takes ({MAX_TRAIN_LENGTH}); lower --n",
+            cfg.n, shape.length
+        )));
+    }
     let params = shape.parameter_count();
     if params > super::config::MAX_PARAMETERS {
         return Err(InputError::new(format!(
@@ -260,11 +270,19 @@ fn save_checkpoint(
     w.meta("ccsep.train.best_step", st.best_step);
     w.meta("ccsep.train.final_accuracy", st.final_accuracy);
     w.meta("ccsep.train.evals", st.evals);
-    // Written whole, then renamed: an interrupted write never leaves half a checkpoint.
-    let tmp = path.with_extension("ckpt.tmp");
+    write_whole(&w, path)
+}
+
+/// Writes a file whole, then renames it into place: an interrupted write never leaves half a
+/// weights file or checkpoint.
+fn write_whole(w: &TensorWriter, path: &Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let mut tmp = path.as_os_str().to_os_string();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
     w.write(&tmp)?;
-    std::fs::rename(&tmp, path)?;
-    Ok(())
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("could not move '{}' to '{}'", tmp.display(), path.display()))
 }
 
 fn load_checkpoint(
@@ -307,18 +325,51 @@ fn load_checkpoint(
                 .map_err(|e| InputError::new(e.to_string()))?;
         }
     }
-    let meta = |k: &str| -> Result<f64, InputError> {
-        t.meta_parse::<f64>(&format!("ccsep.train.{k}"))?
-            .ok_or_else(|| InputError::new(format!("'{}' lacks ccsep.train.{k}", path.display())))
+    let bad = |k: &str, why: &str| {
+        InputError::new(format!(
+            "checkpoint '{}': ccsep.train.{k} {why}; the file is damaged or was not written by ccsep train (start the run again without --resume)",
+            path.display()
+        ))
     };
-    adam.t = meta("adam_t")? as u64;
+    let int = |k: &str| -> Result<u64, InputError> {
+        t.meta_parse::<u64>(&format!("ccsep.train.{k}"))
+            .map_err(|_| bad(k, "is not a whole number"))?
+            .ok_or_else(|| bad(k, "is missing"))
+    };
+    let frac = |k: &str| -> Result<f64, InputError> {
+        let v = t
+            .meta_parse::<f64>(&format!("ccsep.train.{k}"))
+            .map_err(|_| bad(k, "is not a number"))?
+            .ok_or_else(|| bad(k, "is missing"))?;
+        // −1: no evaluation yet.
+        if v == -1.0 || (0.0..=1.0).contains(&v) {
+            Ok(v)
+        } else {
+            Err(bad(k, &format!("is {v}, not an accuracy")))
+        }
+    };
+    let step = int("step")?;
+    adam.t = int("adam_t")?;
+    if adam.t != step {
+        return Err(bad("adam_t", &format!("is {}, but the run took {step} steps (one update each)", adam.t)));
+    }
     let st = State {
-        step: meta("step")? as u64,
-        best_accuracy: meta("best_accuracy")?,
-        best_step: meta("best_step")? as u64,
-        final_accuracy: meta("final_accuracy")?,
-        evals: meta("evals")? as u64,
+        step,
+        best_accuracy: frac("best_accuracy")?,
+        best_step: int("best_step")?,
+        final_accuracy: frac("final_accuracy")?.max(0.0),
+        evals: int("evals")?,
     };
+    if st.best_step > step || st.evals > step / cfg.eval_every + 1 {
+        return Err(bad("evals", &format!("or best_step does not fit {step} steps")));
+    }
+    if step > cfg.steps {
+        return Err(InputError::new(format!(
+            "checkpoint '{}' is at step {step}, past --steps {}: give --steps above {step} to continue",
+            path.display(),
+            cfg.steps
+        )));
+    }
     Ok((params, adam, st))
 }
 
@@ -361,7 +412,9 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> anyhow::Result<RunRecord> 
     let first_step = st.step;
     let mut status = Status::Completed;
     let mut final_loss = f64::NAN;
-    let mut saved_best = resumed_from.is_some();
+    // A resumed run's best weights were written at its first evaluation, if it had one.
+    let mut saved_best =
+        resumed_from.is_some() && st.evals > 0 && opts.out.as_deref().is_some_and(Path::exists);
     while st.step < cfg.steps {
         if opts
             .stop
@@ -397,7 +450,7 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> anyhow::Result<RunRecord> 
                 st.best_accuracy = acc;
                 st.best_step = st.step;
                 if let Some(out) = &opts.out {
-                    weights_writer(cfg, &shape, &params)?.write(out)?;
+                    write_whole(&weights_writer(cfg, &shape, &params)?, out)?;
                     saved_best = true;
                 }
             }

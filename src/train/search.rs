@@ -9,6 +9,9 @@ use super::config::TrainConfig;
 use super::run::{RunOptions, RunRecord, Status, prepare, train};
 use crate::error::InputError;
 
+/// Stack of a search's worker threads (the main thread's usual 8 MiB).
+pub const TRAIN_STACK_BYTES: usize = 8 << 20;
+
 /// Most runs one search may take (widths × learning rates × seeds).
 pub const MAX_RUNS: usize = 4096;
 
@@ -45,6 +48,9 @@ pub struct SearchSummary {
     pub target: f64,
     /// The smallest width that reached the target; `None`: not reached at any width searched.
     pub min_width: Option<usize>,
+    /// Stopped by Ctrl-C: widths above the last one were not searched, and its runs may have
+    /// stopped early.
+    pub interrupted: bool,
     pub widths: Vec<WidthOutcome>,
     pub lrs: Vec<f64>,
     pub seeds: Vec<u64>,
@@ -53,6 +59,15 @@ pub struct SearchSummary {
 impl SearchSummary {
     /// One line for a person.
     pub fn sentence(&self) -> String {
+        let s = self.verdict();
+        if self.interrupted {
+            format!("{s} (INTERRUPTED: the search stopped early, so this is not its answer)")
+        } else {
+            s
+        }
+    }
+
+    fn verdict(&self) -> String {
         match self.min_width {
             Some(w) => format!(
                 "{} on {} (n = {}): smallest width reaching accuracy {} is {w}",
@@ -103,23 +118,42 @@ pub fn search(
     spec: &SearchSpec,
     record: &mut dyn FnMut(&RunRecord) -> anyhow::Result<()>,
     status: &(dyn Fn(String) + Sync),
+    stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 ) -> anyhow::Result<SearchSummary> {
     use rayon::prelude::*;
     validate(base, spec)?;
     let mut widths = spec.widths.clone();
     widths.sort_unstable();
     widths.dedup();
+    let mut lrs: Vec<f64> = Vec::new();
+    for &lr in &spec.lrs {
+        if !lrs.contains(&lr) {
+            lrs.push(lr);
+        }
+    }
+    let mut seeds: Vec<u64> = Vec::new();
+    for &s in &spec.seeds {
+        if !seeds.contains(&s) {
+            seeds.push(s);
+        }
+    }
+    // Worker stacks as large as the main thread's, for the backward pass's deep graph walk.
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(spec.jobs.max(1))
+        .stack_size(TRAIN_STACK_BYTES)
         .build()?;
     let mut outcomes = Vec::new();
     let mut min_width = None;
+    let mut interrupted = false;
     for &w in &widths {
-        let configs: Vec<TrainConfig> = spec
-            .lrs
+        if stop.as_ref().is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed)) {
+            interrupted = true;
+            break;
+        }
+        let configs: Vec<TrainConfig> = lrs
             .iter()
             .flat_map(|&lr| {
-                spec.seeds.iter().map(move |&seed| {
+                seeds.iter().map(move |&seed| {
                     let mut c = base.clone();
                     c.width = w;
                     c.lr = lr;
@@ -132,7 +166,15 @@ pub fn search(
         let records: Vec<anyhow::Result<RunRecord>> = pool.install(|| {
             configs
                 .par_iter()
-                .map(|c| train(c, &RunOptions::default()))
+                .map(|c| {
+                    train(
+                        c,
+                        &RunOptions {
+                            stop: stop.clone(),
+                            ..RunOptions::default()
+                        },
+                    )
+                })
                 .collect()
         });
         let mut o = WidthOutcome {
@@ -155,13 +197,17 @@ pub fn search(
                     }
                 }
                 Status::Diverged => o.diverged += 1,
-                _ => {}
+                Status::Interrupted => interrupted = true,
+                Status::Completed => {}
             }
         }
         let reached = o.reached > 0;
         outcomes.push(o);
         if reached {
             min_width = Some(w);
+            break;
+        }
+        if interrupted {
             break;
         }
     }
@@ -172,8 +218,9 @@ pub fn search(
         n: base.n,
         target: base.target,
         min_width,
+        interrupted,
         widths: outcomes,
-        lrs: spec.lrs.clone(),
-        seeds: spec.seeds.clone(),
+        lrs,
+        seeds,
     })
 }
