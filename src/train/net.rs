@@ -273,12 +273,13 @@ impl NetShape {
         let (w_ih, b_ih) = (n("weight_ih"), n("bias_ih"));
         let (w_hh, b_hh) = (n("weight_hh"), n("bias_hh"));
         let (w_iht, w_hht) = (w_ih.t()?, w_hh.t()?);
+        let (b_ih, b_hh) = (rows_of(&b_ih, b)?, rows_of(&b_hh, b)?);
         let mut h = Tensor::zeros((b, h_size), DType::F32, xs[0].device())?;
         let mut c = h.clone();
         let mut hs = Vec::with_capacity(xs.len());
         for x_s in xs {
-            let gi_s = x_s.matmul(&w_iht)?.broadcast_add(&b_ih)?;
-            let gh = h.matmul(&w_hht)?.broadcast_add(&b_hh)?;
+            let gi_s = (x_s.matmul(&w_iht)? + &b_ih)?;
+            let gh = (h.matmul(&w_hht)? + &b_hh)?;
             let gate = |g: &Tensor, i: usize| g.narrow(1, i * h_size, h_size);
             h = match self.arch {
                 Arch::Rnn => {
@@ -310,7 +311,7 @@ impl NetShape {
     fn transformer(&self, p: &dyn Fn(&str) -> Tensor, x: &Tensor) -> Result<Tensor> {
         let (b, t, d) = x.dims3()?;
         let pos = p("pos.weight").narrow(0, 0, t)?;
-        let mut x = x.broadcast_add(&pos)?;
+        let mut x = (x + rows_of(&pos, b)?.reshape((b, t, d))?)?;
         let heads = self.heads;
         let dk = d / heads;
         let scale = 1.0 / (dk as f64).sqrt();
@@ -360,7 +361,7 @@ fn linear(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
     let rows: usize = dims[..dims.len() - 1].iter().product();
     let y = x.reshape((rows, inp))?.matmul(&w.t()?)?;
     let y = match b {
-        Some(b) => y.broadcast_add(b)?,
+        Some(b) => (y + rows_of(b, rows)?)?,
         None => y,
     };
     let mut out = dims;
@@ -399,7 +400,23 @@ fn layer_norm(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
     let d = x.broadcast_sub(&mean)?;
     let var = d.sqr()?.mean_keepdim(D::Minus1)?;
     let y = d.broadcast_div(&(var + LN_EPS)?.sqrt()?)?;
-    y.broadcast_mul(w)?.broadcast_add(b)
+    let dims = y.dims().to_vec();
+    let n = *dims.last().expect("rank ≥ 1");
+    let rows = y.elem_count() / n;
+    let y = y.reshape((rows, n))?;
+    ((y * rows_of(w, rows)?)? + rows_of(b, rows)?)?.reshape(dims)
+}
+
+/// `v` (any shape, `n` numbers) repeated as `rows` rows, `[rows, n]`: the product of a column
+/// of ones and `v`, so every entry is exactly `1·v_j`.
+///
+/// Adding or multiplying by this instead of broadcasting `v` computes the same numbers, and
+/// the gradient of `v` (a sum over the rows) becomes a matrix product, where candle sums a
+/// broadcast's gradient over leading dimensions one element at a time with a division per
+/// element (most of the backward pass's time outside the matrix products).
+fn rows_of(v: &Tensor, rows: usize) -> Result<Tensor> {
+    let ones = Tensor::ones((rows, 1), v.dtype(), v.device())?;
+    ones.matmul(&v.reshape((1, v.elem_count()))?)
 }
 
 /// `[T, T]` with 1 where `j ≤ t` (row `t`, column `j`), else 0.
