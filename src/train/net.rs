@@ -183,28 +183,58 @@ impl NetShape {
     /// The outputs `[B, T, O]` for tokens `[B, T]` (`u32`), every position.
     pub fn forward(&self, p: &dyn Fn(&str) -> Tensor, tokens: &Tensor) -> Result<Tensor> {
         let (b, t) = tokens.dims2()?;
-        let x = p("embedding.weight")
-            .index_select(&tokens.flatten_all()?, 0)?
-            .reshape((b, t, self.embed))?;
         match self.arch {
             Arch::Rnn | Arch::Lstm | Arch::Gru => {
-                let mut x = x;
+                let mut xs = self.embed_steps(p, tokens)?;
                 for k in 0..self.layers {
-                    x = self.recurrent_layer(p, k, &x)?;
+                    xs = self.recurrent_layer(p, k, &xs)?;
                 }
-                linear(&x, &p("head.weight"), Some(&p("head.bias")))
+                linear(
+                    &Tensor::stack(&xs, 1)?,
+                    &p("head.weight"),
+                    Some(&p("head.bias")),
+                )
             }
             Arch::Ssm => {
-                let bx = linear(&x, &p("ssm.B"), None)?;
-                let a = p("ssm.a");
+                let xs = self.embed_steps(p, tokens)?;
+                let (a, w_b) = (p("ssm.a"), p("ssm.B"));
+                let w_bt = w_b.t()?;
                 let mut h = Tensor::zeros((b, self.width), DType::F32, tokens.device())?;
                 let mut hs = Vec::with_capacity(t);
-                for s in 0..t {
-                    h = (h.broadcast_mul(&a)? + bx.narrow(1, s, 1)?.squeeze(1)?)?;
+                for x_s in &xs {
+                    h = (h.broadcast_mul(&a)? + x_s.matmul(&w_bt)?)?;
                     hs.push(h.clone());
                 }
                 linear(&Tensor::stack(&hs, 1)?, &p("ssm.C"), None)
             }
+            _ => {
+                let x = p("embedding.weight")
+                    .index_select(&tokens.flatten_all()?, 0)?
+                    .reshape((b, t, self.embed))?;
+                self.parallel(p, &x, tokens.device())
+            }
+        }
+    }
+
+    /// The embedded input of every position, one `[B, E]` tensor per position, each gathered
+    /// from the table by its column of tokens.
+    ///
+    /// The recurrent loops read their input a position at a time; taking position `s` out of
+    /// one `[B, T, ·]` tensor with `narrow` would cost the backward pass a zero-padded copy of
+    /// the whole tensor per position (candle's `narrow` gradient), `T²·B·E` numbers in all.
+    /// The tokens carry no gradient, and a gather's gradient is a scatter into the `[V, E]`
+    /// table.
+    fn embed_steps(&self, p: &dyn Fn(&str) -> Tensor, tokens: &Tensor) -> Result<Vec<Tensor>> {
+        let t = tokens.dim(1)?;
+        let emb = p("embedding.weight");
+        let cols = tokens.t()?.contiguous()?;
+        (0..t).map(|s| emb.index_select(&cols.get(s)?, 0)).collect()
+    }
+
+    /// Linear attention and the Transformer, on the embedded input `[B, T, E]`.
+    fn parallel(&self, p: &dyn Fn(&str) -> Tensor, x: &Tensor, dev: &Device) -> Result<Tensor> {
+        let t = x.dim(1)?;
+        match self.arch {
             Arch::LinearAttention => {
                 let lin = |m: &str| {
                     let n = format!("linear_attention.{m}");
@@ -216,7 +246,7 @@ impl NetShape {
                 };
                 let (q, k, v) = (feature(&lin("q")?)?, feature(&lin("k")?)?, lin("v")?);
                 // scores[b, t, j] = φ(q_t)·φ(k_j), kept for j ≤ t.
-                let mask = causal_keep(t, tokens.device())?;
+                let mask = causal_keep(t, dev)?;
                 let s = q
                     .matmul(&k.transpose(1, 2)?.contiguous()?)?
                     .broadcast_mul(&mask)?;
@@ -225,22 +255,31 @@ impl NetShape {
                 let out = num.broadcast_div(&den)?;
                 linear(&out, &p("head.weight"), Some(&p("head.bias")))
             }
-            Arch::Transformer => self.transformer(p, &x),
+            _ => self.transformer(p, x),
         }
     }
 
-    fn recurrent_layer(&self, p: &dyn Fn(&str) -> Tensor, k: usize, x: &Tensor) -> Result<Tensor> {
-        let (b, t, _) = x.dims3()?;
+    /// One recurrent layer over the inputs of every position (`[B, ·]` each): the hidden state
+    /// of every position.
+    fn recurrent_layer(
+        &self,
+        p: &dyn Fn(&str) -> Tensor,
+        k: usize,
+        xs: &[Tensor],
+    ) -> Result<Vec<Tensor>> {
+        let b = xs[0].dim(0)?;
         let h_size = self.width;
         let n = |s: &str| p(&format!("rnn.{s}_l{k}"));
-        let gi = linear(x, &n("weight_ih"), Some(&n("bias_ih")))?;
+        let (w_ih, b_ih) = (n("weight_ih"), n("bias_ih"));
         let (w_hh, b_hh) = (n("weight_hh"), n("bias_hh"));
-        let mut h = Tensor::zeros((b, h_size), DType::F32, x.device())?;
+        let (w_iht, w_hht) = (w_ih.t()?, w_hh.t()?);
+        let (b_ih, b_hh) = (rows_of(&b_ih, b)?, rows_of(&b_hh, b)?);
+        let mut h = Tensor::zeros((b, h_size), DType::F32, xs[0].device())?;
         let mut c = h.clone();
-        let mut hs = Vec::with_capacity(t);
-        for s in 0..t {
-            let gi_s = gi.narrow(1, s, 1)?.squeeze(1)?;
-            let gh = linear(&h, &w_hh, Some(&b_hh))?;
+        let mut hs = Vec::with_capacity(xs.len());
+        for x_s in xs {
+            let gi_s = (x_s.matmul(&w_iht)? + &b_ih)?;
+            let gh = (h.matmul(&w_hht)? + &b_hh)?;
             let gate = |g: &Tensor, i: usize| g.narrow(1, i * h_size, h_size);
             h = match self.arch {
                 Arch::Rnn => {
@@ -266,13 +305,13 @@ impl NetShape {
             };
             hs.push(h.clone());
         }
-        Tensor::stack(&hs, 1)
+        Ok(hs)
     }
 
     fn transformer(&self, p: &dyn Fn(&str) -> Tensor, x: &Tensor) -> Result<Tensor> {
         let (b, t, d) = x.dims3()?;
         let pos = p("pos.weight").narrow(0, 0, t)?;
-        let mut x = x.broadcast_add(&pos)?;
+        let mut x = (x + rows_of(&pos, b)?.reshape((b, t, d))?)?;
         let heads = self.heads;
         let dk = d / heads;
         let scale = 1.0 / (dk as f64).sqrt();
@@ -322,7 +361,7 @@ fn linear(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
     let rows: usize = dims[..dims.len() - 1].iter().product();
     let y = x.reshape((rows, inp))?.matmul(&w.t()?)?;
     let y = match b {
-        Some(b) => y.broadcast_add(b)?,
+        Some(b) => (y + rows_of(b, rows)?)?,
         None => y,
     };
     let mut out = dims;
@@ -361,7 +400,23 @@ fn layer_norm(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
     let d = x.broadcast_sub(&mean)?;
     let var = d.sqr()?.mean_keepdim(D::Minus1)?;
     let y = d.broadcast_div(&(var + LN_EPS)?.sqrt()?)?;
-    y.broadcast_mul(w)?.broadcast_add(b)
+    let dims = y.dims().to_vec();
+    let n = *dims.last().expect("rank ≥ 1");
+    let rows = y.elem_count() / n;
+    let y = y.reshape((rows, n))?;
+    ((y * rows_of(w, rows)?)? + rows_of(b, rows)?)?.reshape(dims)
+}
+
+/// `v` (any shape, `n` numbers) repeated as `rows` rows, `[rows, n]`: the product of a column
+/// of ones and `v`, so every entry is exactly `1·v_j`.
+///
+/// Adding or multiplying by this instead of broadcasting `v` computes the same numbers, and
+/// the gradient of `v` (a sum over the rows) becomes a matrix product, where candle sums a
+/// broadcast's gradient over leading dimensions one element at a time with a division per
+/// element (most of the backward pass's time outside the matrix products).
+fn rows_of(v: &Tensor, rows: usize) -> Result<Tensor> {
+    let ones = Tensor::ones((rows, 1), v.dtype(), v.device())?;
+    ones.matmul(&v.reshape((1, v.elem_count()))?)
 }
 
 /// `[T, T]` with 1 where `j ≤ t` (row `t`, column `j`), else 0.
