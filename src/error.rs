@@ -56,6 +56,8 @@ pub enum Setting {
     Save,
     Curve,
     Certify,
+    /// The prefix of a weights file's layer tensors.
+    Prefix,
     /// Which tensors of a weights file play which role, and what a state dict does not record.
     Names,
     Nonlinearity,
@@ -65,7 +67,7 @@ pub enum Setting {
 }
 
 impl Setting {
-    const ALL: [Setting; 36] = [
+    const ALL: [Setting; 37] = [
         Setting::N,
         Setting::Width,
         Setting::Layers,
@@ -98,6 +100,7 @@ impl Setting {
         Setting::Save,
         Setting::Curve,
         Setting::Certify,
+        Setting::Prefix,
         Setting::Names,
         Setting::Nonlinearity,
         Setting::Rounding,
@@ -139,6 +142,7 @@ impl Setting {
             Setting::Save => "save",
             Setting::Curve => "curve",
             Setting::Certify => "certify",
+            Setting::Prefix => "prefix",
             Setting::Names => "names",
             Setting::Nonlinearity => "nonlinearity",
             Setting::Rounding => "rounding",

@@ -824,6 +824,78 @@ pub struct LoadOptions {
     pub activation: Option<Activation>,
 }
 
+impl LoadOptions {
+    /// These options with the settings of a `--names` list: `ROLE=MODULE` for `embedding`,
+    /// `head`, `pos` (a module name, e.g. `cls` for `cls.weight`, or `none`) and `layers` (the
+    /// prefix of the layer tensors), and what a state dict does not record: `heads=H`,
+    /// `norm-first=true|false`, `activation=relu|gelu`, `causal=true|false`,
+    /// `nonlinearity=tanh|relu`; comma separated.
+    pub fn with_names(mut self, list: &str) -> Result<Self, InputError> {
+        let names = Setting::Names;
+        let bad = |item: &str, why: &str| {
+            InputError::new(format!(
+                "{names} {item:?}: {why}; write ROLE=VALUE items separated by commas, e.g. {names} embedding=enc.tok,head=cls,heads=2"
+            ))
+        };
+        let flag = |item: &str, v: &str| match v {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(bad(item, "use true or false")),
+        };
+        for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let (key, value) = item
+                .split_once('=')
+                .map(|(k, v)| (k.trim(), v.trim()))
+                .ok_or_else(|| bad(item, "an item is ROLE=VALUE"))?;
+            let module = || {
+                if value.is_empty() {
+                    Err(bad(item, "name a module (or none)"))
+                } else {
+                    Ok(Some(value.to_string()))
+                }
+            };
+            match key {
+                "embedding" => self.embedding = module()?,
+                "head" => self.head = module()?,
+                "pos" => self.pos = module()?,
+                "layers" => {
+                    self.prefix = Some(match value {
+                        "" => String::new(),
+                        v if v.ends_with('.') => v.to_string(),
+                        v => format!("{v}."),
+                    })
+                }
+                "heads" => {
+                    self.heads = Some(
+                        value
+                            .parse()
+                            .ok()
+                            .filter(|h| *h >= 1)
+                            .ok_or_else(|| bad(item, "heads is a number ≥ 1"))?,
+                    )
+                }
+                "norm-first" | "norm_first" => self.norm_first = Some(flag(item, value)?),
+                "causal" => self.causal = Some(flag(item, value)?),
+                "activation" => {
+                    self.activation =
+                        Some(Activation::parse(value).map_err(|e| bad(item, &e.message))?)
+                }
+                "nonlinearity" => {
+                    self.nonlinearity =
+                        Some(Nonlinearity::parse(value).map_err(|e| bad(item, &e.message))?)
+                }
+                _ => {
+                    return Err(bad(
+                        item,
+                        "the roles are embedding, head, pos, layers, heads, norm-first, activation, causal and nonlinearity",
+                    ));
+                }
+            }
+        }
+        Ok(self)
+    }
+}
+
 /// Loads a model of architecture `arch` (a name `Arch::parse` reads) from a safetensors file.
 /// A file whose metadata `ccsep.arch` names another architecture is refused.
 pub fn load(arch: &str, path: &Path, options: &LoadOptions) -> Result<Model, InputError> {
