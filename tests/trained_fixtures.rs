@@ -218,3 +218,29 @@ fn unusual_names_are_named_with_names() {
         "{err}"
     );
 }
+
+/// A witness of a checkpoint loaded with `--names` records the list, and `ccsep verify`
+/// rebuilds the same model from it; the same file without the list is refused on re-run.
+#[test]
+fn a_witness_carries_the_names_it_was_loaded_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path().join("w.json");
+    ccsep()
+        .args(["check", "--arch", "lstm", "--task", "index", "--n", "6"])
+        .args(["--precision", "fixed:0.2", "--names", "embedding=embedding,head=fc"])
+        .arg("--weights")
+        .arg(path("trained_lstm", "safetensors"))
+        .arg("--witness-out")
+        .arg(&w)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&w).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(json["model"]["names"], "embedding=embedding,head=fc");
+    ccsep().arg("verify").arg(&w).assert().success();
+    // Naming no embedding makes another model (8 inputs, not 6+2 one-hot tokens read
+    // through the table): the re-run cannot build it for the task.
+    let other = text.replace("embedding=embedding,head=fc", "embedding=none,head=fc");
+    std::fs::write(&w, other).unwrap();
+    ccsep().arg("verify").arg(&w).assert().code(2);
+}

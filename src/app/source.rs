@@ -94,16 +94,20 @@ impl ModelSource {
             return Err(InputError::new(format!(
                 "the model reads {} numbers per step, but the task's tokens are one-hot of size {input}{}",
                 model.input_size(),
-                if matches!(self, ModelSource::Weights { .. })
-                    && model.embedding().is_none()
-                    && !matches!(model, Model::Transformer(_))
-                {
-                    format!(
-                        " (a model with an embedding table [{input}, E] before its layers reads them; name the table with {} embedding=MODULE if it is not found)",
-                        Setting::Names
-                    )
-                } else {
-                    String::new()
+                match (self, model.embedding(), &model) {
+                    (_, Some(e), _) => format!(
+                        " (its embedding table has {} rows: give the task and n its tokens were made for)",
+                        e.vocab()
+                    ),
+                    (ModelSource::Weights { .. }, None, m)
+                        if !matches!(m, Model::Transformer(_)) =>
+                    {
+                        format!(
+                            " (a model with an embedding table [{input}, E] before its layers reads them; name the table with {} embedding=MODULE if it is not found)",
+                            Setting::Names
+                        )
+                    }
+                    _ => String::new(),
                 }
             )));
         }

@@ -2,9 +2,11 @@
 //!
 //! Architectures: the Elman RNN (`tanh`, ReLU), the LSTM and the GRU with PyTorch's equations,
 //! gate order and parameter names (multi-layer), a diagonal linear state-space model, linear
-//! attention run as an RNN, and a softmax Transformer (`L` layers, `H` heads, MLP, residuals,
-//! optional pre-LN layer norm, learned / sinusoidal / given positional code, causal or full
-//! attention). Each module documents its equations, where it rounds and its weight names.
+//! attention run as an RNN, and a softmax Transformer (`L` layers, `H` heads, ReLU or GELU MLP,
+//! residuals, optional pre-LN or post-LN layer norms, learned / sinusoidal / given positional
+//! code, causal or full attention). A recurrent model may read an embedding table before its
+//! first layer (`embedding`). Each module documents its equations, where it rounds and its
+//! weight names.
 //!
 //! How a model runs at a precision:
 //! - `Model::prepare` rounds every parameter to the format (a `p`-bit model has `p`-bit weights;
@@ -20,8 +22,9 @@
 //! `Prepared::final_outputs` (and `final_outputs_flat`, for sequences stored flat) runs a batch:
 //! blocks of 16 sequences in lane layout, blocks in parallel with rayon; every lane computes
 //! exactly what a lone run computes, and `Stats` is summed in a fixed order, so results do not
-//! depend on the thread count. A Transformer computes there only what reaches its last position
-//! (`last_position`), bit for bit as the forward pass.
+//! depend on the thread count. A pre-LN ReLU Transformer computes there only what reaches its
+//! last position (`last_position`), bit for bit as the forward pass; other layouts (post-LN,
+//! GELU), for which the fast path is not written, run the plain forward pass there.
 //!
 //! `Prepared::prefix_cache` and `Prepared::last_outputs` run a Transformer on many sequences
 //! that share a prefix of one-hot tokens (up to a few replaced positions) and differ in their

@@ -1188,3 +1188,38 @@ fn pytorch_encoder_layout_loads_with_its_settings() {
         want
     );
 }
+
+/// The layout ccsep's own training writes for a Transformer: the ccsep scheme's layers with an
+/// embedding table `embedding.weight` `[V, d]` instead of `embed.weight`, a learned table
+/// `pos.weight` and `head.weight` / `head.bias`: the table becomes a bias-free `embed`.
+#[test]
+fn a_transformer_reads_an_embedding_table_instead_of_embed() {
+    let m = laid_out(2, true, true, Activation::Relu, 5);
+    let Model::Transformer(t) = &m else {
+        unreachable!()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("t.safetensors");
+    m.save(&saved).unwrap();
+    let src = weights::Tensors::read(&saved).unwrap();
+    let mut w = weights::TensorWriter::new();
+    for name in src.names().filter(|n| !n.starts_with("embed.")) {
+        let shape = src.shape(name).unwrap().to_vec();
+        w.tensor(name, shape.clone(), src.get(name, &shape).unwrap());
+    }
+    w.matrix(
+        "embedding.weight",
+        &embedding::transpose(t.embed().weight()),
+    );
+    w.meta("ccsep.heads", 2);
+    let path = dir.path().join("trained.safetensors");
+    w.write(&path).unwrap();
+    let Model::Transformer(got) = load("transformer", &path, &LoadOptions::default()).unwrap()
+    else {
+        unreachable!()
+    };
+    assert_eq!(got.embed().weight(), t.embed().weight());
+    assert!(got.embed().bias().is_none());
+    assert_eq!(got.blocks(), t.blocks());
+    assert_eq!((got.head(), got.pos()), (t.head(), t.pos()));
+}
