@@ -227,7 +227,12 @@ fn a_witness_carries_the_names_it_was_loaded_with() {
     let w = dir.path().join("w.json");
     ccsep()
         .args(["check", "--arch", "lstm", "--task", "index", "--n", "6"])
-        .args(["--precision", "fixed:0.2", "--names", "embedding=embedding,head=fc"])
+        .args([
+            "--precision",
+            "fixed:0.2",
+            "--names",
+            "embedding=embedding,head=fc",
+        ])
         .arg("--weights")
         .arg(path("trained_lstm", "safetensors"))
         .arg("--witness-out")
@@ -243,4 +248,45 @@ fn a_witness_carries_the_names_it_was_loaded_with() {
     let other = text.replace("embedding=embedding,head=fc", "embedding=none,head=fc");
     std::fs::write(&w, other).unwrap();
     ccsep().arg("verify").arg(&w).assert().code(2);
+}
+
+/// `ccsep run` refuses a setting given both by its own flag and in `--names`.
+#[test]
+fn a_setting_given_twice_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = dir.path().join("in.json");
+    std::fs::write(&inputs, "[[0,0,1,0,0,0,0,0]]").unwrap();
+    let err = ccsep()
+        .args([
+            "run",
+            "--arch",
+            "lstm",
+            "--prefix",
+            "rnn.",
+            "--names",
+            "layers=rnn",
+        ])
+        .arg("--weights")
+        .arg(path("trained_lstm", "safetensors"))
+        .arg("--inputs")
+        .arg(&inputs)
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8(err).unwrap();
+    assert!(err.contains("--prefix") && err.contains("--names"), "{err}");
+    // Either alone reads the same model.
+    for extra in [["--prefix", "rnn."], ["--names", "layers=rnn"]] {
+        ccsep()
+            .args(["run", "--arch", "lstm"])
+            .args(extra)
+            .arg("--weights")
+            .arg(path("trained_lstm", "safetensors"))
+            .arg("--inputs")
+            .arg(&inputs)
+            .assert()
+            .success();
+    }
 }

@@ -979,8 +979,18 @@ pub fn from_tensors(arch: Arch, t: &Tensors, options: &LoadOptions) -> Result<Mo
         Arch::Ssm => {
             let prefix = stack::find_prefix(t, "ssm.B", given)?;
             let own = format!("{prefix}ssm.");
+            let (n, _) = t.dims2(&format!("{prefix}ssm.B"))?;
             Model::Ssm(Ssm::load(t, &prefix, |i| {
-                Ok(find_stages(t, options, |n| n.starts_with(&own), (i, None))?.embedding)
+                let st = find_stages(t, options, |x| x.starts_with(&own), (i, Some(n)))?;
+                if st.head.is_some() {
+                    // The SSM's output map is `ssm.C`; a head after it would be dropped.
+                    return Err(InputError::new(format!(
+                        "'{}' holds an output head beside the SSM's output map ssm.C [O, {n}]; an SSM has no separate head: save its output map as ssm.C (or name no head with {} head=none)",
+                        t.path().display(),
+                        Setting::Names
+                    )));
+                }
+                Ok(st.embedding)
             })?)
         }
         Arch::LinearAttention => {

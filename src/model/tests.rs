@@ -1223,3 +1223,29 @@ fn a_transformer_reads_an_embedding_table_instead_of_embed() {
     assert_eq!(got.blocks(), t.blocks());
     assert_eq!((got.head(), got.pos()), (t.head(), t.pos()));
 }
+
+/// An SSM file with a head beside its output map `ssm.C` is refused rather than the head
+/// dropped; `head=none` says to drop it.
+#[test]
+fn an_ssm_refuses_a_head_it_would_drop() {
+    let m = random_init(&specs()[3], 2).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("s.safetensors");
+    m.save(&saved).unwrap();
+    let src = weights::Tensors::read(&saved).unwrap();
+    let mut w = weights::TensorWriter::new();
+    for name in src.names() {
+        let shape = src.shape(name).unwrap().to_vec();
+        w.tensor(name, shape.clone(), src.get(name, &shape).unwrap());
+    }
+    w.tensor("head.weight", vec![2, 6], &[0.5; 12]);
+    let path = dir.path().join("h.safetensors");
+    w.write(&path).unwrap();
+    let e = load("ssm", &path, &LoadOptions::default()).unwrap_err();
+    assert!(e.message.contains("ssm.C"), "{e}");
+    let o = LoadOptions {
+        head: Some("none".into()),
+        ..LoadOptions::default()
+    };
+    assert_eq!(load("ssm", &path, &o).unwrap(), m);
+}
