@@ -22,9 +22,9 @@
 //! `Prepared::final_outputs` (and `final_outputs_flat`, for sequences stored flat) runs a batch:
 //! blocks of 16 sequences in lane layout, blocks in parallel with rayon; every lane computes
 //! exactly what a lone run computes, and `Stats` is summed in a fixed order, so results do not
-//! depend on the thread count. A pre-LN ReLU Transformer computes there only what reaches its
-//! last position (`last_position`), bit for bit as the forward pass; other layouts (post-LN,
-//! GELU), for which the fast path is not written, run the plain forward pass there.
+//! depend on the thread count. A pre-LN Transformer computes there only what reaches its last
+//! position (`last_position`), bit for bit as the forward pass; a post-LN one, for which the
+//! fast path is not written, runs the plain forward pass there.
 //!
 //! `Prepared::prefix_cache` and `Prepared::last_outputs` run a Transformer on many sequences
 //! that share a prefix of one-hot tokens (up to a few replaced positions) and differ in their

@@ -626,6 +626,11 @@ fn final_outputs_of_sparse_transformers_equal_the_forward_pass_bit_for_bit() {
                                 prec.accumulate()
                             );
                             check_final_pass(&pm, &batch, &what);
+                            // The same weights with a GELU MLP take the fast path too.
+                            let gelu =
+                                Model::Transformer(tr.clone().with_layout(true, Activation::Gelu));
+                            let pg = gelu.prepare(&prec, &mut Stats::default()).unwrap();
+                            check_final_pass(&pg, &batch, &format!("{what}, GELU"));
                             let Model::Transformer(pt) = pm.model() else {
                                 unreachable!()
                             };
@@ -1046,8 +1051,8 @@ fn post_ln_and_gelu_compute_pytorchs_equations() {
     assert_ne!(other.unwrap().outputs, got.outputs);
 }
 
-/// Post-LN and GELU Transformers: batched final outputs (the plain pass: the fast path is for
-/// pre-LN ReLU) and the continuations of a cached prefix give the forward pass's bits.
+/// Post-LN and GELU Transformers: batched final outputs (the plain pass post-LN, the fast path
+/// pre-LN with GELU) and the continuations of a cached prefix give the forward pass's bits.
 #[test]
 fn post_ln_and_gelu_final_and_last_outputs_equal_the_forward_pass() {
     let (vocab, len) = (5, 7);

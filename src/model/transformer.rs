@@ -406,10 +406,10 @@ impl Transformer {
         }
     }
 
-    /// Whether the last-position fast path (`last_position`) applies: pre-LN and ReLU, the
-    /// form it is written for. Other layouts run `final_outputs` by the plain forward pass.
+    /// Whether the last-position fast path (`last_position`) applies: pre-LN, the form it is
+    /// written for (ReLU or GELU). Post-LN runs `final_outputs` by the plain forward pass.
     pub(crate) fn fast_path_layout(&self) -> bool {
-        self.norm_first && self.activation == Activation::Relu
+        self.norm_first
     }
 
     pub fn embed(&self) -> &Linear {
@@ -649,7 +649,7 @@ impl Transformer {
         }
         w.meta("ccsep.heads", self.heads);
         w.meta("ccsep.causal", self.causal);
-        if !self.fast_path_layout() {
+        if !self.norm_first || self.activation != Activation::Relu {
             w.meta("ccsep.norm_first", self.norm_first);
             w.meta("ccsep.activation", self.activation.name());
         }
