@@ -222,7 +222,8 @@ pub struct RunArgs {
     /// rnn, lstm, gru, ssm, linear-attention or transformer.
     #[arg(long, value_parser = parse_arch)]
     pub arch: Arch,
-    /// Weights in safetensors (PyTorch's names for rnn / lstm / gru).
+    /// Weights in safetensors: a PyTorch state dict (rnn / lstm / gru, nn.TransformerEncoder)
+    /// or the ccsep scheme; an embedding table and a head are found by role (see --names).
     #[arg(long, value_name = "FILE")]
     pub weights: PathBuf,
     /// Number format: fixed:I.F, paper:K, float:E.M, e4m3, e5m2, bf16, f16, f32, f64.
@@ -246,6 +247,13 @@ pub struct RunArgs {
     /// Transformer heads (default: the file's metadata).
     #[arg(long)]
     pub heads: Option<usize>,
+    /// Which tensors of the weights file play which role, and what a state dict does not
+    /// record: ROLE=VALUE items, comma separated. Roles: embedding, head, pos (a module, e.g.
+    /// `cls` for cls.weight, or none), layers (the layers' prefix); settings: heads=H,
+    /// norm-first=true|false, activation=relu|gelu, causal=true|false, nonlinearity=tanh|relu.
+    /// Example: embedding=enc.tok,head=cls.
+    #[arg(long, value_name = "LIST")]
+    pub names: Option<String>,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -305,9 +313,17 @@ pub struct CheckArgs {
     /// Seed of the random model and of the samples.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Weights in safetensors (PyTorch's names for rnn / lstm / gru).
+    /// Weights in safetensors: a PyTorch state dict (rnn / lstm / gru, nn.TransformerEncoder)
+    /// or the ccsep scheme; an embedding table and a head are found by role (see --names).
     #[arg(long, value_name = "FILE")]
     pub weights: Option<PathBuf>,
+    /// Which tensors of the weights file play which role, and what a state dict does not
+    /// record: ROLE=VALUE items, comma separated. Roles: embedding, head, pos (a module, e.g.
+    /// `cls` for cls.weight, or none), layers (the layers' prefix); settings: heads=H,
+    /// norm-first=true|false, activation=relu|gelu, causal=true|false, nonlinearity=tanh|relu.
+    /// Example: embedding=enc.tok,head=cls.
+    #[arg(long, value_name = "LIST", requires = "weights")]
+    pub names: Option<String>,
     /// Check K seeded Alice inputs (against every Bob input) instead of all.
     #[arg(long, value_name = "K")]
     pub sample: Option<u64>,
@@ -994,6 +1010,7 @@ fn run_model(args: &RunArgs) -> anyhow::Result<i32> {
         weights: args.weights.clone(),
         inputs: args.inputs.clone(),
         prefix: args.prefix.clone(),
+        names: args.names.clone(),
     };
     let req = RunRequest::new(args.arch, files, precision, args.nonlinearity, args.heads)?;
     print(&app::run::run(&req)?, Format::from_json_flag(args.json))?;
@@ -1014,6 +1031,7 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<i32> {
         construct: args.construct,
         seed: args.seed,
         weights: args.weights.clone(),
+        names: args.names.clone(),
         sample: args.sample,
         out: args.out.clone(),
         witness_out: args.witness_out.clone(),

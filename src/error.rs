@@ -57,6 +57,8 @@ pub enum Setting {
     Save,
     Curve,
     Certify,
+    /// The prefix of a weights file's layer tensors.
+    Prefix,
     /// Which tensors of a weights file play which role, and what a state dict does not record.
     Names,
     Nonlinearity,
@@ -100,6 +102,7 @@ impl Setting {
         Setting::Save,
         Setting::Curve,
         Setting::Certify,
+        Setting::Prefix,
         Setting::Names,
         Setting::Nonlinearity,
         Setting::Rounding,
@@ -142,6 +145,7 @@ impl Setting {
             Setting::Save => "save",
             Setting::Curve => "curve",
             Setting::Certify => "certify",
+            Setting::Prefix => "prefix",
             Setting::Names => "names",
             Setting::Nonlinearity => "nonlinearity",
             Setting::Rounding => "rounding",

@@ -50,6 +50,8 @@ pub struct CheckRequest {
     pub construct: Option<Construction>,
     pub seed: u64,
     pub weights: Option<PathBuf>,
+    /// The `--names` list for a weights file (`LoadOptions::with_names`).
+    pub names: Option<String>,
     pub sample: Option<u64>,
     pub out: Option<PathBuf>,
     pub witness_out: Option<PathBuf>,
@@ -240,6 +242,7 @@ fn source(
                 .unwrap_or_else(|_| path.clone())
                 .display()
                 .to_string(),
+            names: req.names.clone(),
         }),
         (None, Some("random")) => Ok(ModelSource::Random {
             arch,

@@ -21,6 +21,8 @@ pub struct RunRequest {
     pub prefix: Option<String>,
     pub nonlinearity: Option<Nonlinearity>,
     pub heads: Option<usize>,
+    /// The `--names` list (`LoadOptions::with_names`).
+    pub names: Option<String>,
 }
 
 impl RunRequest {
@@ -55,6 +57,7 @@ impl RunRequest {
             prefix: files.prefix,
             nonlinearity,
             heads,
+            names: files.names,
         })
     }
 }
@@ -66,6 +69,8 @@ pub struct RunFiles {
     pub weights: PathBuf,
     pub inputs: PathBuf,
     pub prefix: Option<String>,
+    /// The `--names` list: which tensors play which role, and what the file does not record.
+    pub names: Option<String>,
 }
 
 /// What `ccsep run` reports (its JSON keys in this order).
@@ -98,12 +103,33 @@ impl RunOutput {
 
 /// Loads the model and runs it on the inputs.
 pub fn run(req: &RunRequest) -> Result<RunOutput, InputError> {
-    let options = LoadOptions {
-        prefix: req.prefix.clone(),
-        nonlinearity: req.nonlinearity,
-        heads: req.heads,
-        ..LoadOptions::default()
+    let mut options = match &req.names {
+        Some(list) => LoadOptions::default().with_names(list)?,
+        None => LoadOptions::default(),
     };
+    for (given, named, setting) in [
+        (
+            req.prefix.is_some(),
+            options.prefix.is_some(),
+            Setting::Prefix,
+        ),
+        (
+            req.nonlinearity.is_some(),
+            options.nonlinearity.is_some(),
+            Setting::Nonlinearity,
+        ),
+        (req.heads.is_some(), options.heads.is_some(), Setting::Heads),
+    ] {
+        if given && named {
+            return Err(InputError::new(format!(
+                "{setting} and {} give the same setting twice; drop one",
+                Setting::Names
+            )));
+        }
+    }
+    options.prefix = options.prefix.or_else(|| req.prefix.clone());
+    options.nonlinearity = options.nonlinearity.or(req.nonlinearity);
+    options.heads = options.heads.or(req.heads);
     let inputs = read_inputs(&req.inputs)?;
     let model = model::load(req.arch.name(), &req.weights, &options)?;
     let mut stats = Stats::default();

@@ -27,8 +27,14 @@ pub enum ModelSource {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         heads: Option<usize>,
     },
-    /// A safetensors file (`model::load` with default options).
-    Weights { arch: String, path: String },
+    /// A safetensors file (`model::load` with the options of a `--names` list, if any).
+    Weights {
+        arch: String,
+        path: String,
+        /// The `--names` list (`LoadOptions::with_names`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        names: Option<String>,
+    },
     /// One of the paper's constructions (`construct::construct`) at length `n`, seed `seed`,
     /// designed for `precision` (its constants depend on it; `None`: its own choice).
     Construct {
@@ -75,15 +81,34 @@ impl ModelSource {
                 let spec = random_spec(arch, input, (*width, *layers, *output), *heads)?;
                 random_init(&spec, *seed)?
             }
-            ModelSource::Weights { arch, path } => {
-                crate::model::load(arch, std::path::Path::new(path), &Default::default())?
+            ModelSource::Weights { arch, path, names } => {
+                let options = match names {
+                    Some(list) => crate::model::LoadOptions::default().with_names(list)?,
+                    None => Default::default(),
+                };
+                crate::model::load(arch, std::path::Path::new(path), &options)?
             }
             ModelSource::Construct { .. } => unreachable!("built above"),
         };
         if model.input_size() != input {
             return Err(InputError::new(format!(
-                "the model reads {} numbers per step, but the task's tokens are one-hot of size {input}",
-                model.input_size()
+                "the model reads {} numbers per step, but the task's tokens are one-hot of size {input}{}",
+                model.input_size(),
+                match (self, model.embedding(), &model) {
+                    (_, Some(e), _) => format!(
+                        " (its embedding table has {} rows: give the task and n its tokens were made for)",
+                        e.vocab()
+                    ),
+                    (ModelSource::Weights { .. }, None, m)
+                        if !matches!(m, Model::Transformer(_)) =>
+                    {
+                        format!(
+                            " (a model with an embedding table [{input}, E] before its layers reads them; name the table with {} embedding=MODULE if it is not found)",
+                            Setting::Names
+                        )
+                    }
+                    _ => String::new(),
+                }
             )));
         }
         Ok(model)

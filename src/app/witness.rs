@@ -199,7 +199,7 @@ fn admit_model(
             heads,
             ..
         } => admit_random(arch, (*width, *layers, *output), *heads, r, max_memory)?,
-        ModelSource::Weights { arch, path } => {
+        ModelSource::Weights { arch, path, .. } => {
             Arch::parse(arch).map_err(|e| field("model.arch", e.message))?;
             let meta = std::fs::metadata(path)
                 .map_err(|e| field("model.path", format!("could not read {path}: {e}")))?;

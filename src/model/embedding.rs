@@ -14,10 +14,11 @@ use super::linear::{Linear, Matrix};
 use crate::error::InputError;
 use crate::numeric::Stats;
 
-/// An embedding table held as the bias-free `Linear` `[E, V]` that applies it.
+/// An embedding table held as the bias-free `Linear` `[E, V]` that applies it (boxed: a
+/// model without one pays a pointer).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Embedding {
-    lin: Linear,
+    lin: Box<Linear>,
 }
 
 /// `m` transposed.
@@ -41,7 +42,7 @@ impl Embedding {
             )));
         }
         Ok(Embedding {
-            lin: Linear::new(transpose(table), None)?,
+            lin: Box::new(Linear::new(transpose(table), None)?),
         })
     }
 
@@ -67,7 +68,7 @@ impl Embedding {
 
     pub(crate) fn rounded(&self, ar: &Arith, stats: &mut Stats) -> Self {
         Embedding {
-            lin: self.lin.rounded(ar, stats),
+            lin: Box::new(self.lin.rounded(ar, stats)),
         }
     }
 

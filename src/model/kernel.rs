@@ -14,7 +14,7 @@
 //! - the elementwise operations (`add`, `mul`, activations, …) compute in `f64` and round.
 //! - activations: `exp`, `tanh`, `sigmoid = 1/(1 + exp(−x))` and `elu(x) + 1` are evaluated in
 //!   `f64` by the polynomial kernels below (a few ulp of `f64`, like libm's, and vectorisable),
-//!   then rounded once.
+//!   then rounded once; the GELU `x·0.5·(1 + erf(x/√2))` with `libm`'s `erf`, rounded once.
 //!
 //! Rounding a slice takes a fast path where the format allows (`f64`: only NaNs are counted;
 //! `f32` with nearest-even: the hardware conversion; other floats and fixed point: a branch-free

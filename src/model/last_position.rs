@@ -44,6 +44,11 @@
 //!   an entry is zero. An output with a zero (or NaN) entry is therefore recomputed by the
 //!   exact plan (every row, every column, every layer at every position; only (a) and (c)).
 //!
+//! The MLP's activation (ReLU or GELU) maps a zero of either sign to a zero of the same sign and
+//! finite numbers to finite numbers, so either keeps `≈`. Post-LN layers are not covered: their
+//! norms follow the residual adds, which the plan's reading of the layer does not model, so
+//! `Model::prepare` gives such a model no fast pass (it runs the plain forward pass).
+//!
 //! Both need the left-out `x` finite. The exact plan checks it as it goes (the inputs of the
 //! layers with stored weights and their values; the plain forward pass takes over if not).
 //! The sliced plan ([`finite_everywhere`]) is used only where no value of the forward pass can
@@ -1501,7 +1506,7 @@ impl Layer<'_> {
             for r in &lp.fc1 {
                 let hr = &mut hid[r.out * len..(r.out + 1) * len];
                 apply_row(ar, r, (input, n), lo..hi, hr, stats);
-                ar.act(hr, Act::Relu, stats);
+                ar.act(hr, self.tr.activation().act(), stats);
             }
             for r in &lp.fc2 {
                 let out = &mut upd[r.out * len..(r.out + 1) * len];

@@ -2,9 +2,11 @@
 //!
 //! Architectures: the Elman RNN (`tanh`, ReLU), the LSTM and the GRU with PyTorch's equations,
 //! gate order and parameter names (multi-layer), a diagonal linear state-space model, linear
-//! attention run as an RNN, and a softmax Transformer (`L` layers, `H` heads, MLP, residuals,
-//! optional pre-LN layer norm, learned / sinusoidal / given positional code, causal or full
-//! attention). Each module documents its equations, where it rounds and its weight names.
+//! attention run as an RNN, and a softmax Transformer (`L` layers, `H` heads, ReLU or GELU MLP,
+//! residuals, optional pre-LN or post-LN layer norms, learned / sinusoidal / given positional
+//! code, causal or full attention). A recurrent model may read an embedding table before its
+//! first layer (`embedding`). Each module documents its equations, where it rounds and its
+//! weight names.
 //!
 //! How a model runs at a precision:
 //! - `Model::prepare` rounds every parameter to the format (a `p`-bit model has `p`-bit weights;
@@ -20,8 +22,9 @@
 //! `Prepared::final_outputs` (and `final_outputs_flat`, for sequences stored flat) runs a batch:
 //! blocks of 16 sequences in lane layout, blocks in parallel with rayon; every lane computes
 //! exactly what a lone run computes, and `Stats` is summed in a fixed order, so results do not
-//! depend on the thread count. A Transformer computes there only what reaches its last position
-//! (`last_position`), bit for bit as the forward pass.
+//! depend on the thread count. A pre-LN Transformer computes there only what reaches its last
+//! position (`last_position`), bit for bit as the forward pass; a post-LN one, for which the
+//! fast path is not written, runs the plain forward pass there.
 //!
 //! `Prepared::prefix_cache` and `Prepared::last_outputs` run a Transformer on many sequences
 //! that share a prefix of one-hot tokens (up to a few replaced positions) and differ in their
@@ -824,6 +827,78 @@ pub struct LoadOptions {
     pub activation: Option<Activation>,
 }
 
+impl LoadOptions {
+    /// These options with the settings of a `--names` list: `ROLE=MODULE` for `embedding`,
+    /// `head`, `pos` (a module name, e.g. `cls` for `cls.weight`, or `none`) and `layers` (the
+    /// prefix of the layer tensors), and what a state dict does not record: `heads=H`,
+    /// `norm-first=true|false`, `activation=relu|gelu`, `causal=true|false`,
+    /// `nonlinearity=tanh|relu`; comma separated.
+    pub fn with_names(mut self, list: &str) -> Result<Self, InputError> {
+        let names = Setting::Names;
+        let bad = |item: &str, why: &str| {
+            InputError::new(format!(
+                "{names} {item:?}: {why}; write ROLE=VALUE items separated by commas, e.g. {names} embedding=enc.tok,head=cls,heads=2"
+            ))
+        };
+        let flag = |item: &str, v: &str| match v {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(bad(item, "use true or false")),
+        };
+        for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let (key, value) = item
+                .split_once('=')
+                .map(|(k, v)| (k.trim(), v.trim()))
+                .ok_or_else(|| bad(item, "an item is ROLE=VALUE"))?;
+            let module = || {
+                if value.is_empty() {
+                    Err(bad(item, "name a module (or none)"))
+                } else {
+                    Ok(Some(value.to_string()))
+                }
+            };
+            match key {
+                "embedding" => self.embedding = module()?,
+                "head" => self.head = module()?,
+                "pos" => self.pos = module()?,
+                "layers" => {
+                    self.prefix = Some(match value {
+                        "" => String::new(),
+                        v if v.ends_with('.') => v.to_string(),
+                        v => format!("{v}."),
+                    })
+                }
+                "heads" => {
+                    self.heads = Some(
+                        value
+                            .parse()
+                            .ok()
+                            .filter(|h| *h >= 1)
+                            .ok_or_else(|| bad(item, "heads is a number ≥ 1"))?,
+                    )
+                }
+                "norm-first" | "norm_first" => self.norm_first = Some(flag(item, value)?),
+                "causal" => self.causal = Some(flag(item, value)?),
+                "activation" => {
+                    self.activation =
+                        Some(Activation::parse(value).map_err(|e| bad(item, &e.message))?)
+                }
+                "nonlinearity" => {
+                    self.nonlinearity =
+                        Some(Nonlinearity::parse(value).map_err(|e| bad(item, &e.message))?)
+                }
+                _ => {
+                    return Err(bad(
+                        item,
+                        "the roles are embedding, head, pos, layers, heads, norm-first, activation, causal and nonlinearity",
+                    ));
+                }
+            }
+        }
+        Ok(self)
+    }
+}
+
 /// Loads a model of architecture `arch` (a name `Arch::parse` reads) from a safetensors file.
 /// A file whose metadata `ccsep.arch` names another architecture is refused.
 pub fn load(arch: &str, path: &Path, options: &LoadOptions) -> Result<Model, InputError> {
@@ -904,8 +979,18 @@ pub fn from_tensors(arch: Arch, t: &Tensors, options: &LoadOptions) -> Result<Mo
         Arch::Ssm => {
             let prefix = stack::find_prefix(t, "ssm.B", given)?;
             let own = format!("{prefix}ssm.");
+            let (n, _) = t.dims2(&format!("{prefix}ssm.B"))?;
             Model::Ssm(Ssm::load(t, &prefix, |i| {
-                Ok(find_stages(t, options, |n| n.starts_with(&own), (i, None))?.embedding)
+                let st = find_stages(t, options, |x| x.starts_with(&own), (i, Some(n)))?;
+                if st.head.is_some() {
+                    // The SSM's output map is `ssm.C`; a head after it would be dropped.
+                    return Err(InputError::new(format!(
+                        "'{}' holds an output head beside the SSM's output map ssm.C [O, {n}]; an SSM has no separate head: save its output map as ssm.C (or name no head with {} head=none)",
+                        t.path().display(),
+                        Setting::Names
+                    )));
+                }
+                Ok(st.embedding)
             })?)
         }
         Arch::LinearAttention => {

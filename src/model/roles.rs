@@ -11,8 +11,9 @@
 //!    ([`EMBEDDING_NAMES`], [`HEAD_NAMES`], [`POS_NAMES`]); such a tensor of the wrong shape is
 //!    an error that says which shape was expected;
 //! 3. else (embedding and head only) the one tensor with no usual name whose shape fits the
-//!    role and no other role being looked for: an embedding `[V, E]` (no bias) with `E` the
-//!    numbers the first layer reads, a head `[O, H]` with `H` the hidden size.
+//!    role and no other role still looked for (a positional table included): an embedding
+//!    `[V, E]` (no bias) with `E` the numbers the first layer reads, a head `[O, H]` with `H`
+//!    the hidden size.
 //!
 //! Two candidates for one role, or one tensor that fits two roles, is an error that lists them
 //! and asks for `--names`. A role nothing matches is absent.
@@ -277,9 +278,12 @@ impl<'a> Matcher<'a> {
             match fit.as_slice() {
                 [] => {}
                 [(m, _, c, bias)] => {
-                    let other = wants.iter().enumerate().find(|(j, o)| {
-                        *j != i && open[*j] && o.role != Role::Pos && Self::fits(o, *c, *bias)
-                    });
+                    // A positional table is never taken by shape, but a tensor that could be one
+                    // is not taken for another role either.
+                    let other = wants
+                        .iter()
+                        .enumerate()
+                        .find(|(j, o)| *j != i && open[*j] && Self::fits(o, *c, *bias));
                     if let Some((_, o)) = other {
                         return Err(InputError::new(format!(
                             "tensor '{m}.weight' in '{}' could be the {} or the {}; say which with {} {}={m} (or {}={m})",

@@ -626,6 +626,11 @@ fn final_outputs_of_sparse_transformers_equal_the_forward_pass_bit_for_bit() {
                                 prec.accumulate()
                             );
                             check_final_pass(&pm, &batch, &what);
+                            // The same weights with a GELU MLP take the fast path too.
+                            let gelu =
+                                Model::Transformer(tr.clone().with_layout(true, Activation::Gelu));
+                            let pg = gelu.prepare(&prec, &mut Stats::default()).unwrap();
+                            check_final_pass(&pg, &batch, &format!("{what}, GELU"));
                             let Model::Transformer(pt) = pm.model() else {
                                 unreachable!()
                             };
@@ -1046,8 +1051,8 @@ fn post_ln_and_gelu_compute_pytorchs_equations() {
     assert_ne!(other.unwrap().outputs, got.outputs);
 }
 
-/// Post-LN and GELU Transformers: batched final outputs (the plain pass: the fast path is for
-/// pre-LN ReLU) and the continuations of a cached prefix give the forward pass's bits.
+/// Post-LN and GELU Transformers: batched final outputs (the plain pass post-LN, the fast path
+/// pre-LN with GELU) and the continuations of a cached prefix give the forward pass's bits.
 #[test]
 fn post_ln_and_gelu_final_and_last_outputs_equal_the_forward_pass() {
     let (vocab, len) = (5, 7);
@@ -1187,4 +1192,65 @@ fn pytorch_encoder_layout_loads_with_its_settings() {
         load("transformer", &path, &LoadOptions::default()).unwrap(),
         want
     );
+}
+
+/// The layout ccsep's own training writes for a Transformer: the ccsep scheme's layers with an
+/// embedding table `embedding.weight` `[V, d]` instead of `embed.weight`, a learned table
+/// `pos.weight` and `head.weight` / `head.bias`: the table becomes a bias-free `embed`.
+#[test]
+fn a_transformer_reads_an_embedding_table_instead_of_embed() {
+    let m = laid_out(2, true, true, Activation::Relu, 5);
+    let Model::Transformer(t) = &m else {
+        unreachable!()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("t.safetensors");
+    m.save(&saved).unwrap();
+    let src = weights::Tensors::read(&saved).unwrap();
+    let mut w = weights::TensorWriter::new();
+    for name in src.names().filter(|n| !n.starts_with("embed.")) {
+        let shape = src.shape(name).unwrap().to_vec();
+        w.tensor(name, shape.clone(), src.get(name, &shape).unwrap());
+    }
+    w.matrix(
+        "embedding.weight",
+        &embedding::transpose(t.embed().weight()),
+    );
+    w.meta("ccsep.heads", 2);
+    let path = dir.path().join("trained.safetensors");
+    w.write(&path).unwrap();
+    let Model::Transformer(got) = load("transformer", &path, &LoadOptions::default()).unwrap()
+    else {
+        unreachable!()
+    };
+    assert_eq!(got.embed().weight(), t.embed().weight());
+    assert!(got.embed().bias().is_none());
+    assert_eq!(got.blocks(), t.blocks());
+    assert_eq!((got.head(), got.pos()), (t.head(), t.pos()));
+}
+
+/// An SSM file with a head beside its output map `ssm.C` is refused rather than the head
+/// dropped; `head=none` says to drop it.
+#[test]
+fn an_ssm_refuses_a_head_it_would_drop() {
+    let m = random_init(&specs()[3], 2).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("s.safetensors");
+    m.save(&saved).unwrap();
+    let src = weights::Tensors::read(&saved).unwrap();
+    let mut w = weights::TensorWriter::new();
+    for name in src.names() {
+        let shape = src.shape(name).unwrap().to_vec();
+        w.tensor(name, shape.clone(), src.get(name, &shape).unwrap());
+    }
+    w.tensor("head.weight", vec![2, 6], &[0.5; 12]);
+    let path = dir.path().join("h.safetensors");
+    w.write(&path).unwrap();
+    let e = load("ssm", &path, &LoadOptions::default()).unwrap_err();
+    assert!(e.message.contains("ssm.C"), "{e}");
+    let o = LoadOptions {
+        head: Some("none".into()),
+        ..LoadOptions::default()
+    };
+    assert_eq!(load("ssm", &path, &o).unwrap(), m);
 }

@@ -1,5 +1,6 @@
-//! A softmax Transformer: `L` layers, `H` heads, residual connections, an optional ReLU MLP,
-//! optional pre-LN layer norm, a positional code, causal or full attention, an output head.
+//! A softmax Transformer: `L` layers, `H` heads, residual connections, an optional MLP (ReLU or
+//! the exact GELU), optional layer norms placed pre-LN or post-LN, a positional code, causal or
+//! full attention, an output head.
 //!
 //! For inputs `x_0 … x_{T−1}` (vectors of size `I`):
 //! ```text
@@ -9,9 +10,13 @@
 //!   per head h: s_tj = (q_t^h ⋅ k_j^h) · c,  c = 1/√d_k,  j ≤ t if causal else all j
 //!               p_tj = exp(s_tj − max_j s_tj) / Σ_j exp(s_tj − max_j s_tj),  u_t^h = Σ_j p_tj v_j^h
 //!   X_t  += W_o [u_t^1 … u_t^H] + b_o
-//!   X_t  += W_2 relu(W_1 LN2(X_t) + b_1) + b_2            (if the layer has an MLP)
+//!   X_t  += W_2 act(W_1 LN2(X_t) + b_1) + b_2             (if the layer has an MLP)
 //! hidden_t = LN_f(X_t) (or X_t),   output_t = head(hidden_t) (or hidden_t)
 //! ```
+//! `act` is ReLU or GELU `x·0.5·(1 + erf(x/√2))` (PyTorch's exact form, `erf` from `libm`,
+//! evaluated in `f64` and rounded once like every activation). Post-LN (`norm_first` off,
+//! PyTorch's default): attention reads `X_t` itself and the norms follow the residual adds,
+//! `X_t = LN1(X_t + W_o u_t + b_o)`, `X_t = LN2(X_t + W_2 act(W_1 X_t + b_1) + b_2)`.
 //! `LN(x) = (x − mean) / √(var + ε) ⊙ w + b` with the biased variance, as `nn.LayerNorm`.
 //!
 //! Rounding (see `kernel`): every `Linear` as one rounded dot product per row then a rounded bias
@@ -32,9 +37,12 @@
 //! (`d_model` numbers), *hidden* is `LN_f(X_t)`, *outputs* the head's output.
 //!
 //! Weights (the ccsep scheme; `scripts/export_torch.py` writes it), possibly under a prefix:
-//! - `embed.weight` `[d_model, I]`, `embed.bias` `[d_model]` (optional);
-//! - `pos.weight` `[max_len, d_model]`: a learned table or given vectors (metadata
-//!   `ccsep.pos = table`); `ccsep.pos = sinusoidal` uses `pos_t[2i] = sin(t / 10000^(2i/d))`,
+//! - `embed.weight` `[d_model, I]`, `embed.bias` `[d_model]` (optional), or instead an
+//!   embedding table `[V, d_model]` under any usual name (`embedding.weight`, `tok_emb.weight`,
+//!   …, see `roles`), which becomes `embed` = the table transposed, without a bias (the model
+//!   reads one-hot tokens of size `V`);
+//! - `pos.weight` `[max_len, d_model]` (or `pos_emb.weight`, `wpe.weight`, …): a learned table
+//!   or given vectors (metadata `ccsep.pos = table`); `ccsep.pos = sinusoidal` uses `pos_t[2i] = sin(t / 10000^(2i/d))`,
 //!   `pos_t[2i+1] = cos(t / 10000^(2i/d))` (computed in `f64`); `none` (the default without
 //!   `pos.weight`) adds nothing;
 //! - per layer `l = 0, 1, …`: `layers.{l}.attn.{q,k}.weight` `[H·d_k, d_model]`,
@@ -43,9 +51,19 @@
 //!   `[d_model]` (optional); `layers.{l}.mlp.fc1.weight` `[d_ff, d_model]`,
 //!   `layers.{l}.mlp.fc2.weight` `[d_model, d_ff]` with optional biases (optional: no MLP);
 //! - `ln_f.{weight,bias}` `[d_model]` (optional); `head.weight` `[O, d_model]`, `head.bias`
-//!   (optional);
+//!   (optional; `fc`, `classifier`, `lm_head`, … too, see `roles`);
 //! - metadata: `ccsep.heads` (required, or the load option), `ccsep.causal` (`true` by default),
-//!   `ccsep.pos`, `ccsep.ln_eps` (default `1e-5`).
+//!   `ccsep.pos`, `ccsep.ln_eps` (default `1e-5`), `ccsep.norm_first` (`true` by default) and
+//!   `ccsep.activation` (`relu` by default; both written only when not the default).
+//!
+//! PyTorch's `nn.TransformerEncoder` layout is read too: per layer
+//! `layers.{l}.self_attn.in_proj_weight` `[3·d_model, d_model]` (rows `W_q`, `W_k`, `W_v`) and
+//! `in_proj_bias`, `layers.{l}.self_attn.out_proj.{weight,bias}`, `layers.{l}.linear1`,
+//! `layers.{l}.linear2`, `layers.{l}.norm1`, `layers.{l}.norm2`, and the optional final `norm`
+//! (as `LN_f`), under any prefix, beside an embedding table, a positional table and a head found
+//! by role. Its state dict records neither the heads, `norm_first`, the activation nor the mask:
+//! they come from the load options (`--names heads=2,norm-first=false,activation=gelu,
+//! causal=false`) or the metadata above, and a load without one of them says which is needed.
 
 use rand_chacha::ChaCha8Rng;
 
@@ -388,10 +406,10 @@ impl Transformer {
         }
     }
 
-    /// Whether the last-position fast path (`last_position`) applies: pre-LN and ReLU, the
-    /// form it is written for. Other layouts run `final_outputs` by the plain forward pass.
+    /// Whether the last-position fast path (`last_position`) applies: pre-LN, the form it is
+    /// written for (ReLU or GELU). Post-LN runs `final_outputs` by the plain forward pass.
     pub(crate) fn fast_path_layout(&self) -> bool {
-        self.norm_first && self.activation == Activation::Relu
+        self.norm_first
     }
 
     pub fn embed(&self) -> &Linear {
@@ -631,7 +649,7 @@ impl Transformer {
         }
         w.meta("ccsep.heads", self.heads);
         w.meta("ccsep.causal", self.causal);
-        if !self.fast_path_layout() {
+        if !self.norm_first || self.activation != Activation::Relu {
             w.meta("ccsep.norm_first", self.norm_first);
             w.meta("ccsep.activation", self.activation.name());
         }
