@@ -740,7 +740,10 @@ fn run_preset(name: &str, dir: &std::path::Path, jobs: usize) -> anyhow::Result<
         .into());
     }
     std::fs::create_dir_all(dir).map_err(|e| {
-        InputError::new(format!("--out-dir {}: cannot create it ({e}); name a writable folder", dir.display()))
+        InputError::new(format!(
+            "--out-dir {}: cannot create it ({e}); name a writable folder",
+            dir.display()
+        ))
     })?;
     app::files::check_output_dir(dir, Setting::OutDir)?;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));

@@ -68,7 +68,7 @@ pub enum Setting {
 }
 
 impl Setting {
-    const ALL: [Setting; 37] = [
+    const ALL: [Setting; 38] = [
         Setting::N,
         Setting::Width,
         Setting::Layers,

@@ -4,7 +4,7 @@
 use predicates::prelude::*;
 
 mod common;
-use common::{ccsep, success_stdout};
+use common::{ccsep, success_json, success_stdout};
 
 fn lines(out: &[u8]) -> Vec<serde_json::Value> {
     String::from_utf8(out.to_vec())
@@ -312,4 +312,53 @@ fn ctrl_c_keeps_the_best_weights_and_the_run_resumes() {
     ))
     .remove(0);
     assert_eq!(resumed["resumed_from"].as_u64(), Some(stopped));
+}
+
+/// A trained model is read by `check` as it was trained: a recall model answers with a value
+/// token (one output per vocabulary token), so a model trained to every instance right is
+/// scored right on every instance of the protocol too.
+#[test]
+fn check_reads_a_trained_model_as_training_scored_it() {
+    let dir = tempfile::tempdir().unwrap();
+    for (train_args, check_args) in [
+        (
+            &[
+                "--task", "recall", "--n", "3", "--values", "2", "--arch", "lstm", "--width", "16",
+            ][..],
+            &["--task", "recall", "--arch", "lstm", "--n", "3"][..],
+        ),
+        (
+            &[
+                "--task",
+                "index",
+                "--n",
+                "4",
+                "--arch",
+                "transformer",
+                "--width",
+                "8",
+            ][..],
+            &["--task", "index", "--arch", "transformer", "--n", "4"][..],
+        ),
+    ] {
+        let out = dir.path().join("m.safetensors");
+        let r = success_json(
+            ccsep()
+                .arg("train")
+                .args(train_args)
+                .args([
+                    "--lr", "0.01", "--steps", "3000", "--target", "1.0", "--out",
+                ])
+                .arg(&out),
+        );
+        assert_eq!(r["status"], "reached", "{r}");
+        let c = success_json(
+            ccsep()
+                .arg("check")
+                .args(check_args)
+                .args(["--precision", "f32", "--json", "--weights"])
+                .arg(&out),
+        );
+        assert_eq!(c["accuracy"], 1.0, "{train_args:?}: {c}");
+    }
 }

@@ -837,6 +837,7 @@ mod tests {
             construct: None,
             seed: 0,
             weights: None,
+            names: None,
             sample: None,
             out: None,
             witness_out: None,

@@ -96,7 +96,9 @@ pub fn check_command(c: &TrainConfig, weights: &str) -> Option<String> {
     }
     let (task, n) = match c.task.as_str() {
         "index" | "index-lookup" if c.alphabet.unwrap_or(2) == 2 => ("index", c.n),
-        "equality" | "eq" if c.variant.is_none_or(|v| v != EqVariant::Copy) && c.alphabet.unwrap_or(2) == 2 => {
+        "equality" | "eq"
+            if c.variant.is_none_or(|v| v != EqVariant::Copy) && c.alphabet.unwrap_or(2) == 2 =>
+        {
             ("eq", c.n / 2)
         }
         "disjointness" | "disj" => ("disj", c.n / 2),

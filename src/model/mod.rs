@@ -825,6 +825,9 @@ pub struct LoadOptions {
     /// The Transformer MLP's activation (default: metadata `ccsep.activation`, else ReLU in the
     /// ccsep scheme; required for PyTorch's layout).
     pub activation: Option<Activation>,
+    /// Modules (name prefixes) of the file the model is to run without; any other tensor the
+    /// model does not read is refused, so that no part of a state dict is dropped silently.
+    pub ignore: Vec<String>,
 }
 
 impl LoadOptions {
@@ -832,7 +835,8 @@ impl LoadOptions {
     /// `head`, `pos` (a module name, e.g. `cls` for `cls.weight`, or `none`) and `layers` (the
     /// prefix of the layer tensors), and what a state dict does not record: `heads=H`,
     /// `norm-first=true|false`, `activation=relu|gelu`, `causal=true|false`,
-    /// `nonlinearity=tanh|relu`; comma separated.
+    /// `nonlinearity=tanh|relu`; `ignore=MODULE` (repeatable) for tensors to leave out; comma
+    /// separated.
     pub fn with_names(mut self, list: &str) -> Result<Self, InputError> {
         let names = Setting::Names;
         let bad = |item: &str, why: &str| {
@@ -861,6 +865,7 @@ impl LoadOptions {
                 "embedding" => self.embedding = module()?,
                 "head" => self.head = module()?,
                 "pos" => self.pos = module()?,
+                "ignore" => self.ignore.push(module()?.unwrap_or_default()),
                 "layers" => {
                     self.prefix = Some(match value {
                         "" => String::new(),
@@ -890,7 +895,7 @@ impl LoadOptions {
                 _ => {
                     return Err(bad(
                         item,
-                        "the roles are embedding, head, pos, layers, heads, norm-first, activation, causal and nonlinearity",
+                        "the roles are embedding, head, pos, layers, ignore, heads, norm-first, activation, causal and nonlinearity",
                     ));
                 }
             }
@@ -952,6 +957,32 @@ pub fn from_tensors(arch: Arch, t: &Tensors, options: &LoadOptions) -> Result<Mo
             arch.name()
         )));
     }
+    t.forget_reads();
+    let model = build(arch, t, options)?;
+    let unused: Vec<String> = t
+        .unread()
+        .into_iter()
+        .filter(|n| {
+            !options
+                .ignore
+                .iter()
+                .any(|m| n == m || n.starts_with(&format!("{m}.")))
+        })
+        .map(|n| format!("{n} {:?}", t.shape(&n).unwrap_or(&[])))
+        .collect();
+    if !unused.is_empty() {
+        return Err(InputError::new(format!(
+            "'{}' holds tensors the {} model would run without: {}; a part of the network it does not model (a second head, an extra norm) would be dropped. Remove them from the file, or leave them out knowingly with {} ignore=MODULE",
+            t.path().display(),
+            arch.name(),
+            unused.join(", "),
+            Setting::Names
+        )));
+    }
+    Ok(model)
+}
+
+fn build(arch: Arch, t: &Tensors, options: &LoadOptions) -> Result<Model, InputError> {
     let given = options.prefix.as_deref();
     Ok(match arch {
         Arch::Rnn | Arch::Lstm | Arch::Gru => {

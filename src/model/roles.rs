@@ -402,11 +402,16 @@ mod tests {
         let m = load(&t, &o).unwrap();
         assert_eq!(sizes(&m), (10, Some((10, 8))));
         assert_eq!(m.output_size(), 2);
-        // `none` leaves a stage out.
+        // `none` leaves a stage out, and its tensor must then be left out knowingly.
         let o = LoadOptions {
             embedding: Some("none".into()),
             head: Some("cls".into()),
             ..LoadOptions::default()
+        };
+        assert!(load(&t, &o).unwrap_err().contains("enc.tok.weight [10, 8]"));
+        let o = LoadOptions {
+            ignore: vec!["enc.tok".into()],
+            ..o
         };
         assert_eq!(sizes(&load(&t, &o).unwrap()), (8, None));
     }

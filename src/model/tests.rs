@@ -1252,5 +1252,54 @@ fn an_ssm_refuses_a_head_it_would_drop() {
         head: Some("none".into()),
         ..LoadOptions::default()
     };
+    assert!(
+        load("ssm", &path, &o)
+            .unwrap_err()
+            .message
+            .contains("head.weight [2, 6]")
+    );
+    let o = LoadOptions {
+        ignore: vec!["head".into()],
+        ..o
+    };
     assert_eq!(load("ssm", &path, &o).unwrap(), m);
+}
+
+/// A file with a tensor the model would not read (a second head beside the first) is refused
+/// with its name, and loads when it is left out knowingly (`--names ignore=MODULE`).
+#[test]
+fn a_tensor_the_model_would_not_read_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = random_init(
+        &Spec::Lstm {
+            input: 3,
+            hidden: 4,
+            layers: 1,
+            output: Some(2),
+        },
+        1,
+    )
+    .unwrap();
+    let saved = dir.path().join("m.safetensors");
+    m.save(&saved).unwrap();
+    let src = weights::Tensors::read(&saved).unwrap();
+    let mut w = weights::TensorWriter::new();
+    for name in src.names() {
+        let shape = src.shape(name).unwrap().to_vec();
+        w.tensor(name, shape.clone(), src.get(name, &shape).unwrap());
+    }
+    w.tensor("foo.weight", vec![2, 4], &[0.5; 8]);
+    w.tensor("norm.bias", vec![4], &[0.0; 4]);
+    let path = dir.path().join("extra.safetensors");
+    w.write(&path).unwrap();
+    let e = load("lstm", &path, &LoadOptions::default()).unwrap_err();
+    assert!(
+        e.message.contains("foo.weight [2, 4]") && e.message.contains("norm.bias [4]"),
+        "{e}"
+    );
+    let o = LoadOptions {
+        ignore: vec!["foo".into(), "norm".into()],
+        ..LoadOptions::default()
+    };
+    assert_eq!(load("lstm", &path, &o).unwrap(), m);
 }

@@ -43,6 +43,8 @@ pub struct Tensors {
     path: PathBuf,
     tensors: BTreeMap<String, Tensor>,
     metadata: HashMap<String, String>,
+    /// The tensors whose values were read (`get`), so a loader can tell what it left out.
+    read: std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
 }
 
 fn shape_str(shape: &[usize]) -> String {
@@ -195,6 +197,7 @@ impl Tensors {
             path: path.to_path_buf(),
             tensors,
             metadata,
+            read: Default::default(),
         })
     }
 
@@ -213,6 +216,26 @@ impl Tensors {
             .map(|(n, t)| format!("{n} {}", shape_str(&t.shape)))
             .collect::<Vec<_>>()
             .join(", ")
+    }
+
+    /// Starts counting reads afresh (before a model is built from these tensors).
+    pub fn forget_reads(&self) {
+        self.read
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+
+    /// The tensors whose values were not read since [`Tensors::forget_reads`], in name order.
+    pub fn unread(&self) -> Vec<String> {
+        let read = self
+            .read
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.names()
+            .filter(|n| !read.contains(*n))
+            .map(str::to_string)
+            .collect()
     }
 
     pub fn contains(&self, name: &str) -> bool {
@@ -237,7 +260,13 @@ impl Tensors {
                 self.path.display()
             ))),
             Some(t) if t.shape != shape => Err(self.wrong_shape(name, shape, &t.shape)),
-            Some(t) => Ok(&t.data),
+            Some(t) => {
+                self.read
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .insert(name.to_string());
+                Ok(&t.data)
+            }
         }
     }
 

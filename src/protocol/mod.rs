@@ -52,6 +52,22 @@ pub fn query_answer(out: &[f64], vocab: usize, v0: usize, v1: usize) -> bool {
     }
 }
 
+/// The answer bit a check reads off a model's output after the last token of an instance of
+/// `r`: [`decode`], except for recall, whose answer is a value token: an output with one number
+/// per vocabulary token (what `ccsep train` gives recall models) is read as `out[v1] > out[v0]`
+/// (the bit `x_i`), as [`query_answer`] reads MQAR's answers.
+pub fn answer_bit(r: &Reduction, out: &[f64]) -> bool {
+    match (r.kind(), r.task()) {
+        (ReductionKind::RecallIndex, crate::task::AnyTask::Recall(t)) => query_answer(
+            out,
+            r.task().vocab().len(),
+            t.value(0) as usize,
+            t.value(1) as usize,
+        ),
+        _ => decode(out),
+    }
+}
+
 /// For MQAR: the vocabulary size and the tokens `v0`, `v1` ([`query_answer`]'s arguments).
 pub fn mqar_values(r: &Reduction) -> Option<(usize, usize, usize)> {
     match (r.kind(), r.task()) {
@@ -89,7 +105,7 @@ pub fn score(r: &Reduction, x: u64, y: u64, outputs: &[Vec<f64>]) -> (bool, bool
             (!any_one, right)
         }
         None => {
-            let bit = decode(outputs.last().map_or(&[][..], Vec::as_slice));
+            let bit = answer_bit(r, outputs.last().map_or(&[][..], Vec::as_slice));
             let f = r.value(x, y).unwrap_or(!bit);
             (bit, bit == f)
         }

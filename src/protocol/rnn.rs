@@ -24,8 +24,8 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use super::{
-    CheckOptions, CheckReport, Mismatch, SampleInfo, Split, Verdict, VerdictTag, Witness, decode,
-    prepare,
+    CheckOptions, CheckReport, Mismatch, SampleInfo, Split, Verdict, VerdictTag, Witness,
+    answer_bit, prepare,
 };
 use crate::certificate::Direction;
 use crate::error::{InputError, Setting};
@@ -631,7 +631,7 @@ impl PrefixSuffix<'_> {
                 outs.outputs
                     .chunks(os.max(1))
                     .take(batch.pairs.len())
-                    .map(|o| (decode(&o[..os]), 0))
+                    .map(|o| (answer_bit(self.r, &o[..os]), 0))
                     .collect()
             }
             Some(values) => mqar_answers(&self.prepared, batch, group, values, stats)?,
@@ -743,8 +743,8 @@ impl PrefixSuffix<'_> {
                     WITH_OUTPUTS,
                     &mut fstats,
                 )?;
-                let protocol = decode(out[0].1.as_deref().unwrap_or(&[]));
-                let fwd = decode(&fo);
+                let protocol = answer_bit(self.r, out[0].1.as_deref().unwrap_or(&[]));
+                let fwd = answer_bit(self.r, &fo);
                 if protocol != fwd {
                     mismatches.push(Mismatch {
                         x,

@@ -45,7 +45,7 @@ use rayon::prelude::*;
 use super::rnn::message_key;
 use super::{
     CheckOptions, CheckReport, FoolingCheck, Mismatch, SampleInfo, Verdict, VerdictTag, Witness,
-    decode, prepare,
+    answer_bit, prepare,
 };
 use crate::certificate::Direction;
 use crate::error::{InputError, Setting};
@@ -627,7 +627,7 @@ impl Runner<'_> {
                 .flat_map(|&x| r.bob_inputs().map(move |y| (x, y)))
                 .collect();
             for ev in self.evaluate(&pairs, stats)? {
-                let answer = decode(&ev.forward);
+                let answer = answer_bit(r, &ev.forward);
                 if ev.right {
                     correct += 1;
                 }
@@ -637,7 +637,7 @@ impl Runner<'_> {
                         mismatches.push(Mismatch {
                             x: ev.x,
                             y: ev.y,
-                            protocol: decode(&ev.protocol),
+                            protocol: answer_bit(r, &ev.protocol),
                             forward: answer,
                         });
                     }
@@ -648,7 +648,7 @@ impl Runner<'_> {
                         found.merge(g.get_mut().add(inst));
                     }
                     std::collections::hash_map::Entry::Vacant(g) => {
-                        g.insert(Group::new(inst, decode(&ev.protocol)));
+                        g.insert(Group::new(inst, answer_bit(r, &ev.protocol)));
                     }
                 }
             }
@@ -729,7 +729,7 @@ impl Runner<'_> {
         // Every instance here shares one transcript (a rectangle), so one group: the
         // protocol's answer is that of `a`; a witness for the model needs two of them
         // that the forward pass itself answers alike.
-        let mut group = Group::new(seen_of(a), decode(&a.protocol));
+        let mut group = Group::new(seen_of(a), answer_bit(self.r, &a.protocol));
         let mut found = Found::default();
         for c in std::iter::once(b).chain(&cross) {
             if c.transcript != a.transcript {
@@ -1305,7 +1305,7 @@ mod tests {
         let inst = r.instance(x, y).unwrap();
         let seq = r.task().embed(&inst.tokens, &[]).unwrap();
         let t = m.forward(&seq, p, &mut Stats::default()).unwrap();
-        decode(t.outputs.last().unwrap())
+        crate::protocol::decode(t.outputs.last().unwrap())
     }
 
     /// Where the protocol's output differs from the forward pass, a `must_err` verdict comes

@@ -2,8 +2,9 @@
 //!
 //! Example `i` of batch `s` comes from `task::example_rng(stream_seed, s · batch + i)`, so a
 //! batch depends only on the seed and the step (a resumed run sees the same batches) and never
-//! on the thread count. Training and evaluation use different seeds, and every evaluation draws
-//! examples no earlier evaluation saw.
+//! on the thread count. Training and evaluation use different seeds, and every evaluation makes
+//! a fresh draw (fresh draws, not unseen examples: a small task such as index lookup at n = 4
+//! has only 64 distinct sequences, all of which training sees).
 //!
 //! What the loss reads: a yes/no task (Dyck, equality, disjointness) has two outputs read at
 //! the last position (class 1 = yes, so `out[1] > out[0]` is ccsep's decoding); a task whose

@@ -239,7 +239,7 @@ impl NetShape {
                 let lin = |m: &str| {
                     let n = format!("linear_attention.{m}");
                     linear(
-                        &x,
+                        x,
                         &p(&format!("{n}.weight")),
                         Some(&p(&format!("{n}.bias"))),
                     )

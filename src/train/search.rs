@@ -1,7 +1,11 @@
-//! The smallest width at which an architecture learns a task, robust to the learning rate: at
-//! each width (in increasing order), every learning rate of a small grid with several seeds,
-//! the runs in parallel (one thread each); a width counts as reached when any of its runs
-//! reaches the target validation accuracy, and the search stops at the first such width.
+//! The smallest width at which an architecture learns a task within a step budget, over a small
+//! grid of learning rates and seeds: at each listed width (in increasing order) every learning
+//! rate with every seed, the runs in parallel (one thread each); a width counts as reached when
+//! any of its runs reaches the target validation accuracy (confirmed on a second fresh draw),
+//! and the search stops at the first such width, so widths above it are not tried. "Not
+//! reached" means not within the steps, learning rates and seeds tried, not that the width
+//! cannot represent the task. Search runs save no weights: train the width found with
+//! `ccsep train` to check it.
 
 use serde::Serialize;
 
@@ -46,6 +50,8 @@ pub struct SearchSummary {
     pub arch: String,
     pub n: usize,
     pub target: f64,
+    /// The step budget of every run.
+    pub steps: u64,
     /// The smallest width that reached the target; `None`: not reached at any width searched.
     pub min_width: Option<usize>,
     /// Stopped by Ctrl-C: widths above the last one were not searched, and its runs may have
@@ -146,7 +152,10 @@ pub fn search(
     let mut min_width = None;
     let mut interrupted = false;
     for &w in &widths {
-        if stop.as_ref().is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed)) {
+        if stop
+            .as_ref()
+            .is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed))
+        {
             interrupted = true;
             break;
         }
@@ -217,6 +226,7 @@ pub fn search(
         arch: base.arch.clone(),
         n: base.n,
         target: base.target,
+        steps: base.steps,
         min_width,
         interrupted,
         widths: outcomes,
