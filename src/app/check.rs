@@ -654,12 +654,17 @@ fn sweep_sentence(s: &SentenceParts) -> String {
             );
             if let Some(mp) = pick.bits_available {
                 // The Thm 4 transcript's sums carry more bits than p each: say how it is counted.
-                let how = if mp == pick.message_numbers * u64::from(pick.p) {
+                let plain = pick.message_numbers * u64::from(pick.p);
+                let how = if mp == plain {
                     format!("{} × {} = {mp} bits", pick.message_numbers, pick.p)
                 } else {
                     format!(
-                        "{mp} bits ({} numbers at p = {} and the extra bits of their sums, as the check counts them)",
-                        pick.message_numbers, pick.p
+                        "{mp} bits ({} numbers at p = {}, counted as the check counts the bits each number carries: {} than {} × {})",
+                        pick.message_numbers,
+                        pick.p,
+                        if mp > plain { "more" } else { "fewer" },
+                        pick.message_numbers,
+                        pick.p
                     )
                 };
                 let _ = match s.bound {
