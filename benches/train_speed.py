@@ -15,7 +15,7 @@ Random tokens and random targets (the timing does not depend on the data). float
 for 10 steps, then times --steps steps, --reps times, and prints one JSON line per network with
 the median steps/s.
 
-    /work/torchenv/bin/python benches/train_speed.py --threads 1 --steps 200
+    python3 benches/train_speed.py --threads 1 --steps 200
 """
 
 import argparse

@@ -15,7 +15,7 @@ use super::search::SearchSpec;
 /// One search of a preset.
 #[derive(Clone, Debug)]
 pub struct PresetSearch {
-    /// File stem under the output folder (`<name>.jsonl`).
+    /// File stem under the output folder (`<name>.jsonl`, e.g. `paper-small-index-n8-lstm-l1`).
     pub name: String,
     pub base: TrainConfig,
     pub spec: SearchSpec,
@@ -50,7 +50,7 @@ pub fn preset(name: &str, jobs: usize) -> Option<Vec<PresetSearch>> {
     let mut out = Vec::new();
     let mut add = |task: &str, n: usize, arch: &str, layers: usize, steps: u64, lrs: &[f64]| {
         out.push(PresetSearch {
-            name: format!("{task}-n{n}-{arch}-l{layers}"),
+            name: format!("paper-small-{task}-n{n}-{arch}-l{layers}"),
             base: base(task, n, arch, layers, steps),
             spec: spec(lrs),
         });
