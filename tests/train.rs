@@ -362,3 +362,33 @@ fn check_reads_a_trained_model_as_training_scored_it() {
         assert_eq!(c["accuracy"], 1.0, "{train_args:?}: {c}");
     }
 }
+
+/// The committed `paper-small` results are complete (every search ends in its summary) and a
+/// rerun over them skips every search: nothing is trained, every summary is printed again.
+#[test]
+fn the_committed_preset_results_are_complete_and_a_rerun_skips_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("plots/data");
+    let mut n = 0;
+    for e in std::fs::read_dir(&data).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        if name.starts_with("paper-small-") {
+            std::fs::copy(&p, dir.path().join(&name)).unwrap();
+            n += 1;
+        }
+    }
+    assert_eq!(n, 19, "the preset has 19 searches");
+    let got = lines(&success_stdout(
+        ccsep()
+            .args(["train", "--preset", "paper-small", "--out-dir"])
+            .arg(dir.path()),
+    ));
+    assert_eq!(got.len(), 19);
+    assert!(got.iter().all(|s| s["kind"] == "min_width"));
+    let lstm = got
+        .iter()
+        .find(|s| s["task"] == "equality" && s["arch"] == "lstm" && s["n"] == 8)
+        .unwrap();
+    assert_eq!(lstm["min_width"], 8);
+}
