@@ -92,6 +92,21 @@ pub enum Command {
     /// Train a network on a task (candle, CPU, reproducible): one run, or the smallest width
     /// that learns it (--widths); one JSON line per run.
     Train(Box<TrainArgs>),
+    /// Draw a figure (SVG, PNG and its data as CSV) from result files.
+    Plot(PlotArgs),
+}
+
+/// `ccsep plot FIGURE --data FILE... --out DIR`.
+#[derive(Args, Debug)]
+pub struct PlotArgs {
+    /// The figure: separation (bits against N, log-log, from `construct --curve --out` files).
+    pub figure: String,
+    /// Result files to draw from.
+    #[arg(long, required = true, num_args = 1..)]
+    pub data: Vec<PathBuf>,
+    /// Folder the figure's files go to.
+    #[arg(long, value_name = "DIR", default_value = "plots")]
+    pub out: PathBuf,
 }
 
 /// `ccsep train`: every setting may come from `--config FILE.toml` (the same names, `_` for
@@ -537,6 +552,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Tasks(TasksCommand::Sample(args)) => run_sample(&args),
         Command::Construct(args) => run_construct(&args),
         Command::Train(args) => run_train(&args, cli.threads),
+        Command::Plot(args) => run_plot(&args),
     }
 }
 
@@ -816,6 +832,38 @@ fn run_preset(name: &str, dir: &std::path::Path, jobs: usize) -> anyhow::Result<
         );
     }
     Ok(EXIT_OK)
+}
+
+fn run_plot(a: &PlotArgs) -> anyhow::Result<i32> {
+    match a.figure.as_str() {
+        "separation" => {
+            if a.out.exists() && !a.out.is_dir() {
+                return Err(InputError::new(format!(
+                    "--out {}: it is a file; name a folder for the figure",
+                    a.out.display()
+                ))
+                .into());
+            }
+            let (drawn, skipped) = crate::plot::separation(&a.data, &a.out)?;
+            if skipped > 0 {
+                eprintln!("{skipped} error lines of the curve files are not drawn");
+            }
+            write_stdout(
+                format!(
+                    "{}\n{}\n{}\n",
+                    drawn.svg.display(),
+                    drawn.png.display(),
+                    drawn.csv.display()
+                )
+                .as_bytes(),
+            )?;
+            Ok(EXIT_OK)
+        }
+        other => Err(InputError::new(format!(
+            "unknown figure {other:?}: the figures drawn so far are: separation"
+        ))
+        .into()),
+    }
 }
 
 /// Most worker threads per core `--threads` may ask for.
