@@ -690,13 +690,11 @@ fn run_train(a: &TrainArgs, threads: Option<u16>) -> anyhow::Result<i32> {
                 "{how}; best accuracy {:.4} at step {}; best weights: {kept}",
                 r.best_accuracy, r.best_step
             );
-            if let (Some(w), Some(cmd)) = (
-                r.weights.as_deref(),
-                r.weights
-                    .as_deref()
-                    .and_then(|w| app::train::check_command(&r.config, w)),
-            ) {
-                let _ = w;
+            if let Some(cmd) = r
+                .weights
+                .as_deref()
+                .and_then(|w| app::train::check_command(&r.config, w))
+            {
                 eprintln!("as a protocol at each precision: {cmd}");
             }
             if r.status == crate::train::Status::Interrupted {
