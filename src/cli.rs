@@ -109,6 +109,50 @@ pub struct PlotArgs {
     pub out: PathBuf,
 }
 
+/// The token tasks' settings beyond `--n` (`tasks sample`, `train`); `None` takes the task's
+/// default, and a setting the task does not use is refused.
+#[derive(Args, Debug)]
+pub struct TaskArgs {
+    /// Alphabet size (index, equality).
+    #[arg(long)]
+    pub alphabet: Option<usize>,
+    /// Bracket types k (dyck).
+    #[arg(long)]
+    pub types: Option<usize>,
+    /// Depth bound m (dyck).
+    #[arg(long)]
+    pub depth: Option<usize>,
+    /// Distinct keys (recall).
+    #[arg(long)]
+    pub keys: Option<usize>,
+    /// Distinct values (recall).
+    #[arg(long)]
+    pub values: Option<usize>,
+    /// Queries (recall).
+    #[arg(long)]
+    pub queries: Option<usize>,
+    /// random, one or copy (equality).
+    #[arg(long, value_parser = str::parse::<EqVariant>)]
+    pub variant: Option<EqVariant>,
+}
+
+impl TaskArgs {
+    /// These settings as the task module takes them (nearest neighbour's `dim`, `margin` apart).
+    fn task_options(&self) -> TaskOptions {
+        TaskOptions {
+            alphabet: self.alphabet,
+            types: self.types,
+            depth: self.depth,
+            keys: self.keys,
+            values: self.values,
+            queries: self.queries,
+            variant: self.variant,
+            dim: None,
+            margin: None,
+        }
+    }
+}
+
 /// `ccsep train`: every setting may come from `--config FILE.toml` (the same names, `_` for
 /// `-`); a flag given on the command line wins over the file.
 #[derive(Args, Debug)]
@@ -116,7 +160,8 @@ pub struct TrainArgs {
     /// A TOML file with the run's settings (keys as the flags, e.g. `eval_every = 100`).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// index, dyck, equality (eq), recall (mqar with --queries > 1), disjointness (disj).
+    /// index, dyck, equality (eq), recall (mqar with --queries > 1), disjointness (disj). Index
+    /// lookup trains on --alphabet 2 unless told (the INDEX instances `check` runs).
     #[arg(long)]
     pub task: Option<String>,
     /// The task's length parameter (as `ccsep tasks sample --n`).
@@ -143,27 +188,8 @@ pub struct TrainArgs {
     /// Elman RNN activation: tanh or relu [default: tanh].
     #[arg(long)]
     pub nonlinearity: Option<String>,
-    /// Index lookup / equality alphabet size [default: 2].
-    #[arg(long)]
-    pub alphabet: Option<usize>,
-    /// Dyck: bracket types [default: 2].
-    #[arg(long)]
-    pub types: Option<usize>,
-    /// Dyck: depth bound [default: 2].
-    #[arg(long)]
-    pub depth: Option<usize>,
-    /// Recall: distinct keys [default: n].
-    #[arg(long)]
-    pub keys: Option<usize>,
-    /// Recall: distinct values [default: 64].
-    #[arg(long)]
-    pub values: Option<usize>,
-    /// Recall: queries (more than 1: MQAR) [default: 1].
-    #[arg(long)]
-    pub queries: Option<usize>,
-    /// Equality: random, one or copy (next-token prediction of the copy) [default: random].
-    #[arg(long)]
-    pub variant: Option<EqVariant>,
+    #[command(flatten)]
+    pub options: TaskArgs,
     /// Seed of the initialisation and of the batches [default: 0].
     #[arg(long)]
     pub seed: Option<u64>,
@@ -424,27 +450,8 @@ pub struct SampleArgs {
     /// Seed: the same seed prints the same examples, whatever the thread count.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Alphabet size (index, equality).
-    #[arg(long)]
-    pub alphabet: Option<usize>,
-    /// Bracket types k (dyck).
-    #[arg(long)]
-    pub types: Option<usize>,
-    /// Depth bound m (dyck).
-    #[arg(long)]
-    pub depth: Option<usize>,
-    /// Distinct keys (recall).
-    #[arg(long)]
-    pub keys: Option<usize>,
-    /// Distinct values (recall).
-    #[arg(long)]
-    pub values: Option<usize>,
-    /// Queries (recall).
-    #[arg(long)]
-    pub queries: Option<usize>,
-    /// random, one or copy (equality).
-    #[arg(long, value_parser = str::parse::<EqVariant>)]
-    pub variant: Option<EqVariant>,
+    #[command(flatten)]
+    pub options: TaskArgs,
     /// Dimension of the unit vectors (nearest).
     #[arg(long)]
     pub dim: Option<usize>,
@@ -616,9 +623,16 @@ fn train_config(a: &TrainArgs) -> anyhow::Result<crate::train::TrainConfig> {
         warmup
     );
     set!(batch, steps, target, eval_every, eval_size, clip);
-    set_opt!(
-        embed, alphabet, types, depth, keys, values, queries, variant
-    );
+    set_opt!(embed);
+    // A flag given wins over the file.
+    let t = &a.options;
+    c.alphabet = t.alphabet.or(c.alphabet);
+    c.types = t.types.or(c.types);
+    c.depth = t.depth.or(c.depth);
+    c.keys = t.keys.or(c.keys);
+    c.values = t.values.or(c.values);
+    c.queries = t.queries.or(c.queries);
+    c.variant = t.variant.or(c.variant);
     if let Some(o) = &a.optimizer {
         c.optimizer = serde_json::from_value(serde_json::Value::String(o.clone()))
             .map_err(|_| InputError::new(format!("--optimizer {o:?}: use adam or adamw")))?;
@@ -630,16 +644,29 @@ fn train_config(a: &TrainArgs) -> anyhow::Result<crate::train::TrainConfig> {
     Ok(c)
 }
 
+/// What every `ccsep train` command sets up first: one thread per run (candle's matrix products
+/// read RAYON_NUM_THREADS on every call, and models this small run no faster split; a width
+/// search runs its runs in parallel instead), and Ctrl-C setting the flag returned, which a run
+/// reads at every step (keeping its best weights) and a search or preset between runs.
+fn start_training() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    // SAFETY: set before the Ctrl-C handler's thread starts and before any run; the only other
+    // threads that can exist are idle rayon workers (`--threads`), which read no environment.
+    unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    let _ = ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::Relaxed));
+    stop
+}
+
 fn run_train(a: &TrainArgs, threads: Option<u16>) -> anyhow::Result<i32> {
     use std::io::IsTerminal;
     let jobs = threads.map_or_else(
         || std::thread::available_parallelism().map_or(1, usize::from),
         usize::from,
     );
+    let stop = start_training();
     if let Some(name) = &a.preset {
-        // SAFETY: as below, before any run or other thread that reads the environment.
-        unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
-        return run_preset(name, &a.out_dir, jobs);
+        return run_preset(name, &a.out_dir, jobs, stop);
     }
     let config = train_config(a)?;
     crate::train::run::prepare(&config)?;
@@ -649,15 +676,6 @@ fn run_train(a: &TrainArgs, threads: Option<u16>) -> anyhow::Result<i32> {
         )
         .into());
     }
-    // One thread per run: candle's matrix products read RAYON_NUM_THREADS on every call, and
-    // models this small run no faster split (a width search runs its runs in parallel instead).
-    // SAFETY: set before the Ctrl-C handler's thread starts and before any run; the only other
-    // threads that can exist are idle rayon workers (`--threads`), which read no environment.
-    unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
-    // One run: Ctrl-C stops it at the next step, keeping the best weights.
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let flag_stop = stop.clone();
-    let _ = ctrlc::set_handler(move || flag_stop.store(true, std::sync::atomic::Ordering::Relaxed));
     let progress = std::io::stderr().is_terminal();
     match &a.widths {
         None => {
@@ -736,7 +754,12 @@ fn run_train(a: &TrainArgs, threads: Option<u16>) -> anyhow::Result<i32> {
 
 /// Runs a preset's searches, each into its own JSON-lines file under `dir`; prints every
 /// summary line, and a table of them on standard error.
-fn run_preset(name: &str, dir: &std::path::Path, jobs: usize) -> anyhow::Result<i32> {
+fn run_preset(
+    name: &str,
+    dir: &std::path::Path,
+    jobs: usize,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> anyhow::Result<i32> {
     let searches = crate::train::preset::preset(name, jobs).ok_or_else(|| {
         InputError::new(format!(
             "unknown preset {name:?}: use {}",
@@ -760,9 +783,6 @@ fn run_preset(name: &str, dir: &std::path::Path, jobs: usize) -> anyhow::Result<
         ))
     })?;
     app::files::check_output_dir(dir, Setting::OutDir)?;
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let flag_stop = stop.clone();
-    let _ = ctrlc::set_handler(move || flag_stop.store(true, std::sync::atomic::Ordering::Relaxed));
     let mut rows = Vec::new();
     for s in &searches {
         let path = dir.join(format!("{}.jsonl", s.name));
@@ -998,15 +1018,9 @@ fn run_sample(args: &SampleArgs) -> anyhow::Result<i32> {
         .into());
     }
     let options = TaskOptions {
-        alphabet: args.alphabet,
-        types: args.types,
-        depth: args.depth,
-        keys: args.keys,
-        values: args.values,
-        queries: args.queries,
-        variant: args.variant,
         dim: args.dim,
         margin: args.margin,
+        ..args.options.task_options()
     };
     let examples = task::sample(&args.task, args.n, args.count, args.seed, &options)?;
     print(examples.as_slice(), Format::from_json_flag(args.json))?;

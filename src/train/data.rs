@@ -17,9 +17,22 @@ use candle_core::{Device, Tensor};
 use super::params::cerr;
 use crate::task::{AnyTask, Example, Label, Token, generate_many};
 
-/// Seed offsets of the two example streams.
-const TRAIN_STREAM: u64 = 0x7472_6169_6e00_0000;
-const EVAL_STREAM: u64 = 0x6576_616c_0000_0000;
+/// The two example streams of a run: batches to train on, and draws to evaluate on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    Train,
+    Eval,
+}
+
+impl Stream {
+    /// What the run's seed is XORed with for this stream.
+    fn offset(self) -> u64 {
+        match self {
+            Stream::Train => 0x7472_6169_6e00_0000,
+            Stream::Eval => 0x6576_616c_0000_0000,
+        }
+    }
+}
 
 /// What a task's answers look like to the network.
 #[derive(Clone, Debug, PartialEq)]
@@ -110,26 +123,16 @@ fn batch_of(examples: &[Example], length: usize) -> anyhow::Result<Batch> {
     })
 }
 
-/// Training batch `step` of a run seeded with `seed`.
-pub fn train_batch(
+/// Batch number `k` of `stream` in a run seeded with `seed` (training step `k`, or the `k`-th
+/// evaluation: fresh examples for every `k`).
+pub fn batch(
     task: &AnyTask,
-    seed: u64,
-    step: u64,
-    size: usize,
-    length: usize,
-) -> anyhow::Result<Batch> {
-    let examples = generate_many(task, seed ^ TRAIN_STREAM, step * size as u64, size);
-    batch_of(&examples, length)
-}
-
-/// Evaluation batch number `k` (fresh examples for every `k`).
-pub fn eval_batch(
-    task: &AnyTask,
+    stream: Stream,
     seed: u64,
     k: u64,
     size: usize,
     length: usize,
 ) -> anyhow::Result<Batch> {
-    let examples = generate_many(task, seed ^ EVAL_STREAM, k * size as u64, size);
+    let examples = generate_many(task, seed ^ stream.offset(), k * size as u64, size);
     batch_of(&examples, length)
 }

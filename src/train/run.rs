@@ -15,7 +15,7 @@ use candle_core::Tensor;
 use serde::Serialize;
 
 use super::config::TrainConfig;
-use super::data::{Batch, Readout, eval_batch, train_batch};
+use super::data::{Batch, Readout, Stream, batch};
 use super::net::{NetShape, log_softmax_last};
 use super::optim::{Adam, gradients, learning_rate};
 use super::params::{Params, cerr};
@@ -209,7 +209,7 @@ fn evaluate(
     params: &Params,
     k: u64,
 ) -> anyhow::Result<f64> {
-    let batch = eval_batch(task, cfg.seed, k, cfg.eval_size, shape.length)?;
+    let batch = batch(task, Stream::Eval, cfg.seed, k, cfg.eval_size, shape.length)?;
     let (_, logits) = loss_and_logits(shape, params, &batch).map_err(cerr)?;
     accuracy(&logits.detach(), &batch)
 }
@@ -434,7 +434,14 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> anyhow::Result<RunRecord> 
             status = Status::Interrupted;
             break;
         }
-        let batch = train_batch(&task, cfg.seed, st.step, cfg.batch, shape.length)?;
+        let batch = batch(
+            &task,
+            Stream::Train,
+            cfg.seed,
+            st.step,
+            cfg.batch,
+            shape.length,
+        )?;
         let (loss, _) = loss_and_logits(&shape, &params, &batch).map_err(cerr)?;
         let l = f64::from(loss.to_scalar::<f32>().map_err(cerr)?);
         final_loss = l;

@@ -2,10 +2,10 @@
 //! learns, and bad configs are refused.
 
 use super::config::TrainConfig;
-use super::data::train_batch;
+use super::data::{Stream, batch};
 use super::net::NetShape;
 use super::params::Params;
-use super::run::{RunOptions, Status, net_shape, prepare, train};
+use super::run::{RunOptions, Status, prepare, train};
 use crate::model::Arch;
 
 fn cfg(task: &str, n: usize, arch: Arch) -> TrainConfig {
@@ -39,7 +39,7 @@ fn every_parameter_receives_a_gradient() {
             let c = cfg(task, 4, arch);
             let (t, shape) = prepare(&c).unwrap();
             let params = Params::init(&shape, 1).unwrap();
-            let batch = train_batch(&t, 1, 0, 8, shape.length).unwrap();
+            let batch = batch(&t, Stream::Train, 1, 0, 8, shape.length).unwrap();
             let out = shape.forward(&|n| params.get(n), &batch.tokens).unwrap();
             let loss = out.sqr().unwrap().sum_all().unwrap();
             let grads = loss.backward().unwrap();
@@ -165,7 +165,6 @@ fn bad_configs_are_refused_before_building() {
     )
     .unwrap();
     assert_eq!(t.width, 3);
-    let _ = net_shape;
 }
 
 /// ccsep's own forward pass at `f32` on the saved weights gives what candle computed, within
