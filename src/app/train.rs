@@ -112,3 +112,39 @@ pub fn check_command(c: &TrainConfig, weights: &str) -> Option<String> {
         c.arch
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The printed `check` command names check's own `--n` (one party's bits) and task, and is
+    /// absent for what `check` cannot run.
+    #[test]
+    fn the_suggested_check_command_fits_check() {
+        let c = TrainConfig::new("equality", 8, "lstm");
+        let cmd = check_command(&c, "w.st").unwrap();
+        assert!(
+            cmd.contains("--task eq ") && cmd.contains("--n 4 "),
+            "{cmd}"
+        );
+        let c = TrainConfig::new("dyck", 8, "lstm");
+        assert!(
+            check_command(&c, "w")
+                .unwrap()
+                .contains("--task dyck-halves")
+        );
+        let c = TrainConfig::new("dyck", 8, "transformer");
+        assert!(check_command(&c, "w").unwrap().contains("--task dyck "));
+        let mut c = TrainConfig::new("index", 8, "transformer");
+        assert!(check_command(&c, "w").unwrap().contains("--n 8 "));
+        c.layers = 2;
+        assert_eq!(check_command(&c, "w"), None);
+        let mut c = TrainConfig::new("index", 8, "lstm");
+        c.alphabet = Some(64);
+        assert_eq!(check_command(&c, "w"), None);
+        assert_eq!(
+            check_command(&TrainConfig::new("recall", 3, "lstm"), "w"),
+            None
+        );
+    }
+}
