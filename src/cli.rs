@@ -99,7 +99,8 @@ pub enum Command {
 /// `ccsep plot FIGURE --data FILE... --out DIR`.
 #[derive(Args, Debug)]
 pub struct PlotArgs {
-    /// The figure: separation (bits against N, log-log, from `construct --curve --out` files).
+    /// The figure: separation (bits against N, log-log, from `construct --curve --out`
+    /// files).
     pub figure: String,
     /// Result files to draw from.
     #[arg(long, required = true, num_args = 1..)]
@@ -853,35 +854,28 @@ fn run_preset(
 }
 
 fn run_plot(a: &PlotArgs) -> anyhow::Result<i32> {
-    match a.figure.as_str() {
-        "separation" => {
-            if a.out.exists() && !a.out.is_dir() {
-                return Err(InputError::new(format!(
-                    "--out {}: it is a file; name a folder for the figure",
-                    a.out.display()
-                ))
-                .into());
-            }
-            let (drawn, skipped) = crate::plot::separation(&a.data, &a.out)?;
-            if skipped > 0 {
-                eprintln!("{skipped} error lines of the curve files are not drawn");
-            }
-            write_stdout(
-                format!(
-                    "{}\n{}\n{}\n",
-                    drawn.svg.display(),
-                    drawn.png.display(),
-                    drawn.csv.display()
-                )
-                .as_bytes(),
-            )?;
-            Ok(EXIT_OK)
-        }
-        other => Err(InputError::new(format!(
-            "unknown figure {other:?}: the figures drawn so far are: separation"
+    let figure = crate::plot::figure(&a.figure)?;
+    if a.out.exists() && !a.out.is_dir() {
+        return Err(InputError::new(format!(
+            "--out {}: it is a file; name a folder for the figure",
+            a.out.display()
         ))
-        .into()),
+        .into());
     }
+    let (drawn, skipped) = (figure.draw)(&a.data, &a.out)?;
+    if skipped > 0 {
+        eprintln!("{skipped} error lines of the result files are not drawn");
+    }
+    write_stdout(
+        format!(
+            "{}\n{}\n{}\n",
+            drawn.svg.display(),
+            drawn.png.display(),
+            drawn.csv.display()
+        )
+        .as_bytes(),
+    )?;
+    Ok(EXIT_OK)
 }
 
 /// Most worker threads per core `--threads` may ask for.

@@ -71,7 +71,7 @@ fn bad_figures_and_files_exit_2() {
         .arg(&bad)
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("not a size-curve line"));
+        .stderr(predicate::str::contains("not JSON"));
     ccsep()
         .args(["plot", "heatmap", "--data"])
         .arg(&bad)
