@@ -94,6 +94,24 @@ pub enum Command {
     Train(Box<TrainArgs>),
     /// Draw a figure (SVG, PNG and its data as CSV) from result files.
     Plot(PlotArgs),
+    /// Every check, construction, training run and figure of the paper's comparisons, and
+    /// REPORT.md with the command that made each (--quick: small sizes, a few minutes).
+    Paper(PaperArgs),
+}
+
+/// `ccsep paper [--quick] [--out DIR] [--list]`.
+#[derive(Args, Debug)]
+pub struct PaperArgs {
+    /// Small sizes: everything in a few minutes on two cores (what plots/quick/ holds).
+    #[arg(long)]
+    pub quick: bool,
+    /// Folder of the report, its result files and figures [default: plots/quick with --quick,
+    /// plots without].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Print the commands the report would run, one a line, and run nothing.
+    #[arg(long)]
+    pub list: bool,
 }
 
 /// `ccsep plot FIGURE --data FILE... --out DIR`.
@@ -561,6 +579,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Construct(args) => run_construct(&args),
         Command::Train(args) => run_train(&args, cli.threads),
         Command::Plot(args) => run_plot(&args),
+        Command::Paper(args) => run_paper(&args, cli.threads),
     }
 }
 
@@ -875,6 +894,25 @@ fn run_plot(a: &PlotArgs) -> anyhow::Result<i32> {
         )
         .as_bytes(),
     )?;
+    Ok(EXIT_OK)
+}
+
+fn run_paper(a: &PaperArgs, threads: Option<u16>) -> anyhow::Result<i32> {
+    if a.list {
+        let plan = crate::paper::plan(a.quick);
+        let text: String = plan.iter().map(|s| s.command() + "\n").collect();
+        write_stdout(text.as_bytes())?;
+        return Ok(EXIT_OK);
+    }
+    let report = crate::paper::run(&crate::paper::PaperRequest {
+        quick: a.quick,
+        out: a
+            .out
+            .clone()
+            .unwrap_or_else(|| crate::paper::default_out(a.quick)),
+        threads,
+    })?;
+    write_stdout(format!("{}\n", report.display()).as_bytes())?;
     Ok(EXIT_OK)
 }
 

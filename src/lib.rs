@@ -12,6 +12,7 @@ pub mod matrix;
 pub mod measures;
 pub mod model;
 pub mod numeric;
+pub mod paper;
 pub mod plot;
 pub mod problem;
 pub mod protocol;

@@ -1282,3 +1282,14 @@ fn refusals() {
         ],
     );
 }
+
+#[test]
+fn paper_outputs() {
+    pin(
+        "paper",
+        &[
+            ("quick_list", steps![["paper", "--quick", "--list"]]),
+            ("full_list", steps![["paper", "--list"]]),
+        ],
+    );
+}

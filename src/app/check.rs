@@ -237,11 +237,7 @@ fn source(
     match (&req.weights, req.init.as_deref()) {
         (Some(path), _) => Ok(ModelSource::Weights {
             arch,
-            // Absolute, so that a witness file re-runs from any directory.
-            path: std::fs::canonicalize(path)
-                .unwrap_or_else(|_| path.clone())
-                .display()
-                .to_string(),
+            path: path.display().to_string(),
             names: req.names.clone(),
         }),
         (None, Some("random")) => Ok(ModelSource::Random {
@@ -355,7 +351,7 @@ pub fn run(
     if let (Some(path), Some(w)) = (&req.witness_out, &report.witness) {
         let file = WitnessFile {
             ccsep_witness: WITNESS_VERSION,
-            model: source.clone(),
+            model: source.with_absolute_path(),
             precision,
             task: report.task.clone(),
             n: report.n,

@@ -47,6 +47,21 @@ pub enum ModelSource {
 }
 
 impl ModelSource {
+    /// The same source with a weights file's path made absolute (when the file exists), so
+    /// that a file recording it (a witness) re-runs from any directory. Results keep the path
+    /// as given, so that they read the same wherever the command ran.
+    pub fn with_absolute_path(&self) -> ModelSource {
+        match self {
+            ModelSource::Weights { arch, path, names } => ModelSource::Weights {
+                arch: arch.clone(),
+                path: std::fs::canonicalize(path)
+                    .map_or_else(|_| path.clone(), |p| p.display().to_string()),
+                names: names.clone(),
+            },
+            other => other.clone(),
+        }
+    }
+
     /// The architecture's name (a construction's own name).
     pub fn arch(&self) -> &str {
         match self {
