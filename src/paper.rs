@@ -357,6 +357,17 @@ pub fn plan(quick: bool) -> Vec<Step> {
             train_files.push(f);
         }
     }
+    if !quick {
+        steps.push(file(
+            "paper-small",
+            tr,
+            "The paper's comparisons at CPU scale: 19 width searches (index lookup, Dyck, \
+             equality; LSTM, SSM, 1- and 2-layer Transformers), one file each; a rerun skips \
+             the finished ones.",
+            &["train", "--preset", "paper-small", "--out-dir", "data"],
+            "data/paper-small-*.jsonl",
+        ));
+    }
     let models: [(&str, &str, &str, &str, &str); 2] = [
         ("lstm", "6", "32", "3000", "float:5.1..float:5.8"),
         ("transformer", "8", "8", "1000", "float:5.2..float:5.12"),
@@ -564,6 +575,9 @@ pub fn report(
                     let text = saved(step.stdout.as_deref().unwrap_or_default())?;
                     let nl = if text.ends_with('\n') { "" } else { "\n" };
                     let _ = writeln!(r, "```text\n{text}{nl}```\n");
+                }
+                Show::File(f) if f.contains('*') => {
+                    let _ = writeln!(r, "Results: `{f}`\n");
                 }
                 Show::File(f) => {
                     let _ = writeln!(r, "Result: [`{f}`]({f})\n");
