@@ -101,7 +101,8 @@ fn bijection_at_depth(depth: usize, length: usize) -> Result<OddEvenBijection, I
 pub fn check_odd_even_bijections(up_to: usize) -> Result<Vec<OddEvenBijection>, InputError> {
     if !(2..=MAX_BIJECTION_LENGTH).contains(&up_to) {
         return Err(InputError::new(format!(
-            "Lemma 1's check takes string lengths up to 2 ≤ N ≤ {MAX_BIJECTION_LENGTH}, got {up_to}"
+            "Lemma 1's check takes a string length 2 ≤ N ≤ {MAX_BIJECTION_LENGTH} (it checks \
+             every even length up to N), got {up_to}"
         )));
     }
     (2..=up_to)
