@@ -961,6 +961,48 @@ fn tasks_outputs() {
                     "2"
                 ]],
             ),
+            (
+                "dyck_bijection",
+                steps![
+                    ["tasks", "dyck-bijection", "--n", "6"],
+                    ["tasks", "dyck-bijection", "--n", "4", "--json"]
+                ],
+            ),
+            (
+                "nearest_margin",
+                steps![
+                    [
+                        "tasks",
+                        "nearest-margin",
+                        "--n",
+                        "8",
+                        "--dim",
+                        "4",
+                        "--margin",
+                        "0.5"
+                    ],
+                    [
+                        "tasks",
+                        "nearest-margin",
+                        "--n",
+                        "8",
+                        "--dim",
+                        "4",
+                        "--json"
+                    ],
+                    // 2/4 < 0.6: the check fails, exit code 1.
+                    [
+                        "tasks",
+                        "nearest-margin",
+                        "--n",
+                        "8",
+                        "--dim",
+                        "4",
+                        "--margin",
+                        "0.6"
+                    ]
+                ],
+            ),
         ],
     );
 }
@@ -1171,6 +1213,15 @@ fn refusals() {
             (
                 "tasks_unknown",
                 steps![["tasks", "sample", "--task", "sorting", "--n", "4"]],
+            ),
+            (
+                "tasks_premises_sizes",
+                steps![
+                    ["tasks", "dyck-bijection", "--n", "7"],
+                    ["tasks", "dyck-bijection", "--n", "16"],
+                    ["tasks", "nearest-margin", "--n", "17", "--dim", "4"],
+                    ["tasks", "nearest-margin", "--n", "8", "--margin", "0"]
+                ],
             ),
             (
                 "check_over_limit_suggests_sample",
