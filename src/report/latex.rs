@@ -11,11 +11,70 @@ use std::io;
 
 use super::table::{Cell, Table};
 
+/// The math-mode command of a mathematical character results use, which `pdflatex` has no
+/// text glyph for.
+fn math(c: char) -> Option<&'static str> {
+    Some(match c {
+        '×' => r"\times",
+        '·' | '⋅' => r"\cdot",
+        '−' => "-",
+        '±' => r"\pm",
+        '∓' => r"\mp",
+        '≤' => r"\leq",
+        '≥' => r"\geq",
+        '≠' => r"\neq",
+        '≈' => r"\approx",
+        '→' => r"\rightarrow",
+        '←' => r"\leftarrow",
+        '⇒' => r"\Rightarrow",
+        '⇔' => r"\Leftrightarrow",
+        '∈' => r"\in",
+        '∋' => r"\ni",
+        '∪' => r"\cup",
+        '∩' => r"\cap",
+        '∧' => r"\wedge",
+        '¬' => r"\neg",
+        '∘' => r"\circ",
+        '⊙' => r"\odot",
+        '√' => r"\surd",
+        '∞' => r"\infty",
+        '⌈' => r"\lceil",
+        '⌉' => r"\rceil",
+        '⌊' => r"\lfloor",
+        '⌋' => r"\rfloor",
+        'Σ' => r"\Sigma",
+        'β' => r"\beta",
+        'γ' => r"\gamma",
+        'δ' => r"\delta",
+        'ε' => r"\varepsilon",
+        'η' => r"\eta",
+        'θ' => r"\theta",
+        'λ' => r"\lambda",
+        'µ' | 'μ' => r"\mu",
+        'ρ' => r"\rho",
+        'σ' => r"\sigma",
+        'φ' => r"\varphi",
+        'ℓ' => r"\ell",
+        '₀' => "_0",
+        '₁' => "_1",
+        '₂' => "_2",
+        '⁰' => "^0",
+        '¹' => "^1",
+        '²' => "^2",
+        '³' => "^3",
+        '⁶' => "^6",
+        '⁹' => "^9",
+        '⁻' => "^-",
+        'ᵀ' => "^T",
+        _ => return None,
+    })
+}
+
 /// `text` safe in LaTeX text mode: the ten special characters (`\ { } _ % & # $ ~ ^`), `<`, `>`
 /// and `|` (which the default OT1 font encoding prints as other glyphs) as the commands that
 /// print them, a `-` before another `-` kept apart (so `--max-work` does not become an en
-/// dash), line breaks as spaces, and the few mathematical characters results use (`×`, `·`,
-/// `→`, `≤`, `≥`, `−`, `γ`) as math, which `pdflatex` has no text glyph for.
+/// dash), `…`, `–` and `—` as LaTeX writes them, line breaks as spaces, and the mathematical
+/// characters results use (`×`, `·`, `≤`, `⌈`, `γ`, …: [`math`]) in math mode.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
@@ -32,16 +91,18 @@ pub fn escape(text: &str) -> String {
             '>' => out.push_str(r"\textgreater{}"),
             '|' => out.push_str(r"\textbar{}"),
             '-' if chars.peek() == Some(&'-') => out.push_str("-{}"),
-            '\n' | '\r' | '\t' => out.push(' '),
-            '×' => out.push_str(r"\ensuremath{\times}"),
-            '·' => out.push_str(r"\ensuremath{\cdot}"),
-            '→' => out.push_str(r"\ensuremath{\rightarrow}"),
-            '≤' => out.push_str(r"\ensuremath{\leq}"),
-            '≥' => out.push_str(r"\ensuremath{\geq}"),
-            '−' => out.push_str(r"\ensuremath{-}"),
-            'γ' => out.push_str(r"\ensuremath{\gamma}"),
+            '…' => out.push_str(r"\ldots{}"),
+            '–' => out.push_str("--"),
+            '—' => out.push_str("---"),
             c if c.is_control() => out.push(' '),
-            c => out.push(c),
+            c => match math(c) {
+                Some(m) => {
+                    out.push_str(r"\ensuremath{");
+                    out.push_str(m);
+                    out.push('}');
+                }
+                None => out.push(c),
+            },
         }
     }
     out
@@ -120,6 +181,10 @@ mod tests {
             r"2\textasciicircum{}8 \ensuremath{\times} 8, m\ensuremath{\cdot}p \ensuremath{\geq} \ensuremath{\gamma} \ensuremath{\rightarrow} x \ensuremath{\leq} \ensuremath{-}1"
         );
         assert_eq!(escape("two\nlines\r\tand\u{7}"), "two lines  and ");
+        assert_eq!(
+            escape("⌈log2 η⌉ … a–b — ₂"),
+            r"\ensuremath{\lceil}log2 \ensuremath{\eta}\ensuremath{\rceil} \ldots{} a--b --- \ensuremath{_2}"
+        );
     }
 
     #[test]

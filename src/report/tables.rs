@@ -24,8 +24,11 @@ fn tag(value: &impl serde::Serialize) -> String {
     }
 }
 
-/// Values separated by spaces, in one cell.
+/// Values separated by spaces, in one cell (missing when there are none).
 fn list<T: ToString>(values: &[T]) -> Cell {
+    if values.is_empty() {
+        return Cell::Missing;
+    }
     Cell::Text(
         values
             .iter()
