@@ -140,7 +140,7 @@ pub enum Command {
     /// size; or its size curve over N = 2^A .. 2^B.
     Construct(ConstructArgs),
     /// Train a network on a task (candle, CPU, reproducible): one run, or the smallest width
-    /// that learns it (--widths); one JSON line per run.
+    /// that learns it (--widths); one JSON line per run (--format: a table at the end).
     Train(Box<TrainArgs>),
     /// Draw a figure (SVG, PNG and its data as CSV) from result files.
     Plot(PlotArgs),

@@ -249,3 +249,71 @@ fn json_as_a_format_is_the_json_output() {
         run(&[&args[..], &["--json"]].concat())
     );
 }
+
+/// The LaTeX of every command compiles in a document that loads booktabs. Needs `pdflatex`
+/// (Debian: texlive-latex-base and texlive-latex-recommended), so it runs only when asked:
+/// `cargo test --release --test export -- --ignored`.
+#[test]
+#[ignore = "needs pdflatex"]
+fn latex_compiles_with_pdflatex() {
+    let dir = tempfile::tempdir().unwrap();
+    let commands: &[&[&str]] = &[
+        &["cc", "disj", "--n", "2"],
+        &[
+            "check",
+            "--task",
+            "index",
+            "--arch",
+            "rnn",
+            "--n",
+            "3",
+            "--width",
+            "1,2",
+            "--precision",
+            "fixed:1.1..fixed:1.4",
+            "--init",
+            "random",
+        ],
+        &[
+            "check",
+            "--task",
+            "dyck",
+            "--arch",
+            "transformer",
+            "--n",
+            "4",
+            "--precision",
+            "fixed:2.4",
+            "--init",
+            "random",
+        ],
+        &["construct", "index-lookup", "--n", "4"],
+        &["construct", "nearest", "--n", "4"],
+        &["construct", "dyck-rnn", "--curve", "2..3"],
+        &[
+            "train", "--task", "index", "--n", "2", "--arch", "rnn", "--widths", "2", "--lrs",
+            "0.01", "--seeds", "0", "--steps", "2",
+        ],
+    ];
+    for (i, args) in commands.iter().enumerate() {
+        let latex = run(&[args, &["--format", "latex"][..]].concat());
+        std::fs::write(dir.path().join(format!("t{i}.tex")), latex).unwrap();
+        let doc = format!(
+            "\\documentclass{{article}}\n\\usepackage{{booktabs}}\n\\begin{{document}}\n\\input{{t{i}.tex}}\n\\end{{document}}\n"
+        );
+        std::fs::write(dir.path().join(format!("doc{i}.tex")), doc).unwrap();
+        let status = std::process::Command::new("pdflatex")
+            .args([
+                "-interaction=nonstopmode",
+                "-halt-on-error",
+                &format!("doc{i}.tex"),
+            ])
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("pdflatex runs");
+        assert!(status.success(), "{args:?}: pdflatex failed");
+        let log = std::fs::read_to_string(dir.path().join(format!("doc{i}.log"))).unwrap();
+        assert!(!log.contains("Missing character"), "{args:?}: {log}");
+    }
+}
