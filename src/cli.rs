@@ -20,7 +20,7 @@ use crate::measures::Limits;
 use crate::model::{Arch, Nonlinearity};
 use crate::numeric::{Accumulate, Precision, Rounding};
 use crate::problem::DEFAULT_MAX_MEMORY;
-use crate::report::{Format, Report};
+use crate::report::{Format, Report, Tabular};
 use crate::task::{self, EqVariant, TaskOptions};
 
 /// The command line's spelling of a setting a library message names: its flag (`--max-work`).
@@ -50,6 +50,56 @@ fn print(report: &(impl Report + ?Sized), format: Format) -> anyhow::Result<()> 
         .render(format, &mut buf)
         .expect("writing to memory does not fail");
     write_stdout(&buf)
+}
+
+/// Prints a result that has tables in `format` (CSV and LaTeX too); LaTeX names the command
+/// line that made it.
+fn print_result(result: &(impl Tabular + ?Sized), format: Format) -> anyhow::Result<()> {
+    let mut buf = Vec::new();
+    crate::report::render(result, format, &command_line(), &mut buf)
+        .expect("writing to memory does not fail");
+    write_stdout(&buf)
+}
+
+/// This process's command line as a shell would take it back (`ccsep check --n 3 …`), for
+/// LaTeX's comment line.
+fn command_line() -> String {
+    let quoted = std::env::args_os().skip(1).map(|a| {
+        let a = a.to_string_lossy().into_owned();
+        let plain = !a.is_empty()
+            && a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./:,=+@%".contains(c));
+        if plain {
+            a
+        } else {
+            format!("'{}'", a.replace('\'', r"'\''"))
+        }
+    });
+    std::iter::once("ccsep".to_string())
+        .chain(quoted)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `--format`'s values.
+fn format_parser() -> impl TypedValueParser<Value = Format> {
+    clap::builder::PossibleValuesParser::new(["table", "json", "csv", "latex"]).map(|s| {
+        match s.as_str() {
+            "json" => Format::Json,
+            "csv" => Format::Csv,
+            "latex" => Format::Latex,
+            _ => Format::Table,
+        }
+    })
+}
+
+/// The format a command prints in: `--format`, else JSON with `--json`, else `default`.
+fn output_format(json: bool, format: Option<Format>, default: Format) -> Format {
+    match (format, json) {
+        (Some(f), _) => f,
+        (None, true) => Format::Json,
+        (None, false) => default,
+    }
 }
 
 /// Prints one JSON line (of a grid or a curve) to standard output.
@@ -90,7 +140,7 @@ pub enum Command {
     /// size; or its size curve over N = 2^A .. 2^B.
     Construct(ConstructArgs),
     /// Train a network on a task (candle, CPU, reproducible): one run, or the smallest width
-    /// that learns it (--widths); one JSON line per run.
+    /// that learns it (--widths); one JSON line per run (--format: a table at the end).
     Train(Box<TrainArgs>),
     /// Draw a figure (SVG, PNG and its data as CSV) from result files.
     Plot(PlotArgs),
@@ -262,6 +312,11 @@ pub struct TrainArgs {
     /// Seeds of a width search [default: 0,1,2].
     #[arg(long, value_delimiter = ',')]
     pub seeds: Option<Vec<u64>>,
+    /// What is printed: json (default: one JSON line per run as it finishes, then a width
+    /// search's `"kind": "min_width"` line), or table, csv or latex (the runs as a table at the
+    /// end, then a search's answer; wall time and speed are in JSON only).
+    #[arg(long, value_parser = format_parser(), conflicts_with = "preset")]
+    pub format: Option<Format>,
     /// Run a named set of width searches instead: paper-small (the paper's comparisons at CPU
     /// scale, about 30 minutes on 2 cores). Each search's JSON lines go to DIR/NAME.jsonl; a
     /// rerun skips the searches already finished there.
@@ -394,9 +449,13 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     pub witness_out: Option<PathBuf>,
     /// Print JSON instead of a table (a grid: one line per point, then a precision sweep's
-    /// summary line, `"kind": "precision_sweep_summary"`).
+    /// summary line, `"kind": "precision_sweep_summary"`); the same as --format json.
     #[arg(long)]
     pub json: bool,
+    /// table (default), json, csv or latex (a booktabs tabular). A grid prints its points (and
+    /// its sweeps' answers) as one table at the end; its JSON lines still go to --out.
+    #[arg(long, value_parser = format_parser(), conflicts_with = "json")]
+    pub format: Option<Format>,
     /// Which random-model sizes were given on the command line (filled by [`parse`]).
     #[arg(skip)]
     pub given: SizesGiven,
@@ -433,9 +492,14 @@ pub struct ConstructArgs {
     /// Append the curve's JSON lines to this file; a rerun skips the lengths already there.
     #[arg(long, value_name = "FILE", requires = "curve")]
     pub out: Option<PathBuf>,
-    /// Print JSON instead of a table.
+    /// Print JSON instead of a table; the same as --format json.
     #[arg(long)]
     pub json: bool,
+    /// table, json, csv or latex (a booktabs tabular) [default: table; json (a line per length)
+    /// with --curve]. A curve in another format prints its lengths as one table at the end;
+    /// its JSON lines still go to --out.
+    #[arg(long, value_parser = format_parser(), conflicts_with = "json")]
+    pub format: Option<Format>,
     /// The most work a verification may cost before it is refused, in the construction's
     /// operations (default 1e12, about 11 minutes on two cores, for equality, disjointness and
     /// nearest; 2e12 multiply-adds, a few minutes, for index-lookup). Raise it to verify larger
@@ -530,9 +594,13 @@ pub struct CcArgs {
     /// Write certificates (JSON, and the protocol tree as DOT) into this directory.
     #[arg(long, value_name = "DIR")]
     pub certify: Option<PathBuf>,
-    /// Print one JSON object instead of the table.
+    /// Print one JSON object instead of the table; the same as --format json.
     #[arg(long)]
     pub json: bool,
+    /// table (default), json, csv or latex (a booktabs tabular). CSV and LaTeX hold the
+    /// measures and the bounds on D (CSV: one document, its `section` column names which).
+    #[arg(long, value_parser = format_parser(), conflicts_with = "json")]
+    pub format: Option<Format>,
     /// Refuse matrices that need more memory than this many bytes.
     #[arg(long, default_value_t = DEFAULT_MAX_MEMORY, value_name = "BYTES")]
     pub max_memory: u64,
@@ -734,6 +802,8 @@ fn run_train(a: &TrainArgs, threads: Option<u16>) -> anyhow::Result<i32> {
         .into());
     }
     let progress = std::io::stderr().is_terminal();
+    // JSON lines stream as each run ends; another format prints the runs at the end.
+    let format = a.format.unwrap_or(Format::Json);
     match &a.widths {
         None => {
             let req = app::train::TrainRequest {
@@ -744,7 +814,7 @@ fn run_train(a: &TrainArgs, threads: Option<u16>) -> anyhow::Result<i32> {
                 stop: Some(stop),
             };
             let r = app::train::run(&req)?;
-            print_line(&serde_json::to_value(&r)?)?;
+            print_result(&r, format)?;
             let kept = r.weights.as_deref().unwrap_or("(none written)");
             let (t, steps) = (r.config.target, r.steps);
             let how = match r.status {
@@ -793,17 +863,25 @@ fn run_train(a: &TrainArgs, threads: Option<u16>) -> anyhow::Result<i32> {
                 jobs,
             };
             let pb = spinner();
+            let mut runs = Vec::new();
             let summary = app::train::run_search(
                 &config,
                 &spec,
-                &mut |r| print_line(&serde_json::to_value(r)?),
+                &mut |r| match format {
+                    Format::Json => pb.suspend(|| print_line(&serde_json::to_value(r)?)),
+                    _ => {
+                        runs.push(r.clone());
+                        Ok(())
+                    }
+                },
                 &|m| pb.set_message(m),
                 Some(stop),
             );
             pb.finish_and_clear();
             let summary = summary?;
-            print_line(&serde_json::to_value(&summary)?)?;
-            eprintln!("{}", summary.sentence());
+            let sentence = summary.sentence();
+            print_result(&app::train::SearchReport { runs, summary }, format)?;
+            eprintln!("{sentence}");
             Ok(EXIT_OK)
         }
     }
@@ -1003,7 +1081,10 @@ fn run_cc(args: &CcArgs) -> anyhow::Result<i32> {
     let pb = spinner();
     let summary = app::cc::run(&req, &|m| pb.set_message(m));
     pb.finish_and_clear();
-    print(&summary?, Format::from_json_flag(args.json))?;
+    print_result(
+        &summary?,
+        output_format(args.json, args.format, Format::Table),
+    )?;
     Ok(EXIT_OK)
 }
 
@@ -1063,14 +1144,25 @@ fn run_construct(args: &ConstructArgs) -> anyhow::Result<i32> {
         spell: flag,
     };
     if let Some(curve) = &args.curve {
-        let code = app::construct::curve(&req, curve, &ui, &mut print_line);
+        // The lines stream as JSON; another format prints the table at the end.
+        let format = output_format(args.json, args.format, Format::Json);
+        let mut sink = |line: &serde_json::Value| match format {
+            Format::Json => pb.suspend(|| print_line(line)),
+            _ => Ok(()),
+        };
+        let summary = app::construct::curve(&req, curve, &ui, &mut sink);
         pb.finish_and_clear();
-        return code;
+        let summary = summary?;
+        print_result(&summary, format)?;
+        return Ok(summary.exit_code());
     }
     let report = app::construct::build(&req, &ui);
     pb.finish_and_clear();
     let report = report?;
-    print(&report, Format::from_json_flag(args.json))?;
+    print_result(
+        &report,
+        output_format(args.json, args.format, Format::Table),
+    )?;
     Ok(if report.correct {
         EXIT_OK
     } else {
@@ -1331,18 +1423,19 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<i32> {
         witness_out: args.witness_out.clone(),
         given: args.given,
     };
-    let format = Format::from_json_flag(args.json);
+    let format = output_format(args.json, args.format, Format::Table);
     let pb = spinner();
-    // A grid's point lines stream as JSON lines with --json; a table is printed at the end.
+    // A grid's point lines stream as JSON lines with --json; another format is printed at the
+    // end.
     let mut sink = |line: &serde_json::Value| match format {
         Format::Json => pb.suspend(|| print_line(line)),
-        Format::Table => Ok(()),
+        _ => Ok(()),
     };
     let outcome = app::check::run(&req, &|m| pb.set_message(m), &mut sink, flag);
     pb.finish_and_clear();
     match outcome? {
         app::check::Outcome::Point(report) => {
-            print(report.as_ref(), format)?;
+            print_result(report.as_ref(), format)?;
             Ok(EXIT_OK)
         }
         app::check::Outcome::Grid(grid) => {
@@ -1354,7 +1447,7 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<i32> {
                     grid.skipped
                 );
             }
-            print(&grid, format)?;
+            print_result(&grid, format)?;
             Ok(grid.exit_code())
         }
     }

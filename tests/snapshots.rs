@@ -81,7 +81,15 @@ fn transcript(steps: &[Step]) -> String {
 
 /// Snapshots every case of a group under `GROUP__CASE`.
 fn pin(group: &str, cases: &[(&str, &[Step])]) {
+    pin_filtered(group, &[], cases);
+}
+
+/// [`pin`], with more filters (`(regex, replacement)`) applied to the transcripts.
+fn pin_filtered(group: &str, filters: &[(&str, &str)], cases: &[(&str, &[Step])]) {
     let mut settings = insta::Settings::clone_current();
+    for (regex, replacement) in filters {
+        settings.add_filter(regex, *replacement);
+    }
     settings.set_prepend_module_to_snapshot(false);
     settings.set_snapshot_path(repo().join("tests/snapshots"));
     // Wall-clock seconds are the only part of an output that may differ between runs.
@@ -1341,6 +1349,324 @@ fn paper_outputs() {
         &[
             ("quick_list", steps![["paper", "--quick", "--list"]]),
             ("full_list", steps![["paper", "--list"]]),
+        ],
+    );
+}
+
+#[test]
+fn export_outputs() {
+    pin(
+        "export",
+        &[
+            (
+                "cc_csv",
+                steps![["cc", "eq", "--n", "2", "--format", "csv"]],
+            ),
+            (
+                "cc_latex",
+                steps![["cc", "disj", "--n", "2", "--format", "latex"]],
+            ),
+            (
+                "cc_format_table_is_the_table",
+                steps![["cc", "eq", "--n", "2", "--format", "table"]],
+            ),
+            (
+                "check_point_csv",
+                steps![[
+                    "check",
+                    "--task",
+                    "index",
+                    "--arch",
+                    "rnn",
+                    "--n",
+                    "3",
+                    "--precision",
+                    "fixed:2.2",
+                    "--init",
+                    "random",
+                    "--format",
+                    "csv"
+                ]],
+            ),
+            (
+                "check_point_latex",
+                steps![[
+                    "check",
+                    "--task",
+                    "equality",
+                    "--arch",
+                    "transformer",
+                    "--n",
+                    "2",
+                    "--precision",
+                    "fixed:2.4",
+                    "--init",
+                    "random",
+                    "--format",
+                    "latex"
+                ]],
+            ),
+            (
+                "check_sweep_csv",
+                steps![[
+                    "check",
+                    "--task",
+                    "index",
+                    "--arch",
+                    "rnn",
+                    "--n",
+                    "3",
+                    "--width",
+                    "1,2",
+                    "--precision",
+                    "fixed:1.1..fixed:1.4",
+                    "--init",
+                    "random",
+                    "--format",
+                    "csv"
+                ]],
+            ),
+            (
+                "check_sweep_latex_with_out",
+                steps![
+                    [
+                        "check",
+                        "--task",
+                        "index",
+                        "--arch",
+                        "rnn",
+                        "--n",
+                        "3",
+                        "--precision",
+                        "fixed:1.1..fixed:1.2",
+                        "--init",
+                        "random",
+                        "--out",
+                        "{tmp}/grid.jsonl",
+                        "--format",
+                        "latex"
+                    ],
+                    [
+                        "check",
+                        "--task",
+                        "index",
+                        "--arch",
+                        "rnn",
+                        "--n",
+                        "3",
+                        "--precision",
+                        "fixed:1.1..fixed:1.3",
+                        "--init",
+                        "random",
+                        "--out",
+                        "{tmp}/grid.jsonl",
+                        "--format",
+                        "latex"
+                    ],
+                ],
+            ),
+            (
+                "construct_csv",
+                steps![["construct", "dyck-rnn", "--n", "4", "--format", "csv"]],
+            ),
+            (
+                "construct_latex",
+                steps![["construct", "index-lookup", "--n", "4", "--format", "latex"]],
+            ),
+            (
+                "curve_table",
+                steps![[
+                    "construct",
+                    "index-rnn",
+                    "--curve",
+                    "1..2",
+                    "--format",
+                    "table"
+                ]],
+            ),
+            (
+                "curve_csv_resumed",
+                steps![
+                    [
+                        "construct",
+                        "index-rnn",
+                        "--curve",
+                        "1..2",
+                        "--out",
+                        "{tmp}/curve.jsonl",
+                        "--format",
+                        "csv"
+                    ],
+                    [
+                        "construct",
+                        "index-rnn",
+                        "--curve",
+                        "1..3",
+                        "--out",
+                        "{tmp}/curve.jsonl",
+                        "--format",
+                        "csv"
+                    ],
+                ],
+            ),
+            (
+                "curve_latex",
+                steps![[
+                    "construct",
+                    "dyck-rnn",
+                    "--curve",
+                    "2..3",
+                    "--format",
+                    "latex"
+                ]],
+            ),
+            (
+                "json_and_format_refused",
+                steps![["cc", "eq", "--n", "2", "--json", "--format", "csv"]],
+            ),
+            (
+                "unknown_format_refused",
+                steps![["construct", "dyck-rnn", "--n", "4", "--format", "markdown"]],
+            ),
+        ],
+    );
+}
+
+/// Training runs as tables. A loss's last digits depend on the CPU's float kernels, so digits
+/// past the fourth decimal are masked; the rest of a run (steps, accuracies at these few steps,
+/// parameters) is pinned.
+#[test]
+fn train_export_outputs() {
+    pin_filtered(
+        "train_export",
+        &[(r"(\d+\.\d{4})\d+", "$1[…]")],
+        &[
+            (
+                "run_csv",
+                steps![[
+                    "train",
+                    "--task",
+                    "index",
+                    "--n",
+                    "2",
+                    "--arch",
+                    "rnn",
+                    "--width",
+                    "4",
+                    "--steps",
+                    "4",
+                    "--eval-every",
+                    "2",
+                    "--eval-size",
+                    "64",
+                    "--out",
+                    "{tmp}/w.safetensors",
+                    "--format",
+                    "csv"
+                ]],
+            ),
+            (
+                "run_latex",
+                steps![[
+                    "train",
+                    "--task",
+                    "index",
+                    "--n",
+                    "2",
+                    "--arch",
+                    "rnn",
+                    "--width",
+                    "4",
+                    "--steps",
+                    "4",
+                    "--eval-every",
+                    "2",
+                    "--eval-size",
+                    "64",
+                    "--out",
+                    "{tmp}/w.safetensors",
+                    "--format",
+                    "latex"
+                ]],
+            ),
+            (
+                "search_csv",
+                steps![[
+                    "train",
+                    "--task",
+                    "index",
+                    "--n",
+                    "2",
+                    "--arch",
+                    "rnn",
+                    "--widths",
+                    "2,4",
+                    "--lrs",
+                    "0.01",
+                    "--seeds",
+                    "0,1",
+                    "--steps",
+                    "4",
+                    "--eval-every",
+                    "2",
+                    "--eval-size",
+                    "64",
+                    "--format",
+                    "csv"
+                ]],
+            ),
+            (
+                "search_table",
+                steps![[
+                    "train",
+                    "--task",
+                    "index",
+                    "--n",
+                    "2",
+                    "--arch",
+                    "rnn",
+                    "--widths",
+                    "2,4",
+                    "--lrs",
+                    "0.01",
+                    "--seeds",
+                    "0",
+                    "--steps",
+                    "4",
+                    "--eval-every",
+                    "2",
+                    "--eval-size",
+                    "64",
+                    "--format",
+                    "table"
+                ]],
+            ),
+            (
+                "search_latex",
+                steps![[
+                    "train",
+                    "--task",
+                    "index",
+                    "--n",
+                    "2",
+                    "--arch",
+                    "rnn",
+                    "--widths",
+                    "2",
+                    "--lrs",
+                    "0.01",
+                    "--seeds",
+                    "0",
+                    "--steps",
+                    "4",
+                    "--eval-every",
+                    "2",
+                    "--eval-size",
+                    "64",
+                    "--format",
+                    "latex"
+                ]],
+            ),
         ],
     );
 }

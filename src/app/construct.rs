@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use crate::construct::{ConstructOptions, ConstructReport, Construction, Progress};
+use crate::construct::{ConstructOptions, ConstructReport, Construction, Progress, SizePoint};
 use crate::error::{EXIT_BAD_INPUT, EXIT_OK, InputError, Setting};
 use crate::sweep;
 
@@ -158,14 +158,39 @@ pub fn build(req: &ConstructRequest, ui: &Ui) -> anyhow::Result<ConstructReport>
     Ok(built.report)
 }
 
-/// The size curve: one JSON line per length `2^e`, to `emit` or appended to `--out`; returns
-/// the exit code (bad input when a length failed on its own).
+/// A finished size curve: a row per length, in order (those already in `--out` included),
+/// and whether a length failed on its own.
+pub struct CurveSummary {
+    pub name: Construction,
+    /// The curve's settings as its lines record them (`"curve"`).
+    pub config: String,
+    pub rows: Vec<CurveRow>,
+    pub failed: bool,
+}
+
+/// One length of a size curve: its smallest correct size, or why it failed.
+pub struct CurveRow {
+    pub n: usize,
+    /// Whether its line was already in `--out` (not run again).
+    pub resumed: bool,
+    pub outcome: Result<SizePoint, String>,
+}
+
+impl CurveSummary {
+    /// Bad input when a length failed on its own.
+    pub fn exit_code(&self) -> i32 {
+        if self.failed { EXIT_BAD_INPUT } else { EXIT_OK }
+    }
+}
+
+/// The size curve: one JSON line per length `2^e`, to `emit` or appended to `--out`, and every
+/// length as a row of the summary returned.
 pub fn curve(
     req: &ConstructRequest,
     curve: &str,
     ui: &Ui,
     emit: super::LineSink,
-) -> anyhow::Result<i32> {
+) -> anyhow::Result<CurveSummary> {
     let exps = sweep::parse_usize_axis(&Setting::Curve.to_string(), curve)?;
     if let Some(&e) = exps.iter().find(|&&e| e >= 40) {
         return Err(InputError::new(format!(
@@ -186,9 +211,11 @@ pub fn curve(
         "name={}{margin} seed={} samples={} precision={:?}",
         req.name, req.seed, req.samples, req.precision
     );
+    // A line done keeps its point, for the summary's row.
     let key_of = |v: &serde_json::Value| {
         let c = v.get("curve")?.as_str()?;
-        Some(format!("{c}|{}", v.get("n")?.as_u64()?))
+        let point = serde_json::from_value::<SizePoint>(v.clone()).ok();
+        Some((format!("{c}|{}", v.get("n")?.as_u64()?), point))
     };
     // The options are the same at every length: refused once, before anything runs; so are
     // the lengths the construction does not take.
@@ -206,24 +233,40 @@ pub fn curve(
         .into());
     }
     let mut results = match &req.out {
-        Some(path) => Some(sweep::Results::open(path, key_of)?),
+        Some(path) => Some(sweep::Results::open_keeping(path, key_of)?),
         None => None,
     };
     let mut failed = false;
+    let mut rows = Vec::new();
     for e in exps {
         let n = 1usize << e;
-        if results
+        if let Some(kept) = results
             .as_ref()
-            .is_some_and(|r| r.is_done(&format!("{config}|{n}")))
+            .and_then(|r| r.kept(&format!("{config}|{n}")))
         {
+            let outcome = kept.clone().ok_or_else(|| {
+                "its line in the results file is not a size point of this version".to_string()
+            });
+            rows.push(CurveRow {
+                n,
+                resumed: true,
+                outcome,
+            });
             continue;
         }
         (ui.status)(format!("{} at n = 2^{e} = {n}", req.name));
-        let mut line = match req.name.smallest(&options(req, n, ui.progress.clone())?) {
-            Ok(point) => serde_json::to_value(&point).expect("size points serialise"),
+        let (mut line, outcome) = match req.name.smallest(&options(req, n, ui.progress.clone())?) {
+            Ok(point) => (
+                serde_json::to_value(&point).expect("size points serialise"),
+                Ok(point),
+            ),
             Err(err) => {
                 failed = true;
-                serde_json::json!({"name": req.name.name(), "n": n, "error": err.render(ui.spell)})
+                let why = err.render(ui.spell);
+                (
+                    serde_json::json!({"name": req.name.name(), "n": n, "error": why}),
+                    Err(why),
+                )
             }
         };
         line["curve"] = serde_json::Value::String(config.clone());
@@ -231,6 +274,16 @@ pub fn curve(
             Some(r) => r.append(&line)?,
             None => emit(&line)?,
         }
+        rows.push(CurveRow {
+            n,
+            resumed: false,
+            outcome,
+        });
     }
-    Ok(if failed { EXIT_BAD_INPUT } else { EXIT_OK })
+    Ok(CurveSummary {
+        name: req.name,
+        config,
+        rows,
+        failed,
+    })
 }

@@ -10,6 +10,13 @@ use crate::train::config::TrainConfig;
 use crate::train::run::{RunOptions, RunRecord, prepare, train};
 use crate::train::search::{SearchSpec, SearchSummary, search};
 
+/// A finished width search: every run's record, in the order they were reported, and the
+/// search's answer.
+pub struct SearchReport {
+    pub runs: Vec<RunRecord>,
+    pub summary: SearchSummary,
+}
+
 /// One run.
 pub struct TrainRequest {
     pub config: TrainConfig,

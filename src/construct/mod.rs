@@ -33,7 +33,7 @@ pub mod vectors;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{InputError, Setting};
 use crate::model::Model;
@@ -462,7 +462,7 @@ pub struct Built {
 
 /// One point of a size curve: the smallest correct size found at length `n`, beside a lower
 /// bound (`other_bound` says which, and in what units).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SizePoint {
     pub name: String,
     /// The construction's own size parameter (`--n`): the length for index lookup and Dyck,

@@ -1,8 +1,18 @@
-//! Renders results for people (aligned tables) and for programs (JSON).
+//! Renders results for people (aligned tables) and for programs (JSON, CSV, LaTeX).
 //!
-//! Nothing else in the crate formats output: every result type implements [`Report`], one
-//! method per [`Format`], and the CLI picks the format (`--json`). A new format is one more
-//! method here, implemented once per result type.
+//! Nothing else in the crate formats output. Every result type implements [`Report`]: its table
+//! for people and its JSON (serde's). The results of `cc`, `check`, `construct` and `train`
+//! also describe themselves once as [`Table`]s ([`Tabular`], in `tables.rs`), and each other
+//! format is one renderer over that structure, written once: [`csv`], [`latex`], and the aligned
+//! text of [`table::write_text`] for a result with no table of its own. [`render`] picks the
+//! renderer of a [`Format`] (`--format`, or `--json`).
+
+pub mod csv;
+pub mod latex;
+pub mod table;
+mod tables;
+
+pub use table::{Cell, Table};
 
 use std::fmt::Write;
 use std::io;
@@ -23,6 +33,10 @@ pub enum Format {
     Table,
     /// JSON for programs.
     Json,
+    /// CSV: one document, one header row ([`csv`]); [`Tabular`] results only.
+    Csv,
+    /// booktabs LaTeX tabulars ([`latex`]); [`Tabular`] results only.
+    Latex,
 }
 
 impl Format {
@@ -32,19 +46,42 @@ impl Format {
     }
 }
 
-/// A result that renders in every [`Format`].
+/// A result that renders as a table for people and as JSON for programs.
 pub trait Report {
     /// The table, as people read it.
     fn table(&self, out: &mut dyn io::Write) -> io::Result<()>;
     /// The JSON document, newline-terminated.
     fn json(&self, out: &mut dyn io::Write) -> io::Result<()>;
 
-    /// Renders in `format`.
+    /// Renders as a table, or as JSON (`Csv` and `Latex` are for [`Tabular`] results: see
+    /// [`render`]; asked of this method they give JSON).
     fn render(&self, format: Format, out: &mut dyn io::Write) -> io::Result<()> {
         match format {
             Format::Table => self.table(out),
-            Format::Json => self.json(out),
+            Format::Json | Format::Csv | Format::Latex => self.json(out),
         }
+    }
+}
+
+/// A result that also describes itself as tables, main one first: what the CSV and LaTeX
+/// renderers write.
+pub trait Tabular: Report {
+    fn tables(&self) -> Vec<Table>;
+}
+
+/// Renders a [`Tabular`] result in any format; `made_by` is the command line that made it,
+/// which LaTeX names in a comment.
+pub fn render(
+    result: &(impl Tabular + ?Sized),
+    format: Format,
+    made_by: &str,
+    out: &mut dyn io::Write,
+) -> io::Result<()> {
+    match format {
+        Format::Table => result.table(out),
+        Format::Json => result.json(out),
+        Format::Csv => csv::write(&result.tables(), out),
+        Format::Latex => latex::write(&result.tables(), made_by, out),
     }
 }
 
@@ -157,12 +194,11 @@ fn verdict_value(v: &Verdict) -> serde_json::Value {
     }
 }
 
-/// The `ccsep cc` table.
-fn summary_table(s: &Summary) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "{} — {} x {} matrix\n", s.problem, s.rows, s.cols);
+/// The measures of a `ccsep cc` summary: name, value (`None`: not computed within the
+/// limits) and whether the value is exact (or a bound), in the table's order.
+fn measure_rows(s: &Summary) -> Vec<(&'static str, Option<u64>, bool)> {
     let e = &s.exact;
-    let rows: Vec<(&str, Option<u64>, bool)> = vec![
+    vec![
         (
             "one-way CC Alice->Bob (bits)",
             s.one_way_alice_to_bob.map(u64::from),
@@ -207,7 +243,14 @@ fn summary_table(s: &Summary) -> String {
             s.deterministic_cc.map(u64::from),
             e.deterministic_cc,
         ),
-    ];
+    ]
+}
+
+/// The `ccsep cc` table.
+fn summary_table(s: &Summary) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{} — {} x {} matrix\n", s.problem, s.rows, s.cols);
+    let rows = measure_rows(s);
     let _ = writeln!(out, "  {:<30} {:>8}  exact", "measure", "value");
     for (name, value, exact) in rows {
         let (v, x) = match value {
