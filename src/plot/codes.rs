@@ -250,7 +250,7 @@ impl Figure for Codes {
         }
         chart
             .configure_series_labels()
-            .label_font(("sans-serif", 15))
+            .label_font(("sans-serif", 17))
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
             .position(SeriesLabelPosition::UpperLeft)
