@@ -168,7 +168,12 @@ pub struct PaperArgs {
 #[derive(Args, Debug)]
 pub struct PlotArgs {
     /// The figure: separation (bits against N, log-log, from `construct --curve --out`
-    /// files).
+    /// files); matrix (a matrix of at most 128 x 128 with a fooling set, partition or cover
+    /// over it, from the fooling_set_*.json, partition.json or cover_*.json that `cc PROBLEM
+    /// --n N --certify DIR` writes); protocol-tree (the protocol.json of `cc --certify`, at most
+    /// 32 leaves); codes (code length against N per family beside Hoeffding's bound, from
+    /// `construct vectors --n N --json` reports, one per N, in one file or several). Figures
+    /// check only that a certificate fits its matrix; `ccsep verify` checks the certificate.
     pub figure: String,
     /// Result files to draw from.
     #[arg(long, required = true, num_args = 1..)]

@@ -87,3 +87,385 @@ fn bad_figures_and_files_exit_2() {
         .code(2)
         .stderr(predicate::str::contains("it is a file"));
 }
+
+/// Writes the certificates of `ccsep cc PROBLEM --n N --certify` into a fresh folder.
+fn certify(problem: &str, n: u32) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    ccsep()
+        .args(["cc", problem, "--n", &n.to_string(), "--certify"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    dir
+}
+
+/// Runs `ccsep plot FIGURE --data FILES --out DIR` and returns the SVG and CSV it wrote (and
+/// checks the PNG is one).
+fn plot(figure: &str, files: &[std::path::PathBuf], out: &std::path::Path) -> (String, String) {
+    let printed = success_stdout(
+        ccsep()
+            .args(["plot", figure, "--out"])
+            .arg(out)
+            .arg("--data")
+            .args(files),
+    );
+    assert_eq!(String::from_utf8(printed).unwrap().lines().count(), 3);
+    let read = |ext: &str| std::fs::read(out.join(format!("{figure}.{ext}"))).unwrap();
+    assert_eq!(&read("png")[..8], b"\x89PNG\r\n\x1a\n");
+    (
+        String::from_utf8(read("svg")).unwrap(),
+        String::from_utf8(read("csv")).unwrap(),
+    )
+}
+
+/// Draws twice into two folders: the same SVG, PNG and CSV bytes.
+fn same_bytes_twice(figure: &str, files: &[std::path::PathBuf]) -> (String, String) {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let first = plot(figure, files, a.path());
+    let second = plot(figure, files, b.path());
+    assert_eq!(first, second, "{figure}: two drawings differ");
+    let png = format!("{figure}.png");
+    assert!(
+        std::fs::read(a.path().join(&png)).unwrap() == std::fs::read(b.path().join(&png)).unwrap(),
+        "{png} differs between two drawings"
+    );
+    first
+}
+
+fn json(path: &std::path::Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// `count` times `needle` in `hay`.
+fn count(hay: &str, needle: &str) -> usize {
+    hay.matches(needle).count()
+}
+
+/// The colours of a 1, a 0 and the first fooling set's marks in the matrix figure.
+const ONE_FILL: &str = "fill=\"#464646\"";
+const ZERO_FILL: &str = "fill=\"#E8E8E8\"";
+const MARK_FILL: &str = "fill=\"#D55E00\"";
+
+#[test]
+fn matrix_draws_eq3_with_its_fooling_set() {
+    let certs = certify("eq", 3);
+    let file = certs.path().join("fooling_set_1.json");
+    let pairs: Vec<(u64, u64)> =
+        serde_json::from_value(json(&file)["claim"]["pairs"].clone()).unwrap();
+    assert_eq!(pairs.len(), 8);
+    let (svg, csv) = same_bytes_twice("matrix", std::slice::from_ref(&file));
+    // 64 cells: 8 ones and 56 zeros, each colour once more in the legend; a mark (white ring,
+    // coloured disc) per pair, and one in the legend.
+    assert_eq!(count(&svg, ONE_FILL), 8 + 1);
+    assert_eq!(count(&svg, ZERO_FILL), 56 + 1);
+    assert_eq!(count(&svg, "<circle") - count(&svg, MARK_FILL), pairs.len());
+    assert_eq!(count(&svg, MARK_FILL), pairs.len() + 1);
+    for text in [
+        "EQ_3 with a fooling set of 8 pairs (f = 1)",
+        "Alice&apos;s x",
+        "Bob&apos;s y",
+        "\n000\n",
+        "\n111\n",
+        "fooling set, f = 1: 8 pairs",
+    ] {
+        assert!(svg.contains(text), "no {text:?} in the SVG");
+    }
+    let mut want = String::from("row,col,row_input,col_input,value,fooling_set_1\n");
+    for x in 0..8u64 {
+        for y in 0..8u64 {
+            want.push_str(&format!(
+                "{x},{y},{x:03b},{y:03b},{},{}\n",
+                u8::from(x == y),
+                pairs.contains(&(x, y))
+            ));
+        }
+    }
+    assert_eq!(csv, want);
+}
+
+#[test]
+fn matrix_draws_disj2_with_its_partition() {
+    let certs = certify("disj", 2);
+    let file = certs.path().join("partition.json");
+    let rects = json(&file)["claim"]["rectangles"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let (svg, csv) = same_bytes_twice("matrix", std::slice::from_ref(&file));
+    assert!(svg.contains(&format!(
+        "DISJ_2 with a partition into {} rectangles",
+        rects.len()
+    )));
+    assert!(svg.contains(&format!(
+        "{} monochromatic rectangles (partition)",
+        rects.len()
+    )));
+    let mut want = String::from("row,col,row_input,col_input,value,partition\n");
+    for x in 0..4u64 {
+        for y in 0..4u64 {
+            let holding: Vec<String> = rects
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| {
+                    r["rows"].as_array().unwrap().contains(&x.into())
+                        && r["cols"].as_array().unwrap().contains(&y.into())
+                })
+                .map(|(k, _)| (k + 1).to_string())
+                .collect();
+            // A partition: every cell in exactly one rectangle.
+            assert_eq!(holding.len(), 1, "cell ({x}, {y})");
+            want.push_str(&format!(
+                "{x},{y},{x:02b},{y:02b},{},{}\n",
+                u8::from(x & y == 0),
+                holding[0]
+            ));
+        }
+    }
+    assert_eq!(csv, want);
+}
+
+/// A protocol-tree node as the test reads it: (parent, depth, speaker, bit, output).
+type TreeNode = (Option<usize>, u32, String, Option<u8>, Option<u64>);
+
+/// The nodes of a protocol tree in preorder.
+fn walk(
+    t: &serde_json::Value,
+    parent: Option<usize>,
+    depth: u32,
+    bit: Option<u8>,
+    out: &mut Vec<TreeNode>,
+) {
+    let me = out.len();
+    let kind = t["node"].as_str().unwrap().to_string();
+    out.push((parent, depth, kind.clone(), bit, t["output"].as_u64()));
+    if kind != "leaf" {
+        walk(&t["zero"], Some(me), depth + 1, Some(0), out);
+        walk(&t["one"], Some(me), depth + 1, Some(1), out);
+    }
+}
+
+#[test]
+fn protocol_tree_draws_every_node_of_the_certificate() {
+    for (problem, label) in [("eq", "EQ_2"), ("gt", "GT_2")] {
+        let certs = certify(problem, 2);
+        let file = certs.path().join("protocol.json");
+        let cert = json(&file);
+        let mut nodes = Vec::new();
+        walk(&cert["claim"]["tree"], None, 0, None, &mut nodes);
+        let depth = cert["claim"]["depth"].as_u64().unwrap();
+        let leaves = nodes.iter().filter(|n| n.2 == "leaf").count();
+        let (svg, csv) = same_bytes_twice("protocol-tree", std::slice::from_ref(&file));
+        // A framed box per node, a line per edge.
+        assert_eq!(count(&svg, "fill=\"none\" stroke=\"#000000\""), nodes.len());
+        assert_eq!(count(&svg, "<polyline"), nodes.len() - 1);
+        assert!(svg.contains(&format!(
+            "An optimal protocol tree for {label}: depth D = {depth} bits, {leaves} leaves"
+        )));
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], "id,parent,depth,speaker,bit,label");
+        assert_eq!(lines.len(), nodes.len() + 1);
+        for (i, (n, line)) in nodes.iter().zip(&lines[1..]).enumerate() {
+            let fmt = |o: Option<String>| o.unwrap_or_default();
+            let head = format!(
+                "{i},{},{},{},{},",
+                fmt(n.0.map(|p| p.to_string())),
+                n.1,
+                n.2,
+                fmt(n.3.map(|b| b.to_string()))
+            );
+            assert!(line.starts_with(&head), "{line} (want {head})");
+            match n.4 {
+                Some(o) => assert!(line.contains(&format!("\"output {o};"))),
+                None => assert!(line.contains(" 1 iff ")),
+            }
+        }
+    }
+}
+
+/// `construct vectors --n N --json` for each `N`, one report after another in one file.
+fn vectors_reports(dir: &std::path::Path, ns: &[u32]) -> std::path::PathBuf {
+    let mut all = Vec::new();
+    for n in ns {
+        all.extend(success_stdout(ccsep().args([
+            "construct",
+            "vectors",
+            "--n",
+            &n.to_string(),
+            "--json",
+        ])));
+    }
+    let file = dir.join("codes.json");
+    std::fs::write(&file, all).unwrap();
+    file
+}
+
+#[test]
+fn codes_draws_each_family_beside_hoeffding() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = vectors_reports(dir.path(), &[8, 16, 32]);
+    let (svg, csv) = same_bytes_twice("codes", std::slice::from_ref(&file));
+    // The CSV from the reports themselves: each family's k at each N, then Hoeffding's.
+    let text = std::fs::read(&file).unwrap();
+    let reports: Vec<serde_json::Value> = serde_json::Deserializer::from_slice(&text)
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(reports.len(), 3);
+    let mut want = String::from("series,n,k,worst_inner,met_gamma,gamma\n");
+    for family in ["random-signs", "reed-solomon-hadamard"] {
+        for r in &reports {
+            let f = r["details"]["families"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["family"] == family)
+                .unwrap();
+            want.push_str(&format!(
+                "\"{family}\",{},{},{},{},0.25\n",
+                r["n"],
+                f["k"],
+                f["worst_inner"].as_f64().unwrap(),
+                f["met_gamma"]
+            ));
+        }
+    }
+    for r in &reports {
+        want.push_str(&format!(
+            "\"Hoeffding\",{},{},,true,0.25\n",
+            r["n"],
+            r["details"]["hoeffding_k"].as_f64().unwrap()
+        ));
+    }
+    assert_eq!(csv, want);
+    // A marker per family and N; the legend names both families and the formula.
+    assert_eq!(count(&svg, "<circle"), 2 * 3);
+    for text in [
+        "random signs",
+        "Reed–Solomon",
+        "k = (8/γ²)·ln(2N)",
+        "γ = 0.25",
+    ] {
+        assert!(svg.contains(text), "no {text:?} in the SVG");
+    }
+}
+
+/// `ccsep plot FIGURE --data FILES` exits 2 with `message` on standard error.
+fn refused(figure: &str, files: &[&std::path::Path], message: &str) {
+    let out = tempfile::tempdir().unwrap();
+    ccsep()
+        .args(["plot", figure, "--out"])
+        .arg(out.path())
+        .arg("--data")
+        .args(files)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(message));
+}
+
+#[test]
+fn forged_or_mismatched_certificates_exit_2() {
+    let certs = certify("eq", 3);
+    let dir = tempfile::tempdir().unwrap();
+    let fooling = certs.path().join("fooling_set_1.json");
+    let write = |name: &str, v: &serde_json::Value| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, v.to_string()).unwrap();
+        p
+    };
+    // The same pairs claimed for another matrix: (1, 1) is a 0 of GT_3.
+    let mut other = json(&fooling);
+    other["problem"] = serde_json::json!({"kind": "gt", "n": 3});
+    let other = write("gt.json", &other);
+    refused("matrix", &[&other], "does not fit GT_3");
+    // A pair outside the matrix.
+    let mut outside = json(&fooling);
+    outside["claim"]["pairs"][0] = serde_json::json!([9, 9]);
+    let outside = write("outside.json", &outside);
+    refused("matrix", &[&outside], "outside its 8 x 8 matrix");
+    // Certificates of two matrices.
+    let disj = certify("disj", 2);
+    refused(
+        "matrix",
+        &[&fooling, &disj.path().join("partition.json")],
+        "one matrix per figure",
+    );
+    // Not a certificate the figure draws, not a certificate at all.
+    refused(
+        "matrix",
+        &[&certs.path().join("protocol.json")],
+        "plot protocol-tree",
+    );
+    let junk = dir.path().join("junk.json");
+    std::fs::write(&junk, "{\"ccsep_certificate\": 1}").unwrap();
+    refused("matrix", &[&junk], "not a ccsep certificate");
+    refused("protocol-tree", &[&junk], "not a ccsep certificate");
+    refused("protocol-tree", &[&fooling], "not a protocol certificate");
+    // Too large to draw: the refusal names the limit.
+    let mut big = json(&fooling);
+    big["problem"] = serde_json::json!({"kind": "eq", "n": 8});
+    let big = write("big.json", &big);
+    refused("matrix", &[&big], "at most 128 x 128");
+    // A protocol whose claimed depth is not its tree's, and one speaking of inputs outside.
+    let protocol = certs.path().join("protocol.json");
+    let mut shallow = json(&protocol);
+    shallow["claim"]["depth"] = serde_json::json!(2);
+    let shallow = write("shallow.json", &shallow);
+    refused("protocol-tree", &[&shallow], "claims depth 2");
+    let mut wide = json(&protocol);
+    wide["claim"]["tree"]["ones"] = serde_json::json!([8]);
+    let wide = write("wide.json", &wide);
+    refused("protocol-tree", &[&wide], "outside the 8 rows");
+}
+
+#[test]
+fn trees_too_large_to_draw_are_refused() {
+    // Alice sends the 6 bits of her row one by one on a 64 x 1 matrix: 64 leaves.
+    fn tree(depth: u32, prefix: u64) -> serde_json::Value {
+        if depth == 6 {
+            return serde_json::json!({"node": "leaf", "output": prefix & 1});
+        }
+        let ones: Vec<u64> = (0..64).filter(|x| (x >> (5 - depth)) & 1 == 1).collect();
+        serde_json::json!({
+            "node": "alice",
+            "ones": ones,
+            "zero": tree(depth + 1, prefix << 1),
+            "one": tree(depth + 1, (prefix << 1) | 1),
+        })
+    }
+    let rows: Vec<String> = (0..64).map(|x| (x & 1).to_string()).collect();
+    let cert = serde_json::json!({
+        "ccsep_certificate": 1,
+        "problem": {"kind": "matrix", "rows": rows},
+        "claim": {"type": "protocol", "depth": 6, "tree": tree(0, 0),
+                  "lower_bound": {"method": "trivial"}},
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("protocol.json");
+    std::fs::write(&file, cert.to_string()).unwrap();
+    refused("protocol-tree", &[&file], "at most 32");
+}
+
+#[test]
+fn codes_refuses_other_reports_and_mixed_margins() {
+    let dir = tempfile::tempdir().unwrap();
+    let curve =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("plots/data/curve-equality.jsonl");
+    refused("codes", &[&curve], "`construct vectors` report");
+    let a = vectors_reports(dir.path(), &[8]);
+    let b = dir.path().join("other.json");
+    std::fs::write(
+        &b,
+        success_stdout(ccsep().args([
+            "construct",
+            "vectors",
+            "--n",
+            "16",
+            "--gamma",
+            "0.5",
+            "--json",
+        ])),
+    )
+    .unwrap();
+    refused("codes", &[&a, &b], "one γ per figure");
+    refused("codes", &[&a, &a], "appears twice");
+}

@@ -11,6 +11,9 @@
 //!
 //! Invariant: the same files give the same SVG and CSV bytes (no timestamps, no map order).
 
+mod codes;
+mod matrix;
+mod protocol_tree;
 mod separation;
 
 use std::path::{Path, PathBuf};
@@ -70,11 +73,31 @@ pub struct FigureEntry {
 }
 
 /// Every figure `ccsep plot` draws, in the order `--help` lists them.
-pub const FIGURES: &[FigureEntry] = &[FigureEntry {
-    name: "separation",
-    help: "bits against N, log-log, from `construct --curve --out` files",
-    draw: separation::separation,
-}];
+pub const FIGURES: &[FigureEntry] = &[
+    FigureEntry {
+        name: "separation",
+        help: "bits against N, log-log, from `construct --curve --out` files",
+        draw: separation::separation,
+    },
+    FigureEntry {
+        name: "matrix",
+        help: "a communication matrix with a fooling set or a partition / cover drawn over it, \
+               from the certificates `cc --certify DIR` writes",
+        draw: matrix::matrix,
+    },
+    FigureEntry {
+        name: "protocol-tree",
+        help: "an optimal protocol tree, from the `protocol.json` certificate `cc --certify DIR` \
+               writes",
+        draw: protocol_tree::protocol_tree,
+    },
+    FigureEntry {
+        name: "codes",
+        help: "code length k against N per family of nearly orthogonal codes, beside \
+               Hoeffding's k = (8/γ²)·ln(2N), from `construct vectors --n N --json` reports",
+        draw: codes::codes,
+    },
+];
 
 /// The figure called `name`, or an error listing the figures there are.
 pub fn figure(name: &str) -> Result<&'static FigureEntry, InputError> {
@@ -177,6 +200,40 @@ pub fn read_json_lines(
             out.push(JsonLine {
                 file: f.clone(),
                 line: i + 1,
+                value,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Reads every JSON value in `files`, one after another (pretty-printed reports as
+/// `ccsep ... --json` prints them, or JSON lines); `line` is the line each value starts on.
+pub fn read_json_values(
+    files: &[PathBuf],
+    what: &str,
+    hint: &str,
+) -> Result<Vec<JsonLine>, InputError> {
+    let mut out = Vec::new();
+    for f in files {
+        let bytes = crate::input::read_bytes(f, what, 64 << 20, hint)?;
+        let mut stream = serde_json::Deserializer::from_slice(&bytes).into_iter();
+        loop {
+            let start = stream.byte_offset();
+            let Some(next) = stream.next() else { break };
+            let line = 1 + bytes[..start].iter().filter(|&&b| b == b'\n').count();
+            let value = next.map_err(|e| {
+                InputError::new(format!("{what} '{}': not JSON ({e}); {hint}", f.display()))
+            })?;
+            // The value starts after the whitespace that precedes it.
+            let skipped = bytes[start..]
+                .iter()
+                .take_while(|b| b.is_ascii_whitespace())
+                .filter(|&&b| b == b'\n')
+                .count();
+            out.push(JsonLine {
+                file: f.clone(),
+                line: line + skipped,
                 value,
             });
         }
