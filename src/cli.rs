@@ -99,8 +99,13 @@ pub enum Command {
 /// `ccsep plot FIGURE --data FILE... --out DIR`.
 #[derive(Args, Debug)]
 pub struct PlotArgs {
-    /// The figure: separation (bits against N, log-log, from `construct --curve --out`
-    /// files).
+    /// The figure: separation (bits against N, log-log, from `construct --curve --out` files;
+    /// with `check --precision A..B --json` output among them, each swept model's smallest
+    /// correct m·p), check-grid (accuracy over width × p with the verdicts and the m·p bound,
+    /// from `check --width A..B --precision P1..P2 --out` files), messages (distinct messages
+    /// against N beside 2^N and 2^(m·p); lines at several N come from runs `check --n K --out
+    /// FILE` appending to one file), trained (best accuracy over N × width per task and
+    /// architecture, from `train` JSON lines).
     pub figure: String,
     /// Result files to draw from.
     #[arg(long, required = true, num_args = 1..)]
@@ -864,7 +869,9 @@ fn run_plot(a: &PlotArgs) -> anyhow::Result<i32> {
     }
     let (drawn, skipped) = (figure.draw)(&a.data, &a.out)?;
     if skipped > 0 {
-        eprintln!("{skipped} error lines of the result files are not drawn");
+        eprintln!(
+            "{skipped} lines of the result files are not drawn (error lines, or sweeps correct at no p)"
+        );
     }
     write_stdout(
         format!(

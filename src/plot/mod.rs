@@ -11,7 +11,12 @@
 //!
 //! Invariant: the same files give the same SVG and CSV bytes (no timestamps, no map order).
 
+mod check_grid;
+mod check_lines;
+mod heatmap;
+mod messages;
 mod separation;
+mod trained;
 
 use std::path::{Path, PathBuf};
 
@@ -70,11 +75,28 @@ pub struct FigureEntry {
 }
 
 /// Every figure `ccsep plot` draws, in the order `--help` lists them.
-pub const FIGURES: &[FigureEntry] = &[FigureEntry {
-    name: "separation",
-    help: "bits against N, log-log, from `construct --curve --out` files",
-    draw: separation::separation,
-}];
+pub const FIGURES: &[FigureEntry] = &[
+    FigureEntry {
+        name: "separation",
+        help: "bits against N, log-log, from `construct --curve --out` files (and trained models' smallest correct m·p from `check --precision A..B --json` sweep summaries)",
+        draw: separation::separation,
+    },
+    FigureEntry {
+        name: "check-grid",
+        help: "accuracy over width × bits per number p, with each point's verdict and the m·p bound, from `check --width A..B --precision P1..P2 --out` files",
+        draw: check_grid::check_grid,
+    },
+    FigureEntry {
+        name: "messages",
+        help: "distinct messages against N beside 2^N rows and the 2^(m·p) ceiling, from `check --n K --out FILE` runs at several N appending to one file",
+        draw: messages::messages,
+    },
+    FigureEntry {
+        name: "trained",
+        help: "best trained accuracy over N × width per task and architecture, from `train` JSON lines",
+        draw: trained::trained,
+    },
+];
 
 /// The figure called `name`, or an error listing the figures there are.
 pub fn figure(name: &str) -> Result<&'static FigureEntry, InputError> {
