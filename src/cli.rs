@@ -870,7 +870,7 @@ fn run_plot(a: &PlotArgs) -> anyhow::Result<i32> {
     let (drawn, skipped) = (figure.draw)(&a.data, &a.out)?;
     if skipped > 0 {
         eprintln!(
-            "{skipped} lines of the result files are not drawn (error lines, or sweeps correct at no p)"
+            "{skipped} lines of the result files are not drawn (error lines, sweeps correct at no p of their range, runs without an accuracy)"
         );
     }
     write_stdout(
