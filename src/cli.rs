@@ -167,8 +167,14 @@ pub struct PaperArgs {
 /// `ccsep plot FIGURE --data FILE... --out DIR`.
 #[derive(Args, Debug)]
 pub struct PlotArgs {
-    /// The figure: separation (bits against N, log-log, from `construct --curve --out`
-    /// files); matrix (a matrix of at most 128 x 128 with a fooling set, partition or cover
+    /// The figure: separation (bits against N, log-log, from `construct --curve --out` files;
+    /// with `check --precision A..B --json` output among them, each swept model's smallest
+    /// correct m·p), check-grid (accuracy over width × p with the verdicts and the m·p bound,
+    /// from `check --width A..B --precision P1..P2 --out` files), messages (distinct messages
+    /// against N beside 2^N and 2^(m·p); lines at several N come from runs `check --n K --out
+    /// FILE` appending to one file), trained (best accuracy over N × width per task and
+    /// architecture, from `train` JSON lines);
+    /// matrix (a matrix of at most 128 x 128 with a fooling set, partition or cover
     /// over it, from the fooling_set_*.json, partition.json or cover_*.json that `cc PROBLEM
     /// --n N --certify DIR` writes); protocol-tree (the protocol.json of `cc --certify`, at most
     /// 32 leaves); codes (code length against N per family beside Hoeffding's bound, from
@@ -1003,7 +1009,9 @@ fn run_plot(a: &PlotArgs) -> anyhow::Result<i32> {
     }
     let (drawn, skipped) = (figure.draw)(&a.data, &a.out)?;
     if skipped > 0 {
-        eprintln!("{skipped} error lines of the result files are not drawn");
+        eprintln!(
+            "{skipped} lines of the result files are not drawn (error lines, sweeps correct at no p of their range, runs without an accuracy)"
+        );
     }
     write_stdout(
         format!(

@@ -175,6 +175,9 @@ pub struct SweepSummary {
     pub n: u32,
     /// The width of a random model (`None`: a model with its own sizes).
     pub width: Option<usize>,
+    /// The model, as a grid table's heading names it (`lstm from FILE`, `random rnn of width 4
+    /// (seed 0)`, `the index-rnn construction`): what a figure labels the sweep with.
+    pub model: String,
     pub protocol: Option<String>,
     /// Points of this width, and the precisions among them that failed (no result).
     pub points: usize,
@@ -585,6 +588,7 @@ fn summarise(
         task: task.to_string(),
         n: req.n,
         width: (req.weights.is_none() && req.construct.is_none()).then_some(width),
+        model: describe_model(req, &[width]),
         protocol,
         points: rows.len(),
         failed,
@@ -897,6 +901,8 @@ mod tests {
         assert_eq!(pick.bits_available, Some(10));
         assert_eq!(pick.meets_bound, Some(true));
         assert_eq!(s.correct_at, [3, 5, 6]);
+        // The model the sweep is of, as a figure labels it.
+        assert_eq!(s.model, "random rnn of width 2 (seed 0)");
         assert!(
             s.sentence
                 .starts_with("correct from p = 5 (fixed:1.3) through the range's largest, p = 6: m·p = 2 × 5 = 10 bits ≥ 4 bits"),

@@ -11,10 +11,15 @@
 //!
 //! Invariant: the same files give the same SVG and CSV bytes (no timestamps, no map order).
 
+mod check_grid;
+mod check_lines;
 mod codes;
+mod heatmap;
 mod matrix;
+mod messages;
 mod protocol_tree;
 mod separation;
+mod trained;
 
 use std::path::{Path, PathBuf};
 
@@ -76,8 +81,23 @@ pub struct FigureEntry {
 pub const FIGURES: &[FigureEntry] = &[
     FigureEntry {
         name: "separation",
-        help: "bits against N, log-log, from `construct --curve --out` files",
+        help: "bits against N, log-log, from `construct --curve --out` files (and trained models' smallest correct m·p from `check --precision A..B --json` sweep summaries)",
         draw: separation::separation,
+    },
+    FigureEntry {
+        name: "check-grid",
+        help: "accuracy over width × bits per number p, with each point's verdict and the m·p bound, from `check --width A..B --precision P1..P2 --out` files",
+        draw: check_grid::check_grid,
+    },
+    FigureEntry {
+        name: "messages",
+        help: "distinct messages against N beside 2^N rows and the 2^(m·p) ceiling, from `check --n K --out FILE` runs at several N appending to one file",
+        draw: messages::messages,
+    },
+    FigureEntry {
+        name: "trained",
+        help: "best trained accuracy over N × width per task and architecture, from `train` JSON lines",
+        draw: trained::trained,
     },
     FigureEntry {
         name: "matrix",

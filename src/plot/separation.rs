@@ -1,7 +1,11 @@
 //! The separation figure (the headline): bits of state or size against N, log–log — each
 //! construction's smallest verified size from the size-curve files `ccsep construct --curve
 //! --out` writes, and dashed beside it the lower bound that curve's file sets (identical bound
-//! lines drawn once).
+//! lines drawn once). Given the summary lines of precision sweeps too (`ccsep check --weights
+//! FILE --precision A..B --json` prints one per width, `"kind":"precision_sweep_summary"`), it
+//! draws each swept model's smallest correct `m·p` as a triangle beside the bounds; the sweep's
+//! point lines in the same file are passed over, and a sweep correct at no `p` of its range is
+//! not drawn (counted among the skipped lines).
 
 use std::path::{Path, PathBuf};
 
@@ -12,7 +16,28 @@ use serde::Deserialize;
 use super::{Drawn, Figure, PALETTE, csv_field, read_json_lines, render};
 use crate::error::InputError;
 
-const HINT: &str = "give files written by `ccsep construct --curve --out`";
+const HINT: &str = "give files written by `ccsep construct --curve --out` (and, optionally, `ccsep check --precision A..B --json` output)";
+
+/// The summary line of a precision sweep (the fields the figure reads).
+#[derive(Clone, Debug, Deserialize)]
+struct SweepLine {
+    task: String,
+    n: u64,
+    model: String,
+    sampled: bool,
+    stays_correct_from: Option<SweepPick>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+struct SweepPick {
+    bits_available: Option<u64>,
+}
+
+/// The `"kind"` of a sweep's summary line.
+const SWEEP_KIND: &str = "precision_sweep_summary";
+
+/// Series names of swept models start with this.
+const SWEPT: &str = "smallest correct m·p: ";
 
 /// One line of a size-curve file (the fields the figure reads).
 #[derive(Clone, Debug, Deserialize)]
@@ -66,6 +91,30 @@ pub fn separation_points(files: &[PathBuf]) -> Result<(Vec<Point>, usize), Input
     let mut points = Vec::new();
     let mut skipped = 0;
     for line in read_json_lines(files, "curve file", HINT)? {
+        match line.value.get("kind").and_then(serde_json::Value::as_str) {
+            Some(SWEEP_KIND) => {
+                let s: SweepLine = line.parse("precision sweep summary", HINT)?;
+                match s.stays_correct_from.and_then(|p| p.bits_available) {
+                    Some(bits) if s.n > 0 && bits > 0 => points.push(Point {
+                        series: format!("{SWEPT}{} ({}, N = {})", s.model, s.task, s.n),
+                        n: s.n,
+                        bits: bits as f64,
+                        exhaustive: !s.sampled,
+                    }),
+                    _ => skipped += 1,
+                }
+                continue;
+            }
+            Some(other) => {
+                return Err(InputError::new(format!(
+                    "{}: a line of kind {other:?}; {HINT}",
+                    line.at()
+                )));
+            }
+            // A sweep's point lines (they carry "grid") sit beside its summary.
+            None if line.value.get("grid").is_some() => continue,
+            None => {}
+        }
         let c: CurveLine = line.parse("size-curve line", HINT)?;
         if c.error.is_some() {
             skipped += 1;
@@ -99,9 +148,9 @@ pub fn separation_points(files: &[PathBuf]) -> Result<(Vec<Point>, usize), Input
         }
     }
     if points.is_empty() {
-        return Err(InputError::new(
-            "the curve files hold no point to draw; give files written by `ccsep construct --curve --out`",
-        ));
+        return Err(InputError::new(format!(
+            "the files hold no point to draw; {HINT}"
+        )));
     }
     Ok((points, skipped))
 }
@@ -129,7 +178,10 @@ fn series_label(series: &str) -> String {
     {
         Some(("bound", who)) => format!("lower bound beside {who}"),
         Some((thm, who)) => format!("lower bound ({thm}) beside {who}"),
-        None => series.to_string(),
+        None => match series.strip_prefix(SWEPT) {
+            Some(model) => format!("{model}: smallest correct m·p"),
+            None => series.to_string(),
+        },
     }
 }
 
@@ -196,7 +248,7 @@ where
     let constructions: Vec<&str> = names
         .iter()
         .copied()
-        .filter(|n| !n.starts_with(BOUND))
+        .filter(|n| !n.starts_with(BOUND) && !n.starts_with(SWEPT))
         .collect();
     for (k, name) in constructions.iter().enumerate() {
         let color = PALETTE[k % PALETTE.len()];
@@ -263,6 +315,24 @@ where
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(1))
             });
+    }
+    // Swept models: one triangle each, black first (the palette's yellow is too pale for a
+    // lone marker), then the palette from its start.
+    for (k, name) in names.iter().filter(|n| n.starts_with(SWEPT)).enumerate() {
+        let color = PALETTE[(PALETTE.len() - 1 + k) % PALETTE.len()];
+        let pts: Vec<&Point> = points.iter().filter(|p| p.series == *name).collect();
+        chart
+            .draw_series(pts.iter().map(|p| {
+                let style = if p.exhaustive {
+                    color.filled()
+                } else {
+                    color.stroke_width(2)
+                };
+                TriangleMarker::new((p.n as f64, p.bits), 9, style)
+            }))
+            .map_err(|x| e(&x))?
+            .label(series_label(name))
+            .legend(move |(x, y)| TriangleMarker::new((x + 11, y), 7, color.filled()));
     }
     chart
         .configure_series_labels()
