@@ -156,7 +156,7 @@ const QUICK: Sizes = Sizes {
         ("disjointness", "2..8"),
         ("nearest", "2..6"),
     ],
-    vectors: &[64, 1024],
+    vectors: &[16, 64, 256, 1024, 4096],
     train: (&[4, 8], "2,4,8,16,32", "1500"),
 };
 
@@ -172,7 +172,7 @@ const FULL: Sizes = Sizes {
         ("disjointness", "2..15"),
         ("nearest", "2..15"),
     ],
-    vectors: &[100, 1000, 4000],
+    vectors: &[16, 64, 256, 1024, 4096, 16384],
     train: (&[4, 8, 16], "2,4,8,16,32,64", "3000"),
 };
 
@@ -306,16 +306,24 @@ pub fn plan(quick: bool) -> Vec<Step> {
         ));
         curve_files.push(f);
     }
+    let mut vector_files = Vec::new();
     for &n in z.vectors {
         let n = n.to_string();
-        steps.push(table(
-            &format!("vectors-{n}"),
-            co,
-            &format!(
-                "Nearly orthogonal codes for N = {n}, each family's length beside Hoeffding's."
-            ),
-            &["construct", "vectors", "--n", &n],
-        ));
+        let f = format!("data/vectors-{n}.json");
+        steps.push(Step {
+            stdout: Some(f.clone()),
+            ..file(
+                &format!("vectors-{n}"),
+                co,
+                &format!(
+                    "Nearly orthogonal codes for N = {n}: each family's length k beside \
+                     Hoeffding's, every pair's inner product checked exactly."
+                ),
+                &["construct", "vectors", "--n", &n, "--json"],
+                &f,
+            )
+        });
+        vector_files.push(f);
     }
 
     let tr = "Trained models";
@@ -415,15 +423,102 @@ pub fn plan(quick: bool) -> Vec<Step> {
                 &sweep,
             ],
         ));
-        sweep_files.push(sweep);
+        let summary = format!("data/sweep-{arch}-index-n{n}-summary.jsonl");
+        steps.push(Step {
+            stdout: Some(summary.clone()),
+            ..file(
+                &format!("sweep-{arch}-index-n{n}-summary"),
+                tr,
+                "The same sweep's verdict as a JSON line (its points resume from the file \
+                 above): what the separation figure draws.",
+                &[
+                    "check",
+                    "--task",
+                    "index",
+                    "--arch",
+                    arch,
+                    "--weights",
+                    &w,
+                    "--n",
+                    n,
+                    "--precision",
+                    range,
+                    "--out",
+                    &sweep,
+                    "--json",
+                ],
+                &summary,
+            )
+        });
+        sweep_files.push(summary);
     }
 
+    let mut separation_data = curve_files.clone();
+    separation_data.extend(sweep_files);
     steps.push(figure(
         "figure-separation",
         "The separation: each construction's smallest verified size against N, beside the \
-         lower bound it is compared with (log-log).",
+         lower bound it is compared with, and the trained models' smallest correct m·p \
+         (log-log).",
         "separation",
-        &curve_files,
+        &separation_data,
+        "figures",
+    ));
+    steps.push(figure(
+        "figure-check-grid",
+        "The check grid: accuracy over width × bits per number, each point's verdict, and \
+         where m·p reaches the bound.",
+        "check-grid",
+        &["data/grid-index-rnn.jsonl".to_string()],
+        "figures",
+    ));
+    steps.push(figure(
+        "figure-messages",
+        "Distinct messages against N beside the 2^N rows of INDEX_N and each precision's \
+         2^(m·p) ceiling: the pigeonhole seen.",
+        "messages",
+        &["data/messages-index-rnn.jsonl".to_string()],
+        "figures",
+    ));
+    let mut trained_data = train_files;
+    if !quick {
+        trained_data.push("data/paper-small-*.jsonl".to_string());
+    }
+    steps.push(figure(
+        "figure-trained",
+        "Trained accuracy over N × width per architecture (the best over learning rates and \
+         seeds; outlined: the smallest width that reached the target).",
+        "trained",
+        &trained_data,
+        "figures",
+    ));
+    let (eq, disj) = (z.cc[0].1, z.cc[1].1);
+    steps.push(figure(
+        "figure-matrix-eq",
+        &format!("EQ_{eq}'s matrix with its largest 1-fooling set: {} cells, so D ≥ {eq} + 1 with the 0-fooling set beside it.", 1u32 << eq),
+        "matrix",
+        &[format!("certs/eq{eq}/fooling_set_1.json")],
+        &format!("figures/eq{eq}-fooling-set"),
+    ));
+    steps.push(figure(
+        "figure-matrix-disj",
+        &format!("DISJ_{disj}'s matrix with a smallest partition into monochromatic rectangles."),
+        "matrix",
+        &[format!("certs/disj{disj}/partition.json")],
+        &format!("figures/disj{disj}-partition"),
+    ));
+    steps.push(figure(
+        "figure-protocol-tree",
+        &format!("An optimal protocol tree for DISJ_{disj}, from its certificate."),
+        "protocol-tree",
+        &[format!("certs/disj{disj}/protocol.json")],
+        "figures",
+    ));
+    steps.push(figure(
+        "figure-codes",
+        "Nearly orthogonal codes: length k against N per family beside Hoeffding's formula.",
+        "codes",
+        &vector_files,
         "figures",
     ));
     steps
