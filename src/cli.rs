@@ -94,6 +94,44 @@ pub enum Command {
     Train(Box<TrainArgs>),
     /// Draw a figure (SVG, PNG and its data as CSV) from result files.
     Plot(PlotArgs),
+    /// Guided walk-throughs for a class, computed as they run (no name: list them).
+    Demo(DemoArgs),
+}
+
+/// `ccsep demo [NAME]`.
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// pigeonhole, fooling, rank, protocol, dyck or index-lookup (none: list them).
+    #[arg(value_parser = parse_demo)]
+    pub name: Option<crate::demo::Demo>,
+    /// List the demos with one line each.
+    #[arg(long, conflicts_with = "name")]
+    pub list: bool,
+    /// The size shown (each demo's range is in the list; larger is refused as unreadable).
+    #[arg(long)]
+    pub n: Option<u32>,
+    /// Alice's input the protocol demo follows.
+    #[arg(long)]
+    pub x: Option<u64>,
+    /// Bob's input the protocol demo follows.
+    #[arg(long)]
+    pub y: Option<u64>,
+    /// Add the answer to the closing question.
+    #[arg(long)]
+    pub answers: bool,
+    /// Run straight through instead of waiting for Enter between steps (the default when
+    /// standard input or output is not a terminal).
+    #[arg(long)]
+    pub no_pause: bool,
+    /// No colour (also when NO_COLOR is set, or standard output is not a terminal).
+    #[arg(long)]
+    pub no_color: bool,
+    /// Write the walk-through as a Markdown handout to FILE instead of showing it.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Write the demo's collision witness (pigeonhole, dyck) for `ccsep verify`.
+    #[arg(long, value_name = "FILE")]
+    pub witness_out: Option<PathBuf>,
 }
 
 /// `ccsep plot FIGURE --data FILE... --out DIR`.
@@ -560,6 +598,18 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Construct(args) => run_construct(&args),
         Command::Train(args) => run_train(&args, cli.threads),
         Command::Plot(args) => run_plot(&args),
+        Command::Demo(args) => crate::demo::run(&crate::demo::DemoRequest {
+            demo: args.name,
+            n: args.n,
+            x: args.x,
+            y: args.y,
+            answers: args.answers,
+            no_pause: args.no_pause,
+            no_color: args.no_color,
+            markdown: args.markdown,
+            witness_out: args.witness_out,
+            spell: flag,
+        }),
     }
 }
 
@@ -1032,6 +1082,10 @@ fn run_sample(args: &SampleArgs) -> anyhow::Result<i32> {
 /// library's error, as it prints errors found after parsing.
 fn parse_arch(s: &str) -> Result<Arch, InputError> {
     Arch::parse(s)
+}
+
+fn parse_demo(s: &str) -> Result<crate::demo::Demo, InputError> {
+    s.parse()
 }
 
 fn parse_construction(s: &str) -> Result<Construction, InputError> {
