@@ -5,8 +5,9 @@
 //! N)`, beside the RNN's `N` (`construct index-rnn`).
 
 use crate::construct::{ConstructOptions, Construction};
+use crate::model::Prepared;
 use crate::model::decode;
-use crate::numeric::Stats;
+use crate::numeric::{Precision, Stats};
 use crate::protocol::prepare;
 use crate::task::{Reduction, ReductionKind};
 
@@ -76,18 +77,19 @@ pub fn build(o: &Options) -> anyhow::Result<Walkthrough> {
     let x = PATTERN & ((1u64 << n) - 1);
     let mut stats = Stats::default();
     let prepared = prepare(model, prec, &r, &mut stats)?;
-    let run = |q: u64| -> anyhow::Result<(Vec<f64>, bool)> {
+    let exact = prepare(model, &Precision::parse("f64")?, &r, &mut stats)?;
+    let run_at = |prepared: &Prepared, q: u64| -> anyhow::Result<(Vec<f64>, bool)> {
         let inst = r.instance(x, q)?;
         let inputs = task.embed(&inst.tokens, &[])?;
         let (trace, weights) = prepared.attention(&inputs, &mut Stats::default())?;
         let last = weights[0][0].last().cloned().unwrap_or_default();
-        Ok((
-            last,
-            decode(trace.outputs.last().map_or(&[][..], Vec::as_slice)),
-        ))
+        let out = trace.outputs.last().map_or(&[][..], Vec::as_slice);
+        Ok((last, decode(out)))
     };
+    let run = |q: u64| run_at(&prepared, q);
     let q = (n / 2) as u64;
     let (w, answer) = run(q)?;
+    let (w_exact, _) = run_at(&exact, q)?;
     let pos_label = |cell: usize| {
         let mut l = Line::new();
         l.push("      ", Tone::Dim);
@@ -101,19 +103,31 @@ pub fn build(o: &Options) -> anyhow::Result<Walkthrough> {
         }
         l
     };
-    let mut values = Line::new();
-    values.push("      ", Tone::Dim);
-    for &v in &w {
-        values.push(format!("{v:<4} "), Tone::Plain);
-    }
-    let one = |cell: usize| {
+    let values = |w: &[f64]| {
+        let mut l = Line::new();
+        l.push("      ", Tone::Dim);
+        for &v in w {
+            let shown = if v > 0.0 && v < 0.005 {
+                "<.01".to_string()
+            } else {
+                let two = format!("{v:.2}");
+                two.trim_end_matches('0').trim_end_matches('.').to_string()
+            };
+            l.push(format!("{shown:<4} "), Tone::Plain);
+        }
+        l
+    };
+    let row_of = |w: &[f64], cell: usize| {
         vec![
             pos_label(cell),
-            heat_row("@ →   ".into(), &w, q as usize, cell),
+            heat_row("@ →   ".into(), w, q as usize, cell),
         ]
     };
-    let mut wide = one(4);
-    wide.push(values);
+    let with_values = |w: &[f64]| {
+        let mut lines = row_of(w, 4);
+        lines.push(values(w));
+        lines
+    };
     let second = Step::new(format!("the attention of @{q}"))
         .text(format!("The string, and the query @{q} (Bob's token):"))
         .art(Art::new(
@@ -128,7 +142,20 @@ pub fn build(o: &Options) -> anyhow::Result<Walkthrough> {
         ))
         .art(Art {
             what: "the attention row".into(),
-            variants: vec![wide, one(2), one(1)],
+            variants: vec![with_values(&w), row_of(&w, 2), row_of(&w, 1)],
+        })
+        .text(format!(
+            "At {} the rounding makes the softmax hard. The same model in f64, where the \
+             softmax is soft: Thm 1's temperature η keeps most of the weight on the target.",
+            prec.name()
+        ))
+        .art(Art {
+            what: "the attention row in f64".into(),
+            variants: vec![
+                with_values(&w_exact),
+                row_of(&w_exact, 2),
+                row_of(&w_exact, 1),
+            ],
         })
         .text(format!(
             "The weight lands on position {q}, whose symbol is s_{q} = {}; the model answers \

@@ -203,11 +203,16 @@ pub fn build(o: &Options) -> anyhow::Result<Walkthrough> {
         let (b, sb) = cell(1);
         let same = sa == sb;
         let tone = if same { Tone::Bad } else { Tone::Plain };
+        let who = match traces[0].0.owners[pos] {
+            Owner::Alice => Tone::Alice,
+            Owner::Bob => Tone::Bob,
+            Owner::Public => Tone::Dim,
+        };
         run_rows.push(vec![
             span(format!("{pos:>3}"), Tone::Dim),
-            span(a, Tone::Alice),
+            span(a, who),
             span(sa, tone),
-            span(b, Tone::Alice),
+            span(b, who),
             span(sb, tone),
         ]);
     }

@@ -194,7 +194,7 @@ const DEFAULT_WIDTH: usize = 80;
 
 impl Screen {
     /// Standard output's screen: its width from `COLUMNS` (a positive number), else the
-    /// terminal's own, else 80; colour unless `no_color`, a non-empty `NO_COLOR`, or an output
+    /// terminal's own (standard output's, else standard error's or input's), else 80; colour unless `no_color`, a non-empty `NO_COLOR`, or an output
     /// that is not a terminal (`CLICOLOR_FORCE` set and not `0` asks for colour anyway, as
     /// other tools read it; `NO_COLOR` still wins).
     pub fn detect(no_color: bool) -> Screen {
@@ -203,7 +203,12 @@ impl Screen {
             .and_then(|c| c.trim().parse::<usize>().ok())
             .filter(|&c| c > 0)
             .or_else(|| {
-                terminal_size::terminal_size_of(io::stdout()).map(|(w, _)| usize::from(w.0))
+                // Standard output first; where it is a pipe (`ccsep demo … | less -R`), the
+                // terminal the other streams are attached to.
+                terminal_size::terminal_size_of(io::stdout())
+                    .or_else(|| terminal_size::terminal_size_of(io::stderr()))
+                    .or_else(|| terminal_size::terminal_size_of(io::stdin()))
+                    .map(|(w, _)| usize::from(w.0))
             })
             .unwrap_or(DEFAULT_WIDTH)
             .max(MIN_WIDTH);
@@ -597,7 +602,9 @@ mod tests {
             answer: "a".into(),
         };
         let shown = Screen { width: 6, ..s }.step(&w, 0);
-        assert!(shown.contains("is not drawn"), "{shown}");
+        let words = shown.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(words.contains("is not drawn"), "{shown}");
+        assert!(!Screen { width: 9, ..s }.step(&w, 0).contains("not drawn"));
     }
 
     #[test]
