@@ -164,10 +164,28 @@ pub fn build(o: &Options) -> anyhow::Result<Walkthrough> {
             ],
             &rows,
         ))
-        .text(
-            "On EQ, GT, DISJ and IP the log-rank bound meets the one-way upper bound: \
-             nothing is gained by talking both ways. INDEX is the odd one out.",
-        );
+        .text({
+            let meet: Vec<&str> = others
+                .iter()
+                .filter(|s| {
+                    let up = s.one_way_alice_to_bob.min(s.one_way_bob_to_alice);
+                    log_rank(s).is_some() && log_rank(s) == up.map(|b| b + 1)
+                })
+                .map(|s| s.problem.as_str())
+                .collect();
+            format!(
+                "Where the log-rank bound meets the cheaper one-way protocol ({}), nothing is \
+                 gained by talking both ways. On INDEX the log-rank bound is {} bits, Alice \
+                 alone needs {}.",
+                if meet.is_empty() {
+                    "none of the others here".to_string()
+                } else {
+                    meet.join(", ")
+                },
+                bits_of(log_rank(&index)),
+                a_to_b.bits
+            )
+        });
 
     Ok(Walkthrough {
         name: "rank",
