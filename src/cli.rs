@@ -147,6 +147,8 @@ pub enum Command {
     /// Every check, construction, training run and figure of the paper's comparisons, and
     /// REPORT.md with the command that made each (--quick: small sizes, a few minutes).
     Paper(PaperArgs),
+    /// Guided walk-throughs for a class, computed as they run (no name: list them).
+    Demo(DemoArgs),
 }
 
 /// `ccsep paper [--quick] [--out DIR] [--list]`.
@@ -162,6 +164,42 @@ pub struct PaperArgs {
     /// Print the commands the report would run, one a line, and run nothing.
     #[arg(long)]
     pub list: bool,
+}
+
+/// `ccsep demo [NAME]`.
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// pigeonhole, fooling, rank, protocol, dyck or index-lookup (none: list them).
+    #[arg(value_parser = parse_demo)]
+    pub name: Option<crate::demo::Demo>,
+    /// List the demos with one line each.
+    #[arg(long, conflicts_with = "name")]
+    pub list: bool,
+    /// The size shown (each demo's range is in the list; larger is refused as unreadable).
+    #[arg(long)]
+    pub n: Option<u32>,
+    /// Alice's input the protocol demo follows.
+    #[arg(long)]
+    pub x: Option<u64>,
+    /// Bob's input the protocol demo follows.
+    #[arg(long)]
+    pub y: Option<u64>,
+    /// Add the answer to the closing question.
+    #[arg(long)]
+    pub answers: bool,
+    /// Run straight through instead of waiting for Enter between steps (the default when
+    /// standard input or output is not a terminal).
+    #[arg(long)]
+    pub no_pause: bool,
+    /// No colour (also when NO_COLOR is set, or standard output is not a terminal).
+    #[arg(long)]
+    pub no_color: bool,
+    /// Write the walk-through as a Markdown handout to FILE instead of showing it.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Write the demo's collision witness (pigeonhole, dyck) for `ccsep verify`.
+    #[arg(long, value_name = "FILE")]
+    pub witness_out: Option<PathBuf>,
 }
 
 /// `ccsep plot FIGURE --data FILE... --out DIR`.
@@ -696,6 +734,18 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Train(args) => run_train(&args, cli.threads),
         Command::Plot(args) => run_plot(&args),
         Command::Paper(args) => run_paper(&args, cli.threads),
+        Command::Demo(args) => crate::demo::run(&crate::demo::DemoRequest {
+            demo: args.name,
+            n: args.n,
+            x: args.x,
+            y: args.y,
+            answers: args.answers,
+            no_pause: args.no_pause,
+            no_color: args.no_color,
+            markdown: args.markdown,
+            witness_out: args.witness_out,
+            spell: flag,
+        }),
     }
 }
 
@@ -1368,6 +1418,10 @@ impl Report for task::premises::NearestReductionMargin {
 /// library's error, as it prints errors found after parsing.
 fn parse_arch(s: &str) -> Result<Arch, InputError> {
     Arch::parse(s)
+}
+
+fn parse_demo(s: &str) -> Result<crate::demo::Demo, InputError> {
+    s.parse()
 }
 
 fn parse_construction(s: &str) -> Result<Construction, InputError> {

@@ -63,12 +63,18 @@ pub enum Setting {
     Names,
     Nonlinearity,
     Rounding,
+    /// The Markdown handout a demo writes.
+    Markdown,
+    /// Alice's input a demo follows.
+    X,
+    /// Bob's input a demo follows.
+    Y,
     /// Keep last: the test of `Setting::ALL` counts the variants up to it.
     Accumulate,
 }
 
 impl Setting {
-    const ALL: [Setting; 38] = [
+    const ALL: [Setting; 41] = [
         Setting::N,
         Setting::Width,
         Setting::Layers,
@@ -106,6 +112,9 @@ impl Setting {
         Setting::Names,
         Setting::Nonlinearity,
         Setting::Rounding,
+        Setting::Markdown,
+        Setting::X,
+        Setting::Y,
         Setting::Accumulate,
     ];
 
@@ -149,6 +158,9 @@ impl Setting {
             Setting::Names => "names",
             Setting::Nonlinearity => "nonlinearity",
             Setting::Rounding => "rounding",
+            Setting::Markdown => "markdown",
+            Setting::X => "x",
+            Setting::Y => "y",
             Setting::Accumulate => "accumulate",
         }
     }

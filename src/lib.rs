@@ -6,6 +6,7 @@ pub mod app;
 pub mod certificate;
 pub mod cli;
 pub mod construct;
+pub mod demo;
 pub mod error;
 pub mod input;
 pub mod matrix;

@@ -7,12 +7,11 @@
 use std::fmt::Write;
 use std::path::PathBuf;
 
-use anyhow::Context;
 use serde::Serialize;
 
 use super::files::check_output_file;
 use super::source::ModelSource;
-use super::witness::{WITNESS_VERSION, WitnessFile};
+use super::witness::WitnessFile;
 use super::{CheckReport, LineSink, Spell, Status};
 use crate::construct::{ConstructOptions, Construction};
 use crate::error::{EXIT_BAD_INPUT, EXIT_OK, InputError, Setting};
@@ -351,24 +350,11 @@ pub fn run(
     let (width, precision) = (widths[0], precisions[0]);
     let source = source(req, width, &precision)?;
     let report = point(req, &source, &precision, &reduction, status)?;
-    if let (Some(path), Some(w)) = (&req.witness_out, &report.witness) {
-        let file = WitnessFile {
-            ccsep_witness: WITNESS_VERSION,
-            model: source.with_absolute_path(),
-            precision,
-            task: report.task.clone(),
-            n: report.n,
-            x: w.x,
-            x_prime: w.x_prime,
-            y: w.y,
-            y_prime: w.y_prime,
-            expected: [w.f_x, w.f_x_prime],
-            answers: [w.answer, w.answer],
-        };
-        let text = serde_json::to_string_pretty(&file).expect("witnesses serialise");
-        // Writability was checked before the work; what fails now is the disk.
-        std::fs::write(path, text)
-            .with_context(|| format!("could not write witness file {}", path.display()))?;
+    if let (Some(path), Some(file)) = (
+        &req.witness_out,
+        WitnessFile::of_check(&source, precision, &report),
+    ) {
+        file.write(path)?;
     }
     Ok(Outcome::Point(Box::new(report)))
 }

@@ -44,6 +44,40 @@ pub struct WitnessFile {
     pub answers: [bool; 2],
 }
 
+impl WitnessFile {
+    /// The witness of a check report about a model from `source` run at `precision`, if the
+    /// check found one: what `ccsep check --witness-out` writes.
+    pub fn of_check(
+        source: &ModelSource,
+        precision: Precision,
+        report: &super::CheckReport,
+    ) -> Option<Self> {
+        let w = report.witness.as_ref()?;
+        Some(WitnessFile {
+            ccsep_witness: WITNESS_VERSION,
+            model: source.with_absolute_path(),
+            precision,
+            task: report.task.clone(),
+            n: report.n,
+            x: w.x,
+            x_prime: w.x_prime,
+            y: w.y,
+            y_prime: w.y_prime,
+            expected: [w.f_x, w.f_x_prime],
+            answers: [w.answer, w.answer],
+        })
+    }
+
+    /// Writes the witness as pretty JSON to `path` (whose writability the caller checked
+    /// before its work, with `files::check_output_file`; what fails now is the disk).
+    pub fn write(&self, path: &std::path::Path) -> anyhow::Result<()> {
+        use anyhow::Context;
+        let text = serde_json::to_string_pretty(self).expect("witnesses serialise");
+        std::fs::write(path, text)
+            .with_context(|| format!("could not write witness file {}", path.display()))
+    }
+}
+
 /// Whether a JSON value is a witness file (by its marker key).
 pub fn is_witness(v: &serde_json::Value) -> bool {
     v.get("ccsep_witness").is_some()

@@ -73,7 +73,9 @@ pub use recurrent::{Elman, Gates, Gru, GruGates, Lstm, LstmGates, Nonlinearity, 
 pub use ssm::Ssm;
 pub use stack::RecurrentLayer;
 pub(crate) use transformer::layer_norm as transformer_layer_norm;
-pub use transformer::{Activation, Block, Continuation, LayerNorm, PosCode, Transformer, sinusoid};
+pub use transformer::{
+    Activation, AttentionWeights, Block, Continuation, LayerNorm, PosCode, Transformer, sinusoid,
+};
 
 use crate::error::{InputError, Setting};
 use crate::numeric::{Format, Precision, Stats};
@@ -453,6 +455,32 @@ impl Prepared {
                 self.run_from(&s0, inputs, stats)
             }
         }
+    }
+
+    /// A Transformer's forward pass with the attention weights it used,
+    /// `weights[layer][head][t][j]` (see [`Transformer::forward_with_attention`]): the same
+    /// trace, bit for bit, as [`Prepared::forward`]. An error for the recurrent models, which
+    /// have no attention.
+    pub fn attention(
+        &self,
+        inputs: &[Vec<f64>],
+        stats: &mut Stats,
+    ) -> Result<(Trace, AttentionWeights), InputError> {
+        let Model::Transformer(t) = &self.model else {
+            return Err(InputError::new(format!(
+                "the {} model has no attention weights: only a Transformer has them",
+                self.model.arch().name()
+            )));
+        };
+        self.model.check_inputs(inputs)?;
+        let xs = self.rounded_inputs(inputs, stats);
+        let (lt, weights) = t.forward_with_attention(&self.ar, &xs, stats);
+        let trace = Trace {
+            states: lt.states,
+            hidden: lt.hidden,
+            outputs: lt.outputs,
+        };
+        Ok((trace, weights))
     }
 
     fn rounded_inputs(&self, inputs: &[Vec<f64>], stats: &mut Stats) -> Vec<Vec<f64>> {

@@ -1303,3 +1303,48 @@ fn a_tensor_the_model_would_not_read_is_refused() {
     };
     assert_eq!(load("lstm", &path, &o).unwrap(), m);
 }
+
+/// `Prepared::attention` gives the forward pass's own trace, bit for bit, and one softmax row
+/// per layer, head and position: over the positions it may see (causal: up to itself), each
+/// weight in `[0, 1]` and each row summing to 1 up to the rounding of its entries. A
+/// recurrent model has no attention and is refused.
+#[test]
+fn attention_weights_come_with_the_forward_pass() {
+    for (spec, prec) in specs()
+        .into_iter()
+        .filter(|s| matches!(s, Spec::Transformer(_)))
+        .flat_map(|s| [(s, "f64"), (s, "fixed:3.6")])
+    {
+        let Spec::Transformer(ts) = spec else {
+            unreachable!("filtered")
+        };
+        let m = random_init(&spec, 11).unwrap();
+        let prepared = m.prepare(&p(prec), &mut Stats::default()).unwrap();
+        let xs = inputs(ts.input, 6, 2);
+        let plain = prepared.forward(&xs, &mut Stats::default()).unwrap();
+        let (trace, weights) = prepared.attention(&xs, &mut Stats::default()).unwrap();
+        assert!(rows_same_bits(&trace.outputs, &plain.outputs), "{prec}");
+        assert!(rows_same_bits(&trace.states, &plain.states), "{prec}");
+        assert_eq!(weights.len(), ts.layers);
+        for layer in &weights {
+            assert_eq!(layer.len(), ts.heads);
+            for head in layer {
+                assert_eq!(head.len(), xs.len());
+                for (t, row) in head.iter().enumerate() {
+                    let keys = if ts.causal { t + 1 } else { xs.len() };
+                    assert_eq!(row.len(), keys);
+                    assert!(row.iter().all(|w| (0.0..=1.0).contains(w)), "{row:?}");
+                    let sum: f64 = row.iter().sum();
+                    let step = if prec == "f64" { 1e-12 } else { 1.0 / 64.0 };
+                    assert!((sum - 1.0).abs() <= step * keys as f64, "{prec}: {sum}");
+                }
+            }
+        }
+    }
+    let rnn = random_init(&specs()[0], 1).unwrap();
+    let prepared = rnn.prepare(&p("f64"), &mut Stats::default()).unwrap();
+    let err = prepared
+        .attention(&inputs(3, 2, 0), &mut Stats::default())
+        .unwrap_err();
+    assert!(err.message.contains("no attention"), "{}", err.message);
+}

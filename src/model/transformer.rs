@@ -285,6 +285,10 @@ fn find_layers_prefix(t: &Tensors, given: Option<&str>) -> Result<String, InputE
     )))
 }
 
+/// The attention weights of one forward pass: `weights[layer][head][t][j]`, the weight position
+/// `t` puts on key `j` (see [`Transformer::forward_with_attention`]).
+pub type AttentionWeights = Vec<Vec<Vec<Vec<f64>>>>;
+
 /// Per-position vectors of a lane block: `[position][dim · L]`.
 pub(crate) struct LaneTrace {
     pub states: Vec<Vec<f64>>,
@@ -777,6 +781,44 @@ impl Transformer {
         lanes: usize,
         stats: &mut Stats,
     ) -> LaneTrace {
+        self.forward_lanes_recording(ar, xs, lanes, None, stats)
+    }
+
+    /// One sequence's forward pass (`xs[t]` has `I` numbers, already rounded) and the attention
+    /// weights it used, `weights[layer][head][t][j]`: the rounded softmax weight position `t`
+    /// put on key `j` (`j ≤ t` when causal, every `j` otherwise), exactly the numbers the pass
+    /// multiplied the values by. The pass is [`Transformer::forward_lanes`]' own, so its trace
+    /// has the same bits.
+    pub(crate) fn forward_with_attention(
+        &self,
+        ar: &Arith,
+        xs: &[Vec<f64>],
+        stats: &mut Stats,
+    ) -> (LaneTrace, AttentionWeights) {
+        let keys = |t: usize| if self.causal { t + 1 } else { xs.len() };
+        let mut weights: AttentionWeights = self
+            .blocks
+            .iter()
+            .map(|_| {
+                (0..self.heads)
+                    .map(|_| (0..xs.len()).map(|t| vec![0.0; keys(t)]).collect())
+                    .collect()
+            })
+            .collect();
+        let trace = self.forward_lanes_recording(ar, xs, 1, Some(&mut weights), stats);
+        (trace, weights)
+    }
+
+    /// [`Transformer::forward_lanes`], copying each softmax row into `record` when one is given
+    /// (one lane only: [`Transformer::forward_with_attention`] sizes it).
+    fn forward_lanes_recording(
+        &self,
+        ar: &Arith,
+        xs: &[Vec<f64>],
+        lanes: usize,
+        mut record: Option<&mut AttentionWeights>,
+        stats: &mut Stats,
+    ) -> LaneTrace {
         let (l, d, tn) = (lanes, self.d_model(), xs.len());
         let mut x: Vec<Vec<f64>> = Vec::with_capacity(tn);
         for (t, xt) in xs.iter().enumerate() {
@@ -792,7 +834,7 @@ impl Transformer {
         let mut col = Vec::new();
         let mut small = vec![0.0; l];
         let mut finish = FinishBufs::default();
-        for blk in &self.blocks {
+        for (layer, blk) in self.blocks.iter().enumerate() {
             let (qk, vd) = (blk.q.out_size(), blk.v.out_size());
             let (dk, dv) = (qk / self.heads, vd / self.heads);
             let scale = ar.round(1.0 / (dk as f64).sqrt(), stats);
@@ -823,6 +865,9 @@ impl Transformer {
                     }
                     ar.scale(s, scale, stats);
                     softmax_lanes(ar, s, l, &mut small, stats);
+                    if let Some(rec) = record.as_deref_mut() {
+                        rec[layer][h][t].copy_from_slice(s);
+                    }
                     let c = buf(&mut col, keys * l);
                     for e in 0..dv {
                         let row = h * dv + e;

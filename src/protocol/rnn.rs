@@ -351,6 +351,58 @@ pub fn check<M: Clone>(
     )
 }
 
+/// One message of the prefix / suffix protocol: the model's whole recurrent state after
+/// Alice's prefix, and every Alice input that sends it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AliceMessage {
+    pub state: Vec<f64>,
+    /// Alice's inputs that reach `state`, increasing.
+    pub inputs: Vec<u64>,
+}
+
+/// Alice's distinct messages over every one of her inputs: the classes of the walk [`check`]
+/// runs (same refusals, same states, same first-seen order), each with its inputs sorted, so
+/// their number is the report's `distinct_messages`. What a reader needs to *see* the
+/// pigeonhole: which inputs share a state.
+///
+/// Cost: Alice's walk alone (no Bob phase), at most `MAX_ALICE_STEPS` model steps.
+pub fn alice_messages(
+    model: &Model,
+    precision: &Precision,
+    split: &Split,
+) -> Result<Vec<AliceMessage>, InputError> {
+    let r = &split.reduction;
+    let state_size = model.state_size().ok_or_else(|| {
+        InputError::new("the Transformer has no recurrent state: Alice sends no single message")
+    })?;
+    let options = CheckOptions::default();
+    let mut stats = Stats::default();
+    let run = PrefixSuffix {
+        r,
+        lay: layout(split, options.seed)?,
+        prepared: prepare(model, precision, r, &mut stats)?,
+        state_size,
+        bob_total: r.bob_inputs().end,
+        mqar: super::mqar_values(r),
+        options: &options,
+        progress: &|_| {},
+    };
+    run.refuse_walk_beyond_steps(r.alice_inputs().end)?;
+    let walk = run.alice_walk(None, &mut stats)?;
+    Ok(walk
+        .classes
+        .into_iter()
+        .map(|c| {
+            let mut inputs = c.members;
+            inputs.sort_unstable();
+            AliceMessage {
+                state: c.state,
+                inputs,
+            }
+        })
+        .collect())
+}
+
 /// `run_many`'s `outputs` argument: Alice's walk needs only the states.
 const STATES_ONLY: bool = false;
 /// `run_many`'s `outputs` argument: Bob's runs and the comparison read the outputs.
@@ -1031,5 +1083,41 @@ mod tests {
         assert_eq!(rep.instances, 2 * r.bob_inputs().end);
         assert_eq!(rep.correct, correct);
         assert_eq!(rep.protocol_mismatch_count, 0);
+    }
+
+    /// Alice's messages partition her inputs, their number is the check's
+    /// `distinct_messages`, and each is the state the plain forward pass reaches after her
+    /// prefix, for every one of its inputs.
+    #[test]
+    fn alice_messages_are_the_checks_classes() {
+        let r = Reduction::new(ReductionKind::IndexLookup, 5).unwrap();
+        let (model, source) = lstm(r.task().input_dim());
+        let prec = Precision::parse("fixed:1.1").unwrap();
+        let split = Split::new(r.clone()).unwrap();
+        let messages = alice_messages(&model, &prec, &split).unwrap();
+        let rep = check(
+            &model,
+            &source,
+            &prec,
+            &split,
+            &CheckOptions::default(),
+            &|_| {},
+        )
+        .unwrap();
+        assert_eq!(messages.len() as u64, rep.distinct_messages);
+        let mut all: Vec<u64> = messages.iter().flat_map(|m| m.inputs.clone()).collect();
+        all.sort_unstable();
+        assert_eq!(all, r.alice_inputs().collect::<Vec<_>>());
+        let task = r.task();
+        for m in &messages {
+            assert!(m.inputs.windows(2).all(|w| w[0] < w[1]));
+            for &x in &m.inputs {
+                let inst = r.instance(x, 0).unwrap();
+                let seq = task.embed(&inst.tokens, &[]).unwrap();
+                let prefix = &seq[..split.prefix_len];
+                let t = model.forward(prefix, &prec, &mut Stats::default()).unwrap();
+                assert_eq!(message_key(t.states.last().unwrap()), message_key(&m.state));
+            }
+        }
     }
 }
