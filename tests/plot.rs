@@ -49,7 +49,7 @@ fn the_committed_separation_figure_is_what_plot_makes() {
     let csv = String::from_utf8(std::fs::read(dir.path().join("separation.csv")).unwrap()).unwrap();
     // Every curve line with a size is a row; the RNN's bound beside index lookup is N itself.
     assert!(
-        csv.contains("\"lower bound (Thm 3) beside index-lookup\",16,16,true"),
+        csv.contains("\"lower bound (Thm 3: RNN, m·p) beside index-lookup\",16,16,true"),
         "{csv}"
     );
 }

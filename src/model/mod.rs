@@ -458,7 +458,7 @@ impl Prepared {
     }
 
     /// A Transformer's forward pass with the attention weights it used,
-    /// `weights[layer][head][t][j]` (see [`Transformer::forward_with_attention`]): the same
+    /// `weights[layer][head][t][j]` (see `Transformer::forward_with_attention`): the same
     /// trace, bit for bit, as [`Prepared::forward`]. An error for the recurrent models, which
     /// have no attention.
     pub fn attention(

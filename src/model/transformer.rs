@@ -286,7 +286,7 @@ fn find_layers_prefix(t: &Tensors, given: Option<&str>) -> Result<String, InputE
 }
 
 /// The attention weights of one forward pass: `weights[layer][head][t][j]`, the weight position
-/// `t` puts on key `j` (see [`Transformer::forward_with_attention`]).
+/// `t` puts on key `j` (see `Transformer::forward_with_attention`).
 pub type AttentionWeights = Vec<Vec<Vec<Vec<f64>>>>;
 
 /// Per-position vectors of a lane block: `[position][dim · L]`.
@@ -810,7 +810,7 @@ impl Transformer {
     }
 
     /// [`Transformer::forward_lanes`], copying each softmax row into `record` when one is given
-    /// (one lane only: [`Transformer::forward_with_attention`] sizes it).
+    /// (one lane only: `Transformer::forward_with_attention` sizes it).
     fn forward_lanes_recording(
         &self,
         ar: &Arith,

@@ -56,9 +56,13 @@ struct CurveLine {
 const BOUND: &str = "lower bound, ";
 const BESIDE: &str = " | beside ";
 
-/// The first `Thm K` / `Lemma K` a bound's text names, or `bound`.
+/// How a bound is labelled: the first `Thm K` / `Lemma K` / `Prop K` its text names, and whose
+/// bound it is in which units (`RNN, m·p`, or the 1-layer Transformer's in `m·H·(p + log₂N)`,
+/// which is not the bits of the y axis): `Thm 5: 1-layer Transformer, in m·H·(p + log₂N)`;
+/// `bound` when the text names neither.
 fn theorem(text: Option<&str>) -> String {
     let t = text.unwrap_or("");
+    let mut thm = None;
     for word in ["Thm ", "Lemma ", "Prop "] {
         if let Some(i) = t.find(word) {
             let num: String = t[i + word.len()..]
@@ -66,11 +70,24 @@ fn theorem(text: Option<&str>) -> String {
                 .take_while(|c| c.is_ascii_digit())
                 .collect();
             if !num.is_empty() {
-                return format!("{word}{num}");
+                thm = Some(format!("{word}{num}"));
+                break;
             }
         }
     }
-    "bound".into()
+    let whose = if t.contains("1-layer Transformer") && t.contains("m·H·(p + log") {
+        Some("1-layer Transformer, in m·H·(p + log₂N)")
+    } else if t.contains("RNN") {
+        Some("RNN, m·p")
+    } else {
+        None
+    };
+    match (thm, whose) {
+        (Some(thm), Some(whose)) => format!("{thm}: {whose}"),
+        (Some(thm), None) => thm,
+        (None, Some(whose)) => whose.to_string(),
+        (None, None) => "bound".into(),
+    }
 }
 
 /// A point of the separation figure.

@@ -74,7 +74,7 @@ fn math(c: char) -> Option<&'static str> {
 /// and `|` (which the default OT1 font encoding prints as other glyphs) as the commands that
 /// print them, a `-` before another `-` kept apart (so `--max-work` does not become an en
 /// dash), `…`, `–` and `—` as LaTeX writes them, line breaks as spaces, and the mathematical
-/// characters results use (`×`, `·`, `≤`, `⌈`, `γ`, …: [`math`]) in math mode.
+/// characters results use (`×`, `·`, `≤`, `⌈`, `γ`, …: `math`) in math mode.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();

@@ -9,6 +9,7 @@
 
 pub mod csv;
 pub mod latex;
+pub mod premises;
 pub mod table;
 mod tables;
 

@@ -163,7 +163,7 @@ impl Table {
         cells().any(Cell::is_number) && cells().all(|v| v.is_number() || *v == Cell::Missing)
     }
 
-    /// The table as people read it: a one-row table of more than [`MAX_ROW_COLUMNS`] columns
+    /// The table as people read it: a one-row table of more than `MAX_ROW_COLUMNS` columns
     /// becomes two columns, `quantity` and `value`, one row per original column.
     pub fn for_people(&self) -> Table {
         if self.rows.len() != 1 || self.columns.len() <= MAX_ROW_COLUMNS {
