@@ -635,6 +635,9 @@ fn resumable_file(step: &Step) -> Option<&str> {
     step.args.get(i + 1).map(String::as_str)
 }
 
+/// How the report of a quick run starts (and how a quick run recognises a folder it made).
+const QUICK_REPORT_START: &str = "# ccsep report\n\nMade by `ccsep paper --quick`.";
+
 /// `REPORT.md` for `steps`; `saved` gives the text a step kept (its table).
 pub fn report(
     steps: &[Step],
@@ -718,9 +721,31 @@ pub fn run(req: &PaperRequest) -> anyhow::Result<PathBuf> {
         .into());
     }
     let exe = std::env::current_exe().context("could not find the ccsep executable")?;
-    std::fs::create_dir_all(&req.out)
-        .with_context(|| format!("could not create '{}'", req.out.display()))?;
+    std::fs::create_dir_all(&req.out).map_err(|e| {
+        InputError::new(format!(
+            "--out {}: could not create the folder ({e}); name a folder you can write",
+            req.out.display()
+        ))
+    })?;
     if req.quick {
+        // Only a folder an earlier quick run made may have its result files replaced: the same
+        // names under `plots/` hold the full results.
+        let made_by_quick = std::fs::read_to_string(req.out.join("REPORT.md"))
+            .is_ok_and(|r| r.starts_with(QUICK_REPORT_START));
+        if !made_by_quick
+            && let Some(f) = steps
+                .iter()
+                .filter_map(resumable_file)
+                .find(|f| req.out.join(f).exists())
+        {
+            return Err(InputError::new(format!(
+                "--out {}: it already holds {f}, which a quick run would replace, and no \
+                 REPORT.md of an earlier `ccsep paper --quick`; name an empty folder (the default \
+                 is plots/quick), or run `ccsep paper` without --quick to resume the results there",
+                req.out.display()
+            ))
+            .into());
+        }
         for f in steps.iter().filter_map(resumable_file) {
             let p = req.out.join(f);
             if p.is_file() {
@@ -730,8 +755,14 @@ pub fn run(req: &PaperRequest) -> anyhow::Result<PathBuf> {
         }
     }
     for d in DIRS {
-        std::fs::create_dir_all(req.out.join(d))
-            .with_context(|| format!("could not create '{}'", req.out.join(d).display()))?;
+        let p = req.out.join(d);
+        std::fs::create_dir_all(&p).map_err(|e| {
+            InputError::new(format!(
+                "--out {}: could not create '{}' ({e}); name a folder you can write",
+                req.out.display(),
+                p.display()
+            ))
+        })?;
     }
     let total = steps.len();
     let start = Instant::now();

@@ -121,3 +121,28 @@ fn the_full_plan_lists_larger_sizes_and_resumable_files() {
         "{full}"
     );
 }
+
+#[test]
+fn a_quick_run_refuses_a_folder_whose_results_it_did_not_make() {
+    // The full results live under plots/data/ by the same names: a quick run must not replace
+    // them (nor any result file it did not write), and refuses before any work.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let curve = data.join("curve-index-rnn.jsonl");
+    std::fs::write(&curve, "{\"kept\": true}\n").unwrap();
+    ccsep()
+        .args(["paper", "--quick", "--out"])
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("which a quick run would replace"));
+    assert_eq!(
+        std::fs::read_to_string(&curve).unwrap(),
+        "{\"kept\": true}\n"
+    );
+    assert!(
+        !dir.path().join("tables").exists(),
+        "work began before the refusal"
+    );
+}

@@ -756,3 +756,33 @@ fn malformed_lines_of_each_figure_exit_2_naming_the_line() {
         .code(2)
         .stderr(predicate::str::contains("appears twice"));
 }
+
+#[test]
+fn separation_refuses_sizes_beyond_any_verified_one_and_a_file_given_twice() {
+    // 1e308 bits once overflowed the axis' headroom to infinity and the drawing never ended.
+    let dir = tempfile::tempdir().unwrap();
+    let huge = dir.path().join("huge.jsonl");
+    std::fs::write(
+        &huge,
+        "{\"name\":\"x\",\"length\":16,\"size_bits\":1e308,\"other_bound_bits\":16}\n",
+    )
+    .unwrap();
+    ccsep()
+        .args(["plot", "separation", "--out"])
+        .arg(dir.path().join("o"))
+        .arg("--data")
+        .arg(&huge)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is beyond 1e30 bits"));
+    let curve = curves().remove(0);
+    ccsep()
+        .args(["plot", "separation", "--out"])
+        .arg(dir.path().join("o"))
+        .arg("--data")
+        .arg(&curve)
+        .arg(&curve)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("given twice"));
+}

@@ -149,8 +149,12 @@ pub fn render(
 ) -> anyhow::Result<Drawn> {
     use anyhow::Context;
     register_font();
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("could not create '{}'", dir.display()))?;
+    std::fs::create_dir_all(dir).map_err(|e| {
+        InputError::new(format!(
+            "--out {}: could not create the folder ({e}); name a folder you can write",
+            dir.display()
+        ))
+    })?;
     let drawn = Drawn {
         svg: dir.join(format!("{stem}.svg")),
         png: dir.join(format!("{stem}.png")),

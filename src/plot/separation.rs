@@ -90,6 +90,10 @@ fn theorem(text: Option<&str>) -> String {
     }
 }
 
+/// The largest size or bound the figure draws, in bits: far above anything ccsep can verify,
+/// and low enough that the axis' headroom stays finite.
+const MAX_BITS: f64 = 1e30;
+
 /// A point of the separation figure.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Point {
@@ -105,6 +109,14 @@ pub struct Point {
 /// verified size in bits, and the lower bound each line sets beside it (labelled by the
 /// theorem its text names). Lines with an `error` are skipped (and counted).
 pub fn separation_points(files: &[PathBuf]) -> Result<(Vec<Point>, usize), InputError> {
+    for (i, f) in files.iter().enumerate() {
+        if files[..i].contains(f) {
+            return Err(InputError::new(format!(
+                "'{}' is given twice; give each results file once",
+                f.display()
+            )));
+        }
+    }
     let mut points = Vec::new();
     let mut skipped = 0;
     for line in read_json_lines(files, "curve file", HINT)? {
@@ -147,6 +159,14 @@ pub fn separation_points(files: &[PathBuf]) -> Result<(Vec<Point>, usize), Input
             return Err(InputError::new(format!(
                 "{}: length {n} and size_bits {bits} must be positive",
                 line.at()
+            )));
+        }
+        if bits > MAX_BITS || c.other_bound_bits.is_some_and(|b| b > MAX_BITS) {
+            return Err(InputError::new(format!(
+                "{}: size_bits {bits:e} or other_bound_bits {:e} is beyond {MAX_BITS:e} bits, more \
+                 than any size ccsep verifies; the line is not one `ccsep construct --curve` wrote",
+                line.at(),
+                c.other_bound_bits.unwrap_or(0.0)
             )));
         }
         points.push(Point {
