@@ -786,3 +786,46 @@ fn separation_refuses_sizes_beyond_any_verified_one_and_a_file_given_twice() {
         .code(2)
         .stderr(predicate::str::contains("given twice"));
 }
+
+#[test]
+fn matrix_refuses_rectangles_that_are_not_the_partition_or_cover_its_title_names() {
+    let certs = certify("disj", 2);
+    let mut part: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(certs.path().join("partition.json")).unwrap())
+            .unwrap();
+    let rects = part["claim"]["rectangles"].as_array_mut().unwrap();
+    // A partition missing rectangles, then one with a rectangle twice.
+    let first = rects[0].clone();
+    rects.truncate(1);
+    let missing = certs.path().join("missing.json");
+    std::fs::write(&missing, part.to_string()).unwrap();
+    refused("matrix", &[&missing], "so they are not a partition");
+    let mut part: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(certs.path().join("partition.json")).unwrap())
+            .unwrap();
+    part["claim"]["rectangles"]
+        .as_array_mut()
+        .unwrap()
+        .push(first);
+    let twice = certs.path().join("twice.json");
+    std::fs::write(&twice, part.to_string()).unwrap();
+    refused("matrix", &[&twice], "so they are not a partition");
+}
+
+#[test]
+fn protocol_tree_refuses_a_tree_that_does_not_compute_f() {
+    let certs = certify("eq", 2);
+    let mut cert: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(certs.path().join("protocol.json")).unwrap())
+            .unwrap();
+    // Flip the first leaf's answer.
+    let mut t = &mut cert["claim"]["tree"];
+    while t["node"] != "leaf" {
+        t = &mut t["zero"];
+    }
+    let out = t["output"].as_u64().unwrap();
+    t["output"] = serde_json::json!(1 - out);
+    let forged = certs.path().join("forged.json");
+    std::fs::write(&forged, cert.to_string()).unwrap();
+    refused("protocol-tree", &[&forged], "where f = ");
+}

@@ -3,9 +3,10 @@
 //! marked, or each rectangle of a partition / cover framed and numbered in its own colour.
 //!
 //! The matrix is rebuilt from the certificate's `problem` (a built-in problem from its
-//! definition, a user matrix from the rows the certificate stores). The figure checks only that
-//! the overlay fits that matrix (indices in range, every marked cell of the value claimed);
-//! whether a fooling set fools or a partition partitions is `ccsep verify`'s to check.
+//! definition, a user matrix from the rows the certificate stores). The figure checks that the
+//! overlay fits that matrix (indices in range, every marked cell of the value claimed, a
+//! partition covering every cell once, a cover every cell of its value), since its title says
+//! so; whether a fooling set fools (and whether anything is optimal) is `ccsep verify`'s to check.
 
 use std::path::{Path, PathBuf};
 
@@ -253,7 +254,8 @@ fn read(files: &[PathBuf]) -> Result<MatrixFigure, InputError> {
 }
 
 /// Checks that `o` fits `m`: indices in range, each marked cell of the value claimed, no pair
-/// or index listed twice.
+/// or index listed twice, and rectangles that partition the matrix (a partition) or cover every
+/// cell of their value (a cover) — what the figure's title says they do.
 fn fits(spec: &ProblemSpec, m: &CommMatrix, o: &Overlay) -> Result<(), InputError> {
     let label = spec.label();
     let mismatch = |what: String| {
@@ -292,6 +294,42 @@ fn fits(spec: &ProblemSpec, m: &CommMatrix, o: &Overlay) -> Result<(), InputErro
             }
         }
         Overlay::Rectangles { kind, rects } => {
+            if rects.len() as u64 > rows * cols {
+                return Err(mismatch(format!(
+                    "{} rectangles for {} cells",
+                    rects.len(),
+                    rows * cols
+                )));
+            }
+            let mut covered = vec![0u32; (rows * cols) as usize];
+            for (rs, cs, _) in rects {
+                for &x in rs.iter().filter(|&&x| x < rows) {
+                    for &y in cs.iter().filter(|&&y| y < cols) {
+                        covered[(x * cols + y) as usize] += 1;
+                    }
+                }
+            }
+            for x in 0..rows {
+                for y in 0..cols {
+                    let times = covered[(x * cols + y) as usize];
+                    let f = u8::from(m.get(x as usize, y as usize));
+                    let wrong = match kind {
+                        RectangleKind::Partition => times != 1,
+                        RectangleKind::Cover1 => f == 1 && times == 0,
+                        RectangleKind::Cover0 => f == 0 && times == 0,
+                    };
+                    if wrong {
+                        return Err(mismatch(format!(
+                            "cell ({x}, {y}) is in {times} of its rectangles, so they are not {}",
+                            match kind {
+                                RectangleKind::Partition => "a partition",
+                                RectangleKind::Cover1 => "a cover of the 1s",
+                                RectangleKind::Cover0 => "a cover of the 0s",
+                            }
+                        )));
+                    }
+                }
+            }
             for (k, (rs, cs, value)) in rects.iter().enumerate() {
                 let want = match kind {
                     RectangleKind::Partition => *value,

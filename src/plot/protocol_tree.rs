@@ -3,9 +3,9 @@
 //! the bit, at each leaf the answer and the rectangle of inputs that reach it. Leaves are evenly
 //! spaced and every parent is centred over its two children; the depth is `D`.
 //!
-//! The tree is drawn as the certificate gives it; the figure checks only that it fits its
-//! matrix (inputs in range, depth as claimed). Whether it computes `f` is `ccsep verify`'s to
-//! check.
+//! The tree is drawn as the certificate gives it; the figure checks that it fits its matrix
+//! (inputs in range, depth as claimed) and computes `f` (every leaf's rectangle is of its
+//! answer), since its title says so. Whether it is optimal is `ccsep verify`'s to check.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -175,6 +175,23 @@ fn read(files: &[PathBuf]) -> Result<TreeFigure, InputError> {
         }
         if n.output.is_some_and(|o| o > 1) {
             return Err(mismatch("a leaf answers neither 0 nor 1".into()));
+        }
+    }
+    // The title says the tree computes f: every leaf's rectangle must be of its answer.
+    let m = spec.matrix()?;
+    for n in nodes.iter().filter(|n| n.speaker == "leaf") {
+        let want = n.output.unwrap_or(0);
+        for &x in &n.rows {
+            if let Some(&y) = n
+                .cols
+                .iter()
+                .find(|&&y| u8::from(m.get(x as usize, y as usize)) != want)
+            {
+                return Err(mismatch(format!(
+                    "a leaf answers {want} on (x = {x}, y = {y}), where f = {}",
+                    1 - want
+                )));
+            }
         }
     }
     let depth = nodes.iter().map(|n| n.depth).max().unwrap_or(0);
