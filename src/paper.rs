@@ -403,6 +403,21 @@ pub fn plan(quick: bool) -> Vec<Step> {
             )
         });
         let sweep = format!("data/sweep-{arch}-index-n{n}.jsonl");
+        let sweep_args = [
+            "check",
+            "--task",
+            "index",
+            "--arch",
+            arch,
+            "--weights",
+            &w,
+            "--n",
+            n,
+            "--precision",
+            range,
+            "--out",
+            &sweep,
+        ];
         steps.push(table(
             &format!("sweep-{arch}-index-n{n}"),
             tr,
@@ -412,49 +427,20 @@ pub fn plan(quick: bool) -> Vec<Step> {
                  is the range's lowest p, lower ones were not tried; for a Transformer a `*` \
                  marks an m·p that is not an upper bound on the bits its Thm 4 transcript sends)."
             ),
-            &[
-                "check",
-                "--task",
-                "index",
-                "--arch",
-                arch,
-                "--weights",
-                &w,
-                "--n",
-                n,
-                "--precision",
-                range,
-                "--out",
-                &sweep,
-            ],
+            &sweep_args,
         ));
         let summary = format!("data/sweep-{arch}-index-n{n}-summary.jsonl");
-        steps.push(Step {
-            stdout: Some(summary.clone()),
-            ..file(
-                &format!("sweep-{arch}-index-n{n}-summary"),
-                tr,
-                "The same sweep's verdict as a JSON line (its points resume from the file \
-                 above): what the separation figure draws.",
-                &[
-                    "check",
-                    "--task",
-                    "index",
-                    "--arch",
-                    arch,
-                    "--weights",
-                    &w,
-                    "--n",
-                    n,
-                    "--precision",
-                    range,
-                    "--out",
-                    &sweep,
-                    "--json",
-                ],
-                &summary,
-            )
-        });
+        let mut summary_step = file(
+            &format!("sweep-{arch}-index-n{n}-summary"),
+            tr,
+            "The same sweep's verdict as a JSON line (its points resume from the file above): \
+             what the separation figure draws.",
+            &sweep_args,
+            &summary,
+        );
+        summary_step.args.push("--json".into());
+        summary_step.stdout = Some(summary.clone());
+        steps.push(summary_step);
         sweep_files.push(summary);
     }
 
