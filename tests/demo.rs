@@ -122,6 +122,9 @@ fn the_width_is_respected() {
     assert!(text.contains("is not drawn"), "{text}");
     let wide = stdout_of(demo(&["fooling", "--no-pause", "--n", "5"]).env("COLUMNS", "120"));
     assert!(!wide.contains("is not drawn"), "{wide}");
+    // A width beyond any screen is capped (it once wrote 100,000-column rules).
+    let huge = stdout_of(demo(&["fooling", "--no-pause"]).env("COLUMNS", "100000"));
+    assert!(huge.lines().all(|l| l.chars().count() <= 400));
 }
 
 #[test]

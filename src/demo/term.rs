@@ -191,10 +191,14 @@ pub struct Screen {
 const MIN_WIDTH: usize = 20;
 /// Width when neither `COLUMNS` nor the terminal says.
 const DEFAULT_WIDTH: usize = 80;
+/// Widest width used, whatever `COLUMNS` says: a rule or a wrapped line wider than any screen
+/// is only bytes (`COLUMNS=100000` wrote 1.8 MB of rules).
+const MAX_WIDTH: usize = 400;
 
 impl Screen {
     /// Standard output's screen: its width from `COLUMNS` (a positive number), else the
-    /// terminal's own (standard output's, else standard error's or input's), else 80; colour unless `no_color`, a non-empty `NO_COLOR`, or an output
+    /// terminal's own (standard output's, else standard error's or input's), else 80, kept
+    /// within 20 ..= 400; colour unless `no_color`, a non-empty `NO_COLOR`, or an output
     /// that is not a terminal (`CLICOLOR_FORCE` set and not `0` asks for colour anyway, as
     /// other tools read it; `NO_COLOR` still wins).
     pub fn detect(no_color: bool) -> Screen {
@@ -211,7 +215,7 @@ impl Screen {
                     .map(|(w, _)| usize::from(w.0))
             })
             .unwrap_or(DEFAULT_WIDTH)
-            .max(MIN_WIDTH);
+            .clamp(MIN_WIDTH, MAX_WIDTH);
         let forced = env("CLICOLOR_FORCE").is_some_and(|v| v != "0");
         let color =
             !no_color && env("NO_COLOR").is_none() && (forced || io::stdout().is_terminal());
