@@ -487,9 +487,16 @@ pub fn plan(quick: bool) -> Vec<Step> {
     let (eq, disj) = (z.cc[0].1, z.cc[1].1);
     steps.push(figure(
         "figure-matrix-eq",
-        &format!("EQ_{eq}'s matrix with its largest 1-fooling set: {} cells, so D ≥ {eq} + 1 with the 0-fooling set beside it.", 1u32 << eq),
+        &format!(
+            "EQ_{eq}'s matrix with its largest 1-fooling set (the diagonal) and its largest \
+             0-fooling set: together they force D ≥ ⌈log2(|S1| + |S0|)⌉ = {eq} + 1 bits (the \
+             sizes are in the cc table above)."
+        ),
         "matrix",
-        &[format!("certs/eq{eq}/fooling_set_1.json")],
+        &[
+            format!("certs/eq{eq}/fooling_set_1.json"),
+            format!("certs/eq{eq}/fooling_set_0.json"),
+        ],
         &format!("figures/eq{eq}-fooling-set"),
     ));
     steps.push(figure(
