@@ -128,6 +128,16 @@ fn figure(id: &str, what: &str, name: &str, data: &[String], dir: &str) -> Step 
     }
 }
 
+/// `check` of the random Elman RNN (seed 1) on INDEX that the grid and the message counts
+/// run, followed by `rest`.
+fn random_rnn_check<'a>(rest: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "check", "--task", "index", "--arch", "rnn", "--init", "random", "--seed", "1",
+    ];
+    args.extend_from_slice(rest);
+    args
+}
+
 /// The sizes one plan runs at.
 struct Sizes {
     /// `cc` problems and their `--n`.
@@ -212,16 +222,7 @@ pub fn plan(quick: bool) -> Vec<Step> {
          each point's verdict with a witness where it errs: below m·p = N an error is forced by \
          the count of messages alone; above it this random model errs anyway (its messages \
          collapse), so the grid shows where a correct model becomes possible, not one that is.",
-        &[
-            "check",
-            "--task",
-            "index",
-            "--arch",
-            "rnn",
-            "--init",
-            "random",
-            "--seed",
-            "1",
+        &random_rnn_check(&[
             "--n",
             &gn,
             "--width",
@@ -230,7 +231,7 @@ pub fn plan(quick: bool) -> Vec<Step> {
             gp,
             "--out",
             "data/grid-index-rnn.jsonl",
-        ],
+        ]),
     ));
     for &n in z.messages {
         let n = n.to_string();
@@ -238,16 +239,7 @@ pub fn plan(quick: bool) -> Vec<Step> {
             &format!("messages-index-rnn-n{n}"),
             pr,
             &format!("Distinct messages of a width-2 random RNN on INDEX_{n} at three precisions."),
-            &[
-                "check",
-                "--task",
-                "index",
-                "--arch",
-                "rnn",
-                "--init",
-                "random",
-                "--seed",
-                "1",
+            &random_rnn_check(&[
                 "--width",
                 "2",
                 "--precision",
@@ -256,7 +248,7 @@ pub fn plan(quick: bool) -> Vec<Step> {
                 &n,
                 "--out",
                 "data/messages-index-rnn.jsonl",
-            ],
+            ]),
         ));
     }
     steps.push(table(

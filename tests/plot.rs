@@ -59,25 +59,10 @@ fn bad_figures_and_files_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.jsonl");
     std::fs::write(&bad, "{\"a\": 1}\n").unwrap();
-    ccsep()
-        .args(["plot", "separation", "--data"])
-        .arg(&bad)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("needs name, length and size_bits"));
+    refused("separation", &[&bad], "needs name, length and size_bits");
     std::fs::write(&bad, "not json\n").unwrap();
-    ccsep()
-        .args(["plot", "separation", "--data"])
-        .arg(&bad)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("not JSON"));
-    ccsep()
-        .args(["plot", "heatmap", "--data"])
-        .arg(&bad)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("unknown figure"));
+    refused("separation", &[&bad], "not JSON");
+    refused("heatmap", &[&bad], "unknown figure");
     ccsep()
         .args(["plot", "separation", "--out"])
         .arg(&bad)
@@ -723,20 +708,10 @@ fn malformed_lines_of_each_figure_exit_2_naming_the_line() {
     let wrong_tag = first.replace("\"tag\":\"must_err\"", "\"tag\":\"maybe\"");
     std::fs::write(&bad, format!("{first}\n{wrong_tag}\n")).unwrap();
     for figure in ["check-grid", "messages"] {
-        ccsep()
-            .args(["plot", figure, "--data"])
-            .arg(&bad)
-            .assert()
-            .code(2)
-            .stderr(predicate::str::contains("line 2: not a check point line"));
+        refused(figure, &[&bad], "line 2: not a check point line");
     }
     std::fs::write(&bad, "{\"config\": {\"task\": \"index\"}}\n").unwrap();
-    ccsep()
-        .args(["plot", "trained", "--data"])
-        .arg(&bad)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("line 1: not a training run line"));
+    refused("trained", &[&bad], "line 1: not a training run line");
     std::fs::write(&bad, "{\"kind\": \"precision_sweep_summary\", \"n\": 4}\n").unwrap();
     ccsep()
         .args(["plot", "separation", "--data"])
